@@ -1,0 +1,70 @@
+// Package config holds the rule parameters atrest evaluates with, loaded from
+// a YAML or JSON file, with documented defaults embedded in the binary.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the set of rule parameters.
+type Config struct {
+	// AllowedKMSKeyARNs, when not empty, lists the only keys a file system
+	// may be encrypted with (efs_encrypted_at_rest). Default: empty (any key).
+	AllowedKMSKeyARNs []string `yaml:"allowed_kms_key_arns" json:"allowed_kms_key_arns"`
+	// RequireCustomerManagedKeys makes a file system encrypted with an AWS
+	// managed key non-compliant (efs_encrypted_at_rest). Default: false.
+	RequireCustomerManagedKeys bool `yaml:"require_customer_managed_keys" json:"require_customer_managed_keys"`
+	// MaxRotationPeriodDays, when above zero, is the longest rotation period
+	// a key may have: a key that rotates less often is non-compliant (kms_key_rotation_enabled). KMS allows
+	// 90 to 2560 days and defaults to 365. Default: 0 (any period).
+	MaxRotationPeriodDays int `yaml:"max_rotation_period_days" json:"max_rotation_period_days"`
+}
+
+// Default returns the embedded defaults.
+func Default() Config {
+	return Config{AllowedKMSKeyARNs: []string{}}
+}
+
+// Load reads a config file. Unknown keys and wrong types are errors that name
+// the file and line.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes config text (YAML, of which JSON is a subset).
+func Parse(name string, data []byte) (Config, error) {
+	cfg := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	}
+	if cfg.AllowedKMSKeyARNs == nil {
+		cfg.AllowedKMSKeyARNs = []string{}
+	}
+	return cfg, cfg.Validate(name)
+}
+
+// Validate checks the parameters' ranges.
+func (c Config) Validate(name string) error {
+	if c.MaxRotationPeriodDays != 0 && (c.MaxRotationPeriodDays < 90 || c.MaxRotationPeriodDays > 2560) {
+		return fmt.Errorf("config %s: max_rotation_period_days %d: KMS allows 90 to 2560 days", name, c.MaxRotationPeriodDays)
+	}
+	for i, a := range c.AllowedKMSKeyARNs {
+		if !strings.HasPrefix(a, "arn:") || !strings.Contains(a, ":key/") {
+			return fmt.Errorf("config %s: allowed_kms_key_arns[%d] %q is not a KMS key ARN", name, i, a)
+		}
+	}
+	return nil
+}

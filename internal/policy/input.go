@@ -1,0 +1,90 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/atrest/atrest/internal/config"
+)
+
+// Input is the document one evaluation hands to the rules: one resource as it
+// now stands, plus the event that triggered the evaluation and the config.
+// rules/README.md documents the same schema for rule authors.
+type Input struct {
+	// ResourceType is "AWS::EFS::FileSystem" or "AWS::KMS::Key".
+	ResourceType string `json:"resource_type"`
+	// Resource is the ARN of the resource being judged.
+	Resource string `json:"resource"`
+	// FileSystem is set when ResourceType is a file system.
+	FileSystem *FileSystemInput `json:"file_system"`
+	// Key is the key being judged (ResourceType key) or the key protecting
+	// the file system (ResourceType file system); nil when not known.
+	Key *KeyInput `json:"key"`
+	// FileSystems are the live file systems the key protects (key resources).
+	FileSystems []FileSystemRef `json:"file_systems"`
+	// Event is the record that triggered the evaluation; nil in a sweep.
+	Event *EventInput `json:"event"`
+	// Config carries the rule parameters.
+	Config config.Config `json:"config"`
+}
+
+// FileSystemInput is a file system as the rules see it.
+type FileSystemInput struct {
+	ARN       string `json:"arn"`
+	ID        string `json:"id"`
+	Account   string `json:"account"`
+	Region    string `json:"region"`
+	Encrypted bool   `json:"encrypted"`
+	KMSKeyID  string `json:"kms_key_id"`
+	KMSKeyARN string `json:"kms_key_arn"`
+	// Policy is the parsed file-system policy, nil when there is none.
+	Policy any  `json:"policy"`
+	Deleted bool `json:"deleted"`
+}
+
+// KeyInput is a key as the rules see it. Empty strings mean unknown; Known is
+// false when no key metadata has been seen at all.
+type KeyInput struct {
+	ARN              string   `json:"arn"`
+	ID               string   `json:"id"`
+	Account          string   `json:"account"`
+	Region           string   `json:"region"`
+	Known            bool     `json:"known"`
+	Aliases          []string `json:"aliases"`
+	KeySpec          string   `json:"key_spec"`
+	KeyUsage         string   `json:"key_usage"`
+	Origin           string   `json:"origin"`
+	KeyManager       string   `json:"key_manager"`
+	KeyState         string   `json:"key_state"`
+	CustomKeyStoreID string   `json:"custom_key_store_id"`
+	// RotationEnabled is nil when unknown.
+	RotationEnabled    *bool `json:"rotation_enabled"`
+	RotationPeriodDays int   `json:"rotation_period_days"`
+	// Policy is the parsed key policy; nil when unknown.
+	Policy any          `json:"policy"`
+	Grants []GrantInput `json:"grants"`
+}
+
+// GrantInput is a grant as the rules see it.
+type GrantInput struct {
+	GrantID            string   `json:"grant_id"`
+	GranteePrincipal   string   `json:"grantee_principal"`
+	Operations         []string `json:"operations"`
+	FileSystemID       string   `json:"file_system_id"`
+	EFS                bool     `json:"efs"`
+	State              string   `json:"state"`
+	RetiredAfterDelete bool     `json:"retired_after_delete"`
+}
+
+// FileSystemRef names a file system a key protects.
+type FileSystemRef struct {
+	ARN string `json:"arn"`
+	ID  string `json:"id"`
+}
+
+// EventInput is the triggering record, as the rules see it.
+type EventInput struct {
+	EventID     string    `json:"event_id"`
+	EventName   string    `json:"event_name"`
+	EventSource string    `json:"event_source"`
+	EventTime   time.Time `json:"event_time"`
+}
