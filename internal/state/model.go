@@ -64,14 +64,21 @@ type FileSystem struct {
 	Account   string `json:"account"`
 	Region    string `json:"region"`
 	Encrypted bool   `json:"encrypted"`
+	// Known is set once the file system's creation (or a read of it) has
+	// been seen, so Encrypted and the key reference are facts.
+	Known bool `json:"known"`
 	// KMSKeyID is the key reference as given (id, ARN, alias name or alias ARN).
 	KMSKeyID string `json:"kms_key_id,omitempty"`
 	// KMSKeyARN is KMSKeyID resolved to a key ARN, when it could be.
 	KMSKeyARN string `json:"kms_key_arn,omitempty"`
 	// Policy is the file-system policy document as JSON text, "" when none.
-	Policy  string    `json:"policy,omitempty"`
-	Deleted bool      `json:"deleted"`
-	Updated time.Time `json:"updated"` // eventTime of the last change applied
+	Policy string `json:"policy,omitempty"`
+	// PolicyKnown is set when Policy is a fact: a policy was put or deleted,
+	// or the file system was read. A file system whose creation was seen and
+	// no policy since has none.
+	PolicyKnown bool      `json:"policy_known"`
+	Deleted     bool      `json:"deleted"`
+	Updated     time.Time `json:"updated"` // eventTime of the last change applied
 }
 
 // Grant is a KMS grant on a key, as far as EFS is concerned.

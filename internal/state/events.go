@@ -1,0 +1,127 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// ErrBadRecord is the kind of error Apply returns for a record of interest
+// whose parameters are missing or of the wrong type.
+var ErrBadRecord = errors.New("bad record")
+
+// Shapes of requestParameters and responseElements, as the EFS and KMS API
+// references define them and CloudTrail records them (camelCase).
+// https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
+
+type createFileSystemRequest struct {
+	Encrypted *bool  `json:"encrypted"`
+	KMSKeyID  string `json:"kmsKeyId"`
+}
+
+type createFileSystemResponse struct {
+	FileSystemID  string `json:"fileSystemId"`
+	FileSystemARN string `json:"fileSystemArn"`
+	OwnerID       string `json:"ownerId"`
+	Encrypted     *bool  `json:"encrypted"`
+	KMSKeyID      string `json:"kmsKeyId"`
+}
+
+type fileSystemRequest struct {
+	FileSystemID string  `json:"fileSystemId"`
+	Policy       *string `json:"policy"`
+}
+
+type keyMetadata struct {
+	KeyID                 string `json:"keyId"`
+	ARN                   string `json:"arn"`
+	AWSAccountID          string `json:"aWSAccountId"`
+	KeyUsage              string `json:"keyUsage"`
+	KeyState              string `json:"keyState"`
+	Origin                string `json:"origin"`
+	KeyManager            string `json:"keyManager"`
+	KeySpec               string `json:"keySpec"`
+	CustomerMasterKeySpec string `json:"customerMasterKeySpec"`
+	CustomKeyStoreID      string `json:"customKeyStoreId"`
+}
+
+type createKeyRequest struct {
+	KeyUsage              string  `json:"keyUsage"`
+	KeySpec               string  `json:"keySpec"`
+	CustomerMasterKeySpec string  `json:"customerMasterKeySpec"`
+	Origin                string  `json:"origin"`
+	Policy                *string `json:"policy"`
+	CustomKeyStoreID      string  `json:"customKeyStoreId"`
+}
+
+type createKeyResponse struct {
+	KeyMetadata *keyMetadata `json:"keyMetadata"`
+}
+
+type keyRequest struct {
+	KeyID                string   `json:"keyId"`
+	RotationPeriodInDays *int     `json:"rotationPeriodInDays"`
+	PendingWindowInDays  *int     `json:"pendingWindowInDays"`
+	Policy               *string  `json:"policy"`
+	GrantID              string   `json:"grantId"`
+	GranteePrincipal     string   `json:"granteePrincipal"`
+	Operations           []string `json:"operations"`
+	Constraints          *struct {
+		EncryptionContextSubset map[string]string `json:"encryptionContextSubset"`
+		EncryptionContextEquals map[string]string `json:"encryptionContextEquals"`
+	} `json:"constraints"`
+	AliasName   string `json:"aliasName"`
+	TargetKeyID string `json:"targetKeyId"`
+}
+
+type keyResponse struct {
+	KeyID        string `json:"keyId"`
+	GrantID      string `json:"grantId"`
+	KeyState     string `json:"keyState"`
+	DeletionDate string `json:"deletionDate"`
+}
+
+// decodeParams unmarshals raw parameters into v. Absent or null parameters
+// leave v as it is; wrong types are ErrBadRecord errors naming the field.
+func decodeParams(field string, raw json.RawMessage, v any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	if raw[0] != '{' {
+		return fmt.Errorf("%w: %s is not an object", ErrBadRecord, field)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%w: %s.%s: want %s, got JSON %s", ErrBadRecord, field, te.Field, te.Type, te.Value)
+		}
+		return fmt.Errorf("%w: %s: %v", ErrBadRecord, field, err)
+	}
+	return nil
+}
+
+// EFSGrantContextKey is the encryption-context key EFS constrains its grants
+// to, naming the file system the grant serves.
+const EFSGrantContextKey = "aws:elasticfilesystem:filesystem:id"
+
+// DefaultKeyPolicy is the key policy KMS gives a key created without one: it
+// lets the account's IAM policies grant access to the key.
+// https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+func DefaultKeyPolicy(partition, account string) string {
+	doc := map[string]any{
+		"Version": "2012-10-17",
+		"Id":      "key-default-1",
+		"Statement": []any{map[string]any{
+			"Sid":       "Enable IAM User Permissions",
+			"Effect":    "Allow",
+			"Principal": map[string]any{"AWS": "arn:" + partition + ":iam::" + account + ":root"},
+			"Action":    "kms:*",
+			"Resource":  "*",
+		}},
+	}
+	b, _ := json.Marshal(doc)
+	return string(b)
+}
