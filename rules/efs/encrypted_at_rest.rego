@@ -1,0 +1,92 @@
+# METADATA
+# title: EFS file system is encrypted at rest with an acceptable KMS key
+# description: >-
+#   An EFS file system must be created encrypted: encryption at rest cannot be
+#   turned on later. When the config requires customer managed keys, the AWS
+#   managed key aws/elasticfilesystem is not acceptable; when the config lists
+#   allowed key ARNs, the file system's key must be one of them.
+# related_resources:
+#   - ref: https://docs.aws.amazon.com/efs/latest/ug/encryption-at-rest.html
+#   - ref: https://docs.aws.amazon.com/securityhub/latest/userguide/efs-controls.html#efs-1
+#   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-mgmt
+# custom:
+#   id: efs_encrypted_at_rest
+#   severity: HIGH
+#   resource_type: AWS::EFS::FileSystem
+#   remediation: >-
+#     Encryption at rest is fixed when a file system is created. Create a new
+#     file system with encryption enabled and an allowed customer managed KMS
+#     key, copy the data across (for example with AWS DataSync), switch clients
+#     to it, and delete the old file system.
+#   controls:
+#     - AWS Security Hub EFS.1
+#     - CIS AWS Foundations Benchmark v3.0.0 2.4.1
+#     - NIST 800-53 SC-28
+package atrest.efs.encrypted_at_rest
+
+import data.atrest.lib.report
+
+# results holds this rule's one result for a file system.
+results contains report.result(chain, verdict) if {
+	chain := rego.metadata.chain()
+	report.applies(chain)
+}
+
+fs := input.file_system
+
+verdict := report.not_applicable(sprintf("file system %s is not known", [input.resource])) if {
+	not is_object(fs)
+} else := report.not_applicable(sprintf("file system %s is deleted", [fs.id])) if {
+	fs.deleted == true
+} else := report.non_compliant(sprintf("file system %s was created with encrypted=false", [fs.id])) if {
+	fs.encrypted != true
+} else := report.non_compliant(report.join(violations)) if {
+	count(violations) > 0
+} else := report.compliant(sprintf("file system %s is encrypted with key %s", [fs.id, key_ref]))
+
+# key_ref names the file system's key as precisely as the input allows.
+key_ref := fs.kms_key_arn if fs.kms_key_arn != ""
+
+else := fs.kms_key_id if fs.kms_key_id != ""
+
+else := default_alias
+
+default_alias := "alias/aws/elasticfilesystem"
+
+# aws_managed explains why the file system's key is AWS managed.
+aws_managed contains sprintf("key %s has key_manager AWS", [key_ref]) if {
+	input.key.key_manager == "AWS"
+}
+
+aws_managed contains sprintf("key reference %s is the AWS managed key", [ref]) if {
+	some ref in {fs.kms_key_id, fs.kms_key_arn}
+	names_default_alias(ref)
+}
+
+aws_managed contains sprintf("key %s has alias %s", [key_ref, default_alias]) if {
+	some alias in input.key.aliases
+	alias == default_alias
+}
+
+aws_managed contains sprintf("no key was given, so EFS used %s", [default_alias]) if {
+	fs.kms_key_id == ""
+	fs.kms_key_arn == ""
+}
+
+names_default_alias(ref) if ref == default_alias
+
+names_default_alias(ref) if endswith(ref, concat("", [":", default_alias]))
+
+violations contains sprintf(
+	"require_customer_managed_keys is set but file system %s uses an AWS managed key (%s)",
+	[fs.id, report.join(aws_managed)],
+) if {
+	input.config.require_customer_managed_keys == true
+	count(aws_managed) > 0
+}
+
+violations contains sprintf("key %s of file system %s is not in allowed_kms_key_arns", [key_ref, fs.id]) if {
+	allowed := {arn | some arn in input.config.allowed_kms_key_arns}
+	count(allowed) > 0
+	not fs.kms_key_arn in allowed
+}

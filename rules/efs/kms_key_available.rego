@@ -1,0 +1,75 @@
+# METADATA
+# title: KMS key protecting EFS is usable by EFS
+# description: >-
+#   EFS needs its KMS key enabled, and an active grant, to read and write an
+#   encrypted file system. A key that is disabled, scheduled for deletion,
+#   waiting for imported key material or in a disconnected custom key store,
+#   or whose EFS grant for a live file system was revoked or retired with no
+#   active one left, makes the file system's data unreadable.
+# related_resources:
+#   - ref: https://docs.aws.amazon.com/efs/latest/ug/encryption-at-rest.html
+#   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
+#   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/grants.html
+#   - ref: https://docs.aws.amazon.com/securityhub/latest/userguide/kms-controls.html#kms-3
+# custom:
+#   id: efs_kms_key_available
+#   severity: CRITICAL
+#   resource_type: AWS::KMS::Key
+#   remediation: >-
+#     Re-enable the key (EnableKey), cancel a scheduled deletion
+#     (CancelKeyDeletion, then EnableKey), import the key material, or
+#     reconnect the custom key store. A revoked or retired EFS grant cannot be
+#     restored by hand: contact AWS Support or restore the file system from a
+#     backup encrypted with a usable key.
+#   controls:
+#     - AWS Security Hub KMS.3
+#     - NIST 800-53 SC-28
+package atrest.efs.kms_key_available
+
+import data.atrest.lib.key
+import data.atrest.lib.report
+
+# results holds this rule's one result for a key.
+results contains report.result(chain, verdict) if {
+	chain := rego.metadata.chain()
+	report.applies(chain)
+}
+
+state := key.field("key_state")
+
+unusable_states := {
+	"Disabled": "key state is Disabled",
+	"PendingDeletion": "key state is PendingDeletion (deletion scheduled)",
+	"PendingImport": "key state is PendingImport (no key material imported)",
+	"Unavailable": "key state is Unavailable (custom key store disconnected)",
+}
+
+# problems lists each reason EFS cannot use the key.
+problems contains unusable_states[state]
+
+problems contains sprintf(
+	"EFS grant %s for file system %s is %s and no active EFS grant remains",
+	[grant.grant_id, grant.file_system_id, grant.state],
+) if {
+	some grant in input.key.grants
+	grant.efs == true
+	grant.file_system_id in key.file_system_ids
+	grant.state in {"revoked", "retired"}
+	not grant.retired_after_delete == true
+	not grant.file_system_id in active_grants
+}
+
+# active_grants holds the file systems that still have an active EFS grant.
+active_grants contains grant.file_system_id if {
+	some grant in input.key.grants
+	grant.efs == true
+	grant.state == "active"
+}
+
+verdict := key.unused if {
+	not key.protects_file_systems
+} else := report.non_compliant(sprintf("%s; the key protects %s", [report.join(problems), key.file_systems])) if {
+	count(problems) > 0
+} else := report.not_applicable("key state is unknown") if {
+	state == ""
+} else := report.compliant(sprintf("key state is %s and no EFS grant for %s is revoked or retired", [state, key.file_systems]))

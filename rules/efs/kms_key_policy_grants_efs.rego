@@ -1,0 +1,72 @@
+# METADATA
+# title: KMS key policy lets EFS use the key
+# description: >-
+#   EFS uses a customer managed key through the key policy: it needs
+#   kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext, kms:CreateGrant and
+#   kms:DescribeKey. A key policy whose Allow statements leave one of them out,
+#   or that denies one to every principal without a condition, breaks the file
+#   systems the key protects.
+# related_resources:
+#   - ref: https://docs.aws.amazon.com/efs/latest/ug/encryption-at-rest.html#EFSKMSPolicy
+#   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
+#   - ref: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+# custom:
+#   id: efs_kms_key_policy_grants_efs
+#   severity: HIGH
+#   resource_type: AWS::KMS::Key
+#   remediation: >-
+#     Update the key policy (PutKeyPolicy) so that the principals using EFS are
+#     allowed kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext,
+#     kms:CreateGrant and kms:DescribeKey, and remove any unconditional Deny of
+#     these actions to principal *.
+#   controls:
+#     - NIST 800-53 SC-12
+#     - NIST 800-53 SC-28
+package atrest.efs.kms_key_policy_grants_efs
+
+import data.atrest.lib.iam
+import data.atrest.lib.key
+import data.atrest.lib.report
+
+# results holds this rule's one result for a key.
+results contains report.result(chain, verdict) if {
+	chain := rego.metadata.chain()
+	report.applies(chain)
+}
+
+required := {
+	"kms:CreateGrant",
+	"kms:Decrypt",
+	"kms:DescribeKey",
+	"kms:GenerateDataKeyWithoutPlaintext",
+}
+
+policy := input.key.policy
+
+not_allowed contains action if {
+	some action in required
+	not iam.allows(policy, action)
+}
+
+denied contains action if {
+	some action in required
+	iam.denies_everyone(policy, action)
+}
+
+problems contains sprintf("key policy does not allow %s", [concat(", ", sort(not_allowed))]) if {
+	count(not_allowed) > 0
+}
+
+problems contains sprintf("key policy denies %s to every principal", [concat(", ", sort(denied))]) if {
+	count(denied) > 0
+}
+
+verdict := key.unused if {
+	not key.protects_file_systems
+} else := report.compliant("key is AWS managed: AWS maintains its key policy") if {
+	key.field("key_manager") == "AWS"
+} else := report.not_applicable("key policy is unknown") if {
+	not is_object(policy)
+} else := report.non_compliant(sprintf("%s; the key protects %s", [report.join(problems), key.file_systems])) if {
+	count(problems) > 0
+} else := report.compliant(sprintf("key policy allows %s", [concat(", ", sort(required))]))
