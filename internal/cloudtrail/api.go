@@ -29,6 +29,9 @@ var (
 	ErrEncoding     = errors.New("bad encoding") // base64 or gzip
 	ErrTooLarge     = errors.New("over size limit")
 	ErrObject       = errors.New("object unavailable") // S3 object could not be opened
+	// ErrMismatch reports an EventBridge envelope whose account or region
+	// disagrees with its record; the record is trusted and still emitted.
+	ErrMismatch = errors.New("envelope disagrees with record")
 )
 
 // DecodeError reports one bad piece of input and where it was. Decoding goes
@@ -68,11 +71,43 @@ type Opener interface {
 	Open(ctx context.Context, bucket, key string) (io.ReadCloser, error)
 }
 
-// Limits bound what one input may cost. Zero values take the defaults.
+// Limits bound what one input may cost. Zero values take the defaults, which
+// fit a 128 MB Lambda: decoding holds at most about two MaxRecordBytes at once
+// (the value being scanned and an envelope's members), whatever the size of
+// the input.
 type Limits struct {
-	MaxRecordBytes   int   // one record, one log event, one non-log-file value
-	MaxInflatedBytes int64 // what one gzip stream may inflate to
-	MaxDepth         int   // JSON nesting depth
+	// MaxRecordBytes bounds one record, one log event, and the members of a
+	// top-level value other than a streamed Records or logEvents array
+	// (an EventBridge event, an awslogs event, an SQS body). Default 4 MiB.
+	MaxRecordBytes int
+	// MaxInflatedBytes bounds what one gzip stream (a log file, an awslogs
+	// payload) may inflate to; past it the stream is dropped with
+	// ErrTooLarge. Default 1 GiB.
+	MaxInflatedBytes int64
+	// MaxDepth bounds JSON nesting; a deeper record is skipped with
+	// ErrTooLarge. Default 128.
+	MaxDepth int
+}
+
+// Default limits.
+const (
+	DefaultMaxRecordBytes   = 4 << 20
+	DefaultMaxInflatedBytes = 1 << 30
+	DefaultMaxDepth         = 128
+)
+
+// withDefaults fills the zero fields of l.
+func (l Limits) withDefaults() Limits {
+	if l.MaxRecordBytes <= 0 {
+		l.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if l.MaxInflatedBytes <= 0 {
+		l.MaxInflatedBytes = DefaultMaxInflatedBytes
+	}
+	if l.MaxDepth <= 1 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	return l
 }
 
 // Stats counts what one Decode call saw.

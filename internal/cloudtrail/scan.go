@@ -1,0 +1,435 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// scanner finds the boundaries of JSON values in a byte stream without
+// decoding them. It reads through one reused buffer; the value being scanned
+// is kept contiguous ("pinned") so that it can be handed out as a slice
+// without a copy, up to a size limit past which it is scanned and dropped.
+//
+// While it scans an object it notes where the values of a few top-level keys
+// (eventName, eventSource, ...) lie, so that a record of no interest can be
+// rejected without a full decode.
+type scanner struct {
+	src    io.Reader
+	buf    []byte
+	r, w   int   // unread bytes are buf[r:w]
+	base   int64 // input offset of buf[0]
+	err    error // sticky error from src; io.EOF at the end
+	maxBuf int   // the buffer never grows past this
+	stack  []byte
+}
+
+// Scan outcomes other than success.
+var (
+	errTruncated  = errors.New("unexpected end of input")
+	errMismatched = errors.New("mismatched brackets")
+	errTooDeep    = errors.New("nesting too deep")
+	errBadValue   = errors.New("invalid value")
+)
+
+const scanBufSize = 128 << 10
+
+func newScanner(src io.Reader, maxValue int) *scanner {
+	size := scanBufSize
+	if maxValue+1 < size {
+		size = maxValue + 1
+	}
+	if size < 512 {
+		size = 512
+	}
+	return &scanner{src: src, buf: make([]byte, size), maxBuf: maxValue + scanBufSize}
+}
+
+// newBytesScanner scans b in place.
+func newBytesScanner(b []byte) *scanner {
+	return &scanner{buf: b, w: len(b), err: io.EOF, maxBuf: len(b)}
+}
+
+// offset is the input offset of the next unread byte.
+func (s *scanner) offset() int64 { return s.base + int64(s.r) }
+
+// fill reads more input, keeping buf[keep:] (keep <= s.w). It returns how far
+// the kept bytes moved left and whether any new byte arrived. A buffer that is
+// full with kept bytes grows, up to maxBuf; past that full is reported and
+// nothing is read.
+func (s *scanner) fill(keep int) (shift int, ok, full bool) {
+	if s.err != nil {
+		return 0, false, false
+	}
+	if keep > 0 {
+		n := copy(s.buf, s.buf[keep:s.w])
+		s.base += int64(keep)
+		s.r -= keep
+		s.w = n
+		shift = keep
+	}
+	if s.w == len(s.buf) {
+		if len(s.buf) >= s.maxBuf {
+			return shift, false, true
+		}
+		size := min(2*len(s.buf), s.maxBuf)
+		nb := make([]byte, size)
+		copy(nb, s.buf[:s.w])
+		s.buf = nb
+	}
+	for range 100 {
+		n, err := s.src.Read(s.buf[s.w:])
+		s.w += n
+		if err != nil {
+			s.err = err
+		}
+		if n > 0 {
+			return shift, true, false
+		}
+		if err != nil {
+			return shift, false, false
+		}
+	}
+	s.err = io.ErrNoProgress
+	return shift, false, false
+}
+
+// readErr is the source's error, if it is other than the end of input.
+func (s *scanner) readErr() error {
+	if s.err == nil || s.err == io.EOF {
+		return nil
+	}
+	return s.err
+}
+
+// skipSpace skips JSON white space and returns the next byte without
+// consuming it; ok is false at the end of input.
+func (s *scanner) skipSpace() (byte, bool) {
+	for {
+		for s.r < s.w {
+			c := s.buf[s.r]
+			if c != ' ' && c != '\n' && c != '\r' && c != '\t' {
+				return c, true
+			}
+			s.r++
+		}
+		if _, ok, _ := s.fill(s.r); !ok {
+			return 0, false
+		}
+	}
+}
+
+// skipLine drops input up to and including the next newline. It returns
+// false when the input ended first.
+func (s *scanner) skipLine() bool {
+	for {
+		if i := bytes.IndexByte(s.buf[s.r:s.w], '\n'); i >= 0 {
+			s.r += i + 1
+			return true
+		}
+		s.r = s.w
+		if _, ok, _ := s.fill(s.r); !ok {
+			return false
+		}
+	}
+}
+
+// Top-level keys of a record that the scan notes.
+const (
+	keyEventVersion = iota
+	keyEventSource
+	keyEventName
+	keyEventID
+	keyEventTime
+	keySNSSource // "EventSource" of a Lambda SNS record; matched exactly
+	numKeys
+)
+
+// keyValue is where the value of a noted key lies in a scanned value.
+type keyValue struct {
+	present  bool
+	isString bool
+	escaped  bool // the string holds escapes: its raw bytes are not its text
+	start    int  // string content, without quotes, relative to the value
+	end      int
+}
+
+// keyInfo holds the noted top-level keys of one scanned object.
+type keyInfo struct {
+	v [numKeys]keyValue
+	// unsure is set when a top-level key holds an escape, so that a noted
+	// key may have been missed.
+	unsure bool
+}
+
+// str returns the text of key k when it is a plain string.
+func (ki *keyInfo) str(raw []byte, k int) ([]byte, bool) {
+	v := &ki.v[k]
+	if !v.present || !v.isString || v.escaped {
+		return nil, false
+	}
+	return raw[v.start:v.end], true
+}
+
+// matchKey names a top-level key worth noting, or returns -1. Matching is
+// case-insensitive, as encoding/json matches struct fields.
+func matchKey(k []byte) int {
+	switch len(k) {
+	case 7:
+		if bytes.EqualFold(k, []byte("eventID")) {
+			return keyEventID
+		}
+	case 9:
+		if bytes.EqualFold(k, []byte("eventName")) {
+			return keyEventName
+		}
+		if bytes.EqualFold(k, []byte("eventTime")) {
+			return keyEventTime
+		}
+	case 11:
+		if string(k) == "EventSource" {
+			return keySNSSource
+		}
+		if bytes.EqualFold(k, []byte("eventSource")) {
+			return keyEventSource
+		}
+	case 12:
+		if bytes.EqualFold(k, []byte("eventVersion")) {
+			return keyEventVersion
+		}
+	}
+	return -1
+}
+
+// scanResult describes one scanned value.
+type scanResult struct {
+	raw      []byte // the value; nil when it was over the limit
+	start    int64  // input offset of its first byte
+	size     int64  // its length in bytes
+	tooLarge bool
+	info     keyInfo
+}
+
+// States of the top-level key tracking.
+const (
+	stNone  = iota
+	stKey   // a key is due (after '{' or ',')
+	stColon // a key was read
+	stValue // a value is due (after ':')
+)
+
+// isScalarByte reports whether c may appear in a number or literal.
+func isScalarByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.'
+}
+
+// scanValue scans the JSON value starting at the next unread byte (white
+// space already skipped). A value longer than limit is scanned to its end but
+// not kept. Errors: errTruncated, errMismatched, errBadValue or the reader's
+// error leave the position undefined (errBadValue consumes nothing);
+// errTooDeep is returned once the over-deep value has been consumed.
+func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
+	res.start = s.offset()
+	start := s.r
+	i := start
+	depth := 0
+	s.stack = s.stack[:0]
+	state := stNone
+	curKey := -1
+	tooLarge := false
+	tooDeep := false
+
+	// more makes at least one byte at i available, shifting the positions;
+	// it returns false at the end of input.
+	more := func() bool {
+		if !tooLarge && i-start > limit {
+			tooLarge = true
+		}
+		for {
+			keep := start
+			if tooLarge {
+				keep = i
+			}
+			shift, ok, full := s.fill(keep)
+			start -= shift
+			i -= shift
+			if tooLarge {
+				start = i
+			}
+			if ok {
+				return true
+			}
+			if !full {
+				return false
+			}
+			// The pinned value fills the largest buffer: drop it, scan on.
+			tooLarge = true
+		}
+	}
+	finish := func(end int) (scanResult, error) {
+		s.r = end
+		res.size = s.offset() - res.start
+		if tooDeep {
+			return res, errTooDeep
+		}
+		if tooLarge || end-start > limit {
+			res.tooLarge = true
+			res.info = keyInfo{}
+			return res, nil
+		}
+		res.raw = s.buf[start:end]
+		return res, nil
+	}
+	truncated := func() (scanResult, error) {
+		s.r = i
+		if e := s.readErr(); e != nil {
+			return res, e
+		}
+		return res, errTruncated
+	}
+
+	if i >= s.w && !more() {
+		return truncated()
+	}
+	if c := s.buf[i]; c != '{' && c != '[' && c != '"' {
+		// A number or literal: it ends at the first byte that cannot be
+		// part of one.
+		for {
+			if i >= s.w && !more() {
+				break
+			}
+			if !isScalarByte(s.buf[i]) {
+				break
+			}
+			i++
+		}
+		if e := s.readErr(); e != nil {
+			s.r = i
+			return res, e
+		}
+		if i == start && !tooLarge {
+			return res, errBadValue
+		}
+		return finish(i)
+	}
+
+	for {
+		if i >= s.w && !more() {
+			return truncated()
+		}
+		switch c := s.buf[i]; c {
+		case '"':
+			// Find the closing quote, stepping over escapes.
+			strRel := i + 1 - start
+			j := i + 1
+			escaped := false
+			for {
+				if j >= s.w {
+					over := j - s.w // 1 when an escape's second byte is due
+					i = s.w
+					if !more() {
+						return truncated()
+					}
+					j = i + over
+					continue
+				}
+				q := bytes.IndexByte(s.buf[j:s.w], '"')
+				seg := s.w
+				if q >= 0 {
+					seg = j + q
+				}
+				if b := bytes.IndexByte(s.buf[j:seg], '\\'); b >= 0 {
+					escaped = true
+					j += b + 2
+					continue
+				}
+				j = seg
+				if q >= 0 {
+					break
+				}
+			}
+			// The string's content is buf[start+strRel : j].
+			if depth == 1 && !tooLarge && s.stack[0] == '{' {
+				switch state {
+				case stKey:
+					curKey = -1
+					if escaped {
+						res.info.unsure = true
+					} else {
+						curKey = matchKey(s.buf[start+strRel : j])
+					}
+					state = stColon
+				case stValue:
+					if curKey >= 0 {
+						res.info.v[curKey] = keyValue{present: true, isString: true, escaped: escaped,
+							start: strRel, end: j - start}
+					}
+					state = stNone
+				}
+			}
+			i = j + 1
+			if depth == 0 {
+				return finish(i)
+			}
+			continue
+		case '{', '[':
+			if depth == 1 && state == stValue {
+				if curKey >= 0 {
+					res.info.v[curKey] = keyValue{present: true}
+				}
+				state = stNone
+			}
+			depth++
+			if depth > maxDepth {
+				// Past the limit only the depth is counted; the value is
+				// scanned to its end and reported.
+				tooDeep = true
+				break
+			}
+			s.stack = append(s.stack, c)
+			if depth == 1 && c == '{' {
+				state = stKey
+			}
+		case '}', ']':
+			if depth > maxDepth {
+				depth--
+				break
+			}
+			if (c == '}') != (s.stack[depth-1] == '{') {
+				s.r = i
+				return res, errMismatched
+			}
+			depth--
+			s.stack = s.stack[:depth]
+			if depth == 0 {
+				return finish(i + 1)
+			}
+		case ',':
+			if depth == 1 {
+				state = stNone
+				if s.stack[0] == '{' {
+					state = stKey
+				}
+			}
+		case ':':
+			if depth == 1 && state == stColon {
+				state = stValue
+			}
+		case ' ', '\t', '\n', '\r':
+		default:
+			if depth == 1 && state == stValue {
+				if curKey >= 0 {
+					res.info.v[curKey] = keyValue{present: true}
+				}
+				state = stNone
+			}
+		}
+		i++
+	}
+}
+
+// scanErrorText describes a scan error with its input offset.
+func scanErrorText(err error, at int64) error {
+	return fmt.Errorf("%w at byte %d", err, at)
+}
