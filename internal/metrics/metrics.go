@@ -1,0 +1,285 @@
+// Package metrics turns one invocation's work (records read, findings made,
+// calls that failed) into CloudWatch metrics and delivers them through a
+// Sink: embedded metric format (EMF) log lines, or PutMetricData calls.
+//
+// An Invocation collects counters and findings while a driver runs; Batch
+// folds them into one datum per metric and dimension set, which every sink
+// delivers as it is. Latencies keep their distribution (distinct values
+// with their counts), so percentiles stay computable in CloudWatch.
+package metrics
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/atrest/atrest/internal/finding"
+)
+
+// DefaultNamespace is the CloudWatch namespace atrest publishes to unless
+// configured otherwise.
+const DefaultNamespace = "Atrest"
+
+// Metric names.
+const (
+	MetricFindings              = "Findings"
+	MetricNonCompliantResources = "NonCompliantResources"
+	MetricEventsProcessed       = "EventsProcessed"
+	MetricEventsSkipped         = "EventsSkipped"
+	MetricFailedCalls           = "FailedCalls"
+	MetricDecodeErrors          = "DecodeErrors"
+	MetricEvaluationErrors      = "EvaluationErrors"
+	MetricDetectionLatency      = "DetectionLatency"
+)
+
+// Dimension names.
+const (
+	DimRule    = "Rule"
+	DimStatus  = "Status"
+	DimAccount = "Account"
+	DimSource  = "Source"
+)
+
+// Sources a record can arrive from; they are the values of the Source
+// dimension.
+const (
+	SourceEventBridge    = "eventbridge"
+	SourceCloudWatchLogs = "cloudwatch_logs"
+	SourceS3             = "s3"
+	SourceSweep          = "sweep"
+	SourceCLI            = "cli"
+)
+
+// Unit is a CloudWatch standard unit.
+type Unit string
+
+// Units atrest uses.
+const (
+	UnitCount        Unit = "Count"
+	UnitMilliseconds Unit = "Milliseconds"
+)
+
+// Counter names a per-source counter an Invocation keeps.
+type Counter string
+
+// Counters, by metric name.
+const (
+	EventsProcessed  Counter = MetricEventsProcessed
+	EventsSkipped    Counter = MetricEventsSkipped
+	FailedCalls      Counter = MetricFailedCalls
+	DecodeErrors     Counter = MetricDecodeErrors
+	EvaluationErrors Counter = MetricEvaluationErrors
+)
+
+// Dimension is one name and value of a metric's dimension set.
+type Dimension struct {
+	Name  string
+	Value string
+}
+
+// Datum is one metric with one dimension set, as every sink delivers it.
+// Values holds distinct values and Counts how often each occurred
+// (len(Values) == len(Counts)); a counter or gauge has one value with
+// count 1.
+type Datum struct {
+	Name       string
+	Unit       Unit
+	Dimensions []Dimension
+	Values     []float64
+	Counts     []float64
+}
+
+// Samples returns the number of observations the datum carries.
+func (d Datum) Samples() int {
+	n := 0.0
+	for _, c := range d.Counts {
+		n += c
+	}
+	return int(n)
+}
+
+// Batch is what one invocation publishes: datums in one namespace at one
+// timestamp.
+type Batch struct {
+	Namespace string
+	Timestamp time.Time
+	Datums    []Datum
+}
+
+// Sink delivers a batch of metrics.
+type Sink interface {
+	Publish(ctx context.Context, b Batch) error
+}
+
+// Nop is a Sink that drops every batch (metrics "none").
+type Nop struct{}
+
+// Publish does nothing.
+func (Nop) Publish(context.Context, Batch) error { return nil }
+
+var _ Sink = Nop{}
+
+// Options configure an Invocation.
+type Options struct {
+	// Namespace defaults to DefaultNamespace.
+	Namespace string
+	// Organization adds the Account dimension to Findings, for a deployment
+	// that watches many accounts.
+	Organization bool
+	// Source is the Source dimension of findings that do not name their own.
+	Source string
+	// Now is the clock detection latency is measured with; time.Now when nil.
+	Now func() time.Time
+}
+
+type counterKey struct {
+	name   string
+	source string
+}
+
+type findingKey struct {
+	rule, status, account string
+}
+
+// Invocation collects one invocation's counters, findings and gauges. It is
+// safe for concurrent use.
+type Invocation struct {
+	opts     Options
+	mu       sync.Mutex
+	counters map[counterKey]float64
+	findings map[findingKey]float64
+	gauges   map[string]float64
+	latency  map[string]map[float64]float64 // source -> ms -> count
+}
+
+// NewInvocation starts collecting for one invocation.
+func NewInvocation(opts Options) *Invocation {
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultNamespace
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Invocation{
+		opts:     opts,
+		counters: map[counterKey]float64{},
+		findings: map[findingKey]float64{},
+		gauges:   map[string]float64{},
+		latency:  map[string]map[float64]float64{},
+	}
+}
+
+// Count adds n to a per-source counter.
+func (inv *Invocation) Count(c Counter, source string, n int) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.counters[counterKey{string(c), inv.source(source)}] += float64(n)
+}
+
+// AddFinding counts a finding by rule and status and, when it names its
+// triggering record's eventTime, records the detection latency: the
+// milliseconds from that eventTime to now (the finding's emission).
+func (inv *Invocation) AddFinding(f finding.Finding) {
+	now := inv.opts.Now()
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	k := findingKey{rule: f.Rule, status: string(f.Status)}
+	if inv.opts.Organization {
+		k.account = f.Account
+	}
+	inv.findings[k]++
+	if f.EventTime.IsZero() {
+		return
+	}
+	ms := float64(now.Sub(f.EventTime).Milliseconds())
+	if ms < 0 {
+		ms = 0
+	}
+	src := inv.source(f.Source)
+	if inv.latency[src] == nil {
+		inv.latency[src] = map[float64]float64{}
+	}
+	inv.latency[src][ms]++
+}
+
+// SetNonCompliant records the NonCompliantResources gauge of a rule, as a
+// sweep counts it.
+func (inv *Invocation) SetNonCompliant(rule string, n int) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.gauges[rule] = float64(n)
+}
+
+func (inv *Invocation) source(s string) string {
+	if s != "" {
+		return s
+	}
+	if inv.opts.Source != "" {
+		return inv.opts.Source
+	}
+	return "unknown"
+}
+
+// Batch folds what was collected into one datum per metric and dimension
+// set, in a stable order (metric name, then dimension values), stamped with
+// the clock's time.
+func (inv *Invocation) Batch() Batch {
+	now := inv.opts.Now()
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	var ds []Datum
+	for k, n := range inv.findings {
+		dims := []Dimension{{DimRule, k.rule}, {DimStatus, k.status}}
+		if inv.opts.Organization {
+			dims = append(dims, Dimension{DimAccount, k.account})
+		}
+		ds = append(ds, counter(MetricFindings, dims, n))
+	}
+	for rule, n := range inv.gauges {
+		ds = append(ds, counter(MetricNonCompliantResources, []Dimension{{DimRule, rule}}, n))
+	}
+	for k, n := range inv.counters {
+		ds = append(ds, counter(k.name, []Dimension{{DimSource, k.source}}, n))
+	}
+	for src, hist := range inv.latency {
+		d := Datum{Name: MetricDetectionLatency, Unit: UnitMilliseconds, Dimensions: []Dimension{{DimSource, src}}}
+		vals := make([]float64, 0, len(hist))
+		for v := range hist {
+			vals = append(vals, v)
+		}
+		sort.Float64s(vals)
+		for _, v := range vals {
+			d.Values = append(d.Values, v)
+			d.Counts = append(d.Counts, hist[v])
+		}
+		ds = append(ds, d)
+	}
+	slices.SortFunc(ds, compareDatums)
+	return Batch{Namespace: inv.opts.Namespace, Timestamp: now, Datums: ds}
+}
+
+func counter(name string, dims []Dimension, n float64) Datum {
+	return Datum{Name: name, Unit: UnitCount, Dimensions: dims, Values: []float64{n}, Counts: []float64{1}}
+}
+
+func compareDatums(a, b Datum) int {
+	if c := cmp.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return cmp.Compare(dimensionKey(a.Dimensions), dimensionKey(b.Dimensions))
+}
+
+func dimensionKey(dims []Dimension) string {
+	var sb strings.Builder
+	for _, d := range dims {
+		sb.WriteString(d.Name)
+		sb.WriteByte(0)
+		sb.WriteString(d.Value)
+		sb.WriteByte(0)
+	}
+	return sb.String()
+}
