@@ -37,7 +37,7 @@ type FileSystemInput struct {
 	KMSKeyID  string `json:"kms_key_id"`
 	KMSKeyARN string `json:"kms_key_arn"`
 	// Policy is the parsed file-system policy, nil when there is none.
-	Policy any  `json:"policy"`
+	Policy  any  `json:"policy"`
 	Deleted bool `json:"deleted"`
 }
 

@@ -20,10 +20,10 @@ statements(policy) := [] if {
 	not is_object(policy.Statement)
 }
 
-# as_list turns a string-or-list policy value into a list.
+# as_list turns a one-or-many policy value into a list.
 as_list(x) := x if is_array(x)
 
-as_list(x) := [x] if is_string(x)
+as_list(x) := [x] if not is_array(x)
 
 # action_matches holds when an IAM action pattern covers action.
 action_matches(pattern, action) if {

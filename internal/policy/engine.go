@@ -1,0 +1,339 @@
+// Package policy evaluates atrest's Rego rules against one resource snapshot
+// at a time. The rules in rules.FS are compiled and prepared once (New); each
+// Evaluate hands one Input to the prepared query data.atrest.main.results and
+// returns one Result per rule of the input's resource type. Everything a
+// finding says about a rule (title, severity, remediation, controls) comes
+// from the rule's METADATA annotations, read once into RuleMeta.
+package policy
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/state"
+	"github.com/atrest/atrest/rules"
+)
+
+// Query is the one document the engine asks the rules for: a set of
+// {"rule", "status", "reason"} objects.
+const Query = "data.atrest.main.results"
+
+// resultsRule is the name of the set every rule package defines.
+const resultsRule = "results"
+
+// Sentinel errors a caller can branch on with errors.Is.
+var (
+	// ErrEvaluation wraps every failure of Evaluate: a Rego error, a
+	// cancelled context, or a result set that does not have exactly one
+	// well-formed result for each rule of the input's resource type.
+	ErrEvaluation = errors.New("policy evaluation failed")
+	// ErrRuleSet wraps every failure of New: a rule that does not parse or
+	// compile, or lacks required metadata.
+	ErrRuleSet = errors.New("invalid rule set")
+)
+
+// Severities a rule may declare in custom.severity.
+var severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW"}
+
+// RuleMeta is what a rule's METADATA annotations say about it.
+type RuleMeta struct {
+	// ID is custom.id, the rule's stable name in findings.
+	ID string
+	// Title is the annotation title.
+	Title string
+	// Description is the annotation description.
+	Description string
+	// Severity is custom.severity: CRITICAL, HIGH, MEDIUM or LOW.
+	Severity string
+	// ResourceType is custom.resource_type, the only type the rule judges.
+	ResourceType string
+	// Remediation is custom.remediation.
+	Remediation string
+	// Controls is custom.controls, the compliance controls the rule maps to.
+	Controls []string
+	// RelatedResources are the related_resources URLs (AWS documentation).
+	RelatedResources []string
+}
+
+// Result is one rule's judgement of the input resource.
+type Result struct {
+	// Rule is the rule's ID.
+	Rule string
+	// Status is COMPLIANT, NON_COMPLIANT or NOT_APPLICABLE as the rule
+	// decided, or ERROR when the rule could not be evaluated.
+	Status finding.Status
+	// Reason names the fact that decided the status (or the error).
+	Reason string
+}
+
+// Engine evaluates the prepared rule set. It is safe for concurrent use.
+type Engine struct {
+	query  rego.PreparedEvalQuery
+	rules  []RuleMeta          // sorted by ID
+	byID   map[string]RuleMeta // ID -> meta
+	byType map[string][]string // resource type -> sorted rule IDs
+}
+
+// New compiles the embedded rules (rules.FS, skipping _test.rego files) and
+// prepares the query once. It fails when a rule lacks any of the metadata a
+// finding needs.
+func New(ctx context.Context) (*Engine, error) {
+	return newEngine(ctx, rules.FS)
+}
+
+// newEngine builds an engine from any rule tree; tests pass broken ones.
+func newEngine(ctx context.Context, fsys fs.FS) (*Engine, error) {
+	modules, err := parseModules(fsys)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{byID: map[string]RuleMeta{}, byType: map[string][]string{}}
+	opts := []func(*rego.Rego){
+		rego.Query(Query),
+		rego.StrictBuiltinErrors(true),
+		rego.Strict(true),
+	}
+	for _, m := range modules {
+		opts = append(opts, rego.ParsedModule(m))
+		if !isRule(m) {
+			continue
+		}
+		meta, err := ruleMeta(m)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrRuleSet, m.Package.Location.File, err)
+		}
+		if _, dup := e.byID[meta.ID]; dup {
+			return nil, fmt.Errorf("%w: %s: rule id %q used twice", ErrRuleSet, m.Package.Location.File, meta.ID)
+		}
+		e.byID[meta.ID] = meta
+		e.rules = append(e.rules, meta)
+		e.byType[meta.ResourceType] = append(e.byType[meta.ResourceType], meta.ID)
+	}
+	if len(e.rules) == 0 {
+		return nil, fmt.Errorf("%w: no rules found", ErrRuleSet)
+	}
+	slices.SortFunc(e.rules, func(a, b RuleMeta) int { return cmp.Compare(a.ID, b.ID) })
+	for _, ids := range e.byType {
+		slices.Sort(ids)
+	}
+	e.query, err = rego.New(opts...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
+	}
+	return e, nil
+}
+
+// parseModules parses every non-test .rego file of fsys with its annotations.
+func parseModules(fsys fs.FS) ([]*ast.Module, error) {
+	var modules []*ast.Module
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || path.Ext(name) != ".rego" || strings.HasSuffix(name, "_test.rego") {
+			return nil
+		}
+		src, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		m, err := ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{
+			ProcessAnnotation: true,
+			RegoVersion:       ast.RegoV1,
+		})
+		if err != nil {
+			return err
+		}
+		modules = append(modules, m)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
+	}
+	return modules, nil
+}
+
+// isRule reports whether a module is a rule: it defines the results set and
+// is not the entry point.
+func isRule(m *ast.Module) bool {
+	if m.Package.Path.String()+"."+resultsRule == Query {
+		return false
+	}
+	for _, r := range m.Rules {
+		if r.Head.Ref().Equal(ast.Ref{ast.VarTerm(resultsRule)}) {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleMeta reads a rule's package METADATA annotation.
+func ruleMeta(m *ast.Module) (RuleMeta, error) {
+	var a *ast.Annotations
+	for _, candidate := range m.Annotations {
+		if candidate.Scope == "package" {
+			a = candidate
+		}
+	}
+	if a == nil {
+		return RuleMeta{}, errors.New("no package METADATA annotation")
+	}
+	meta := RuleMeta{Title: a.Title, Description: a.Description}
+	var problems []string
+	text := func(key string) string {
+		s, ok := a.Custom[key].(string)
+		if !ok || strings.TrimSpace(s) == "" {
+			problems = append(problems, "custom."+key+" must be a non-empty string")
+		}
+		return strings.TrimSpace(s)
+	}
+	meta.ID = text("id")
+	meta.Severity = text("severity")
+	meta.ResourceType = text("resource_type")
+	meta.Remediation = text("remediation")
+	if meta.Title == "" {
+		problems = append(problems, "title is missing")
+	}
+	if meta.Severity != "" && !slices.Contains(severities, meta.Severity) {
+		problems = append(problems, fmt.Sprintf("custom.severity %q is not one of %v", meta.Severity, severities))
+	}
+	switch state.ResourceType(meta.ResourceType) {
+	case state.TypeFileSystem, state.TypeKey, "":
+	default:
+		problems = append(problems, fmt.Sprintf("custom.resource_type %q is not a resource type atrest models", meta.ResourceType))
+	}
+	controls, _ := a.Custom["controls"].([]any)
+	for _, c := range controls {
+		if s, ok := c.(string); ok && s != "" {
+			meta.Controls = append(meta.Controls, s)
+		}
+	}
+	if len(controls) == 0 || len(meta.Controls) != len(controls) {
+		problems = append(problems, "custom.controls must be a non-empty list of strings")
+	}
+	for _, r := range a.RelatedResources {
+		meta.RelatedResources = append(meta.RelatedResources, r.Ref.String())
+	}
+	if len(problems) > 0 {
+		return RuleMeta{}, errors.New(strings.Join(problems, "; "))
+	}
+	return meta, nil
+}
+
+// Rules returns the metadata of every rule, sorted by ID.
+func (e *Engine) Rules() []RuleMeta {
+	return slices.Clone(e.rules)
+}
+
+// Meta returns the metadata of the rule with the given ID.
+func (e *Engine) Meta(id string) (RuleMeta, bool) {
+	m, ok := e.byID[id]
+	return m, ok
+}
+
+// Evaluate runs every rule of in.ResourceType against in and returns their
+// results sorted by rule ID. When evaluation fails, or the rules return
+// something malformed, the affected rules get an ERROR result carrying the
+// error and Evaluate returns an error wrapping ErrEvaluation alongside them:
+// a failure is never reported as compliant.
+func (e *Engine) Evaluate(ctx context.Context, in *Input) ([]Result, error) {
+	if in == nil {
+		return nil, fmt.Errorf("%w: nil input", ErrEvaluation)
+	}
+	expected := e.byType[in.ResourceType]
+	if len(expected) == 0 {
+		return nil, fmt.Errorf("%w: no rules judge resource type %q", ErrEvaluation, in.ResourceType)
+	}
+	value, err := inputValue(in)
+	if err != nil {
+		return failAll(expected, fmt.Errorf("convert input for %s: %w", in.Resource, err))
+	}
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(value))
+	if err != nil {
+		return failAll(expected, fmt.Errorf("evaluate %s: %w", in.Resource, err))
+	}
+	return e.collect(rs, in, expected)
+}
+
+// failAll gives every expected rule an ERROR result carrying err.
+func failAll(expected []string, err error) ([]Result, error) {
+	err = fmt.Errorf("%w: %w", ErrEvaluation, err)
+	out := make([]Result, len(expected))
+	for i, id := range expected {
+		out[i] = Result{Rule: id, Status: finding.Error, Reason: err.Error()}
+	}
+	return out, err
+}
+
+// collect checks the query's answer: exactly one well-formed result for each
+// rule of the input's type and nothing else.
+func (e *Engine) collect(rs rego.ResultSet, in *Input, expected []string) ([]Result, error) {
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return failAll(expected, fmt.Errorf("evaluate %s: %s is undefined", in.Resource, Query))
+	}
+	items, ok := rs[0].Expressions[0].Value.([]any)
+	if !ok {
+		return failAll(expected, fmt.Errorf("evaluate %s: %s is %T, not a set", in.Resource, Query, rs[0].Expressions[0].Value))
+	}
+	got := map[string]Result{}
+	failed := map[string]string{} // rule ID -> problem
+	for _, item := range items {
+		obj, _ := item.(map[string]any)
+		id, _ := obj["rule"].(string)
+		meta, known := e.byID[id]
+		if !known {
+			// A result that names no known rule cannot be attributed, so
+			// no result of this evaluation can be trusted.
+			return failAll(expected, fmt.Errorf("evaluate %s: result %v names no known rule", in.Resource, item))
+		}
+		status, _ := obj["status"].(string)
+		reason, _ := obj["reason"].(string)
+		switch {
+		case meta.ResourceType != in.ResourceType:
+			failed[id] = fmt.Sprintf("rule for %s gave a result for a %s", meta.ResourceType, in.ResourceType)
+		case len(obj) != 3:
+			failed[id] = fmt.Sprintf("malformed result %v", item)
+		case status == string(finding.Error) || !finding.Status(status).Valid():
+			failed[id] = fmt.Sprintf("unknown status %q", status)
+		case reason == "":
+			failed[id] = "result has no reason"
+		default:
+			if _, dup := got[id]; dup {
+				failed[id] = "more than one result"
+			}
+			got[id] = Result{Rule: id, Status: finding.Status(status), Reason: reason}
+		}
+	}
+	for _, id := range expected {
+		if _, ok := got[id]; !ok {
+			if _, ok := failed[id]; !ok {
+				failed[id] = "no result"
+			}
+		}
+	}
+	out := make([]Result, 0, len(expected)+len(failed))
+	var errs []error
+	for _, id := range expected {
+		if _, bad := failed[id]; !bad {
+			out = append(out, got[id])
+		}
+	}
+	for id, problem := range failed {
+		err := fmt.Errorf("%w: evaluate %s: rule %s: %s", ErrEvaluation, in.Resource, id, problem)
+		errs = append(errs, err)
+		out = append(out, Result{Rule: id, Status: finding.Error, Reason: err.Error()})
+	}
+	slices.SortFunc(out, func(a, b Result) int { return cmp.Compare(a.Rule, b.Rule) })
+	slices.SortFunc(errs, func(a, b error) int { return cmp.Compare(a.Error(), b.Error()) })
+	return out, errors.Join(errs...)
+}

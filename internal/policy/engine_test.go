@@ -1,0 +1,210 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/atrest/atrest/internal/finding"
+)
+
+const (
+	keyARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	fsID   = "fs-0123456789abcdef0"
+)
+
+// embedded builds the engine from the embedded rules once per test binary.
+var embedded = sync.OnceValues(func() (*Engine, error) { return New(context.Background()) })
+
+func engine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := embedded()
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return e
+}
+
+// loadInput reads testdata/input-<name>.json as encoding/json decodes it.
+func loadInput(t testing.TB, name string) *Input {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "input-"+name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in Input
+	if err := json.Unmarshal(data, &in); err != nil {
+		t.Fatalf("decode %s: %v", name, err)
+	}
+	return &in
+}
+
+func TestEvaluateRules(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		want  []Result
+	}{
+		{
+			name:  "file system encrypted with a customer managed key and TLS enforced",
+			input: "fs-encrypted-cmk-tls",
+			want: []Result{
+				{"efs_encrypted_at_rest", finding.Compliant, "file system " + fsID + " is encrypted with key " + keyARN},
+				{"efs_encryption_in_transit_enforced", finding.Compliant, "file-system policy of " + fsID + " denies requests with aws:SecureTransport false (statement DenyInsecureTransport)"},
+			},
+		},
+		{
+			name:  "file system created unencrypted without a policy",
+			input: "fs-unencrypted",
+			want: []Result{
+				{"efs_encrypted_at_rest", finding.NonCompliant, "file system " + fsID + " was created with encrypted=false"},
+				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "file system " + fsID + " has no file-system policy"},
+			},
+		},
+		{
+			name:  "AWS managed key while customer managed keys are required; BoolIfExists false",
+			input: "fs-aws-managed-required-cmk",
+			want: []Result{
+				{"efs_encrypted_at_rest", finding.NonCompliant, "require_customer_managed_keys is set but file system " + fsID + " uses an AWS managed key (key reference alias/aws/elasticfilesystem is the AWS managed key)"},
+				{"efs_encryption_in_transit_enforced", finding.Compliant, "file-system policy of " + fsID + " denies requests with aws:SecureTransport false (statement 0)"},
+			},
+		},
+		{
+			name:  "key outside allowed_kms_key_arns; SecureTransport condition on true",
+			input: "fs-key-not-allowed",
+			want: []Result{
+				{"efs_encrypted_at_rest", finding.NonCompliant, "key " + keyARN + " of file system " + fsID + " is not in allowed_kms_key_arns"},
+				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "file-system policy of " + fsID + " has no Deny statement with condition aws:SecureTransport false"},
+			},
+		},
+		{
+			name:  "deleted file system",
+			input: "fs-deleted",
+			want: []Result{
+				{"efs_encrypted_at_rest", finding.NotApplicable, "file system " + fsID + " is deleted"},
+				{"efs_encryption_in_transit_enforced", finding.NotApplicable, "file system " + fsID + " is deleted"},
+			},
+		},
+		{
+			name:  "healthy customer managed key",
+			input: "key-cmk-healthy",
+			want: []Result{
+				{"efs_kms_key_available", finding.Compliant, "key state is Enabled and no EFS grant for " + fsID + " is revoked or retired"},
+				{"efs_kms_key_policy_grants_efs", finding.Compliant, "key policy allows kms:CreateGrant, kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext"},
+				{"efs_kms_key_symmetric", finding.Compliant, "key is SYMMETRIC_DEFAULT with usage ENCRYPT_DECRYPT and protects " + fsID},
+				{"kms_key_rotation_enabled", finding.Compliant, "automatic key rotation is enabled every 365 days"},
+			},
+		},
+		{
+			name:  "key scheduled for deletion",
+			input: "key-pending-deletion",
+			want: []Result{
+				{"efs_kms_key_available", finding.NonCompliant, "key state is PendingDeletion (deletion scheduled); the key protects " + fsID},
+				{"efs_kms_key_policy_grants_efs", finding.Compliant, "key policy allows kms:CreateGrant, kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext"},
+				{"efs_kms_key_symmetric", finding.Compliant, "key is SYMMETRIC_DEFAULT with usage ENCRYPT_DECRYPT and protects " + fsID},
+				{"kms_key_rotation_enabled", finding.NotApplicable, "key state is PendingDeletion (deletion scheduled)"},
+			},
+		},
+		{
+			name:  "asymmetric key protecting a file system",
+			input: "key-asymmetric",
+			want: []Result{
+				{"efs_kms_key_available", finding.Compliant, "key state is Enabled and no EFS grant for " + fsID + " is revoked or retired"},
+				{"efs_kms_key_policy_grants_efs", finding.NotApplicable, "key policy is unknown"},
+				{"efs_kms_key_symmetric", finding.NonCompliant, "key spec is RSA_2048, not SYMMETRIC_DEFAULT, but the key protects " + fsID},
+				{"kms_key_rotation_enabled", finding.NotApplicable, "key spec is RSA_2048: automatic rotation applies only to symmetric encryption keys"},
+			},
+		},
+		{
+			name:  "AWS managed key",
+			input: "key-aws-managed",
+			want: []Result{
+				{"efs_kms_key_available", finding.Compliant, "key state is Enabled and no EFS grant for " + fsID + " is revoked or retired"},
+				{"efs_kms_key_policy_grants_efs", finding.Compliant, "key is AWS managed: AWS maintains its key policy"},
+				{"efs_kms_key_symmetric", finding.Compliant, "key is SYMMETRIC_DEFAULT with usage ENCRYPT_DECRYPT and protects " + fsID},
+				{"kms_key_rotation_enabled", finding.NotApplicable, "key is AWS managed: AWS rotates it every year"},
+			},
+		},
+		{
+			name:  "key protecting no file system, rotation off",
+			input: "key-no-file-systems",
+			want: []Result{
+				{"efs_kms_key_available", finding.NotApplicable, "key " + keyARN + " protects no live file system"},
+				{"efs_kms_key_policy_grants_efs", finding.NotApplicable, "key " + keyARN + " protects no live file system"},
+				{"efs_kms_key_symmetric", finding.NotApplicable, "key " + keyARN + " protects no live file system"},
+				{"kms_key_rotation_enabled", finding.NonCompliant, "automatic key rotation is disabled (CreateKey leaves it off)"},
+			},
+		},
+		{
+			name:  "revoked EFS grant, narrow key policy, long rotation period",
+			input: "key-grant-revoked-policy-narrow",
+			want: []Result{
+				{"efs_kms_key_available", finding.NonCompliant, "EFS grant g-revoked for file system " + fsID + " is revoked and no active EFS grant remains; the key protects " + fsID},
+				{"efs_kms_key_policy_grants_efs", finding.NonCompliant, "key policy denies kms:CreateGrant, kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext to every principal; key policy does not allow kms:CreateGrant, kms:DescribeKey; the key protects " + fsID},
+				{"efs_kms_key_symmetric", finding.Compliant, "key is SYMMETRIC_DEFAULT with usage ENCRYPT_DECRYPT and protects " + fsID},
+				{"kms_key_rotation_enabled", finding.NonCompliant, "rotation period is 730 days, more than max_rotation_period_days 365"},
+			},
+		},
+		{
+			name:  "key never described",
+			input: "key-unknown",
+			want: []Result{
+				{"efs_kms_key_available", finding.NotApplicable, "key state is unknown"},
+				{"efs_kms_key_policy_grants_efs", finding.NotApplicable, "key policy is unknown"},
+				{"efs_kms_key_symmetric", finding.NotApplicable, "key spec is unknown"},
+				{"kms_key_rotation_enabled", finding.NotApplicable, "key metadata is unknown"},
+			},
+		},
+	}
+	e := engine(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := e.Evaluate(t.Context(), loadInput(t, tt.input))
+			if err != nil {
+				t.Fatalf("Evaluate: %v", err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Evaluate:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRules(t *testing.T) {
+	e := engine(t)
+	var ids []string
+	for _, m := range e.Rules() {
+		ids = append(ids, m.ID+" "+m.ResourceType+" "+m.Severity)
+		if m.Title == "" || m.Description == "" || m.Remediation == "" || len(m.Controls) == 0 || len(m.RelatedResources) == 0 {
+			t.Errorf("rule %s: incomplete metadata %+v", m.ID, m)
+		}
+	}
+	want := []string{
+		"efs_encrypted_at_rest AWS::EFS::FileSystem HIGH",
+		"efs_encryption_in_transit_enforced AWS::EFS::FileSystem MEDIUM",
+		"efs_kms_key_available AWS::KMS::Key CRITICAL",
+		"efs_kms_key_policy_grants_efs AWS::KMS::Key HIGH",
+		"efs_kms_key_symmetric AWS::KMS::Key HIGH",
+		"kms_key_rotation_enabled AWS::KMS::Key MEDIUM",
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("Rules:\n got %q\nwant %q", ids, want)
+	}
+	m, ok := e.Meta("kms_key_rotation_enabled")
+	wantControls := []string{"AWS Security Hub KMS.4", "CIS AWS Foundations Benchmark v3.0.0 3.6", "NIST 800-53 SC-12"}
+	if !ok || !slices.Equal(m.Controls, wantControls) {
+		t.Errorf("Meta(kms_key_rotation_enabled) = %+v, %v; want controls %q", m, ok, wantControls)
+	}
+	if _, ok := e.Meta("no_such_rule"); ok {
+		t.Error("Meta(no_such_rule) found a rule")
+	}
+	// Rules returns a copy: changing it does not change the engine.
+	e.Rules()[0].ID = "changed"
+	if e.Rules()[0].ID != "efs_encrypted_at_rest" {
+		t.Error("Rules exposes the engine's slice")
+	}
+}

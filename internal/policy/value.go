@@ -1,0 +1,253 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// inputValue builds the Rego value of in directly, without a JSON round trip.
+// The value equals ast.InterfaceToValue of in's JSON form: the same keys (the
+// json tags), null for nil pointers and nil slices, numbers and strings as
+// encoding/json writes them.
+func inputValue(in *Input) (ast.Value, error) {
+	fileSystem, err := fileSystemTerm(in.FileSystem)
+	if err != nil {
+		return nil, fmt.Errorf("file_system: %w", err)
+	}
+	key, err := keyTerm(in.Key)
+	if err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	event, err := eventTerm(in.Event)
+	if err != nil {
+		return nil, fmt.Errorf("event: %w", err)
+	}
+	fileSystems := ast.NullTerm()
+	if in.FileSystems != nil {
+		refs := make([]*ast.Term, len(in.FileSystems))
+		for i, r := range in.FileSystems {
+			refs[i] = ast.ObjectTerm(
+				item("arn", stringTerm(r.ARN)),
+				item("id", stringTerm(r.ID)),
+			)
+		}
+		fileSystems = ast.ArrayTerm(refs...)
+	}
+	config := ast.ObjectTerm(
+		item("allowed_kms_key_arns", stringsTerm(in.Config.AllowedKMSKeyARNs)),
+		item("require_customer_managed_keys", ast.BooleanTerm(in.Config.RequireCustomerManagedKeys)),
+		item("max_rotation_period_days", ast.IntNumberTerm(in.Config.MaxRotationPeriodDays)),
+	)
+	return ast.NewObject(
+		item("resource_type", stringTerm(in.ResourceType)),
+		item("resource", stringTerm(in.Resource)),
+		item("file_system", fileSystem),
+		item("key", key),
+		item("file_systems", fileSystems),
+		item("event", event),
+		item("config", config),
+	), nil
+}
+
+func fileSystemTerm(fs *FileSystemInput) (*ast.Term, error) {
+	if fs == nil {
+		return ast.NullTerm(), nil
+	}
+	policy, err := anyTerm(fs.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return ast.ObjectTerm(
+		item("arn", stringTerm(fs.ARN)),
+		item("id", stringTerm(fs.ID)),
+		item("account", stringTerm(fs.Account)),
+		item("region", stringTerm(fs.Region)),
+		item("encrypted", ast.BooleanTerm(fs.Encrypted)),
+		item("kms_key_id", stringTerm(fs.KMSKeyID)),
+		item("kms_key_arn", stringTerm(fs.KMSKeyARN)),
+		item("policy", policy),
+		item("deleted", ast.BooleanTerm(fs.Deleted)),
+	), nil
+}
+
+func keyTerm(k *KeyInput) (*ast.Term, error) {
+	if k == nil {
+		return ast.NullTerm(), nil
+	}
+	policy, err := anyTerm(k.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	rotation := ast.NullTerm()
+	if k.RotationEnabled != nil {
+		rotation = ast.BooleanTerm(*k.RotationEnabled)
+	}
+	grants := ast.NullTerm()
+	if k.Grants != nil {
+		terms := make([]*ast.Term, len(k.Grants))
+		for i, g := range k.Grants {
+			terms[i] = ast.ObjectTerm(
+				item("grant_id", stringTerm(g.GrantID)),
+				item("grantee_principal", stringTerm(g.GranteePrincipal)),
+				item("operations", stringsTerm(g.Operations)),
+				item("file_system_id", stringTerm(g.FileSystemID)),
+				item("efs", ast.BooleanTerm(g.EFS)),
+				item("state", stringTerm(g.State)),
+				item("retired_after_delete", ast.BooleanTerm(g.RetiredAfterDelete)),
+			)
+		}
+		grants = ast.ArrayTerm(terms...)
+	}
+	return ast.ObjectTerm(
+		item("arn", stringTerm(k.ARN)),
+		item("id", stringTerm(k.ID)),
+		item("account", stringTerm(k.Account)),
+		item("region", stringTerm(k.Region)),
+		item("known", ast.BooleanTerm(k.Known)),
+		item("aliases", stringsTerm(k.Aliases)),
+		item("key_spec", stringTerm(k.KeySpec)),
+		item("key_usage", stringTerm(k.KeyUsage)),
+		item("origin", stringTerm(k.Origin)),
+		item("key_manager", stringTerm(k.KeyManager)),
+		item("key_state", stringTerm(k.KeyState)),
+		item("custom_key_store_id", stringTerm(k.CustomKeyStoreID)),
+		item("rotation_enabled", rotation),
+		item("rotation_period_days", ast.IntNumberTerm(k.RotationPeriodDays)),
+		item("policy", policy),
+		item("grants", grants),
+	), nil
+}
+
+func eventTerm(ev *EventInput) (*ast.Term, error) {
+	if ev == nil {
+		return ast.NullTerm(), nil
+	}
+	// time.Time's JSON form is its text form, quoted; both refuse the same
+	// out-of-range times.
+	when, err := ev.EventTime.MarshalText()
+	if err != nil {
+		return nil, fmt.Errorf("event_time: %w", err)
+	}
+	return ast.ObjectTerm(
+		item("event_id", stringTerm(ev.EventID)),
+		item("event_name", stringTerm(ev.EventName)),
+		item("event_source", stringTerm(ev.EventSource)),
+		item("event_time", ast.StringTerm(string(when))),
+	), nil
+}
+
+func item(key string, value *ast.Term) [2]*ast.Term {
+	return ast.Item(ast.StringTerm(key), value)
+}
+
+// stringTerm is s as encoding/json writes it: invalid UTF-8 bytes become
+// U+FFFD, one for each byte.
+func stringTerm(s string) *ast.Term {
+	return ast.StringTerm(validUTF8(s))
+}
+
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// stringsTerm is null for a nil slice, as encoding/json writes it.
+func stringsTerm(ss []string) *ast.Term {
+	if ss == nil {
+		return ast.NullTerm()
+	}
+	terms := make([]*ast.Term, len(ss))
+	for i, s := range ss {
+		terms[i] = stringTerm(s)
+	}
+	return ast.ArrayTerm(terms...)
+}
+
+// errUnsupported marks a policy value encoding/json cannot write.
+var errUnsupported = errors.New("unsupported value")
+
+// anyTerm converts a document decoded by encoding/json (map[string]any,
+// []any, string, float64, bool, nil). Other types are converted through
+// their JSON form by ast.InterfaceToValue.
+func anyTerm(x any) (*ast.Term, error) {
+	switch v := x.(type) {
+	case nil:
+		return ast.NullTerm(), nil
+	case bool:
+		return ast.BooleanTerm(v), nil
+	case string:
+		return stringTerm(v), nil
+	case float64:
+		n, err := jsonNumber(v)
+		if err != nil {
+			return nil, err
+		}
+		return ast.NewTerm(n), nil
+	case []any:
+		terms := make([]*ast.Term, len(v))
+		for i, e := range v {
+			t, err := anyTerm(e)
+			if err != nil {
+				return nil, err
+			}
+			terms[i] = t
+		}
+		return ast.ArrayTerm(terms...), nil
+	case map[string]any:
+		items := make([][2]*ast.Term, 0, len(v))
+		for k, e := range v {
+			t, err := anyTerm(e)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, ast.Item(stringTerm(k), t))
+		}
+		return ast.NewTerm(ast.NewObject(items...)), nil
+	default:
+		value, err := ast.InterfaceToValue(v)
+		if err != nil {
+			return nil, err
+		}
+		return ast.NewTerm(value), nil
+	}
+}
+
+// jsonNumber formats f as encoding/json does (the ECMAScript number to
+// string rules): plain decimal, or exponent form for magnitudes below 1e-6
+// or from 1e21 on, with a minimal exponent.
+func jsonNumber(f float64) (ast.Number, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "", fmt.Errorf("%w: %v", errUnsupported, f)
+	}
+	format := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	b := strconv.AppendFloat(nil, f, format, -1, 64)
+	if format == 'e' {
+		// e-07 becomes e-7.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return ast.Number(b), nil
+}
