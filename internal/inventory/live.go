@@ -1,0 +1,534 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
+	efstypes "github.com/aws/aws-sdk-go-v2/service/efs/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/atrest/atrest/internal/state"
+)
+
+// DefaultTTL is how long a read is trusted when Options.TTL is zero.
+const DefaultTTL = 60 * time.Second
+
+// keyPolicyName is the only key policy name KMS supports.
+const keyPolicyName = "default"
+
+// Options configure a Live store.
+type Options struct {
+	// Clients gives the clients for each account and region.
+	Clients ClientSource
+	// TTL is how long a read is reused; DefaultTTL when zero. Events that
+	// change a resource drop its cached reads at once.
+	TTL time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Concurrency bounds the reads a sweep makes at once; 4 when zero.
+	Concurrency int
+}
+
+// Live is a state.Store that answers from the KMS and EFS APIs. Reads are
+// cached per process for a short time, concurrent reads of one thing are made
+// once, and records only drop the cached reads they make stale: a record is
+// never trusted for facts. Live is safe for concurrent use.
+type Live struct {
+	src         ClientSource
+	cache       *cache
+	now         func() time.Time
+	concurrency int
+}
+
+var _ state.Store = (*Live)(nil)
+
+// NewLive returns a live store reading through opts.Clients.
+func NewLive(opts Options) *Live {
+	if opts.TTL <= 0 {
+		opts.TTL = DefaultTTL
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	return &Live{src: opts.Clients, cache: newCache(opts.TTL, opts.Now), now: opts.Now, concurrency: opts.Concurrency}
+}
+
+// Cache keys: one per read, so an event drops exactly what it changes.
+func keyMetaKey(arn string) string          { return "kms/meta/" + arn }
+func keyRotationKey(arn string) string      { return "kms/rotation/" + arn }
+func keyPolicyKey(arn string) string        { return "kms/policy/" + arn }
+func keyGrantsKey(arn string) string        { return "kms/grants/" + arn }
+func aliasIndexKey(acct, reg string) string { return "kms/aliases/" + acct + "/" + reg }
+func fsDescKey(arn string) string           { return "efs/desc/" + arn }
+func fsPolicyKey(arn string) string         { return "efs/policy/" + arn }
+func fsListKey(acct, reg string) string     { return "efs/list/" + acct + "/" + reg }
+
+type keyMetaEntry struct {
+	md     *kmstypes.KeyMetadata // nil: no such key
+	readAt time.Time
+}
+
+type rotationEntry struct {
+	known   bool // false when KMS does not support rotation for the key
+	enabled bool
+	days    int
+}
+
+type aliasIndex struct {
+	toKey map[string]string   // alias name -> key ARN
+	byKey map[string][]string // key ARN -> alias names, sorted
+}
+
+type fsDescEntry struct {
+	desc   *efstypes.FileSystemDescription // nil: no such file system
+	readAt time.Time
+}
+
+type fsPolicyEntry struct {
+	policy string
+}
+
+type fsListEntry struct {
+	descs  []efstypes.FileSystemDescription
+	readAt time.Time
+}
+
+func parseKeyARN(arn string) (state.ARN, error) {
+	a, ok := state.ParseARN(arn)
+	if !ok || a.Service != "kms" || !strings.HasPrefix(a.Resource, "key/") {
+		return state.ARN{}, fmt.Errorf("%w: %q is not a KMS key ARN", ErrBadARN, arn)
+	}
+	return a, nil
+}
+
+func parseFileSystemARN(arn string) (state.ARN, error) {
+	a, ok := state.ParseARN(arn)
+	if !ok || a.Service != "elasticfilesystem" || !strings.HasPrefix(a.Resource, "file-system/") {
+		return state.ARN{}, fmt.Errorf("%w: %q is not an EFS file system ARN", ErrBadARN, arn)
+	}
+	return a, nil
+}
+
+func (l *Live) clients(ctx context.Context, account, region string) (*Clients, error) {
+	c, err := l.src.Clients(ctx, account, region)
+	if err != nil {
+		return nil, fmt.Errorf("clients for account %s in %s: %w", account, region, err)
+	}
+	return c, nil
+}
+
+// Key reads a key: DescribeKey, GetKeyRotationStatus (for keys KMS rotates),
+// GetKeyPolicy, ListGrants and the region's ListAliases. It returns nil when
+// KMS does not know the key.
+func (l *Live) Key(ctx context.Context, arn string) (*state.Key, error) {
+	a, err := parseKeyARN(arn)
+	if err != nil {
+		return nil, err
+	}
+	c, err := l.clients(ctx, a.Account, a.Region)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := l.keyMeta(ctx, c, arn)
+	if err != nil {
+		return nil, err
+	}
+	md := meta.md
+	if md == nil {
+		return nil, nil
+	}
+	k := &state.Key{
+		ARN:              arn,
+		ID:               state.ResourceID(arn),
+		Account:          a.Account,
+		Region:           a.Region,
+		KeySpec:          string(md.KeySpec),
+		KeyUsage:         string(md.KeyUsage),
+		Origin:           string(md.Origin),
+		KeyManager:       string(md.KeyManager),
+		KeyState:         string(md.KeyState),
+		CustomKeyStoreID: aws.ToString(md.CustomKeyStoreId),
+		Aliases:          []string{},
+		Grants:           []state.Grant{},
+		Updated:          meta.readAt,
+	}
+	if md.DeletionDate != nil {
+		k.DeletionDate = md.DeletionDate.UTC()
+	}
+	if rotationApplies(md) {
+		rot, err := l.keyRotation(ctx, c, arn)
+		if err != nil {
+			return nil, err
+		}
+		if rot.known {
+			enabled := rot.enabled
+			k.RotationEnabled = &enabled
+			k.RotationPeriodDays = rot.days
+		}
+	}
+	if k.Policy, err = l.keyPolicy(ctx, c, arn); err != nil {
+		return nil, err
+	}
+	grants, err := l.keyGrants(ctx, c, arn)
+	if err != nil {
+		return nil, err
+	}
+	k.Grants = append(k.Grants, grants...)
+	idx, err := l.aliases(ctx, c, a.Account, a.Region)
+	if err != nil {
+		return nil, err
+	}
+	k.Aliases = append(k.Aliases, idx.byKey[arn]...)
+	return k, nil
+}
+
+// rotationApplies reports whether KMS can rotate the key automatically: a
+// symmetric encryption key with key material from KMS. For others
+// GetKeyRotationStatus fails with UnsupportedOperationException.
+func rotationApplies(md *kmstypes.KeyMetadata) bool {
+	return md.KeySpec == kmstypes.KeySpecSymmetricDefault &&
+		md.Origin == kmstypes.OriginTypeAwsKms &&
+		aws.ToString(md.CustomKeyStoreId) == ""
+}
+
+func (l *Live) keyMeta(ctx context.Context, c *Clients, arn string) (keyMetaEntry, error) {
+	v, err := l.cache.get(ctx, keyMetaKey(arn), func(ctx context.Context) (any, error) {
+		out, err := c.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(arn)})
+		if err != nil {
+			var nf *kmstypes.NotFoundException
+			if errors.As(err, &nf) {
+				return keyMetaEntry{readAt: l.now()}, nil
+			}
+			return nil, callError("kms:DescribeKey", arn, err)
+		}
+		return keyMetaEntry{md: out.KeyMetadata, readAt: l.now()}, nil
+	})
+	if err != nil {
+		return keyMetaEntry{}, err
+	}
+	return v.(keyMetaEntry), nil
+}
+
+func (l *Live) keyRotation(ctx context.Context, c *Clients, arn string) (rotationEntry, error) {
+	v, err := l.cache.get(ctx, keyRotationKey(arn), func(ctx context.Context) (any, error) {
+		out, err := c.KMS.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(arn)})
+		if err != nil {
+			switch apiErrorCode(err) {
+			case "UnsupportedOperationException", "KMSInvalidStateException":
+				return rotationEntry{}, nil
+			}
+			return nil, callError("kms:GetKeyRotationStatus", arn, err)
+		}
+		e := rotationEntry{known: true, enabled: out.KeyRotationEnabled}
+		if out.KeyRotationEnabled && out.RotationPeriodInDays != nil {
+			e.days = int(*out.RotationPeriodInDays)
+		}
+		return e, nil
+	})
+	if err != nil {
+		return rotationEntry{}, err
+	}
+	return v.(rotationEntry), nil
+}
+
+func (l *Live) keyPolicy(ctx context.Context, c *Clients, arn string) (string, error) {
+	v, err := l.cache.get(ctx, keyPolicyKey(arn), func(ctx context.Context) (any, error) {
+		out, err := c.KMS.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(arn), PolicyName: aws.String(keyPolicyName)})
+		if err != nil {
+			return nil, callError("kms:GetKeyPolicy", arn, err)
+		}
+		return aws.ToString(out.Policy), nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+func (l *Live) keyGrants(ctx context.Context, c *Clients, arn string) ([]state.Grant, error) {
+	v, err := l.cache.get(ctx, keyGrantsKey(arn), func(ctx context.Context) (any, error) {
+		var grants []state.Grant
+		p := kms.NewListGrantsPaginator(c.KMS, &kms.ListGrantsInput{KeyId: aws.String(arn)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, callError("kms:ListGrants", arn, err)
+			}
+			for _, g := range out.Grants {
+				grants = append(grants, grantFrom(g))
+			}
+		}
+		return grants, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(v.([]state.Grant)), nil
+}
+
+// grantFrom maps a listed grant. ListGrants lists only grants in force.
+func grantFrom(g kmstypes.GrantListEntry) state.Grant {
+	out := state.Grant{
+		ID:               aws.ToString(g.GrantId),
+		GranteePrincipal: aws.ToString(g.GranteePrincipal),
+		State:            state.GrantActive,
+	}
+	for _, op := range g.Operations {
+		out.Operations = append(out.Operations, string(op))
+	}
+	if g.Constraints != nil {
+		for _, ctx := range []map[string]string{g.Constraints.EncryptionContextSubset, g.Constraints.EncryptionContextEquals} {
+			if id, ok := ctx[state.EFSGrantContextKey]; ok {
+				out.FileSystemID = id
+			}
+		}
+	}
+	out.EFS = out.FileSystemID != "" || strings.Contains(out.GranteePrincipal, "elasticfilesystem") ||
+		strings.Contains(aws.ToString(g.GranteeServicePrincipal), "elasticfilesystem")
+	return out
+}
+
+// aliases reads every alias of an account and region once (ListAliases,
+// paginated) and indexes them both ways.
+func (l *Live) aliases(ctx context.Context, c *Clients, account, region string) (*aliasIndex, error) {
+	v, err := l.cache.get(ctx, aliasIndexKey(account, region), func(ctx context.Context) (any, error) {
+		idx := &aliasIndex{toKey: map[string]string{}, byKey: map[string][]string{}}
+		p := kms.NewListAliasesPaginator(c.KMS, &kms.ListAliasesInput{})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, callError("kms:ListAliases", "aliases of account "+account+" in "+region, err)
+			}
+			for _, al := range out.Aliases {
+				if al.TargetKeyId == nil || al.AliasName == nil {
+					continue // an AWS managed alias whose key is not created yet
+				}
+				keyARN := state.KeyARN(region, account, *al.TargetKeyId)
+				idx.toKey[*al.AliasName] = keyARN
+				idx.byKey[keyARN] = append(idx.byKey[keyARN], *al.AliasName)
+			}
+		}
+		for _, names := range idx.byKey {
+			slices.Sort(names)
+		}
+		return idx, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*aliasIndex), nil
+}
+
+// resolveKey turns a key reference (id, key ARN, alias name, alias ARN) into
+// a key ARN. An unknown alias resolves to "".
+func (l *Live) resolveKey(ctx context.Context, c *Clients, ref, account, region string) (string, error) {
+	alias := ""
+	if a, ok := state.ParseARN(ref); ok {
+		switch {
+		case strings.HasPrefix(a.Resource, "key/"):
+			return ref, nil
+		case strings.HasPrefix(a.Resource, "alias/"):
+			alias, account, region = a.Resource, a.Account, a.Region
+		default:
+			return "", nil
+		}
+	} else if strings.HasPrefix(ref, "alias/") {
+		alias = ref
+	}
+	if alias == "" {
+		if ref == "" {
+			return "", nil
+		}
+		return state.KeyARN(region, account, ref), nil
+	}
+	idx, err := l.aliases(ctx, c, account, region)
+	if err != nil {
+		return "", err
+	}
+	return idx.toKey[alias], nil
+}
+
+// FileSystem reads a file system (DescribeFileSystems and
+// DescribeFileSystemPolicy). A file system EFS does not know is reported
+// Deleted, with Known false: nothing about it is a fact any more.
+func (l *Live) FileSystem(ctx context.Context, arn string) (*state.FileSystem, error) {
+	a, err := parseFileSystemARN(arn)
+	if err != nil {
+		return nil, err
+	}
+	c, err := l.clients(ctx, a.Account, a.Region)
+	if err != nil {
+		return nil, err
+	}
+	d, err := l.fsDesc(ctx, c, arn)
+	if err != nil {
+		return nil, err
+	}
+	if d.desc == nil {
+		return &state.FileSystem{ARN: arn, ID: state.ResourceID(arn), Account: a.Account, Region: a.Region, Deleted: true, Updated: d.readAt}, nil
+	}
+	fs, err := l.fileSystemFrom(ctx, c, d.desc, a.Account, a.Region, d.readAt)
+	if err != nil {
+		return nil, err
+	}
+	if fs.Deleted {
+		return fs, nil
+	}
+	pol, err := l.fsPolicy(ctx, c, arn)
+	if err != nil {
+		return nil, err
+	}
+	fs.Policy, fs.PolicyKnown = pol.policy, true
+	return fs, nil
+}
+
+func (l *Live) fsDesc(ctx context.Context, c *Clients, arn string) (fsDescEntry, error) {
+	v, err := l.cache.get(ctx, fsDescKey(arn), func(ctx context.Context) (any, error) {
+		out, err := c.EFS.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(state.ResourceID(arn))})
+		if err != nil {
+			var nf *efstypes.FileSystemNotFound
+			if errors.As(err, &nf) {
+				return fsDescEntry{readAt: l.now()}, nil
+			}
+			return nil, callError("elasticfilesystem:DescribeFileSystems", arn, err)
+		}
+		e := fsDescEntry{readAt: l.now()}
+		if len(out.FileSystems) > 0 {
+			d := out.FileSystems[0]
+			e.desc = &d
+		}
+		return e, nil
+	})
+	if err != nil {
+		return fsDescEntry{}, err
+	}
+	return v.(fsDescEntry), nil
+}
+
+func (l *Live) fsPolicy(ctx context.Context, c *Clients, arn string) (fsPolicyEntry, error) {
+	v, err := l.cache.get(ctx, fsPolicyKey(arn), func(ctx context.Context) (any, error) {
+		out, err := c.EFS.DescribeFileSystemPolicy(ctx, &efs.DescribeFileSystemPolicyInput{FileSystemId: aws.String(state.ResourceID(arn))})
+		if err != nil {
+			var nf *efstypes.PolicyNotFound
+			if errors.As(err, &nf) {
+				return fsPolicyEntry{}, nil
+			}
+			return nil, callError("elasticfilesystem:DescribeFileSystemPolicy", arn, err)
+		}
+		return fsPolicyEntry{policy: aws.ToString(out.Policy)}, nil
+	})
+	if err != nil {
+		return fsPolicyEntry{}, err
+	}
+	return v.(fsPolicyEntry), nil
+}
+
+// fileSystemFrom maps a description, resolving its key reference. The
+// policy is left unknown.
+func (l *Live) fileSystemFrom(ctx context.Context, c *Clients, d *efstypes.FileSystemDescription, account, region string, readAt time.Time) (*state.FileSystem, error) {
+	id := aws.ToString(d.FileSystemId)
+	arn := aws.ToString(d.FileSystemArn)
+	if arn == "" {
+		arn = state.FileSystemARN(region, account, id)
+	}
+	fs := &state.FileSystem{
+		ARN:       arn,
+		ID:        id,
+		Account:   account,
+		Region:    region,
+		Encrypted: aws.ToBool(d.Encrypted),
+		Known:     true,
+		KMSKeyID:  aws.ToString(d.KmsKeyId),
+		Deleted:   d.LifeCycleState == efstypes.LifeCycleStateDeleting || d.LifeCycleState == efstypes.LifeCycleStateDeleted,
+		Updated:   readAt,
+	}
+	if !fs.Encrypted {
+		return fs, nil
+	}
+	if fs.KMSKeyID == "" {
+		// EFS reports the key of every encrypted file system; an emulator
+		// may leave it out for the AWS managed key, which is what EFS uses
+		// when none is named.
+		fs.KMSKeyID = state.EFSDefaultKeyAlias
+	}
+	keyARN, err := l.resolveKey(ctx, c, fs.KMSKeyID, account, region)
+	if err != nil {
+		return nil, err
+	}
+	fs.KMSKeyARN = keyARN
+	return fs, nil
+}
+
+// fsList reads every file system of an account and region
+// (DescribeFileSystems, paginated) and primes the single descriptions.
+func (l *Live) fsList(ctx context.Context, c *Clients, account, region string) (fsListEntry, error) {
+	v, err := l.cache.get(ctx, fsListKey(account, region), func(ctx context.Context) (any, error) {
+		e := fsListEntry{readAt: l.now()}
+		p := efs.NewDescribeFileSystemsPaginator(c.EFS, &efs.DescribeFileSystemsInput{})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, callError("elasticfilesystem:DescribeFileSystems", "file systems of account "+account+" in "+region, err)
+			}
+			e.descs = append(e.descs, out.FileSystems...)
+		}
+		for i := range e.descs {
+			d := e.descs[i]
+			arn := aws.ToString(d.FileSystemArn)
+			if arn == "" {
+				arn = state.FileSystemARN(region, account, aws.ToString(d.FileSystemId))
+			}
+			l.cache.put(fsDescKey(arn), fsDescEntry{desc: &d, readAt: e.readAt})
+		}
+		return e, nil
+	})
+	if err != nil {
+		return fsListEntry{}, err
+	}
+	return v.(fsListEntry), nil
+}
+
+// FileSystemsForKey returns the live file systems of the key's account and
+// region that the key protects, from DescribeFileSystems over all of them
+// (not only those seen in events). A file-system policy is included when it
+// has been read already; otherwise PolicyKnown is false.
+func (l *Live) FileSystemsForKey(ctx context.Context, keyARN string) ([]*state.FileSystem, error) {
+	a, err := parseKeyARN(keyARN)
+	if err != nil {
+		return nil, err
+	}
+	c, err := l.clients(ctx, a.Account, a.Region)
+	if err != nil {
+		return nil, err
+	}
+	list, err := l.fsList(ctx, c, a.Account, a.Region)
+	if err != nil {
+		return nil, err
+	}
+	var out []*state.FileSystem
+	for i := range list.descs {
+		fs, err := l.fileSystemFrom(ctx, c, &list.descs[i], a.Account, a.Region, list.readAt)
+		if err != nil {
+			return nil, err
+		}
+		if fs.Deleted || fs.KMSKeyARN != keyARN {
+			continue
+		}
+		if v, ok := l.cache.peek(fsPolicyKey(fs.ARN)); ok {
+			fs.Policy, fs.PolicyKnown = v.(fsPolicyEntry).policy, true
+		}
+		out = append(out, fs)
+	}
+	slices.SortFunc(out, func(x, y *state.FileSystem) int { return strings.Compare(x.ARN, y.ARN) })
+	return out, nil
+}
