@@ -1,0 +1,55 @@
+// Command atrest judges encryption at rest for Amazon EFS and the AWS KMS
+// keys that protect it, from CloudTrail records in any delivery shape.
+//
+//	atrest evaluate [--format table|json] [--config FILE] [--s3-root DIR] [--fail-on non_compliant] PATH|DIR|- ...
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+// Exit statuses.
+const (
+	exitOK           = 0
+	exitBadInput     = 1 // some input was bad; findings for the valid rest were printed
+	exitUsage        = 2
+	exitNonCompliant = 3 // --fail-on non_compliant and a non-compliant finding was printed
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: atrest <command> [flags]
+
+commands:
+  evaluate   judge CloudTrail records from files, folders or standard input
+  rules      list the rules with their metadata
+
+run 'atrest <command> -h' for the flags of a command
+`
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "evaluate":
+		return evaluate(ctx, args[1:], stdin, stdout, stderr)
+	case "rules":
+		return listRules(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "atrest: unknown command %q\n%s", args[0], usage)
+	return exitUsage
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/atrest/atrest/internal/finding"
+)
+
+// sampleEvents lists the story in events/: every input except the malformed
+// ones, in name order.
+func sampleEvents(t *testing.T) []string {
+	t.Helper()
+	all, err := filepath.Glob("../../events/[0-8]*.json")
+	if err != nil || len(all) == 0 {
+		t.Fatalf("no sample events: %v", err)
+	}
+	return all
+}
+
+func runCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func decodeFindings(t *testing.T, out string) []finding.Finding {
+	t.Helper()
+	var fs []finding.Finding
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var f finding.Finding
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			t.Fatalf("output line is not a finding: %v\n%s", err, sc.Text())
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+func summarize(f finding.Finding) string {
+	return fmt.Sprintf("%-20s %-36s %-38s %s", f.EventName, f.Rule, f.Resource[strings.LastIndexByte(f.Resource, '/')+1:], f.Status)
+}
+
+// TestEvaluateSampleEvents runs the whole sample story and compares every
+// finding, in order, with the expected list in testdata.
+func TestEvaluateSampleEvents(t *testing.T) {
+	args := append([]string{"evaluate", "--format", "json", "--s3-root", "../../events/s3"}, sampleEvents(t)...)
+	out, stderr, code := runCLI(t, "", args...)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	want, err := os.ReadFile("testdata/events-findings.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	fs := decodeFindings(t, out)
+	for _, f := range fs {
+		got = append(got, summarize(f))
+	}
+	wantLines := strings.Split(strings.TrimSpace(string(want)), "\n")
+	if strings.Join(got, "\n") != strings.Join(wantLines, "\n") {
+		t.Errorf("findings differ from testdata/events-findings.txt\ngot:\n%s", strings.Join(got, "\n"))
+	}
+	if !strings.Contains(stderr, "1 duplicates, 2 failed calls") {
+		t.Errorf("summary does not count the duplicate and the failed calls: %s", stderr)
+	}
+	// Every field a finding promises is filled.
+	for _, f := range fs {
+		if f.ID == "" || f.Title == "" || f.Severity == "" || f.Remediation == "" || len(f.Controls) == 0 ||
+			f.Account != "111122223333" || f.Region != "us-east-1" || f.EventID == "" || f.EventTime.IsZero() || f.Reason == "" {
+			t.Errorf("finding with empty fields: %+v", f)
+		}
+		if f.ResourceType == "AWS::KMS::Key" && f.Status != finding.NotApplicable && f.Rule != "kms_key_rotation_enabled" && len(f.FileSystems) == 0 {
+			t.Errorf("key finding without its blast radius: %+v", f)
+		}
+	}
+}
+
+func TestEvaluateBadInputKeepsValidRecords(t *testing.T) {
+	tests := []struct {
+		name       string
+		file       string
+		wantStderr string
+		wantEvents []string // event names with findings
+	}{
+		{"wrong type between good records", "90-malformed-log-file-wrong-type.json", "Records[0]", []string{"EnableKey"}},
+		{"EventBridge event without detail", "91-malformed-eventbridge-missing-detail.json", "detail", nil},
+		{"truncated JSON", "92-malformed-eventbridge-truncated.json", "92-malformed-eventbridge-truncated.json", nil},
+		{"awslogs.data not gzip", "93-malformed-cloudwatch-logs-not-gzip.json", "bad encoding", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := runCLI(t, "", "evaluate", "--format", "json", "../../events/"+tc.file)
+			if code != exitBadInput {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitBadInput, stderr)
+			}
+			if !strings.Contains(stderr, tc.wantStderr) || !strings.Contains(stderr, tc.file) {
+				t.Errorf("stderr does not name the file and %q:\n%s", tc.wantStderr, stderr)
+			}
+			var events []string
+			for _, f := range decodeFindings(t, out) {
+				if len(events) == 0 || events[len(events)-1] != f.EventName {
+					events = append(events, f.EventName)
+				}
+			}
+			if strings.Join(events, ",") != strings.Join(tc.wantEvents, ",") {
+				t.Errorf("findings for events %v, want %v", events, tc.wantEvents)
+			}
+		})
+	}
+}
+
+func TestEvaluateFailOnAndStdin(t *testing.T) {
+	unencrypted, err := os.ReadFile("../../events/06-eventbridge-efs-createfilesystem-unencrypted.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runCLI(t, string(unencrypted), "evaluate", "--format", "json", "--fail-on", "non_compliant", "-")
+	if code != exitNonCompliant {
+		t.Fatalf("exit %d, want %d; stderr %s", code, exitNonCompliant, stderr)
+	}
+	fs := decodeFindings(t, out)
+	if len(fs) != 2 || fs[0].Rule != "efs_encrypted_at_rest" || fs[0].Status != finding.NonCompliant {
+		t.Fatalf("findings = %+v", fs)
+	}
+	// Without --fail-on the same input exits 0.
+	if _, _, code := runCLI(t, string(unencrypted), "evaluate", "--format", "json", "-"); code != exitOK {
+		t.Errorf("exit %d without --fail-on, want 0", code)
+	}
+}
+
+func TestEvaluateTable(t *testing.T) {
+	out, _, code := runCLI(t, "", "evaluate", "--format", "table", "../../events/06-eventbridge-efs-createfilesystem-unencrypted.json")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "STATUS RULE RESOURCE EVENT REASON" ||
+		strings.Join(strings.Fields(lines[1])[:2], " ") != "NON_COMPLIANT efs_encrypted_at_rest" ||
+		strings.Join(strings.Fields(lines[2])[:2], " ") != "NON_COMPLIANT efs_encryption_in_transit_enforced" {
+		t.Errorf("table =\n%s", out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", nil, "usage: atrest"},
+		{"unknown command", []string{"judge"}, `unknown command "judge"`},
+		{"no input", []string{"evaluate"}, "no input"},
+		{"bad format", []string{"evaluate", "--format", "xml", "-"}, `--format "xml"`},
+		{"bad fail-on", []string{"evaluate", "--fail-on", "compliant", "-"}, `--fail-on "compliant"`},
+		{"missing config", []string{"evaluate", "--config", "nope.yaml", "-"}, "nope.yaml"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runCLI(t, "", tc.args...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d stderr %q, want exit %d and %q", code, stderr, exitUsage, tc.want)
+			}
+		})
+	}
+}
+
+func TestEvaluateConfig(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "atrest.yaml")
+	if err := os.WriteFile(cfg, []byte("require_customer_managed_keys: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runCLI(t, "", "evaluate", "--format", "json", "--config", cfg,
+		"../../events/07-eventbridge-efs-createfilesystem-default-key.json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	fs := decodeFindings(t, out)
+	if len(fs) == 0 || fs[0].Rule != "efs_encrypted_at_rest" || fs[0].Status != finding.NonCompliant {
+		t.Fatalf("with require_customer_managed_keys the AWS managed key must be non-compliant: %+v", fs)
+	}
+}

@@ -1,0 +1,133 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/config"
+	"github.com/atrest/atrest/internal/policy"
+	"github.com/atrest/atrest/internal/state"
+)
+
+// BuildInput assembles the policy input for one resource from the store: the
+// resource as it now stands, the key protecting it or the file systems it
+// protects, the triggering record (nil in a sweep) and the config. It also
+// returns the blast radius of a key: the ARNs of the live file systems it
+// protects.
+func BuildInput(ctx context.Context, store state.Store, ref state.ResourceRef, rec *cloudtrail.Record, cfg config.Config) (*policy.Input, []string, error) {
+	in := &policy.Input{ResourceType: string(ref.Type), Resource: ref.ARN, Config: cfg, FileSystems: []policy.FileSystemRef{}}
+	if rec != nil {
+		in.Event = &policy.EventInput{EventID: rec.EventID, EventName: rec.EventName, EventSource: rec.EventSource, EventTime: rec.EventTime}
+	}
+	var blast []string
+	switch ref.Type {
+	case state.TypeFileSystem:
+		fs, err := store.FileSystem(ctx, ref.ARN)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read file system %s: %w", ref.ARN, err)
+		}
+		if fs == nil {
+			return nil, nil, fmt.Errorf("file system %s is not in the store", ref.ARN)
+		}
+		fsIn, err := fileSystemInput(fs)
+		if err != nil {
+			return nil, nil, err
+		}
+		in.FileSystem = fsIn
+		if fs.KMSKeyARN != "" {
+			k, err := store.Key(ctx, fs.KMSKeyARN)
+			if err != nil {
+				return nil, nil, fmt.Errorf("read key %s: %w", fs.KMSKeyARN, err)
+			}
+			if k != nil {
+				if in.Key, err = keyInput(k); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+	case state.TypeKey:
+		k, err := store.Key(ctx, ref.ARN)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read key %s: %w", ref.ARN, err)
+		}
+		if k == nil {
+			return nil, nil, fmt.Errorf("key %s is not in the store", ref.ARN)
+		}
+		if in.Key, err = keyInput(k); err != nil {
+			return nil, nil, err
+		}
+		fss, err := store.FileSystemsForKey(ctx, ref.ARN)
+		if err != nil {
+			return nil, nil, fmt.Errorf("file systems protected by %s: %w", ref.ARN, err)
+		}
+		for _, fs := range fss {
+			in.FileSystems = append(in.FileSystems, policy.FileSystemRef{ARN: fs.ARN, ID: fs.ID})
+			blast = append(blast, fs.ARN)
+		}
+	default:
+		return nil, nil, fmt.Errorf("unknown resource type %q", ref.Type)
+	}
+	return in, blast, nil
+}
+
+func fileSystemInput(fs *state.FileSystem) (*policy.FileSystemInput, error) {
+	out := &policy.FileSystemInput{
+		ARN: fs.ARN, ID: fs.ID, Account: fs.Account, Region: fs.Region,
+		Encrypted: fs.Encrypted, KMSKeyID: fs.KMSKeyID, KMSKeyARN: fs.KMSKeyARN, Deleted: fs.Deleted,
+	}
+	if fs.Policy != "" {
+		p, err := parsePolicy(fs.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("file system %s policy: %w", fs.ARN, err)
+		}
+		out.Policy = p
+	}
+	return out, nil
+}
+
+func keyInput(k *state.Key) (*policy.KeyInput, error) {
+	out := &policy.KeyInput{
+		ARN: k.ARN, ID: k.ID, Account: k.Account, Region: k.Region,
+		Known:   k.KeySpec != "" || k.KeyState != "" || k.KeyManager != "",
+		Aliases: slices.Clone(k.Aliases), KeySpec: k.KeySpec, KeyUsage: k.KeyUsage, Origin: k.Origin,
+		KeyManager: k.KeyManager, KeyState: k.KeyState, CustomKeyStoreID: k.CustomKeyStoreID,
+		RotationEnabled: k.RotationEnabled, RotationPeriodDays: k.RotationPeriodDays,
+		Grants: make([]policy.GrantInput, 0, len(k.Grants)),
+	}
+	if out.Aliases == nil {
+		out.Aliases = []string{}
+	}
+	for _, g := range k.Grants {
+		ops := g.Operations
+		if ops == nil {
+			ops = []string{}
+		}
+		out.Grants = append(out.Grants, policy.GrantInput{
+			GrantID: g.ID, GranteePrincipal: g.GranteePrincipal, Operations: ops,
+			FileSystemID: g.FileSystemID, EFS: g.EFS, State: g.State, RetiredAfterDelete: g.RetiredAfterDelete,
+		})
+	}
+	if k.Policy != "" {
+		p, err := parsePolicy(k.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("key %s policy: %w", k.ARN, err)
+		}
+		out.Policy = p
+	}
+	return out, nil
+}
+
+// parsePolicy decodes an IAM policy document. It must be a JSON object.
+func parsePolicy(doc string) (any, error) {
+	var v any
+	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+		return nil, fmt.Errorf("not a JSON document: %w", err)
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	return v, nil
+}

@@ -1,0 +1,264 @@
+// Package pipeline is the one path every atrest driver shares: decode any
+// delivery shape into CloudTrail records, order them by eventTime, judge each
+// eventID once, apply each record to the state store, and evaluate the rules
+// over a snapshot of every resource the record touched.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+
+	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/config"
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/policy"
+	"github.com/atrest/atrest/internal/state"
+)
+
+// Options configure a Pipeline.
+type Options struct {
+	Store   state.Store
+	Engine  *policy.Engine
+	Config  config.Config
+	Decoder *cloudtrail.Decoder
+	Logger  *slog.Logger
+	// MaxSeen bounds how many eventIDs a long-lived process remembers for
+	// deduplication (a warm Lambda). Default 100,000.
+	MaxSeen int
+}
+
+// Pipeline turns inputs into findings. It is not safe for concurrent use:
+// the store is applied to in order.
+type Pipeline struct {
+	store   state.Store
+	engine  *policy.Engine
+	config  config.Config
+	decoder *cloudtrail.Decoder
+	log     *slog.Logger
+	seen    map[string]struct{}
+	maxSeen int
+}
+
+// New builds a pipeline.
+func New(o Options) (*Pipeline, error) {
+	if o.Store == nil || o.Engine == nil {
+		return nil, errors.New("pipeline: Store and Engine are required")
+	}
+	if o.Decoder == nil {
+		o.Decoder = &cloudtrail.Decoder{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxSeen <= 0 {
+		o.MaxSeen = 100_000
+	}
+	return &Pipeline{
+		store: o.Store, engine: o.Engine, config: o.Config, decoder: o.Decoder,
+		log: o.Logger, seen: map[string]struct{}{}, maxSeen: o.MaxSeen,
+	}, nil
+}
+
+// Report counts what one input or batch of records did.
+type Report struct {
+	Decode       cloudtrail.Stats
+	Processed    int // records of interest judged
+	Duplicates   int // records whose eventID was already judged
+	Failed       int // records with errorCode: counted, no state change
+	Findings     int
+	EvalErrors   int // findings with status ERROR
+	DecodeErrors []*cloudtrail.DecodeError
+	ApplyErrors  []error
+}
+
+// Bad reports whether any part of the input was bad.
+func (r *Report) Bad() bool { return len(r.DecodeErrors) > 0 || len(r.ApplyErrors) > 0 }
+
+// Add accumulates o into r.
+func (r *Report) Add(o Report) {
+	r.Decode.Add(o.Decode)
+	r.Processed += o.Processed
+	r.Duplicates += o.Duplicates
+	r.Failed += o.Failed
+	r.Findings += o.Findings
+	r.EvalErrors += o.EvalErrors
+	r.DecodeErrors = append(r.DecodeErrors, o.DecodeErrors...)
+	r.ApplyErrors = append(r.ApplyErrors, o.ApplyErrors...)
+}
+
+// Emit receives each finding as it is made.
+type Emit func(finding.Finding) error
+
+type delivered struct {
+	rec   *cloudtrail.Record
+	shape cloudtrail.Shape
+}
+
+// ProcessInput decodes one input of any shape and judges its records in
+// eventTime order. Bad records are reported in the Report and the valid ones
+// around them still produce findings; the error is non-nil only when the
+// context ends, the reader fails or emit fails.
+func (p *Pipeline) ProcessInput(ctx context.Context, name string, r io.Reader, emit Emit) (Report, error) {
+	var (
+		rep  Report
+		recs []delivered
+	)
+	stats, err := p.decoder.Decode(ctx, name, r, func(rec *cloudtrail.Record, shape cloudtrail.Shape) error {
+		recs = append(recs, delivered{rec, shape})
+		return nil
+	}, func(e *cloudtrail.DecodeError) {
+		rep.DecodeErrors = append(rep.DecodeErrors, e)
+	})
+	rep.Decode = stats
+	if err != nil {
+		return rep, fmt.Errorf("decode %s: %w", name, err)
+	}
+	// CloudTrail does not promise order; judge in eventTime order so a later
+	// change is never overwritten by an earlier one delivered after it.
+	slices.SortStableFunc(recs, func(a, b delivered) int { return a.rec.EventTime.Compare(b.rec.EventTime) })
+	for _, d := range recs {
+		if err := p.record(ctx, d.rec, SourceOf(d.shape), emit, &rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// ProcessRecords judges already decoded records (a backfill) in eventTime
+// order, as ProcessInput does.
+func (p *Pipeline) ProcessRecords(ctx context.Context, recs []*cloudtrail.Record, source string, emit Emit) (Report, error) {
+	var rep Report
+	sorted := slices.Clone(recs)
+	slices.SortStableFunc(sorted, func(a, b *cloudtrail.Record) int { return a.EventTime.Compare(b.EventTime) })
+	for _, rec := range sorted {
+		if !cloudtrail.Interesting(rec.EventSource, rec.EventName) {
+			rep.Decode.Skipped++
+			continue
+		}
+		if err := p.record(ctx, rec, source, emit, &rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// SourceOf names the metric source of a delivery shape.
+func SourceOf(s cloudtrail.Shape) string {
+	switch s {
+	case cloudtrail.ShapeEventBridge:
+		return "eventbridge"
+	case cloudtrail.ShapeCloudWatchLogs:
+		return "cloudwatch_logs"
+	case cloudtrail.ShapeS3Notification, cloudtrail.ShapeLogFile:
+		return "s3"
+	}
+	return "cli"
+}
+
+func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, source string, emit Emit, rep *Report) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if rec.EventID != "" {
+		if _, dup := p.seen[rec.EventID]; dup {
+			rep.Duplicates++
+			return nil
+		}
+		if len(p.seen) >= p.maxSeen {
+			clear(p.seen)
+		}
+		p.seen[rec.EventID] = struct{}{}
+	}
+	rep.Processed++
+	if rec.Failed() {
+		rep.Failed++
+		p.log.InfoContext(ctx, "failed call changes no state",
+			"event_id", rec.EventID, "event_name", rec.EventName, "error_code", rec.ErrorCode)
+		return nil
+	}
+	ch, err := p.store.Apply(ctx, rec)
+	if err != nil {
+		rep.ApplyErrors = append(rep.ApplyErrors, err)
+		p.log.WarnContext(ctx, "record not applied", "event_id", rec.EventID, "event_name", rec.EventName, "error", err.Error())
+		return nil
+	}
+	for _, ref := range ch.Touched {
+		fs, err := p.evaluate(ctx, ref, rec, source)
+		if err != nil && len(fs) == 0 {
+			return err
+		}
+		for _, f := range fs {
+			rep.Findings++
+			if f.Status == finding.Error {
+				rep.EvalErrors++
+			}
+			if err := emit(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// EvaluateResource judges one resource as it now stands, with no triggering
+// event: what a sweep asks.
+func (p *Pipeline) EvaluateResource(ctx context.Context, ref state.ResourceRef, source string) ([]finding.Finding, error) {
+	return p.evaluate(ctx, ref, nil, source)
+}
+
+// evaluate builds the policy input for one resource and turns the rules'
+// results into findings. Failures become ERROR findings for every rule of the
+// resource type, never silence: the error is returned alongside them.
+func (p *Pipeline) evaluate(ctx context.Context, ref state.ResourceRef, rec *cloudtrail.Record, source string) ([]finding.Finding, error) {
+	in, blast, err := BuildInput(ctx, p.store, ref, rec, p.config)
+	var results []policy.Result
+	if err == nil {
+		results, err = p.engine.Evaluate(ctx, in)
+	}
+	if err != nil && len(results) == 0 {
+		for _, m := range p.engine.Rules() {
+			if m.ResourceType == string(ref.Type) {
+				results = append(results, policy.Result{Rule: m.ID, Status: finding.Error, Reason: err.Error()})
+			}
+		}
+	}
+	if err != nil {
+		p.log.ErrorContext(ctx, "evaluation failed", "resource_arn", ref.ARN, "error", err.Error())
+	}
+	out := make([]finding.Finding, 0, len(results))
+	for _, r := range results {
+		out = append(out, p.makeFinding(r, ref, rec, blast, source))
+	}
+	return out, err
+}
+
+func (p *Pipeline) makeFinding(r policy.Result, ref state.ResourceRef, rec *cloudtrail.Record, blast []string, source string) finding.Finding {
+	f := finding.Finding{
+		Rule:         r.Rule,
+		Status:       r.Status,
+		Resource:     ref.ARN,
+		ResourceType: string(ref.Type),
+		Reason:       r.Reason,
+		Controls:     []string{},
+		Source:       source,
+	}
+	if a, ok := state.ParseARN(ref.ARN); ok {
+		f.Account, f.Region = a.Account, a.Region
+	}
+	if m, ok := p.engine.Meta(r.Rule); ok {
+		f.Title, f.Severity, f.Remediation = m.Title, m.Severity, m.Remediation
+		f.Controls = slices.Clone(m.Controls)
+	}
+	if ref.Type == state.TypeKey {
+		f.FileSystems = blast
+	}
+	if rec != nil {
+		f.EventID, f.EventName, f.EventTime = rec.EventID, rec.EventName, rec.EventTime
+	}
+	f.ID = finding.StableID(f.Rule, f.Resource, f.EventID)
+	return f
+}
