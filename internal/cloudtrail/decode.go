@@ -352,6 +352,7 @@ func (src *source) value(sc *scanner, index int) error {
 	flags := 0
 	messageType := ""
 	overLimit := false
+	streamed := false // a Records or logEvents array was decoded in place
 	for n := 0; ; n++ {
 		c, ok := sc.skipSpace()
 		if !ok {
@@ -404,12 +405,14 @@ func (src *source) value(sc *scanner, index int) error {
 		switch {
 		case flag == hasRecords && c == '[':
 			rest = rest[:keyEnd]
+			streamed = true
 			if err := src.records(sc); err != nil {
 				return err
 			}
 			continue
 		case flag == hasLogEvents && c == '[' && messageType == messageTypeData:
 			rest = rest[:keyEnd]
+			streamed = true
 			if err := src.logEvents(newElements(sc, src, "logEvents")); err != nil {
 				return err
 			}
@@ -439,8 +442,8 @@ func (src *source) value(sc *scanner, index int) error {
 	rest = append(rest, '}')
 
 	switch {
-	case flags&hasRecords != 0:
-		return nil // streamed
+	case streamed:
+		return nil
 	case flags&hasMessageType != 0 && messageType == messageTypeControl:
 		src.run.stats.Control++
 		return nil
@@ -460,8 +463,6 @@ func (src *source) value(sc *scanner, index int) error {
 		}
 		// logEvents came before messageType, so it was kept: decode it now.
 		return src.logEventsFrom(rest, loc)
-	case flags&hasMessageType != 0 && messageType == messageTypeData:
-		return nil // logEvents streamed
 	case flags&hasDetailType != 0:
 		return src.eventBridge(rest, loc)
 	case flags&hasAWSLogs != 0:
