@@ -83,6 +83,9 @@ test-fuzz fuzz:
 	  done; \
 	done
 
+# SAM build targets (build-<LogicalId>) and the emulator harness.
+-include sam/build.mk
+
 .PHONY: clean
 clean:
 	rm -rf $(BIN) .cache
