@@ -510,7 +510,27 @@ func newElements(sc *scanner, src *source, name string) *elements {
 }
 
 // loc is the location of the current element.
-func (e *elements) loc() string { return e.name + "[" + strconv.Itoa(e.index) + "]" }
+func (e *elements) loc() string { return e.at().String() }
+
+// at is the location of the current element, formatted only when needed.
+func (e *elements) at() location { return location{name: e.name, index: e.index} }
+
+// location names a piece of input: name[index], or name alone when index is
+// negative.
+type location struct {
+	name  string
+	index int
+}
+
+func (l location) String() string {
+	if l.index < 0 {
+		return l.name
+	}
+	return l.name + "[" + strconv.Itoa(l.index) + "]"
+}
+
+// at is the location named s.
+func at(s string) location { return location{name: s, index: -1} }
 
 // next scans the next element. It returns ok false after the last one, or
 // a non-nil error when the array cannot be read on.
@@ -574,8 +594,8 @@ func (src *source) records(sc *scanner) error {
 				return err
 			}
 		}
-		loc := els.loc()
 		if res.tooLarge {
+			loc := els.loc()
 			src.run.stats.Records++
 			src.report(loc, "", ErrTooLarge, fmt.Errorf("record of %d bytes at byte %d over the %d-byte limit", res.size, res.start, src.run.lim.MaxRecordBytes))
 			continue
@@ -584,20 +604,20 @@ func (src *source) records(sc *scanner) error {
 			continue // over-deep, reported
 		}
 		if res.raw[0] != '{' {
-			src.report(loc, "", ErrWrongType, fmt.Errorf("a %s, not an object", jsonKind(res.raw[0])))
+			src.report(els.loc(), "", ErrWrongType, fmt.Errorf("a %s, not an object", jsonKind(res.raw[0])))
 			continue
 		}
 		es, _ := res.info.str(res.raw, keyEventSource)
 		sns, _ := res.info.str(res.raw, keySNSSource)
 		switch {
 		case string(es) == sourceS3:
-			err = src.s3Record(res.raw, loc)
+			err = src.s3Record(res.raw, els.loc())
 		case string(es) == sourceSQS:
-			err = src.sqsRecord(res.raw, loc)
+			err = src.sqsRecord(res.raw, els.loc())
 		case string(sns) == sourceSNS:
-			err = src.snsRecord(res.raw, loc)
+			err = src.snsRecord(res.raw, els.loc())
 		default:
-			err = src.record(res.raw, &res.info, loc, "", shape, nil)
+			err = src.record(res.raw, &res.info, els.at(), "", shape, nil)
 		}
 		if err != nil {
 			return err
@@ -624,21 +644,27 @@ type envelopeCheck struct {
 // record decodes one CloudTrail record of raw and emits it if it is of
 // interest. Records of no interest are counted and dropped on the byte scan
 // alone when their eventName or eventSource says so.
-func (src *source) record(raw []byte, info *keyInfo, loc, note string, shape Shape, env *envelopeCheck) error {
+func (src *source) record(raw []byte, info *keyInfo, at location, note string, shape Shape, env *envelopeCheck) error {
 	ru := src.run
 	ru.stats.Records++
+	var name, source []byte
+	nameOK, sourceOK := false, false
+	if !info.unsure {
+		name, nameOK = info.str(raw, keyEventName)
+		source, sourceOK = info.str(raw, keyEventSource)
+		if nameOK && !interestingNames[string(name)] || sourceOK && interest[string(source)] == nil {
+			ru.stats.Skipped++
+			return nil
+		}
+	}
+	// Past the byte scan: the record may be of interest.
+	loc := at.String()
 	eventID := ""
 	if id, ok := info.str(raw, keyEventID); ok {
 		eventID = string(id)
 	}
 	if !info.unsure {
-		name, nameOK := info.str(raw, keyEventName)
-		source, sourceOK := info.str(raw, keyEventSource)
 		switch {
-		case nameOK && !interestingNames[string(name)],
-			sourceOK && interest[string(source)] == nil:
-			ru.stats.Skipped++
-			return nil
 		case !info.v[keyEventName].present:
 			if !sourceOK {
 				ru.stats.Skipped++
@@ -746,7 +772,7 @@ func (src *source) recordBytes(raw []byte, loc, note string, shape Shape, env *e
 		src.report(loc, "", ErrMalformed, notePrefix(note, fmt.Errorf("data after the record at byte %d", sc.offset())))
 		return nil
 	}
-	return src.record(res.raw, &res.info, loc, note, shape, env)
+	return src.record(res.raw, &res.info, at(loc), note, shape, env)
 }
 
 // eventBridgeEvent is an EventBridge event carrying a CloudTrail record.

@@ -240,63 +240,14 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 	tooLarge := false
 	tooDeep := false
 
-	// more makes at least one byte at i available, shifting the positions;
-	// it returns false at the end of input.
-	more := func() bool {
-		if !tooLarge && i-start > limit {
-			tooLarge = true
-		}
-		for {
-			keep := start
-			if tooLarge {
-				keep = i
-			}
-			shift, ok, full := s.fill(keep)
-			start -= shift
-			i -= shift
-			if tooLarge {
-				start = i
-			}
-			if ok {
-				return true
-			}
-			if !full {
-				return false
-			}
-			// The pinned value fills the largest buffer: drop it, scan on.
-			tooLarge = true
-		}
-	}
-	finish := func(end int) (scanResult, error) {
-		s.r = end
-		res.size = s.offset() - res.start
-		if tooDeep {
-			return res, errTooDeep
-		}
-		if tooLarge || end-start > limit {
-			res.tooLarge = true
-			res.info = keyInfo{}
-			return res, nil
-		}
-		res.raw = s.buf[start:end]
-		return res, nil
-	}
-	truncated := func() (scanResult, error) {
-		s.r = i
-		if e := s.readErr(); e != nil {
-			return res, e
-		}
-		return res, errTruncated
-	}
-
-	if i >= s.w && !more() {
-		return truncated()
+	if i >= s.w && !s.more(&start, &i, &tooLarge, limit) {
+		return s.truncated(res, i)
 	}
 	if c := s.buf[i]; c != '{' && c != '[' && c != '"' {
 		// A number or literal: it ends at the first byte that cannot be
 		// part of one.
 		for {
-			if i >= s.w && !more() {
+			if i >= s.w && !s.more(&start, &i, &tooLarge, limit) {
 				break
 			}
 			if !isScalarByte(s.buf[i]) {
@@ -311,12 +262,12 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 		if i == start && !tooLarge {
 			return res, errBadValue
 		}
-		return finish(i)
+		return s.finish(res, start, i, limit, tooLarge, tooDeep)
 	}
 
 	for {
-		if i >= s.w && !more() {
-			return truncated()
+		if i >= s.w && !s.more(&start, &i, &tooLarge, limit) {
+			return s.truncated(res, i)
 		}
 		switch c := s.buf[i]; c {
 		case '"':
@@ -328,8 +279,8 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 				if j >= s.w {
 					over := j - s.w // 1 when an escape's second byte is due
 					i = s.w
-					if !more() {
-						return truncated()
+					if !s.more(&start, &i, &tooLarge, limit) {
+						return s.truncated(res, i)
 					}
 					j = i + over
 					continue
@@ -370,7 +321,7 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 			}
 			i = j + 1
 			if depth == 0 {
-				return finish(i)
+				return s.finish(res, start, i, limit, tooLarge, tooDeep)
 			}
 			continue
 		case '{', '[':
@@ -403,7 +354,7 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 			depth--
 			s.stack = s.stack[:depth]
 			if depth == 0 {
-				return finish(i + 1)
+				return s.finish(res, start, i+1, limit, tooLarge, tooDeep)
 			}
 		case ',':
 			if depth == 1 {
@@ -432,4 +383,58 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 // scanErrorText describes a scan error with its input offset.
 func scanErrorText(err error, at int64) error {
 	return fmt.Errorf("%w at byte %d", err, at)
+}
+
+// more makes at least one byte at *i available, keeping the value from
+// *start pinned unless it is over limit, and shifting the positions; it
+// returns false at the end of input.
+func (s *scanner) more(start, i *int, tooLarge *bool, limit int) bool {
+	if !*tooLarge && *i-*start > limit {
+		*tooLarge = true
+	}
+	for {
+		keep := *start
+		if *tooLarge {
+			keep = *i
+		}
+		shift, ok, full := s.fill(keep)
+		*start -= shift
+		*i -= shift
+		if *tooLarge {
+			*start = *i
+		}
+		if ok {
+			return true
+		}
+		if !full {
+			return false
+		}
+		// The pinned value fills the largest buffer: drop it, scan on.
+		*tooLarge = true
+	}
+}
+
+// finish ends a scanned value at end.
+func (s *scanner) finish(res scanResult, start, end, limit int, tooLarge, tooDeep bool) (scanResult, error) {
+	s.r = end
+	res.size = s.offset() - res.start
+	if tooDeep {
+		return res, errTooDeep
+	}
+	if tooLarge || end-start > limit {
+		res.tooLarge = true
+		res.info = keyInfo{}
+		return res, nil
+	}
+	res.raw = s.buf[start:end]
+	return res, nil
+}
+
+// truncated ends a value that the input ended inside.
+func (s *scanner) truncated(res scanResult, i int) (scanResult, error) {
+	s.r = i
+	if e := s.readErr(); e != nil {
+		return res, e
+	}
+	return res, errTruncated
 }
