@@ -1,0 +1,209 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/config"
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/policy"
+	"github.com/atrest/atrest/internal/state"
+)
+
+const (
+	acct   = "111122223333"
+	region = "us-east-1"
+	keyID  = "1234abcd-12ab-34cd-56ef-1234567890ab"
+	fsID   = "fs-0123456789abcdef0"
+)
+
+var (
+	keyARN = state.KeyARN(region, acct, keyID)
+	fsARN  = state.FileSystemARN(region, acct, fsID)
+	t0     = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+)
+
+var engine = sync.OnceValues(func() (*policy.Engine, error) { return policy.New(context.Background()) })
+
+func newPipeline(t *testing.T, store state.Store) *Pipeline {
+	t.Helper()
+	e, err := engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Options{Store: store, Engine: e, Config: config.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// record returns the JSON of one CloudTrail record at t0+minutes.
+func record(id string, minutes int, source, name, req, resp string) map[string]any {
+	r := map[string]any{
+		"eventVersion": "1.08", "eventID": id, "eventTime": t0.Add(time.Duration(minutes) * time.Minute).Format(time.RFC3339),
+		"eventSource": source, "eventName": name, "awsRegion": region, "recipientAccountId": acct,
+		"userIdentity": map[string]any{"type": "IAMUser", "accountId": acct},
+	}
+	if req != "" {
+		r["requestParameters"] = json.RawMessage(req)
+	}
+	if resp != "" {
+		r["responseElements"] = json.RawMessage(resp)
+	}
+	return r
+}
+
+func keyEvent(id string, minutes int, name string) map[string]any {
+	r := record(id, minutes, cloudtrail.SourceKMS, name, fmt.Sprintf(`{"keyId":%q}`, keyID), "")
+	r["resources"] = []any{map[string]any{"ARN": keyARN, "accountId": acct, "type": "AWS::KMS::Key"}}
+	return r
+}
+
+var (
+	createKey = record("ck", 0, cloudtrail.SourceKMS, "CreateKey", `{"keySpec":"SYMMETRIC_DEFAULT"}`,
+		fmt.Sprintf(`{"keyMetadata":{"keyId":%q,"arn":%q,"keyUsage":"ENCRYPT_DECRYPT","keyState":"Enabled","origin":"AWS_KMS","keyManager":"CUSTOMER","keySpec":"SYMMETRIC_DEFAULT"}}`, keyID, keyARN))
+	createFS = record("cf", 1, cloudtrail.SourceEFS, "CreateFileSystem", fmt.Sprintf(`{"encrypted":true,"kmsKeyId":%q}`, keyID),
+		fmt.Sprintf(`{"fileSystemId":%q,"fileSystemArn":%q,"encrypted":true,"kmsKeyId":%q}`, fsID, fsARN, keyARN))
+)
+
+func logFile(t *testing.T, recs ...map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"Records": recs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+type collected []finding.Finding
+
+func (c *collected) emit(f finding.Finding) error { *c = append(*c, f); return nil }
+
+// last returns the last finding of a rule, or fails.
+func (c collected) last(t *testing.T, rule string) finding.Finding {
+	t.Helper()
+	for i := len(c) - 1; i >= 0; i-- {
+		if c[i].Rule == rule {
+			return c[i]
+		}
+	}
+	t.Fatalf("no %s finding in %d findings", rule, len(c))
+	return finding.Finding{}
+}
+
+func TestRecordsJudgedInEventTimeOrder(t *testing.T) {
+	// The file lists DisableKey (minute 10) before EnableKey (minute 5):
+	// judged by eventTime, the key ends disabled.
+	in := logFile(t, createKey, createFS, keyEvent("d", 10, "DisableKey"), keyEvent("e", 5, "EnableKey"))
+	var got collected
+	rep, err := newPipeline(t, state.NewMemory()).ProcessInput(context.Background(), "log.json", strings.NewReader(in), got.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := got.last(t, "efs_kms_key_available")
+	if f.Status != finding.NonCompliant || f.EventName != "DisableKey" {
+		t.Errorf("last availability finding = %s after %s, want NON_COMPLIANT after DisableKey", f.Status, f.EventName)
+	}
+	if len(f.FileSystems) != 1 || f.FileSystems[0] != fsARN {
+		t.Errorf("blast radius = %v, want [%s]", f.FileSystems, fsARN)
+	}
+	if rep.Processed != 4 || rep.Findings != len(got) {
+		t.Errorf("report = %+v", rep)
+	}
+}
+
+func TestDuplicatesAndFailedCalls(t *testing.T) {
+	failed := keyEvent("f", 3, "DisableKey")
+	failed["errorCode"] = "AccessDeniedException"
+	unrelated := record("u", 4, "sts.amazonaws.com", "AssumeRole", `{}`, "")
+	p := newPipeline(t, state.NewMemory())
+	var got collected
+	rep, err := p.ProcessInput(context.Background(), "a.json", strings.NewReader(logFile(t, createKey, createKey, failed, unrelated)), got.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second input delivering the same record again is also a duplicate.
+	rep2, err := p.ProcessInput(context.Background(), "b.json", strings.NewReader(logFile(t, createKey)), got.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Processed != 2 || rep.Duplicates != 1 || rep.Failed != 1 || rep.Decode.Skipped != 1 || rep2.Duplicates != 1 || rep2.Processed != 0 {
+		t.Errorf("reports = %+v / %+v", rep, rep2)
+	}
+	// CreateKey is judged once: four key rules, one finding each.
+	if len(got) != 4 {
+		t.Errorf("got %d findings, want 4: %+v", len(got), got)
+	}
+	if f := got.last(t, "kms_key_rotation_enabled"); f.Status != finding.NonCompliant || f.EventID != "ck" {
+		t.Errorf("rotation finding = %+v", f)
+	}
+}
+
+func TestBadRecordKeepsTheRest(t *testing.T) {
+	bad := record("bad", 2, cloudtrail.SourceEFS, "CreateFileSystem", `{"encrypted":"false"}`, `{"fileSystemId":"fs-1"}`)
+	var got collected
+	rep, err := newPipeline(t, state.NewMemory()).ProcessInput(context.Background(), "x.json",
+		strings.NewReader(logFile(t, bad, createKey)), got.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.ApplyErrors) != 1 || !errors.Is(rep.ApplyErrors[0], state.ErrBadRecord) ||
+		!strings.Contains(rep.ApplyErrors[0].Error(), "bad") || !strings.Contains(rep.ApplyErrors[0].Error(), "encrypted") {
+		t.Errorf("apply errors = %v", rep.ApplyErrors)
+	}
+	if len(got) != 4 || got[0].EventID != "ck" {
+		t.Errorf("the valid CreateKey must still be judged: %+v", got)
+	}
+}
+
+// failingStore answers reads of keys with an error, as a denied AWS read does.
+type failingStore struct{ *state.Memory }
+
+func (f failingStore) Key(context.Context, string) (*state.Key, error) {
+	return nil, errors.New("AccessDeniedException: kms:DescribeKey")
+}
+
+func TestStoreErrorsBecomeErrorFindings(t *testing.T) {
+	var got collected
+	rep, err := newPipeline(t, failingStore{state.NewMemory()}).ProcessInput(context.Background(), "x.json",
+		strings.NewReader(logFile(t, createKey)), got.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || rep.EvalErrors != 4 {
+		t.Fatalf("got %d findings (%d errors), want 4 ERROR findings", len(got), rep.EvalErrors)
+	}
+	for _, f := range got {
+		if f.Status != finding.Error || !strings.Contains(f.Reason, "kms:DescribeKey") || f.Title == "" {
+			t.Errorf("finding = %+v, want ERROR naming the denied permission", f)
+		}
+	}
+}
+
+func TestEvaluateResourceForSweep(t *testing.T) {
+	m := state.NewMemory()
+	m.Put([]state.FileSystem{{ARN: fsARN, ID: fsID, Account: acct, Region: region, Known: true}}, nil)
+	fs, err := newPipeline(t, m).EvaluateResource(context.Background(), state.ResourceRef{Type: state.TypeFileSystem, ARN: fsARN}, "sweep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]finding.Status{}
+	for _, f := range fs {
+		got[f.Rule] = f.Status
+		if f.EventID != "" || f.Source != "sweep" || f.ID != finding.StableID(f.Rule, fsARN, "") {
+			t.Errorf("sweep finding = %+v", f)
+		}
+	}
+	want := map[string]finding.Status{"efs_encrypted_at_rest": finding.NonCompliant, "efs_encryption_in_transit_enforced": finding.NonCompliant}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("findings = %v, want %v", got, want)
+	}
+}
