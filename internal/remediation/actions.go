@@ -1,0 +1,530 @@
+package remediation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
+	efstypes "github.com/aws/aws-sdk-go-v2/service/efs/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/state"
+)
+
+// Remediation actions, as named in a finding event's remediation block.
+const (
+	// ActionEnableKeyRotation turns on automatic rotation of a customer
+	// managed key. IAM: kms:DescribeKey, kms:GetKeyRotationStatus,
+	// kms:EnableKeyRotation.
+	ActionEnableKeyRotation = "enable_key_rotation"
+	// ActionCancelKeyDeletion cancels the scheduled deletion of a key that
+	// protects a live file system and re-enables it. IAM: kms:DescribeKey,
+	// kms:CancelKeyDeletion, kms:EnableKey, elasticfilesystem:DescribeFileSystems.
+	ActionCancelKeyDeletion = "cancel_key_deletion"
+	// ActionEnableKey re-enables a disabled key that protects a live file
+	// system, unless a tag marks the disable as intended. IAM:
+	// kms:DescribeKey, kms:ListResourceTags, kms:EnableKey,
+	// elasticfilesystem:DescribeFileSystems.
+	ActionEnableKey = "enable_key"
+	// ActionRequireSecureTransport merges a statement denying access
+	// without TLS into a file system's policy. IAM:
+	// elasticfilesystem:DescribeFileSystems,
+	// elasticfilesystem:DescribeFileSystemPolicy,
+	// elasticfilesystem:PutFileSystemPolicy.
+	ActionRequireSecureTransport = "require_secure_transport"
+	// ActionTagUnencrypted tags an unencrypted file system
+	// atrest:noncompliant=efs_encrypted_at_rest (encryption at rest cannot
+	// be turned on for an existing file system). IAM:
+	// elasticfilesystem:DescribeFileSystems, elasticfilesystem:TagResource.
+	ActionTagUnencrypted = "tag_unencrypted_file_system"
+)
+
+// Tag atrest puts on an unencrypted file system.
+const (
+	NonCompliantTagKey   = "atrest:noncompliant"
+	NonCompliantTagValue = "efs_encrypted_at_rest"
+)
+
+// DefaultIntendedDisableTagKey is the key tag whose presence marks a
+// disabled key as disabled on purpose.
+const DefaultIntendedDisableTagKey = "atrest:intended-disable"
+
+// DefaultRuleActions maps the rule ids atrest ships to the action that
+// remediates them.
+func DefaultRuleActions() map[string]string {
+	return map[string]string{
+		"kms_key_rotation_enabled":     ActionEnableKeyRotation,
+		"kms_key_not_pending_deletion": ActionCancelKeyDeletion,
+		"kms_key_pending_deletion":     ActionCancelKeyDeletion,
+		"kms_key_enabled":              ActionEnableKey,
+		"kms_key_disabled":             ActionEnableKey,
+		"efs_in_transit_encryption":    ActionRequireSecureTransport,
+		"efs_secure_transport":         ActionRequireSecureTransport,
+		"efs_policy_secure_transport":  ActionRequireSecureTransport,
+		"efs_encrypted_at_rest":        ActionTagUnencrypted,
+	}
+}
+
+// Results of an action.
+const (
+	// ResultApplied: the action changed the resource.
+	ResultApplied = "applied"
+	// ResultDryRun: the action is not opted in; Calls lists what it would
+	// have done.
+	ResultDryRun = "dry_run"
+	// ResultAlreadyCompliant: the live resource is already as the action
+	// would leave it.
+	ResultAlreadyCompliant = "already_compliant"
+	// ResultSkipped: the action does not apply to the resource as it now
+	// stands (Reason says why).
+	ResultSkipped = "skipped"
+	// ResultRefused: the resource is outside the configured accounts or
+	// regions, or the event is not one the actions take.
+	ResultRefused = "refused"
+	// ResultFailed: a call failed; the error is returned too.
+	ResultFailed = "failed"
+)
+
+// Outcome is what one action did for one finding; it is the detail of an
+// "Atrest Remediation" event.
+type Outcome struct {
+	FindingID string `json:"finding_id"`
+	Rule      string `json:"rule"`
+	Resource  string `json:"resource"`
+	Account   string `json:"account"`
+	Region    string `json:"region"`
+	Action    string `json:"action"`
+	Result    string `json:"result"`
+	Reason    string `json:"reason"`
+	// Calls lists the changing API calls made, or for a dry run the ones
+	// that would have been.
+	Calls []string  `json:"calls,omitempty"`
+	Time  time.Time `json:"time"`
+}
+
+// KMSAPI is the part of KMS the actions call.
+type KMSAPI interface {
+	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
+	GetKeyRotationStatus(ctx context.Context, in *kms.GetKeyRotationStatusInput, optFns ...func(*kms.Options)) (*kms.GetKeyRotationStatusOutput, error)
+	EnableKeyRotation(ctx context.Context, in *kms.EnableKeyRotationInput, optFns ...func(*kms.Options)) (*kms.EnableKeyRotationOutput, error)
+	CancelKeyDeletion(ctx context.Context, in *kms.CancelKeyDeletionInput, optFns ...func(*kms.Options)) (*kms.CancelKeyDeletionOutput, error)
+	EnableKey(ctx context.Context, in *kms.EnableKeyInput, optFns ...func(*kms.Options)) (*kms.EnableKeyOutput, error)
+	ListResourceTags(ctx context.Context, in *kms.ListResourceTagsInput, optFns ...func(*kms.Options)) (*kms.ListResourceTagsOutput, error)
+}
+
+// EFSAPI is the part of EFS the actions call.
+type EFSAPI interface {
+	DescribeFileSystems(ctx context.Context, in *efs.DescribeFileSystemsInput, optFns ...func(*efs.Options)) (*efs.DescribeFileSystemsOutput, error)
+	DescribeFileSystemPolicy(ctx context.Context, in *efs.DescribeFileSystemPolicyInput, optFns ...func(*efs.Options)) (*efs.DescribeFileSystemPolicyOutput, error)
+	PutFileSystemPolicy(ctx context.Context, in *efs.PutFileSystemPolicyInput, optFns ...func(*efs.Options)) (*efs.PutFileSystemPolicyOutput, error)
+	TagResource(ctx context.Context, in *efs.TagResourceInput, optFns ...func(*efs.Options)) (*efs.TagResourceOutput, error)
+}
+
+// OutcomePublisher delivers outcomes; *Publisher satisfies it.
+type OutcomePublisher interface {
+	PublishOutcomes(ctx context.Context, outs ...Outcome) error
+}
+
+var _ OutcomePublisher = (*Publisher)(nil)
+
+// ActionOptions opt actions in and bound where they may act. The zero
+// value is a dry run of every action that refuses every resource.
+type ActionOptions struct {
+	// Accounts and Regions are the only accounts and regions actions touch;
+	// a resource elsewhere is refused. The KMS and EFS clients must be for
+	// that account and region.
+	Accounts []string
+	Regions  []string
+
+	EnableKeyRotation bool
+	// RotationPeriodDays is the rotation period to set (90 to 2560); 0
+	// leaves KMS's default (365).
+	RotationPeriodDays int32
+	CancelKeyDeletion  bool
+	EnableKey          bool
+	// IntendedDisableTagKey names the key tag that marks a disable as
+	// intended; DefaultIntendedDisableTagKey when "".
+	IntendedDisableTagKey  string
+	RequireSecureTransport bool
+	TagUnencrypted         bool
+}
+
+// Actions carries out the remediation a finding event suggests. Every
+// action re-reads the live resource first and is idempotent; without its
+// opt-in it only logs and reports what it would do.
+type Actions struct {
+	KMS KMSAPI
+	EFS EFSAPI
+	// Publisher, when set, receives every outcome.
+	Publisher OutcomePublisher
+	Options   ActionOptions
+	// RuleActions maps rules to actions for events whose remediation block
+	// names none; DefaultRuleActions when nil.
+	RuleActions map[string]string
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// HandleEvent decodes the detail of an "Atrest Finding" event and handles
+// it.
+func (a *Actions) HandleEvent(ctx context.Context, detail json.RawMessage) (Outcome, error) {
+	var d FindingDetail
+	if err := json.Unmarshal(detail, &d); err != nil {
+		return Outcome{Result: ResultRefused, Reason: "detail is not a finding"}, fmt.Errorf("remediation: decode finding detail: %w", err)
+	}
+	return a.Handle(ctx, d)
+}
+
+// Handle runs the action for one finding and publishes its outcome.
+func (a *Actions) Handle(ctx context.Context, d FindingDetail) (Outcome, error) {
+	out, err := a.run(ctx, d)
+	if a.Now != nil {
+		out.Time = a.Now()
+	} else {
+		out.Time = time.Now()
+	}
+	if err != nil {
+		out.Result = ResultFailed
+		if out.Reason == "" {
+			out.Reason = err.Error()
+		}
+	}
+	a.logger().LogAttrs(ctx, slog.LevelInfo, "remediation",
+		slog.String("finding_id", out.FindingID), slog.String("rule_id", out.Rule),
+		slog.String("resource_arn", out.Resource), slog.String("action", out.Action),
+		slog.String("result", out.Result), slog.String("reason", out.Reason),
+		slog.Any("calls", out.Calls))
+	if a.Publisher != nil {
+		if perr := a.Publisher.PublishOutcomes(ctx, out); perr != nil {
+			err = errors.Join(err, perr)
+		}
+	}
+	return out, err
+}
+
+func (a *Actions) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+func (a *Actions) run(ctx context.Context, d FindingDetail) (Outcome, error) {
+	f := d.Finding
+	out := Outcome{FindingID: f.ID, Rule: f.Rule, Resource: f.Resource, Account: f.Account, Region: f.Region, Action: d.Remediation.Action}
+	if out.FindingID == "" {
+		out.FindingID = finding.StableID(f.Rule, f.Resource, f.EventID)
+	}
+	if out.Action == "" {
+		rules := a.RuleActions
+		if rules == nil {
+			rules = DefaultRuleActions()
+		}
+		out.Action = rules[f.Rule]
+	}
+	if arn, ok := state.ParseARN(f.Resource); ok {
+		out.Account, out.Region = arn.Account, arn.Region
+	}
+	switch {
+	case f.Status != finding.NonCompliant:
+		return skip(out, ResultSkipped, "finding is "+string(f.Status))
+	case out.Action == "":
+		return skip(out, ResultSkipped, "no automated action for rule "+f.Rule)
+	case !slices.Contains(a.Options.Accounts, out.Account):
+		return skip(out, ResultRefused, fmt.Sprintf("account %q is not among the configured accounts", out.Account))
+	case !slices.Contains(a.Options.Regions, out.Region):
+		return skip(out, ResultRefused, fmt.Sprintf("region %q is not among the configured regions", out.Region))
+	}
+	switch out.Action {
+	case ActionEnableKeyRotation:
+		return a.enableKeyRotation(ctx, out)
+	case ActionCancelKeyDeletion:
+		return a.cancelKeyDeletion(ctx, out)
+	case ActionEnableKey:
+		return a.enableKey(ctx, out)
+	case ActionRequireSecureTransport:
+		return a.requireSecureTransport(ctx, out)
+	case ActionTagUnencrypted:
+		return a.tagUnencrypted(ctx, out)
+	}
+	return skip(out, ResultRefused, "unknown action "+out.Action)
+}
+
+func skip(out Outcome, result, reason string) (Outcome, error) {
+	out.Result, out.Reason = result, reason
+	return out, nil
+}
+
+// change records a changing call and reports whether to make it: a dry run
+// (optIn false) only records it.
+func change(out *Outcome, optIn bool, call string) bool {
+	out.Calls = append(out.Calls, call)
+	if !optIn {
+		out.Result, out.Reason = ResultDryRun, "action not opted in"
+	}
+	return optIn
+}
+
+// describeKey reads a key; ok is false (with out filled) when the key is
+// gone or not a key the actions touch.
+func (a *Actions) describeKey(ctx context.Context, out *Outcome) (*kmstypes.KeyMetadata, error) {
+	if a.KMS == nil {
+		return nil, errors.New("remediation: no KMS client")
+	}
+	res, err := a.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(state.ResourceID(out.Resource))})
+	if err != nil {
+		var nf *kmstypes.NotFoundException
+		if errors.As(err, &nf) {
+			out.Result, out.Reason = ResultSkipped, "key no longer exists"
+			return nil, nil
+		}
+		return nil, fmt.Errorf("remediation: describe key %s: %w", out.Resource, err)
+	}
+	md := res.KeyMetadata
+	if md == nil {
+		return nil, fmt.Errorf("remediation: describe key %s: no metadata", out.Resource)
+	}
+	if md.KeyManager != kmstypes.KeyManagerTypeCustomer {
+		out.Result, out.Reason = ResultSkipped, "key is not customer managed"
+		return nil, nil
+	}
+	return md, nil
+}
+
+func (a *Actions) enableKeyRotation(ctx context.Context, out Outcome) (Outcome, error) {
+	md, err := a.describeKey(ctx, &out)
+	if md == nil {
+		return out, err
+	}
+	switch {
+	case md.KeySpec != kmstypes.KeySpecSymmetricDefault || md.Origin != kmstypes.OriginTypeAwsKms:
+		return skip(out, ResultSkipped, fmt.Sprintf("rotation applies to symmetric AWS_KMS keys, not %s/%s", md.KeySpec, md.Origin))
+	case md.KeyState != kmstypes.KeyStateEnabled:
+		return skip(out, ResultSkipped, "key is "+string(md.KeyState))
+	}
+	id := aws.ToString(md.KeyId)
+	st, err := a.KMS.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(id)})
+	if err != nil {
+		return out, fmt.Errorf("remediation: get key rotation status %s: %w", out.Resource, err)
+	}
+	want := a.Options.RotationPeriodDays
+	if st.KeyRotationEnabled && (want == 0 || st.RotationPeriodInDays == nil || *st.RotationPeriodInDays == want) {
+		return skip(out, ResultAlreadyCompliant, "rotation is enabled")
+	}
+	in := &kms.EnableKeyRotationInput{KeyId: aws.String(id)}
+	call := "kms:EnableKeyRotation"
+	if want > 0 {
+		in.RotationPeriodInDays = aws.Int32(want)
+		call += fmt.Sprintf(" RotationPeriodInDays=%d", want)
+	}
+	if !change(&out, a.Options.EnableKeyRotation, call) {
+		return out, nil
+	}
+	if _, err := a.KMS.EnableKeyRotation(ctx, in); err != nil {
+		return out, fmt.Errorf("remediation: enable key rotation %s: %w", out.Resource, err)
+	}
+	return skip(out, ResultApplied, "rotation enabled")
+}
+
+func (a *Actions) cancelKeyDeletion(ctx context.Context, out Outcome) (Outcome, error) {
+	md, err := a.describeKey(ctx, &out)
+	if md == nil {
+		return out, err
+	}
+	if md.KeyState == kmstypes.KeyStateEnabled {
+		return skip(out, ResultAlreadyCompliant, "key is Enabled")
+	}
+	if md.KeyState != kmstypes.KeyStatePendingDeletion {
+		return skip(out, ResultSkipped, "key is "+string(md.KeyState)+", not PendingDeletion")
+	}
+	live, err := a.liveFileSystems(ctx, aws.ToString(md.KeyId))
+	if err != nil {
+		return out, err
+	}
+	if len(live) == 0 {
+		return skip(out, ResultSkipped, "no live file system uses the key")
+	}
+	id := aws.ToString(md.KeyId)
+	if !change(&out, a.Options.CancelKeyDeletion, "kms:CancelKeyDeletion") {
+		change(&out, false, "kms:EnableKey")
+		return out, nil
+	}
+	if _, err := a.KMS.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: aws.String(id)}); err != nil {
+		return out, fmt.Errorf("remediation: cancel key deletion %s: %w", out.Resource, err)
+	}
+	change(&out, true, "kms:EnableKey")
+	if _, err := a.KMS.EnableKey(ctx, &kms.EnableKeyInput{KeyId: aws.String(id)}); err != nil {
+		return out, fmt.Errorf("remediation: enable key %s after cancelling deletion: %w", out.Resource, err)
+	}
+	return skip(out, ResultApplied, "deletion cancelled and key enabled; it protects "+strings.Join(live, ", "))
+}
+
+func (a *Actions) enableKey(ctx context.Context, out Outcome) (Outcome, error) {
+	md, err := a.describeKey(ctx, &out)
+	if md == nil {
+		return out, err
+	}
+	if md.KeyState == kmstypes.KeyStateEnabled {
+		return skip(out, ResultAlreadyCompliant, "key is Enabled")
+	}
+	if md.KeyState != kmstypes.KeyStateDisabled {
+		return skip(out, ResultSkipped, "key is "+string(md.KeyState)+", not Disabled")
+	}
+	id := aws.ToString(md.KeyId)
+	tagKey := a.Options.IntendedDisableTagKey
+	if tagKey == "" {
+		tagKey = DefaultIntendedDisableTagKey
+	}
+	var marker *string
+	for {
+		res, err := a.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(id), Marker: marker})
+		if err != nil {
+			return out, fmt.Errorf("remediation: list key tags %s: %w", out.Resource, err)
+		}
+		for _, t := range res.Tags {
+			if aws.ToString(t.TagKey) == tagKey {
+				return skip(out, ResultSkipped, "key is tagged "+tagKey+": disabled on purpose")
+			}
+		}
+		if !res.Truncated || res.NextMarker == nil {
+			break
+		}
+		marker = res.NextMarker
+	}
+	live, err := a.liveFileSystems(ctx, id)
+	if err != nil {
+		return out, err
+	}
+	if len(live) == 0 {
+		return skip(out, ResultSkipped, "no live file system uses the key")
+	}
+	if !change(&out, a.Options.EnableKey, "kms:EnableKey") {
+		return out, nil
+	}
+	if _, err := a.KMS.EnableKey(ctx, &kms.EnableKeyInput{KeyId: aws.String(id)}); err != nil {
+		return out, fmt.Errorf("remediation: enable key %s: %w", out.Resource, err)
+	}
+	return skip(out, ResultApplied, "key enabled; it protects "+strings.Join(live, ", "))
+}
+
+// liveFileSystems lists the ids of file systems, not being deleted, whose
+// key is keyID.
+func (a *Actions) liveFileSystems(ctx context.Context, keyID string) ([]string, error) {
+	if a.EFS == nil {
+		return nil, errors.New("remediation: no EFS client")
+	}
+	var ids []string
+	var marker *string
+	for {
+		res, err := a.EFS.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{Marker: marker})
+		if err != nil {
+			return nil, fmt.Errorf("remediation: describe file systems: %w", err)
+		}
+		for _, fs := range res.FileSystems {
+			if fs.LifeCycleState == efstypes.LifeCycleStateDeleting || fs.LifeCycleState == efstypes.LifeCycleStateDeleted {
+				continue
+			}
+			if fs.KmsKeyId != nil && state.ResourceID(*fs.KmsKeyId) == keyID {
+				ids = append(ids, aws.ToString(fs.FileSystemId))
+			}
+		}
+		if res.NextMarker == nil || *res.NextMarker == "" {
+			return ids, nil
+		}
+		marker = res.NextMarker
+	}
+}
+
+// describeFileSystem reads the finding's file system; nil (with out filled)
+// when it is gone.
+func (a *Actions) describeFileSystem(ctx context.Context, out *Outcome) (*efstypes.FileSystemDescription, error) {
+	if a.EFS == nil {
+		return nil, errors.New("remediation: no EFS client")
+	}
+	res, err := a.EFS.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(state.ResourceID(out.Resource))})
+	var nf *efstypes.FileSystemNotFound
+	if errors.As(err, &nf) || err == nil && len(res.FileSystems) == 0 {
+		out.Result, out.Reason = ResultSkipped, "file system no longer exists"
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("remediation: describe file system %s: %w", out.Resource, err)
+	}
+	fs := res.FileSystems[0]
+	if fs.LifeCycleState == efstypes.LifeCycleStateDeleting || fs.LifeCycleState == efstypes.LifeCycleStateDeleted {
+		out.Result, out.Reason = ResultSkipped, "file system is "+string(fs.LifeCycleState)
+		return nil, nil
+	}
+	return &fs, nil
+}
+
+func (a *Actions) requireSecureTransport(ctx context.Context, out Outcome) (Outcome, error) {
+	fs, err := a.describeFileSystem(ctx, &out)
+	if fs == nil {
+		return out, err
+	}
+	id := aws.ToString(fs.FileSystemId)
+	current := ""
+	res, err := a.EFS.DescribeFileSystemPolicy(ctx, &efs.DescribeFileSystemPolicyInput{FileSystemId: aws.String(id)})
+	var nf *efstypes.PolicyNotFound
+	switch {
+	case errors.As(err, &nf):
+	case err != nil:
+		return out, fmt.Errorf("remediation: describe file system policy %s: %w", out.Resource, err)
+	default:
+		current = aws.ToString(res.Policy)
+	}
+	merged, changed, err := MergeSecureTransport(current)
+	if err != nil {
+		return out, err
+	}
+	if !changed {
+		return skip(out, ResultAlreadyCompliant, "policy already denies access without TLS")
+	}
+	if !change(&out, a.Options.RequireSecureTransport, "elasticfilesystem:PutFileSystemPolicy") {
+		return out, nil
+	}
+	if _, err := a.EFS.PutFileSystemPolicy(ctx, &efs.PutFileSystemPolicyInput{FileSystemId: aws.String(id), Policy: aws.String(merged)}); err != nil {
+		return out, fmt.Errorf("remediation: put file system policy %s: %w", out.Resource, err)
+	}
+	reason := "deny statement added to the existing policy"
+	if current == "" {
+		reason = "policy written: EFS's default client access plus a deny statement"
+	}
+	return skip(out, ResultApplied, reason)
+}
+
+func (a *Actions) tagUnencrypted(ctx context.Context, out Outcome) (Outcome, error) {
+	fs, err := a.describeFileSystem(ctx, &out)
+	if fs == nil {
+		return out, err
+	}
+	if aws.ToBool(fs.Encrypted) {
+		return skip(out, ResultSkipped, "file system is encrypted; tagging is for unencrypted file systems")
+	}
+	for _, t := range fs.Tags {
+		if aws.ToString(t.Key) == NonCompliantTagKey && aws.ToString(t.Value) == NonCompliantTagValue {
+			return skip(out, ResultAlreadyCompliant, "file system is already tagged")
+		}
+	}
+	if !change(&out, a.Options.TagUnencrypted, "elasticfilesystem:TagResource "+NonCompliantTagKey+"="+NonCompliantTagValue) {
+		return out, nil
+	}
+	_, err = a.EFS.TagResource(ctx, &efs.TagResourceInput{
+		ResourceId: fs.FileSystemId,
+		Tags:       []efstypes.Tag{{Key: aws.String(NonCompliantTagKey), Value: aws.String(NonCompliantTagValue)}},
+	})
+	if err != nil {
+		return out, fmt.Errorf("remediation: tag file system %s: %w", out.Resource, err)
+	}
+	return skip(out, ResultApplied, "tagged "+NonCompliantTagKey+"="+NonCompliantTagValue)
+}
