@@ -297,4 +297,3 @@ func TestMemoryBadRecords(t *testing.T) {
 		})
 	}
 }
-
