@@ -149,7 +149,10 @@ func (src *source) stream(r io.Reader) error {
 	if isGzip(head) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return src.readFailure(err, "byte 0")
+			if err = src.readFailure(err, "byte 0"); errors.Is(err, errStop) {
+				return nil
+			}
+			return err
 		}
 		defer zr.Close()
 		in = &cappedReader{r: zr, max: src.run.lim.MaxInflatedBytes}
@@ -208,6 +211,7 @@ func (src *source) values(sc *scanner) error {
 			return err
 		}
 		var err error
+		from := sc.offset()
 		if c == '[' {
 			err = src.topArray(sc, &index)
 		} else {
@@ -215,7 +219,7 @@ func (src *source) values(sc *scanner) error {
 			index++
 		}
 		if errors.Is(err, errResync) {
-			if !sc.skipLine() {
+			if !sc.skipLine(from) {
 				return nil
 			}
 			continue

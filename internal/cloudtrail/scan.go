@@ -23,6 +23,9 @@ type scanner struct {
 	err    error // sticky error from src; io.EOF at the end
 	maxBuf int   // the buffer never grows past this
 	stack  []byte
+	// lineStart is the offset of the first byte after the last run of white
+	// space that held a newline.
+	lineStart int64
 }
 
 // Scan outcomes other than success.
@@ -106,12 +109,17 @@ func (s *scanner) readErr() error {
 // skipSpace skips JSON white space and returns the next byte without
 // consuming it; ok is false at the end of input.
 func (s *scanner) skipSpace() (byte, bool) {
+	newline := false
 	for {
 		for s.r < s.w {
 			c := s.buf[s.r]
 			if c != ' ' && c != '\n' && c != '\r' && c != '\t' {
+				if newline {
+					s.lineStart = s.offset()
+				}
 				return c, true
 			}
+			newline = newline || c == '\n'
 			s.r++
 		}
 		if _, ok, _ := s.fill(s.r); !ok {
@@ -120,9 +128,13 @@ func (s *scanner) skipSpace() (byte, bool) {
 	}
 }
 
-// skipLine drops input up to and including the next newline. It returns
-// false when the input ended first.
-func (s *scanner) skipLine() bool {
+// skipLine drops input up to and including the next newline, unless the
+// next byte already starts a line after from. It returns false when the
+// input ended first.
+func (s *scanner) skipLine(from int64) bool {
+	if s.lineStart > from && s.lineStart == s.offset() {
+		return true
+	}
 	for {
 		if i := bytes.IndexByte(s.buf[s.r:s.w], '\n'); i >= 0 {
 			s.r += i + 1
