@@ -25,6 +25,7 @@ help:
 	@echo "make demo    run atrest on the sample events with embedded defaults (no AWS account)"
 	@echo "make test    install the pinned test tools and run every test"
 	@echo "make fuzz    run every fuzz target longer (FUZZTIME=$(FUZZTIME) each; e.g. FUZZTIME=2m)"
+	@echo "make bench   compare atrest with gunzip, jq and per-record OPA; run the Go benchmarks"
 	@echo "make build   build bin/atrest"
 
 .PHONY: build
@@ -32,6 +33,14 @@ build: $(ATREST)
 
 $(ATREST): $(shell find cmd internal rules -type f 2>/dev/null) go.mod go.sum
 	$(GO) build -trimpath -o $@ ./cmd/atrest
+
+# Times atrest evaluate on a generated 200,000-record gzip log against gunzip,
+# jq and per-record OPA, and prints records/s, MB/s, peak RSS and ratios.
+.PHONY: bench
+bench: $(ATREST)
+	@command -v jq >/dev/null && [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq jq time; }
+	$(ATREST) bench --records $${RECORDS:-200000}
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 .PHONY: demo
 demo: $(ATREST)

@@ -32,6 +32,7 @@ const usage = `usage: atrest <command> [flags]
 commands:
   evaluate   judge CloudTrail records from files, folders or standard input
   rules      list the rules with their metadata
+  bench      time atrest evaluate against gunzip, jq and per-record OPA on a generated log
   gen-trail  write a generated CloudTrail log file for benchmarks
 
 run 'atrest <command> -h' for the flags of a command
@@ -47,6 +48,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return evaluate(ctx, args[1:], stdin, stdout, stderr)
 	case "rules":
 		return listRules(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return bench(ctx, args[1:], stdout, stderr)
+	case "bench-step":
+		return benchStep(args[1:], stderr)
 	case "gen-trail":
 		return genTrail(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

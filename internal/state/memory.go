@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -571,4 +572,17 @@ func parseCloudTrailDate(s string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// Refs lists every resource in the store, file systems first, each sorted
+// by ARN.
+func (m *Memory) Refs() []ResourceRef {
+	var out []ResourceRef
+	for _, arn := range slices.Sorted(maps.Keys(m.fileSystems)) {
+		out = append(out, ResourceRef{TypeFileSystem, arn})
+	}
+	for _, arn := range slices.Sorted(maps.Keys(m.keys)) {
+		out = append(out, ResourceRef{TypeKey, arn})
+	}
+	return out
 }
