@@ -180,8 +180,11 @@ func (l *Live) applyKMS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 		}
 	}
 	for _, ref := range []string{resp.KeyID, req.KeyID} {
-		if arn != "" || ref == "" {
+		if arn != "" {
 			break
+		}
+		if ref == "" {
+			continue
 		}
 		if arn = keyARNFromRef(ref, account, region); arn == "" {
 			if c, err := l.clients(ctx, account, region); err == nil {
