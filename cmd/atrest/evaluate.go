@@ -33,7 +33,7 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	var f evaluateFlags
 	fl.StringVar(&f.format, "format", "", "output format: table or json (JSON Lines); default table on a terminal, json otherwise")
 	fl.StringVar(&f.configPath, "config", "", "rule parameters file (YAML or JSON); default: embedded defaults")
-	fl.StringVar(&f.s3Root, "s3-root", "", "resolve s3://bucket/key in S3 notifications to DIR/bucket/key")
+	fl.StringVar(&f.s3Root, "s3-root", "", "resolve s3://bucket/key in S3 notifications to DIR/bucket/key (default: read S3 with the standard AWS configuration)")
 	fl.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding of this status was printed: non_compliant")
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "usage: atrest evaluate [flags] PATH|DIR|- ...")
@@ -77,7 +77,7 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stderr, "atrest evaluate: %v\n", err)
 		return exitUsage
 	}
-	dec := &cloudtrail.Decoder{}
+	dec := &cloudtrail.Decoder{Opener: newLazyS3Opener(ctx)}
 	if f.s3Root != "" {
 		dec.Opener = cloudtrail.DirOpener{Root: f.s3Root}
 	}
