@@ -459,9 +459,6 @@ func (src *source) value(sc *scanner, index int) error {
 		return nil
 	case flags&(hasMessageType|hasLogEvents) == hasMessageType|hasLogEvents:
 		if messageType != messageTypeData {
-			if messageType == "" && flags&hasLogEvents != 0 && bytes.Contains(rest, []byte(`"logEvents":null`)) {
-				return nil
-			}
 			src.report(loc, "", ErrUnknownShape, fmt.Errorf("CloudWatch Logs messageType %q", messageType))
 			return nil
 		}
