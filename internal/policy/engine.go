@@ -258,6 +258,11 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) ([]Result, error) {
 	if err != nil {
 		return failAll(expected, fmt.Errorf("convert input for %s: %w", in.Resource, err))
 	}
+	// OPA notices cancellation asynchronously; check first so a request
+	// that is already over never yields results.
+	if err := ctx.Err(); err != nil {
+		return failAll(expected, fmt.Errorf("evaluate %s: %w", in.Resource, err))
+	}
 	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(value))
 	if err != nil {
 		return failAll(expected, fmt.Errorf("evaluate %s: %w", in.Resource, err))

@@ -1,0 +1,130 @@
+package policy
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/util"
+
+	"github.com/atrest/atrest/internal/config"
+)
+
+// jsonFormValue is the reference the converter must equal: in encoded by
+// encoding/json, decoded the way OPA decodes input, then converted.
+func jsonFormValue(t *testing.T, in *Input) ast.Value {
+	t.Helper()
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	var doc any
+	if err := util.UnmarshalJSON(data, &doc); err != nil {
+		t.Fatalf("unmarshal: %v", err)
+	}
+	v, err := ast.InterfaceToValue(doc)
+	if err != nil {
+		t.Fatalf("InterfaceToValue: %v", err)
+	}
+	return v
+}
+
+func TestInputValueMatchesJSONForm(t *testing.T) {
+	enabled := true
+	inputs := map[string]*Input{
+		"zero": {},
+		"empty slices": {
+			FileSystems: []FileSystemRef{},
+			Key:         &KeyInput{Aliases: []string{}, Grants: []GrantInput{{Operations: []string{}}}},
+			Config:      config.Default(),
+		},
+		"event with zone and nanoseconds": {
+			ResourceType: "AWS::EFS::FileSystem",
+			Event: &EventInput{
+				EventID: "e-1", EventName: "CreateFileSystem", EventSource: "elasticfilesystem.amazonaws.com",
+				EventTime: time.Date(2025, 3, 4, 10, 15, 30, 120000000, time.FixedZone("x", 5*3600+1800)),
+			},
+			FileSystem: &FileSystemInput{ID: "fs-1", Encrypted: true, Deleted: true},
+		},
+		"numbers, strings and nesting in a policy": {
+			Key: &KeyInput{
+				RotationEnabled: &enabled, RotationPeriodDays: 2560, Known: true,
+				Policy: map[string]any{
+					"Version": "2012-10-17",
+					"Numbers": []any{0.0, -0.0, 1.0, -1.5, 0.1, 1e-6, 1e-7, 123456789.0, 1e20, 1e21, 1.5e300, 2.5e-300, 9007199254740993.0},
+					"Nested":  map[string]any{"a": []any{nil, true, false, "s", map[string]any{}}, "b": []any{}},
+					"Unicode": "héllo \u2028 <&> \"quoted\" \\",
+					"Invalid": "bad \xff\xfe utf-8",
+					"\xffkey": "invalid key",
+				},
+				Grants: []GrantInput{{GrantID: "g", Operations: []string{"Decrypt"}, EFS: true, State: "active", RetiredAfterDelete: true}},
+			},
+			Config: config.Config{AllowedKMSKeyARNs: []string{"arn:aws:kms:eu-west-1:1:key/a"}, RequireCustomerManagedKeys: true, MaxRotationPeriodDays: 365},
+		},
+		"json.Number in a policy": {
+			FileSystem: &FileSystemInput{Policy: map[string]any{"n": json.Number("12.50"), "m": []string{"x"}}},
+		},
+	}
+	files, err := filepath.Glob("testdata/input-*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		inputs[name] = loadInput(t, strings.TrimPrefix(name, "input-"))
+	}
+	for name, in := range inputs {
+		t.Run(name, func(t *testing.T) {
+			got, err := inputValue(in)
+			if err != nil {
+				t.Fatalf("inputValue: %v", err)
+			}
+			want := jsonFormValue(t, in)
+			if got.Compare(want) != 0 || got.String() != want.String() {
+				t.Errorf("inputValue differs from the JSON form:\n got %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+func TestInputValueRejectsWhatJSONRejects(t *testing.T) {
+	tests := map[string]*Input{
+		"NaN in a policy":     {Key: &KeyInput{Policy: []any{zero() / zero()}}},
+		"year out of range":   {Event: &EventInput{EventTime: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		"channel in a policy": {FileSystem: &FileSystemInput{Policy: map[string]any{"c": make(chan int)}}},
+	}
+	for name, in := range tests {
+		t.Run(name, func(t *testing.T) {
+			if _, err := json.Marshal(in); err == nil {
+				t.Fatal("encoding/json accepts the input; the case tests nothing")
+			}
+			if v, err := inputValue(in); err == nil {
+				t.Errorf("inputValue = %v, want an error", v)
+			}
+		})
+	}
+}
+
+// FuzzInputValue checks the converter against the JSON form for policies
+// decoded from arbitrary JSON.
+func FuzzInputValue(f *testing.F) {
+	f.Add(`{"Statement":[{"Effect":"Deny","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`, "fs-1")
+	f.Add(`[1e400, 0.000001, -0, "\ud800"]`, "\xff")
+	f.Fuzz(func(t *testing.T, policy, id string) {
+		var doc any
+		if json.Unmarshal([]byte(policy), &doc) != nil {
+			return
+		}
+		in := &Input{Resource: id, FileSystem: &FileSystemInput{ID: id, Policy: doc}}
+		got, err := inputValue(in)
+		if err != nil {
+			t.Fatalf("inputValue: %v", err)
+		}
+		if want := jsonFormValue(t, in); got.Compare(want) != 0 || got.String() != want.String() {
+			t.Errorf("inputValue differs from the JSON form:\n got %s\nwant %s", got, want)
+		}
+	})
+}
