@@ -1,0 +1,38 @@
+package atrest.main_test
+
+import data.atrest.main
+
+test_compliant_file_system_all_rules if {
+	main.results == {
+		{"rule": "efs_encrypted_at_rest", "status": "COMPLIANT", "reason": "file system fs-1 is encrypted with key arn:aws:kms:eu-west-1:111122223333:key/k1"},
+		{"rule": "efs_encryption_in_transit_enforced", "status": "COMPLIANT", "reason": "file-system policy of fs-1 denies requests with aws:SecureTransport false (statement 0)"},
+	} with input as {
+		"resource_type": "AWS::EFS::FileSystem",
+		"resource": "arn:fs-1",
+		"file_system": {
+			"id": "fs-1", "encrypted": true, "deleted": false,
+			"kms_key_id": "arn:aws:kms:eu-west-1:111122223333:key/k1",
+			"kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:key/k1",
+			"policy": {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]},
+		},
+		"key": null, "file_systems": null, "event": null,
+		"config": {"allowed_kms_key_arns": [], "require_customer_managed_keys": false, "max_rotation_period_days": 0},
+	}
+}
+
+test_not_applicable_unknown_key_all_rules if {
+	main.results == {
+		{"rule": "efs_kms_key_available", "status": "NOT_APPLICABLE", "reason": "key arn:k protects no live file system"},
+		{"rule": "efs_kms_key_policy_grants_efs", "status": "NOT_APPLICABLE", "reason": "key arn:k protects no live file system"},
+		{"rule": "efs_kms_key_symmetric", "status": "NOT_APPLICABLE", "reason": "key arn:k protects no live file system"},
+		{"rule": "kms_key_rotation_enabled", "status": "NOT_APPLICABLE", "reason": "key metadata is unknown"},
+	} with input as {
+		"resource_type": "AWS::KMS::Key", "resource": "arn:k", "file_system": null, "key": null,
+		"file_systems": null, "event": null,
+		"config": {"allowed_kms_key_arns": null, "require_customer_managed_keys": false, "max_rotation_period_days": 0},
+	}
+}
+
+test_not_applicable_unknown_resource_type_gives_nothing if {
+	count(main.results) == 0 with input as {"resource_type": "AWS::S3::Bucket"}
+}
