@@ -114,10 +114,10 @@ func TestPublishFindingsDetail(t *testing.T) {
 func TestPublishFindingsTransitions(t *testing.T) {
 	f := func(st finding.Status) finding.Finding { return keyFinding(1, st) }
 	tests := []struct {
-		name      string
-		rounds    [][]finding.Status
-		wantSent  [][]string // statuses published per round
-		wantPrev  []string   // previous_status of each published event, in order
+		name     string
+		rounds   [][]finding.Status
+		wantSent [][]string // statuses published per round
+		wantPrev []string   // previous_status of each published event, in order
 	}{
 		{
 			name:     "compliant first is not published",
