@@ -226,4 +226,3 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 	return ctx.Err()
 }
-

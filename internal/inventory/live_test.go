@@ -288,7 +288,7 @@ func TestApply(t *testing.T) {
 	}{
 		{name: "DisableKey drops the key metadata", rec: rec(cloudtrail.SourceKMS, cloudtrail.EventDisableKey, `{"keyId":"aaaa-1111"}`, ""),
 			wantTouched: []state.ResourceRef{keyRef(keyA)}, reread: map[string]int{"DescribeKey": 1, "GetKeyRotationStatus": 1}},
-		{name: "EnableKeyRotation drops the rotation status", rec: rec(cloudtrail.SourceKMS, cloudtrail.EventEnableKeyRotation, `{"keyId":"` + keyA + `","rotationPeriodInDays":90}`, ""),
+		{name: "EnableKeyRotation drops the rotation status", rec: rec(cloudtrail.SourceKMS, cloudtrail.EventEnableKeyRotation, `{"keyId":"`+keyA+`","rotationPeriodInDays":90}`, ""),
 			wantTouched: []state.ResourceRef{keyRef(keyA)}, reread: map[string]int{"GetKeyRotationStatus": 1}},
 		{name: "PutKeyPolicy by alias, key from resources", rec: withResource,
 			wantTouched: []state.ResourceRef{keyRef(keyA)}, reread: map[string]int{"GetKeyPolicy": 1}},

@@ -109,7 +109,7 @@ func (l *Live) SweepAccount(ctx context.Context, account string, regions []strin
 
 func (l *Live) listKeys(ctx context.Context, c *Clients, account, region string) ([]string, error) {
 	var arns []string
-	p := kms.NewListKeysPaginator(c.KMS, &kms.ListKeysInput{})
+	p := kms.NewListKeysPaginator(c.KMS, &kms.ListKeysInput{Limit: aws.Int32(1000)})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {

@@ -1,0 +1,115 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/atrest/atrest/internal/awstest"
+	"github.com/atrest/atrest/internal/state"
+)
+
+// TestMotoSweep sweeps 200 keys and 200 file systems on moto, then reads
+// every ref as the pipeline would (the snapshot, and for a key the file
+// systems it protects), counting the calls the live store made.
+func TestMotoSweep(t *testing.T) {
+	const n = 200
+	ctx := context.Background()
+	e := newMotoEnv(t, "")
+	e.live = NewLive(Options{Clients: e.acc}) // real clock, default TTL
+
+	seedStart := time.Now()
+	keyARNs := make([]string, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			md := must(e.kms.CreateKey(ctx, &kms.CreateKeyInput{}))
+			keyARNs[i] = aws.ToString(md.KeyMetadata.Arn)
+			if i%2 == 0 {
+				must(e.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: md.KeyMetadata.KeyId}))
+			}
+			must(e.efs.CreateFileSystem(ctx, &efs.CreateFileSystemInput{
+				CreationToken: aws.String(fmt.Sprintf("fs-%d", i)), Encrypted: aws.Bool(true), KmsKeyId: md.KeyMetadata.Arn,
+			}))
+		}()
+	}
+	wg.Wait()
+	t.Logf("seeded %d keys and %d file systems in %v", n, n, time.Since(seedStart).Round(time.Millisecond))
+
+	start := time.Now()
+	res, err := e.live.Sweep(ctx, []string{awstest.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sweepTime := time.Since(start)
+	if len(res.Errors) != 0 {
+		t.Fatalf("sweep errors: %v", res.Errors)
+	}
+	if res.FileSystems != n || res.Keys != n || len(res.Refs) != 2*n {
+		t.Fatalf("sweep found %d file systems, %d keys, %d refs; want %d, %d, %d", res.FileSystems, res.Keys, len(res.Refs), n, n, 2*n)
+	}
+	afterSweep := map[string]int{}
+	ops := []string{"ListKeys", "DescribeFileSystems", "ListAliases", "DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy", "ListGrants", "DescribeFileSystemPolicy"}
+	for _, op := range ops {
+		afterSweep[op] = e.calls.get(op)
+	}
+
+	evalStart := time.Now()
+	protected := 0
+	for _, ref := range res.Refs {
+		if ref.Type == state.TypeKey {
+			k, err := e.live.Key(ctx, ref.ARN)
+			if err != nil || k == nil {
+				t.Fatalf("Key(%s) = %v, %v", ref.ARN, k, err)
+			}
+			fss, err := e.live.FileSystemsForKey(ctx, ref.ARN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			protected += len(fss)
+			continue
+		}
+		fs, err := e.live.FileSystem(ctx, ref.ARN)
+		if err != nil || fs == nil || !fs.Encrypted || fs.KMSKeyARN == "" {
+			t.Fatalf("FileSystem(%s) = %+v, %v", ref.ARN, fs, err)
+		}
+	}
+	evalTime := time.Since(evalStart)
+	if protected != n {
+		t.Errorf("file systems protected by the swept keys = %d, want %d", protected, n)
+	}
+	for _, op := range ops {
+		total := e.calls.get(op)
+		t.Logf("%-26s sweep %4d, evaluation after it %4d", op, afterSweep[op], total-afterSweep[op])
+	}
+	t.Logf("sweep wall time %v; evaluation reads of %d refs %v", sweepTime.Round(time.Millisecond), len(res.Refs), evalTime.Round(time.Millisecond))
+	if got := e.calls.get("DescribeKey"); got > n {
+		t.Errorf("DescribeKey calls = %d, want <= %d (one per key)", got, n)
+	}
+	if got := e.calls.get("GetKeyRotationStatus"); got > n {
+		t.Errorf("GetKeyRotationStatus calls = %d, want <= %d (one per key)", got, n)
+	}
+	for _, op := range []string{"GetKeyPolicy", "ListGrants", "DescribeFileSystemPolicy"} {
+		if got := e.calls.get(op); got > n {
+			t.Errorf("%s calls = %d, want <= %d", op, got, n)
+		}
+	}
+	if got := e.calls.get("DescribeFileSystems") - afterSweep["DescribeFileSystems"]; got != 0 {
+		t.Errorf("DescribeFileSystems calls after the sweep = %d, want 0 (list cached)", got)
+	}
+	gone := res.Gone([]state.ResourceRef{{Type: state.TypeKey, ARN: keyARNs[0]}, {Type: state.TypeKey, ARN: state.KeyARN(awstest.Region, awstest.Account, "deleted-key")}}, awstest.Account, []string{awstest.Region})
+	if len(gone) != 1 || gone[0].ARN != state.KeyARN(awstest.Region, awstest.Account, "deleted-key") {
+		t.Errorf("Gone = %v, want the deleted key only", gone)
+	}
+}
