@@ -1,0 +1,391 @@
+package remediation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"reflect"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
+	efstypes "github.com/aws/aws-sdk-go-v2/service/efs/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/atrest/atrest/internal/awstest"
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/state"
+)
+
+func TestMergeSecureTransport(t *testing.T) {
+	deny := `{"Action":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}},"Effect":"Deny","Principal":{"AWS":"*"},"Sid":"AtrestDenyInsecureTransport"}`
+	tests := []struct {
+		name    string
+		in      string
+		want    string
+		changed bool
+	}{
+		{
+			name:    "no policy: default access plus deny",
+			in:      "",
+			want:    `{"Statement":[{"Action":["elasticfilesystem:ClientRootAccess","elasticfilesystem:ClientWrite","elasticfilesystem:ClientMount"],"Condition":{"Bool":{"elasticfilesystem:AccessedViaMountTarget":"true"}},"Effect":"Allow","Principal":{"AWS":"*"},"Sid":"AtrestDefaultClientAccess"}],"Version":"2012-10-17"}`,
+			changed: true,
+		},
+		{
+			name:    "existing statements and members kept",
+			in:      `{"Version":"2012-10-17","Id":"mine","Statement":[{"Sid":"ro","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/app"},"Action":"elasticfilesystem:ClientMount"}]}`,
+			want:    `{"Id":"mine","Statement":[{"Action":"elasticfilesystem:ClientMount","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/app"},"Sid":"ro"},` + deny + `],"Version":"2012-10-17"}`,
+			changed: true,
+		},
+		{
+			name:    "single statement object becomes a list",
+			in:      `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"elasticfilesystem:ClientMount"}}`,
+			want:    `{"Statement":[{"Action":"elasticfilesystem:ClientMount","Effect":"Allow","Principal":"*"},` + deny + `],"Version":"2012-10-17"}`,
+			changed: true,
+		},
+		{
+			name:    "console's equivalent statement",
+			in:      `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`,
+			changed: false,
+		},
+		{
+			name:    "client actions listed, boolean false",
+			in:      `{"Statement":[{"Effect":"Deny","Principal":"*","Action":["elasticfilesystem:ClientMount","elasticfilesystem:ClientWrite","elasticfilesystem:ClientRootAccess"],"Condition":{"Bool":{"aws:SecureTransport":false}}}]}`,
+			changed: false,
+		},
+		{
+			name:    "a deny narrowed to one principal is not equivalent",
+			in:      `{"Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`,
+			want:    `{"Statement":[{"Action":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}},"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:root"}},` + deny + `]}`,
+			changed: true,
+		},
+		{
+			name:    "a deny of ClientWrite only is not equivalent",
+			in:      `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"elasticfilesystem:ClientWrite","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`,
+			want:    `{"Statement":[{"Action":"elasticfilesystem:ClientWrite","Condition":{"Bool":{"aws:SecureTransport":"false"}},"Effect":"Deny","Principal":"*"},` + deny + `]}`,
+			changed: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, changed, err := MergeSecureTransport(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.want
+			if tt.in == "" {
+				// the deny follows the default access statement
+				want = want[:len(`{"Statement":[`)] + want[len(`{"Statement":[`):len(want)-len(`],"Version":"2012-10-17"}`)] + "," + deny + `],"Version":"2012-10-17"}`
+			}
+			if !tt.changed {
+				want = tt.in
+			}
+			if changed != tt.changed || got != want {
+				t.Fatalf("changed %v\n got %s\nwant %s", changed, got, want)
+			}
+			if changed {
+				again, changedAgain, err := MergeSecureTransport(got)
+				if err != nil || changedAgain || again != got {
+					t.Fatalf("second merge changed %v err %v", changedAgain, err)
+				}
+			}
+		})
+	}
+	if _, _, err := MergeSecureTransport("{not json"); err == nil {
+		t.Fatal("want an error for a malformed policy")
+	}
+}
+
+type recordingPublisher struct{ outs []Outcome }
+
+func (r *recordingPublisher) PublishOutcomes(_ context.Context, outs ...Outcome) error {
+	r.outs = append(r.outs, outs...)
+	return nil
+}
+
+type motoWorld struct {
+	kms *kms.Client
+	efs *efs.Client
+	pub *recordingPublisher
+}
+
+func newWorld(t *testing.T) motoWorld {
+	t.Helper()
+	url := awstest.Moto(t)
+	awstest.Reset(t, url)
+	cfg := awstest.Config(t, url)
+	return motoWorld{kms: kms.NewFromConfig(cfg), efs: efs.NewFromConfig(cfg), pub: &recordingPublisher{}}
+}
+
+func (w motoWorld) actions(opts ActionOptions) *Actions {
+	if opts.Accounts == nil {
+		opts.Accounts = []string{awstest.Account}
+	}
+	if opts.Regions == nil {
+		opts.Regions = []string{awstest.Region}
+	}
+	return &Actions{KMS: w.kms, EFS: w.efs, Publisher: w.pub, Options: opts, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+}
+
+func (w motoWorld) key(t *testing.T) string {
+	t.Helper()
+	out, err := w.kms.CreateKey(context.Background(), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.KeyMetadata.Arn)
+}
+
+func (w motoWorld) fileSystem(t *testing.T, token string, encrypted bool, keyARN string) string {
+	t.Helper()
+	in := &efs.CreateFileSystemInput{CreationToken: aws.String(token), Encrypted: aws.Bool(encrypted)}
+	if keyARN != "" {
+		in.KmsKeyId = aws.String(keyARN)
+	}
+	out, err := w.efs.CreateFileSystem(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return state.FileSystemARN(awstest.Region, awstest.Account, aws.ToString(out.FileSystemId))
+}
+
+func detail(t *testing.T, rule, resource string) json.RawMessage {
+	t.Helper()
+	f := finding.Finding{ID: finding.StableID(rule, resource, "ev"), Rule: rule, Status: finding.NonCompliant, Resource: resource, Account: awstest.Account, Region: awstest.Region}
+	b, err := json.Marshal(FindingDetail{Finding: f, Remediation: Suggestion{Action: DefaultRuleActions()[rule]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// step runs one action and checks its result.
+func step(t *testing.T, a *Actions, d json.RawMessage, wantResult string) Outcome {
+	t.Helper()
+	out, err := a.HandleEvent(context.Background(), d)
+	if err != nil {
+		t.Fatalf("handle: %v (outcome %+v)", err, out)
+	}
+	if out.Result != wantResult {
+		t.Fatalf("result %s (%s), want %s", out.Result, out.Reason, wantResult)
+	}
+	return out
+}
+
+func TestMotoEnableKeyRotation(t *testing.T) {
+	w := newWorld(t)
+	key := w.key(t)
+	d := detail(t, "kms_key_rotation_enabled", key)
+	rotation := func() bool {
+		out, err := w.kms.GetKeyRotationStatus(context.Background(), &kms.GetKeyRotationStatusInput{KeyId: aws.String(state.ResourceID(key))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.KeyRotationEnabled
+	}
+	out := step(t, w.actions(ActionOptions{}), d, ResultDryRun)
+	if rotation() || !reflect.DeepEqual(out.Calls, []string{"kms:EnableKeyRotation"}) {
+		t.Fatalf("dry run changed the key or calls %v", out.Calls)
+	}
+	step(t, w.actions(ActionOptions{EnableKeyRotation: true, Accounts: []string{"999999999999"}}), d, ResultRefused)
+	step(t, w.actions(ActionOptions{EnableKeyRotation: true, Regions: []string{"eu-west-1"}}), d, ResultRefused)
+	if rotation() {
+		t.Fatal("refused action changed the key")
+	}
+	on := w.actions(ActionOptions{EnableKeyRotation: true, RotationPeriodDays: 180})
+	out = step(t, on, d, ResultApplied)
+	if !rotation() || !reflect.DeepEqual(out.Calls, []string{"kms:EnableKeyRotation RotationPeriodInDays=180"}) {
+		t.Fatalf("rotation not enabled, calls %v", out.Calls)
+	}
+	out = step(t, on, d, ResultAlreadyCompliant)
+	if len(out.Calls) != 0 {
+		t.Fatalf("second run calls %v", out.Calls)
+	}
+	if len(w.pub.outs) != 5 || w.pub.outs[3].Result != ResultApplied || w.pub.outs[3].FindingID != finding.StableID("kms_key_rotation_enabled", key, "ev") {
+		t.Fatalf("published outcomes %+v", w.pub.outs)
+	}
+}
+
+func (w motoWorld) keyState(t *testing.T, key string) kmstypes.KeyState {
+	t.Helper()
+	out, err := w.kms.DescribeKey(context.Background(), &kms.DescribeKeyInput{KeyId: aws.String(state.ResourceID(key))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.KeyMetadata.KeyState
+}
+
+func TestMotoCancelKeyDeletion(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	key := w.key(t)
+	orphan := w.key(t)
+	w.fileSystem(t, "live", true, key)
+	for _, k := range []string{key, orphan} {
+		if _, err := w.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(state.ResourceID(k)), PendingWindowInDays: aws.Int32(7)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := detail(t, "kms_key_pending_deletion", key)
+	out := step(t, w.actions(ActionOptions{}), d, ResultDryRun)
+	if s := w.keyState(t, key); s != kmstypes.KeyStatePendingDeletion || !reflect.DeepEqual(out.Calls, []string{"kms:CancelKeyDeletion", "kms:EnableKey"}) {
+		t.Fatalf("dry run: state %s calls %v", s, out.Calls)
+	}
+	on := w.actions(ActionOptions{CancelKeyDeletion: true})
+	step(t, on, d, ResultApplied)
+	if s := w.keyState(t, key); s != kmstypes.KeyStateEnabled {
+		t.Fatalf("state %s after cancel, want Enabled", s)
+	}
+	step(t, on, d, ResultAlreadyCompliant)
+	// A key no file system uses is left to its deletion.
+	step(t, on, detail(t, "kms_key_pending_deletion", orphan), ResultSkipped)
+	if s := w.keyState(t, orphan); s != kmstypes.KeyStatePendingDeletion {
+		t.Fatalf("orphan key state %s", s)
+	}
+}
+
+func TestMotoEnableKey(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	key := w.key(t)
+	intended := w.key(t)
+	w.fileSystem(t, "a", true, key)
+	w.fileSystem(t, "b", true, intended)
+	for _, k := range []string{key, intended} {
+		if _, err := w.kms.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(state.ResourceID(k))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.kms.TagResource(ctx, &kms.TagResourceInput{KeyId: aws.String(state.ResourceID(intended)),
+		Tags: []kmstypes.Tag{{TagKey: aws.String("ops:disabled-on-purpose"), TagValue: aws.String("INC-42")}}}); err != nil {
+		t.Fatal(err)
+	}
+	d := detail(t, "kms_key_disabled", key)
+	step(t, w.actions(ActionOptions{}), d, ResultDryRun)
+	if s := w.keyState(t, key); s != kmstypes.KeyStateDisabled {
+		t.Fatalf("dry run: state %s", s)
+	}
+	on := w.actions(ActionOptions{EnableKey: true, IntendedDisableTagKey: "ops:disabled-on-purpose"})
+	step(t, on, d, ResultApplied)
+	if s := w.keyState(t, key); s != kmstypes.KeyStateEnabled {
+		t.Fatalf("state %s, want Enabled", s)
+	}
+	step(t, on, d, ResultAlreadyCompliant)
+	out := step(t, on, detail(t, "kms_key_disabled", intended), ResultSkipped)
+	if s := w.keyState(t, intended); s != kmstypes.KeyStateDisabled || out.Reason != "key is tagged ops:disabled-on-purpose: disabled on purpose" {
+		t.Fatalf("intended disable: state %s reason %q", s, out.Reason)
+	}
+}
+
+func (w motoWorld) policy(t *testing.T, fsARN string) string {
+	t.Helper()
+	out, err := w.efs.DescribeFileSystemPolicy(context.Background(), &efs.DescribeFileSystemPolicyInput{FileSystemId: aws.String(state.ResourceID(fsARN))})
+	if err != nil {
+		var nf *efstypes.PolicyNotFound
+		if errorsAs(err, &nf) {
+			return ""
+		}
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Policy)
+}
+
+func TestMotoRequireSecureTransport(t *testing.T) {
+	w := newWorld(t)
+	bare := w.fileSystem(t, "bare", true, "")
+	withPolicy := w.fileSystem(t, "with-policy", true, "")
+	existing := `{"Version":"2012-10-17","Id":"mine","Statement":[{"Sid":"app","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/app"},"Action":"elasticfilesystem:ClientMount"}]}`
+	if _, err := w.efs.PutFileSystemPolicy(context.Background(), &efs.PutFileSystemPolicyInput{FileSystemId: aws.String(state.ResourceID(withPolicy)), Policy: aws.String(existing)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		fs   string
+		prev string
+	}{{"no policy", bare, ""}, {"existing policy", withPolicy, existing}} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := detail(t, "efs_secure_transport", tt.fs)
+			step(t, w.actions(ActionOptions{}), d, ResultDryRun)
+			if got := w.policy(t, tt.fs); got != tt.prev {
+				t.Fatalf("dry run changed the policy to %s", got)
+			}
+			on := w.actions(ActionOptions{RequireSecureTransport: true})
+			step(t, on, d, ResultApplied)
+			want, _, _ := MergeSecureTransport(tt.prev)
+			got := w.policy(t, tt.fs)
+			if got != want {
+				t.Fatalf("policy\n got %s\nwant %s", got, want)
+			}
+			step(t, on, d, ResultAlreadyCompliant)
+			if again := w.policy(t, tt.fs); again != got {
+				t.Fatalf("second run changed the policy")
+			}
+		})
+	}
+}
+
+func TestMotoTagUnencrypted(t *testing.T) {
+	w := newWorld(t)
+	plain := w.fileSystem(t, "plain", false, "")
+	encrypted := w.fileSystem(t, "enc", true, "")
+	tags := func(fs string) []string {
+		out, err := w.efs.DescribeFileSystems(context.Background(), &efs.DescribeFileSystemsInput{FileSystemId: aws.String(state.ResourceID(fs))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ts []string
+		for _, tg := range out.FileSystems[0].Tags {
+			ts = append(ts, aws.ToString(tg.Key)+"="+aws.ToString(tg.Value))
+		}
+		return ts
+	}
+	d := detail(t, "efs_encrypted_at_rest", plain)
+	step(t, w.actions(ActionOptions{}), d, ResultDryRun)
+	if got := tags(plain); len(got) != 0 {
+		t.Fatalf("dry run tagged: %v", got)
+	}
+	on := w.actions(ActionOptions{TagUnencrypted: true})
+	step(t, on, d, ResultApplied)
+	if got := tags(plain); !reflect.DeepEqual(got, []string{"atrest:noncompliant=efs_encrypted_at_rest"}) {
+		t.Fatalf("tags %v", got)
+	}
+	step(t, on, d, ResultAlreadyCompliant)
+	step(t, on, detail(t, "efs_encrypted_at_rest", encrypted), ResultSkipped)
+	if got := tags(encrypted); len(got) != 0 {
+		t.Fatalf("encrypted file system tagged: %v", got)
+	}
+	// A file system deleted since the finding is skipped.
+	gone := state.FileSystemARN(awstest.Region, awstest.Account, "fs-00000000000000000")
+	step(t, on, detail(t, "efs_encrypted_at_rest", gone), ResultSkipped)
+}
+
+func TestHandleRefusesWhatItDoesNotAct(t *testing.T) {
+	a := &Actions{Options: ActionOptions{Accounts: []string{awstest.Account}, Regions: []string{awstest.Region}, EnableKeyRotation: true}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	key := state.KeyARN(awstest.Region, awstest.Account, "k1")
+	compliant := FindingDetail{Finding: finding.Finding{Rule: "kms_key_rotation_enabled", Status: finding.Compliant, Resource: key}}
+	unknown := FindingDetail{Finding: finding.Finding{Rule: "some_rule", Status: finding.NonCompliant, Resource: key}}
+	for _, tt := range []struct {
+		name   string
+		d      FindingDetail
+		result string
+		reason string
+	}{
+		{"compliant", compliant, ResultSkipped, "finding is COMPLIANT"},
+		{"no action", unknown, ResultSkipped, "no automated action for rule some_rule"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := a.Handle(context.Background(), tt.d)
+			if err != nil || out.Result != tt.result || out.Reason != tt.reason {
+				t.Fatalf("outcome %+v err %v", out, err)
+			}
+		})
+	}
+	if _, err := a.HandleEvent(context.Background(), json.RawMessage(`[1]`)); err == nil {
+		t.Fatal("want an error for a detail that is not a finding")
+	}
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
