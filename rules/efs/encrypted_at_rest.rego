@@ -27,9 +27,10 @@ package atrest.efs.encrypted_at_rest
 import data.atrest.lib.report
 
 # results holds this rule's one result for a file system.
-results contains report.result(chain, verdict) if {
-	chain := rego.metadata.chain()
-	report.applies(chain)
+results contains report.result(meta.id, verdict) if {
+	some link in rego.metadata.chain()
+	meta := link.annotations.custom
+	input.resource_type == meta.resource_type
 }
 
 fs := input.file_system

@@ -30,9 +30,10 @@ import data.atrest.lib.key
 import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains report.result(chain, verdict) if {
-	chain := rego.metadata.chain()
-	report.applies(chain)
+results contains report.result(meta.id, verdict) if {
+	some link in rego.metadata.chain()
+	meta := link.annotations.custom
+	input.resource_type == meta.resource_type
 }
 
 state := key.field("key_state")

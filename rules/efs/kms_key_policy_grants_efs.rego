@@ -29,9 +29,10 @@ import data.atrest.lib.key
 import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains report.result(chain, verdict) if {
-	chain := rego.metadata.chain()
-	report.applies(chain)
+results contains report.result(meta.id, verdict) if {
+	some link in rego.metadata.chain()
+	meta := link.annotations.custom
+	input.resource_type == meta.resource_type
 }
 
 required := {
@@ -43,14 +44,22 @@ required := {
 
 policy := input.key.policy
 
-not_allowed contains action if {
+statements := iam.statements(policy)
+
+allowed contains action if {
+	some statement in statements
+	statement.Effect == "Allow"
 	some action in required
-	not iam.allows(policy, action)
+	iam.covers(statement, action)
 }
 
+not_allowed := required - allowed
+
 denied contains action if {
+	some statement in statements
+	iam.denies_everyone(statement)
 	some action in required
-	iam.denies_everyone(policy, action)
+	iam.covers(statement, action)
 }
 
 problems contains sprintf("key policy does not allow %s", [concat(", ", sort(not_allowed))]) if {

@@ -52,13 +52,6 @@ covers(statement, action) if {
 	}
 }
 
-# allows holds when some Allow statement of policy covers action.
-allows(policy, action) if {
-	some statement in statements(policy)
-	statement.Effect == "Allow"
-	covers(statement, action)
-}
-
 # everyone holds when a statement's Principal is every principal.
 everyone(statement) if statement.Principal == "*"
 
@@ -69,12 +62,10 @@ unconditional(statement) if not statement.Condition
 
 unconditional(statement) if statement.Condition == {}
 
-# denies_everyone holds when an unconditional Deny to every principal covers
-# action.
-denies_everyone(policy, action) if {
-	some statement in statements(policy)
+# denies_everyone holds when a statement is an unconditional Deny to every
+# principal.
+denies_everyone(statement) if {
 	statement.Effect == "Deny"
 	everyone(statement)
 	unconditional(statement)
-	covers(statement, action)
 }

@@ -2,23 +2,14 @@
 # title: Rule results
 # description: >-
 #   Builds the one result a rule gives for a resource of its type. A rule
-#   passes rego.metadata.chain() so its id and resource type come from its
-#   own METADATA annotations and are written nowhere else.
+#   reads its id and resource type from its own METADATA annotations through
+#   rego.metadata.chain(), which the compiler turns into a constant, so they
+#   are written nowhere else.
 package atrest.lib.report
 
-# custom is the custom block of the package annotation in a metadata chain.
-custom(chain) := c if {
-	some link in chain
-	c := link.annotations.custom
-	c.id
-}
-
-# applies holds when the input resource is of the type the rule judges.
-applies(chain) if input.resource_type == custom(chain).resource_type
-
 # result is the entry the rule adds to data.atrest.main.results.
-result(chain, verdict) := {
-	"rule": custom(chain).id,
+result(id, verdict) := {
+	"rule": id,
 	"status": verdict.status,
 	"reason": verdict.reason,
 }
