@@ -161,6 +161,16 @@ type ActionOptions struct {
 // Actions carries out the remediation a finding event suggests. Every
 // action re-reads the live resource first and is idempotent; without its
 // opt-in it only logs and reports what it would do.
+//
+// IAM actions needed, by action (reads are needed for a dry run too):
+//
+//	enable_key_rotation          kms:DescribeKey, kms:GetKeyRotationStatus, kms:EnableKeyRotation
+//	cancel_key_deletion          kms:DescribeKey, elasticfilesystem:DescribeFileSystems, kms:CancelKeyDeletion, kms:EnableKey
+//	enable_key                   kms:DescribeKey, kms:ListResourceTags, elasticfilesystem:DescribeFileSystems, kms:EnableKey
+//	require_secure_transport     elasticfilesystem:DescribeFileSystems, elasticfilesystem:DescribeFileSystemPolicy, elasticfilesystem:PutFileSystemPolicy
+//	tag_unencrypted_file_system  elasticfilesystem:DescribeFileSystems, elasticfilesystem:TagResource
+//
+// plus events:PutEvents on the bus when Publisher is set.
 type Actions struct {
 	KMS KMSAPI
 	EFS EFSAPI
