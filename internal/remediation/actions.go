@@ -35,6 +35,11 @@ const (
 	// kms:DescribeKey, kms:ListResourceTags, kms:EnableKey,
 	// elasticfilesystem:DescribeFileSystems.
 	ActionEnableKey = "enable_key"
+	// ActionRestoreKey makes a key that protects a live file system usable
+	// again, by its live state: a key pending deletion is handled as
+	// ActionCancelKeyDeletion, a disabled key as ActionEnableKey (each
+	// with its own opt-in). IAM: the union of the two.
+	ActionRestoreKey = "restore_key_availability"
 	// ActionRequireSecureTransport merges a statement denying access
 	// without TLS into a file system's policy. IAM:
 	// elasticfilesystem:DescribeFileSystems,
@@ -62,15 +67,10 @@ const DefaultIntendedDisableTagKey = "atrest:intended-disable"
 // remediates them.
 func DefaultRuleActions() map[string]string {
 	return map[string]string{
-		"kms_key_rotation_enabled":     ActionEnableKeyRotation,
-		"kms_key_not_pending_deletion": ActionCancelKeyDeletion,
-		"kms_key_pending_deletion":     ActionCancelKeyDeletion,
-		"kms_key_enabled":              ActionEnableKey,
-		"kms_key_disabled":             ActionEnableKey,
-		"efs_in_transit_encryption":    ActionRequireSecureTransport,
-		"efs_secure_transport":         ActionRequireSecureTransport,
-		"efs_policy_secure_transport":  ActionRequireSecureTransport,
-		"efs_encrypted_at_rest":        ActionTagUnencrypted,
+		"kms_key_rotation_enabled":           ActionEnableKeyRotation,
+		"efs_kms_key_available":              ActionRestoreKey,
+		"efs_encryption_in_transit_enforced": ActionRequireSecureTransport,
+		"efs_encrypted_at_rest":              ActionTagUnencrypted,
 	}
 }
 
@@ -166,6 +166,7 @@ type ActionOptions struct {
 //
 //	enable_key_rotation          kms:DescribeKey, kms:GetKeyRotationStatus, kms:EnableKeyRotation
 //	cancel_key_deletion          kms:DescribeKey, elasticfilesystem:DescribeFileSystems, kms:CancelKeyDeletion, kms:EnableKey
+//	restore_key_availability     the union of cancel_key_deletion and enable_key
 //	enable_key                   kms:DescribeKey, kms:ListResourceTags, elasticfilesystem:DescribeFileSystems, kms:EnableKey
 //	require_secure_transport     elasticfilesystem:DescribeFileSystems, elasticfilesystem:DescribeFileSystemPolicy, elasticfilesystem:PutFileSystemPolicy
 //	tag_unencrypted_file_system  elasticfilesystem:DescribeFileSystems, elasticfilesystem:TagResource
@@ -257,6 +258,8 @@ func (a *Actions) run(ctx context.Context, d FindingDetail) (Outcome, error) {
 	switch out.Action {
 	case ActionEnableKeyRotation:
 		return a.enableKeyRotation(ctx, out)
+	case ActionRestoreKey:
+		return a.restoreKey(ctx, out)
 	case ActionCancelKeyDeletion:
 		return a.cancelKeyDeletion(ctx, out)
 	case ActionEnableKey:
@@ -343,6 +346,23 @@ func (a *Actions) enableKeyRotation(ctx context.Context, out Outcome) (Outcome, 
 		return out, fmt.Errorf("remediation: enable key rotation %s: %w", out.Resource, err)
 	}
 	return skip(out, ResultApplied, "rotation enabled")
+}
+
+// restoreKey dispatches on the key's live state.
+func (a *Actions) restoreKey(ctx context.Context, out Outcome) (Outcome, error) {
+	md, err := a.describeKey(ctx, &out)
+	if md == nil {
+		return out, err
+	}
+	switch md.KeyState {
+	case kmstypes.KeyStateEnabled:
+		return skip(out, ResultAlreadyCompliant, "key is Enabled")
+	case kmstypes.KeyStatePendingDeletion:
+		return a.cancelKeyDeletion(ctx, out)
+	case kmstypes.KeyStateDisabled:
+		return a.enableKey(ctx, out)
+	}
+	return skip(out, ResultSkipped, "key is "+string(md.KeyState)+": no automated action restores it")
 }
 
 func (a *Actions) cancelKeyDeletion(ctx context.Context, out Outcome) (Outcome, error) {

@@ -229,7 +229,7 @@ func TestMotoCancelKeyDeletion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := detail(t, "kms_key_pending_deletion", key)
+	d := detail(t, "efs_kms_key_available", key)
 	out := step(t, w.actions(ActionOptions{}), d, ResultDryRun)
 	if s := w.keyState(t, key); s != kmstypes.KeyStatePendingDeletion || !reflect.DeepEqual(out.Calls, []string{"kms:CancelKeyDeletion", "kms:EnableKey"}) {
 		t.Fatalf("dry run: state %s calls %v", s, out.Calls)
@@ -241,7 +241,7 @@ func TestMotoCancelKeyDeletion(t *testing.T) {
 	}
 	step(t, on, d, ResultAlreadyCompliant)
 	// A key no file system uses is left to its deletion.
-	step(t, on, detail(t, "kms_key_pending_deletion", orphan), ResultSkipped)
+	step(t, on, detail(t, "efs_kms_key_available", orphan), ResultSkipped)
 	if s := w.keyState(t, orphan); s != kmstypes.KeyStatePendingDeletion {
 		t.Fatalf("orphan key state %s", s)
 	}
@@ -263,7 +263,7 @@ func TestMotoEnableKey(t *testing.T) {
 		Tags: []kmstypes.Tag{{TagKey: aws.String("ops:disabled-on-purpose"), TagValue: aws.String("INC-42")}}}); err != nil {
 		t.Fatal(err)
 	}
-	d := detail(t, "kms_key_disabled", key)
+	d := detail(t, "efs_kms_key_available", key)
 	step(t, w.actions(ActionOptions{}), d, ResultDryRun)
 	if s := w.keyState(t, key); s != kmstypes.KeyStateDisabled {
 		t.Fatalf("dry run: state %s", s)
@@ -274,7 +274,7 @@ func TestMotoEnableKey(t *testing.T) {
 		t.Fatalf("state %s, want Enabled", s)
 	}
 	step(t, on, d, ResultAlreadyCompliant)
-	out := step(t, on, detail(t, "kms_key_disabled", intended), ResultSkipped)
+	out := step(t, on, detail(t, "efs_kms_key_available", intended), ResultSkipped)
 	if s := w.keyState(t, intended); s != kmstypes.KeyStateDisabled || out.Reason != "key is tagged ops:disabled-on-purpose: disabled on purpose" {
 		t.Fatalf("intended disable: state %s reason %q", s, out.Reason)
 	}
@@ -307,7 +307,7 @@ func TestMotoRequireSecureTransport(t *testing.T) {
 		prev string
 	}{{"no policy", bare, ""}, {"existing policy", withPolicy, existing}} {
 		t.Run(tt.name, func(t *testing.T) {
-			d := detail(t, "efs_secure_transport", tt.fs)
+			d := detail(t, "efs_encryption_in_transit_enforced", tt.fs)
 			step(t, w.actions(ActionOptions{}), d, ResultDryRun)
 			if got := w.policy(t, tt.fs); got != tt.prev {
 				t.Fatalf("dry run changed the policy to %s", got)
