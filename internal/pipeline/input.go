@@ -77,6 +77,9 @@ func fileSystemInput(fs *state.FileSystem) (*policy.FileSystemInput, error) {
 	out := &policy.FileSystemInput{
 		ARN: fs.ARN, ID: fs.ID, Account: fs.Account, Region: fs.Region,
 		Encrypted: fs.Encrypted, KMSKeyID: fs.KMSKeyID, KMSKeyARN: fs.KMSKeyARN, Deleted: fs.Deleted,
+		Known: fs.Known,
+		// A file system whose creation was seen has no policy until one is put.
+		PolicyKnown: fs.Known || fs.PolicyKnown,
 	}
 	if fs.Policy != "" {
 		p, err := parsePolicy(fs.Policy)

@@ -36,8 +36,10 @@ func ExampleEngine_Evaluate() {
 		ResourceType: "AWS::EFS::FileSystem",
 		Resource:     "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-0123",
 		FileSystem: &policy.FileSystemInput{
-			ID:        "fs-0123",
-			Encrypted: false,
+			ID:          "fs-0123",
+			Encrypted:   false,
+			Known:       true, // its CreateFileSystem was seen
+			PolicyKnown: true,
 		},
 		Config: config.Default(),
 	}

@@ -34,8 +34,14 @@ type FileSystemInput struct {
 	Account   string `json:"account"`
 	Region    string `json:"region"`
 	Encrypted bool   `json:"encrypted"`
-	KMSKeyID  string `json:"kms_key_id"`
-	KMSKeyARN string `json:"kms_key_arn"`
+	// Known is false when the file system's creation was never seen (an
+	// event stream that starts after it): Encrypted is then no fact.
+	Known bool `json:"known"`
+	// PolicyKnown is false when whether the file system has a policy is not
+	// known; Policy nil then means "unknown", not "none".
+	PolicyKnown bool   `json:"policy_known"`
+	KMSKeyID    string `json:"kms_key_id"`
+	KMSKeyARN   string `json:"kms_key_arn"`
 	// Policy is the parsed file-system policy, nil when there is none.
 	Policy  any  `json:"policy"`
 	Deleted bool `json:"deleted"`

@@ -69,6 +69,8 @@ func fileSystemTerm(fs *FileSystemInput) (*ast.Term, error) {
 		item("account", stringTerm(fs.Account)),
 		item("region", stringTerm(fs.Region)),
 		item("encrypted", ast.BooleanTerm(fs.Encrypted)),
+		item("known", ast.BooleanTerm(fs.Known)),
+		item("policy_known", ast.BooleanTerm(fs.PolicyKnown)),
 		item("kms_key_id", stringTerm(fs.KMSKeyID)),
 		item("kms_key_arn", stringTerm(fs.KMSKeyARN)),
 		item("policy", policy),

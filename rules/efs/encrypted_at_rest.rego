@@ -39,6 +39,11 @@ verdict := report.not_applicable(sprintf("file system %s is not known", [input.r
 	not is_object(fs)
 } else := report.not_applicable(sprintf("file system %s is deleted", [fs.id])) if {
 	fs.deleted == true
+} else := report.not_applicable(sprintf(
+	"file system %s: its creation was not seen, so whether it is encrypted is unknown",
+	[fs.id],
+)) if {
+	fs.known == false
 } else := report.non_compliant(sprintf("file system %s was created with encrypted=false", [fs.id])) if {
 	fs.encrypted != true
 } else := report.non_compliant(report.join(violations)) if {

@@ -5,7 +5,7 @@ import data.atrest.efs.encrypted_at_rest
 key_arn := "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 fs(overrides) := object.union(
-	{"id": "fs-0123", "encrypted": true, "kms_key_id": key_arn, "kms_key_arn": key_arn, "policy": null, "deleted": false},
+	{"id": "fs-0123", "encrypted": true, "known": true, "policy_known": true, "kms_key_id": key_arn, "kms_key_arn": key_arn, "policy": null, "deleted": false},
 	overrides,
 )
 
@@ -99,4 +99,12 @@ test_not_applicable_file_system_unknown if {
 
 test_not_applicable_key_resource_gives_nothing if {
 	count(encrypted_at_rest.results) == 0 with input as object.union(mk_input(fs({}), cmk, {}), {"resource_type": "AWS::KMS::Key"})
+}
+
+test_not_applicable_creation_not_seen if {
+	encrypted_at_rest.results == want(
+		"NOT_APPLICABLE",
+		"file system fs-0123: its creation was not seen, so whether it is encrypted is unknown",
+	)
+		with input as mk_input(fs({"known": false, "encrypted": false, "kms_key_id": "", "kms_key_arn": ""}), null, {})
 }

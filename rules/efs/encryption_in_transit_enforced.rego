@@ -36,6 +36,12 @@ verdict := report.not_applicable(sprintf("file system %s is not known", [input.r
 	not is_object(fs)
 } else := report.not_applicable(sprintf("file system %s is deleted", [fs.id])) if {
 	fs.deleted == true
+} else := report.not_applicable(sprintf(
+	"file system %s: whether it has a file-system policy is unknown",
+	[fs.id],
+)) if {
+	fs.policy == null
+	fs.policy_known == false
 } else := report.non_compliant(sprintf("file system %s has no file-system policy", [fs.id])) if {
 	fs.policy == null
 } else := report.compliant(sprintf(

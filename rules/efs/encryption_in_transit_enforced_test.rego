@@ -5,7 +5,7 @@ import data.atrest.efs.encryption_in_transit_enforced as rule
 mk_input(policy, overrides) := {
 	"resource_type": "AWS::EFS::FileSystem",
 	"resource": "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-0123",
-	"file_system": object.union({"id": "fs-0123", "encrypted": true, "policy": policy, "deleted": false}, overrides),
+	"file_system": object.union({"id": "fs-0123", "encrypted": true, "known": true, "policy_known": true, "policy": policy, "deleted": false}, overrides),
 	"key": null,
 	"file_systems": null,
 	"event": null,
@@ -37,6 +37,11 @@ test_compliant_bool_if_exists_boolean_single_statement if {
 test_compliant_value_list if {
 	rule.results == want("COMPLIANT", "file-system policy of fs-0123 denies requests with aws:SecureTransport false (statement 0)")
 		with input as mk_input({"Statement": [deny_insecure({"Bool": {"aws:securetransport": ["FALSE"]}})]}, {})
+}
+
+test_not_applicable_policy_unknown if {
+	rule.results == want("NOT_APPLICABLE", "file system fs-0123: whether it has a file-system policy is unknown")
+		with input as mk_input(null, {"known": false, "policy_known": false})
 }
 
 test_non_compliant_no_policy if {
