@@ -207,3 +207,20 @@ func TestEvaluateResourceForSweep(t *testing.T) {
 		t.Errorf("findings = %v, want %v", got, want)
 	}
 }
+
+// A policy put on a file system whose creation was never seen says nothing
+// of its encryption: NOT_APPLICABLE, never a false NON_COMPLIANT.
+func TestUnseenFileSystemIsNotJudgedUnencrypted(t *testing.T) {
+	put := record("p", 5, cloudtrail.SourceEFS, "PutFileSystemPolicy",
+		fmt.Sprintf(`{"fileSystemId":%q,"policy":"{\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"*\",\"Condition\":{\"Bool\":{\"aws:SecureTransport\":\"false\"}}}]}"}`, fsID), "")
+	var got collected
+	if _, err := newPipeline(t, state.NewMemory()).ProcessInput(context.Background(), "p.json",
+		strings.NewReader(logFile(t, put)), got.emit); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]finding.Status{"efs_encrypted_at_rest": finding.NotApplicable, "efs_encryption_in_transit_enforced": finding.Compliant}
+	if len(got) != 2 || got.last(t, "efs_encrypted_at_rest").Status != want["efs_encrypted_at_rest"] ||
+		got.last(t, "efs_encryption_in_transit_enforced").Status != want["efs_encryption_in_transit_enforced"] {
+		t.Errorf("findings = %+v, want %v", got, want)
+	}
+}

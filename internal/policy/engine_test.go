@@ -136,7 +136,7 @@ func TestEvaluateRules(t *testing.T) {
 				{"efs_kms_key_available", finding.NotApplicable, "key " + keyARN + " protects no live file system"},
 				{"efs_kms_key_policy_grants_efs", finding.NotApplicable, "key " + keyARN + " protects no live file system"},
 				{"efs_kms_key_symmetric", finding.NotApplicable, "key " + keyARN + " protects no live file system"},
-				{"kms_key_rotation_enabled", finding.NonCompliant, "automatic key rotation is disabled (CreateKey leaves it off)"},
+				{"kms_key_rotation_enabled", finding.NonCompliant, "automatic key rotation is disabled"},
 			},
 		},
 		{

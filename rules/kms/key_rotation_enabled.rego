@@ -88,7 +88,7 @@ max_period := p if {
 
 verdict := report.not_applicable(out_of_scope) if {
 	out_of_scope != ""
-} else := report.non_compliant("automatic key rotation is disabled (CreateKey leaves it off)") if {
+} else := report.non_compliant("automatic key rotation is disabled") if {
 	rotation == false
 } else := report.not_applicable("rotation status unknown") if {
 	rotation != true

@@ -36,7 +36,7 @@ test_compliant_period_unknown_no_maximum if {
 }
 
 test_non_compliant_rotation_disabled if {
-	rule.results == want("NON_COMPLIANT", "automatic key rotation is disabled (CreateKey leaves it off)")
+	rule.results == want("NON_COMPLIANT", "automatic key rotation is disabled")
 		with input as mk_input(key({"rotation_enabled": false}), 0)
 }
 
