@@ -13,28 +13,20 @@ import (
 	"strings"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
-	"github.com/atrest/atrest/internal/config"
-	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/pipeline"
-	"github.com/atrest/atrest/internal/policy"
-	"github.com/atrest/atrest/internal/state"
 )
-
-type evaluateFlags struct {
-	format     string
-	configPath string
-	s3Root     string
-	failOn     string
-}
 
 func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	var f evaluateFlags
-	fl.StringVar(&f.format, "format", "", "output format: table or json (JSON Lines); default table on a terminal, json otherwise")
-	fl.StringVar(&f.configPath, "config", "", "rule parameters file (YAML or JSON); default: embedded defaults")
-	fl.StringVar(&f.s3Root, "s3-root", "", "resolve s3://bucket/key in S3 notifications to DIR/bucket/key (default: read S3 with the standard AWS configuration)")
-	fl.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding of this status was printed: non_compliant")
+	var (
+		c      commonFlags
+		s3Root string
+		live   bool
+	)
+	c.register(fl)
+	fl.StringVar(&s3Root, "s3-root", "", "resolve s3://bucket/key in S3 notifications to DIR/bucket/key (default: read S3 with the standard AWS configuration)")
+	fl.BoolVar(&live, "live", false, "read file systems and keys from the AWS APIs instead of building state from the events alone")
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "usage: atrest evaluate [flags] PATH|DIR|- ...")
 		fl.PrintDefaults()
@@ -49,94 +41,43 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stderr, "atrest evaluate: no input: name files, folders or - for standard input")
 		return exitUsage
 	}
-	format := f.format
-	if format == "" {
-		format = "json"
-		if isTerminal(stdout) {
-			format = "table"
-		}
+	s, code := c.open(ctx, "evaluate", stdout, stderr)
+	if s == nil {
+		return code
 	}
-	if format != "table" && format != "json" {
-		fmt.Fprintf(stderr, "atrest evaluate: --format %q: want table or json\n", format)
-		return exitUsage
-	}
-	if f.failOn != "" && f.failOn != "non_compliant" {
-		fmt.Fprintf(stderr, "atrest evaluate: --fail-on %q: want non_compliant\n", f.failOn)
-		return exitUsage
-	}
-	cfg := config.Default()
-	if f.configPath != "" {
-		var err error
-		if cfg, err = config.Load(f.configPath); err != nil {
-			fmt.Fprintf(stderr, "atrest evaluate: %v\n", err)
-			return exitUsage
-		}
-	}
-	engine, err := policy.New(ctx)
+	store, _, _, err := s.store(ctx, live)
 	if err != nil {
-		fmt.Fprintf(stderr, "atrest evaluate: %v\n", err)
-		return exitUsage
+		return s.usage("%v", err)
 	}
 	dec := &cloudtrail.Decoder{Opener: newLazyS3Opener(ctx)}
-	if f.s3Root != "" {
-		dec.Opener = cloudtrail.DirOpener{Root: f.s3Root}
+	if s3Root != "" {
+		dec.Opener = cloudtrail.DirOpener{Root: s3Root}
 	}
-	p, err := pipeline.New(pipeline.Options{Store: state.NewMemory(), Engine: engine, Config: cfg, Decoder: dec})
+	p, err := s.pipeline(store, pipeline.Options{Decoder: dec})
 	if err != nil {
-		fmt.Fprintf(stderr, "atrest evaluate: %v\n", err)
-		return exitUsage
+		return s.usage("%v", err)
 	}
-	out := newPrinter(format, stdout)
-	var (
-		total        pipeline.Report
-		bad          bool
-		nonCompliant bool
-	)
-	emit := func(fd finding.Finding) error {
-		if fd.Status == finding.NonCompliant {
-			nonCompliant = true
-		}
-		return out.Print(fd)
-	}
+	var total pipeline.Report
 	inputs, errs := expandInputs(fl.Args())
 	for _, e := range errs {
-		fmt.Fprintf(stderr, "atrest: %v\n", e)
-		bad = true
+		s.fail("%v", e)
 	}
 	for _, in := range inputs {
-		rep, err := processOne(ctx, p, in, stdin, emit)
+		rep, err := processOne(ctx, p, in, stdin, s.emit)
 		total.Add(rep)
-		for _, e := range rep.DecodeErrors {
-			fmt.Fprintf(stderr, "atrest: %v\n", e)
-		}
-		for _, e := range rep.ApplyErrors {
-			fmt.Fprintf(stderr, "atrest: %s: %v\n", in, e)
-		}
-		if rep.Bad() {
-			bad = true
-		}
+		s.report(in, rep)
 		if err != nil {
-			fmt.Fprintf(stderr, "atrest: %s: %v\n", in, err)
-			bad = true
+			s.fail("%s: %v", in, err)
 			if ctx.Err() != nil {
 				break
 			}
 		}
 	}
-	if err := out.Close(); err != nil {
-		fmt.Fprintf(stderr, "atrest: write output: %v\n", err)
-		return exitBadInput
-	}
+	total.CountInto(s.inv, "cli")
 	fmt.Fprintf(stderr, "atrest: %d inputs, %d records (%d of interest, %d skipped, %d duplicates, %d failed calls), %d findings, %d bad\n",
 		len(inputs), total.Decode.Records, total.Processed, total.Decode.Skipped, total.Duplicates, total.Failed,
 		total.Findings, len(total.DecodeErrors)+len(total.ApplyErrors)+len(errs))
-	switch {
-	case bad:
-		return exitBadInput
-	case f.failOn == "non_compliant" && nonCompliant:
-		return exitNonCompliant
-	}
-	return exitOK
+	return s.finish(ctx)
 }
 
 func processOne(ctx context.Context, p *pipeline.Pipeline, path string, stdin io.Reader, emit pipeline.Emit) (pipeline.Report, error) {
@@ -152,7 +93,8 @@ func processOne(ctx context.Context, p *pipeline.Pipeline, path string, stdin io
 }
 
 // expandInputs turns the arguments into the files to read: a folder gives
-// its .json and .gz files (recursively, sorted), "-" is standard input.
+// its .json, .jsonl and .gz files (recursively, sorted), "-" is standard
+// input.
 func expandInputs(args []string) ([]string, []error) {
 	var (
 		out  []string

@@ -51,10 +51,10 @@ func runSweep(ctx context.Context, p *pipeline.Pipeline, live *inventory.Live, r
 		return nil, err
 	}
 	for _, ref := range res.Refs {
+		// A failed read still yields ERROR findings: they are emitted too.
 		fs, err := p.EvaluateResource(ctx, ref, "sweep")
 		if err != nil {
 			res.Errors = append(res.Errors, fmt.Errorf("evaluate %s: %w", ref.ARN, err))
-			continue
 		}
 		for _, f := range fs {
 			if err := emit(f); err != nil {

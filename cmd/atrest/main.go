@@ -1,7 +1,9 @@
 // Command atrest judges encryption at rest for Amazon EFS and the AWS KMS
 // keys that protect it, from CloudTrail records in any delivery shape.
 //
-//	atrest evaluate [--format table|json] [--config FILE] [--s3-root DIR] [--fail-on non_compliant] PATH|DIR|- ...
+//	atrest evaluate [flags] PATH|DIR|- ...
+//	atrest sweep [flags]
+//	atrest backfill [flags]
 package main
 
 import (
@@ -31,6 +33,8 @@ const usage = `usage: atrest <command> [flags]
 
 commands:
   evaluate   judge CloudTrail records from files, folders or standard input
+  sweep      list every file system and key in AWS and judge each as it stands
+  backfill   replay the last days of CloudTrail event history through the rules
   rules      list the rules with their metadata
   bench      time atrest evaluate against gunzip, jq and per-record OPA on a generated log
   gen-trail  write a generated CloudTrail log file for benchmarks
@@ -46,6 +50,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "evaluate":
 		return evaluate(ctx, args[1:], stdin, stdout, stderr)
+	case "sweep":
+		return sweep(ctx, args[1:], stdout, stderr)
+	case "backfill":
+		return backfill(ctx, args[1:], stdout, stderr)
 	case "rules":
 		return listRules(ctx, args[1:], stdout, stderr)
 	case "bench":
