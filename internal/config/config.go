@@ -25,11 +25,28 @@ type Config struct {
 	// a key may have: a key that rotates less often is non-compliant (kms_key_rotation_enabled). KMS allows
 	// 90 to 2560 days and defaults to 365. Default: 0 (any period).
 	MaxRotationPeriodDays int `yaml:"max_rotation_period_days" json:"max_rotation_period_days"`
+	// WatchedTrails names the CloudTrail trails atrest relies on, by name or
+	// ARN (cloudtrail_monitoring_intact). Default: empty (every trail seen).
+	WatchedTrails []string `yaml:"watched_trails" json:"watched_trails"`
+	// WatchedEventRules names the EventBridge rules that deliver events to
+	// atrest, by name (any bus, account and region) or rule ARN
+	// (cloudtrail_monitoring_intact). Default: empty (none watched).
+	WatchedEventRules []string `yaml:"watched_event_rules" json:"watched_event_rules"`
+	// WatchedSubscriptionFilters names the CloudWatch Logs subscription
+	// filters that deliver events to atrest, each "LOG_GROUP:FILTER" (FILTER
+	// "*": every filter on the group; neither name may contain a colon)
+	// (cloudtrail_monitoring_intact). Default: empty (none watched).
+	WatchedSubscriptionFilters []string `yaml:"watched_subscription_filters" json:"watched_subscription_filters"`
 }
 
 // Default returns the embedded defaults.
 func Default() Config {
-	return Config{AllowedKMSKeyARNs: []string{}}
+	return Config{
+		AllowedKMSKeyARNs:          []string{},
+		WatchedTrails:              []string{},
+		WatchedEventRules:          []string{},
+		WatchedSubscriptionFilters: []string{},
+	}
 }
 
 // Load reads a config file. Unknown keys and wrong types are errors that name
@@ -50,8 +67,10 @@ func Parse(name string, data []byte) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, fmt.Errorf("config %s: %w", name, err)
 	}
-	if cfg.AllowedKMSKeyARNs == nil {
-		cfg.AllowedKMSKeyARNs = []string{}
+	for _, list := range []*[]string{&cfg.AllowedKMSKeyARNs, &cfg.WatchedTrails, &cfg.WatchedEventRules, &cfg.WatchedSubscriptionFilters} {
+		if *list == nil {
+			*list = []string{}
+		}
 	}
 	return cfg, cfg.Validate(name)
 }
@@ -64,6 +83,22 @@ func (c Config) Validate(name string) error {
 	for i, a := range c.AllowedKMSKeyARNs {
 		if !strings.HasPrefix(a, "arn:") || !strings.Contains(a, ":key/") {
 			return fmt.Errorf("config %s: allowed_kms_key_arns[%d] %q is not a KMS key ARN", name, i, a)
+		}
+	}
+	for i, t := range c.WatchedTrails {
+		if t == "" || (strings.HasPrefix(t, "arn:") && !strings.Contains(t, ":trail/")) {
+			return fmt.Errorf("config %s: watched_trails[%d] %q is not a trail name or trail ARN", name, i, t)
+		}
+	}
+	for i, r := range c.WatchedEventRules {
+		if r == "" || (strings.HasPrefix(r, "arn:") && !strings.Contains(r, ":rule/")) {
+			return fmt.Errorf("config %s: watched_event_rules[%d] %q is not an EventBridge rule name or rule ARN", name, i, r)
+		}
+	}
+	for i, f := range c.WatchedSubscriptionFilters {
+		group, filter, ok := strings.Cut(f, ":")
+		if !ok || group == "" || filter == "" || strings.Contains(filter, ":") {
+			return fmt.Errorf("config %s: watched_subscription_filters[%d] %q is not LOG_GROUP:FILTER", name, i, f)
 		}
 	}
 	return nil

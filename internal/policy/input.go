@@ -10,7 +10,8 @@ import (
 // now stands, plus the event that triggered the evaluation and the config.
 // rules/README.md documents the same schema for rule authors.
 type Input struct {
-	// ResourceType is "AWS::EFS::FileSystem" or "AWS::KMS::Key".
+	// ResourceType is "AWS::EFS::FileSystem", "AWS::KMS::Key" or
+	// "AWS::CloudTrail::Trail".
 	ResourceType string `json:"resource_type"`
 	// Resource is the ARN of the resource being judged.
 	Resource string `json:"resource"`
@@ -21,6 +22,13 @@ type Input struct {
 	Key *KeyInput `json:"key"`
 	// FileSystems are the live file systems the key protects (key resources).
 	FileSystems []FileSystemRef `json:"file_systems"`
+	// Trail is set when ResourceType is a trail and the resource is a trail.
+	Trail *TrailInput `json:"trail"`
+	// Watched is set when ResourceType is a trail and the resource is an
+	// EventBridge rule or a CloudWatch Logs subscription filter that carries
+	// trail events to atrest: part of the same monitoring path, judged by
+	// the same rule.
+	Watched *WatchedInput `json:"watched"`
 	// Event is the record that triggered the evaluation; nil in a sweep.
 	Event *EventInput `json:"event"`
 	// Config carries the rule parameters.
@@ -93,4 +101,50 @@ type EventInput struct {
 	EventName   string    `json:"event_name"`
 	EventSource string    `json:"event_source"`
 	EventTime   time.Time `json:"event_time"`
+}
+
+// TrailInput is a CloudTrail trail as the rules see it. Empty strings and
+// nulls mean unknown.
+type TrailInput struct {
+	ARN        string `json:"arn"`
+	Name       string `json:"name"`
+	Account    string `json:"account"`
+	Region     string `json:"region"`
+	HomeRegion string `json:"home_region"`
+	// Known is false when nothing but the trail's name was ever seen.
+	Known bool `json:"known"`
+	// Logging is "on", "off" or "" (unknown).
+	Logging string `json:"logging"`
+	// MultiRegion and IncludeGlobalEvents are nil when unknown.
+	MultiRegion         *bool  `json:"multi_region"`
+	IncludeGlobalEvents *bool  `json:"include_global_events"`
+	S3Bucket            string `json:"s3_bucket"`
+	// BaselineMultiRegion and BaselineS3Bucket are the values the trail had
+	// when atrest first learned them; a change away from them is reported.
+	BaselineMultiRegion *bool  `json:"baseline_multi_region"`
+	BaselineS3Bucket    string `json:"baseline_s3_bucket"`
+	// ManagementEvents is what the event selectors log of write management
+	// events: "all", "read_only", "none", or "" (unknown).
+	ManagementEvents string `json:"management_events"`
+	// ExcludedSources are the event sources atrest judges (kms, EFS) whose
+	// write management events the selectors do not log; nil when unknown.
+	ExcludedSources []string `json:"excluded_sources"`
+	Deleted         bool     `json:"deleted"`
+}
+
+// WatchedInput is an EventBridge rule or a CloudWatch Logs subscription
+// filter on the monitoring path, as the rules see it.
+type WatchedInput struct {
+	// Kind is "event_rule" or "subscription_filter".
+	Kind    string `json:"kind"`
+	ARN     string `json:"arn"`
+	Name    string `json:"name"`
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	// EventBus is the rule's event bus name (event rules).
+	EventBus string `json:"event_bus"`
+	// LogGroup is the filter's log group name (subscription filters).
+	LogGroup string `json:"log_group"`
+	// State is "ENABLED", "DISABLED", "DELETED" or "" (unknown).
+	State string `json:"state"`
 }

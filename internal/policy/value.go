@@ -28,6 +28,39 @@ func inputValue(in *Input) (ast.Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("event: %w", err)
 	}
+	trail := ast.NullTerm()
+	if t := in.Trail; t != nil {
+		trail = ast.ObjectTerm(
+			item("arn", stringTerm(t.ARN)),
+			item("name", stringTerm(t.Name)),
+			item("account", stringTerm(t.Account)),
+			item("region", stringTerm(t.Region)),
+			item("home_region", stringTerm(t.HomeRegion)),
+			item("known", ast.BooleanTerm(t.Known)),
+			item("logging", stringTerm(t.Logging)),
+			item("multi_region", boolPtrTerm(t.MultiRegion)),
+			item("include_global_events", boolPtrTerm(t.IncludeGlobalEvents)),
+			item("s3_bucket", stringTerm(t.S3Bucket)),
+			item("baseline_multi_region", boolPtrTerm(t.BaselineMultiRegion)),
+			item("baseline_s3_bucket", stringTerm(t.BaselineS3Bucket)),
+			item("management_events", stringTerm(t.ManagementEvents)),
+			item("excluded_sources", stringsTerm(t.ExcludedSources)),
+			item("deleted", ast.BooleanTerm(t.Deleted)),
+		)
+	}
+	watched := ast.NullTerm()
+	if w := in.Watched; w != nil {
+		watched = ast.ObjectTerm(
+			item("kind", stringTerm(w.Kind)),
+			item("arn", stringTerm(w.ARN)),
+			item("name", stringTerm(w.Name)),
+			item("account", stringTerm(w.Account)),
+			item("region", stringTerm(w.Region)),
+			item("event_bus", stringTerm(w.EventBus)),
+			item("log_group", stringTerm(w.LogGroup)),
+			item("state", stringTerm(w.State)),
+		)
+	}
 	fileSystems := ast.NullTerm()
 	if in.FileSystems != nil {
 		refs := make([]*ast.Term, len(in.FileSystems))
@@ -43,6 +76,9 @@ func inputValue(in *Input) (ast.Value, error) {
 		item("allowed_kms_key_arns", stringsTerm(in.Config.AllowedKMSKeyARNs)),
 		item("require_customer_managed_keys", ast.BooleanTerm(in.Config.RequireCustomerManagedKeys)),
 		item("max_rotation_period_days", ast.IntNumberTerm(in.Config.MaxRotationPeriodDays)),
+		item("watched_trails", stringsTerm(in.Config.WatchedTrails)),
+		item("watched_event_rules", stringsTerm(in.Config.WatchedEventRules)),
+		item("watched_subscription_filters", stringsTerm(in.Config.WatchedSubscriptionFilters)),
 	)
 	return ast.NewObject(
 		item("resource_type", stringTerm(in.ResourceType)),
@@ -50,6 +86,8 @@ func inputValue(in *Input) (ast.Value, error) {
 		item("file_system", fileSystem),
 		item("key", key),
 		item("file_systems", fileSystems),
+		item("trail", trail),
+		item("watched", watched),
 		item("event", event),
 		item("config", config),
 	), nil
@@ -142,6 +180,14 @@ func eventTerm(ev *EventInput) (*ast.Term, error) {
 		item("event_source", stringTerm(ev.EventSource)),
 		item("event_time", ast.StringTerm(string(when))),
 	), nil
+}
+
+// boolPtrTerm is null for a nil pointer, as encoding/json writes it.
+func boolPtrTerm(b *bool) *ast.Term {
+	if b == nil {
+		return ast.NullTerm()
+	}
+	return ast.BooleanTerm(*b)
 }
 
 func item(key string, value *ast.Term) [2]*ast.Term {

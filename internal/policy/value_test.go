@@ -64,6 +64,16 @@ func TestInputValueMatchesJSONForm(t *testing.T) {
 			},
 			Config: config.Config{AllowedKMSKeyARNs: []string{"arn:aws:kms:eu-west-1:1:key/a"}, RequireCustomerManagedKeys: true, MaxRotationPeriodDays: 365},
 		},
+		"trail and watched resource": {
+			ResourceType: "AWS::CloudTrail::Trail",
+			Trail: &TrailInput{
+				ARN: "arn:aws:cloudtrail:eu-west-1:1:trail/t", Name: "t", Known: true, Logging: "off",
+				MultiRegion: &enabled, BaselineMultiRegion: &enabled, S3Bucket: "b",
+				ManagementEvents: "all", ExcludedSources: []string{"kms.amazonaws.com"},
+			},
+			Watched: &WatchedInput{Kind: "event_rule", Name: "r", EventBus: "default", State: "DELETED"},
+			Config: config.Config{WatchedTrails: []string{"t"}, WatchedEventRules: []string{}, WatchedSubscriptionFilters: []string{"g:*"}},
+		},
 		"json.Number in a policy": {
 			FileSystem: &FileSystemInput{Policy: map[string]any{"n": json.Number("12.50"), "m": []string{"x"}}},
 		},
