@@ -147,4 +147,7 @@ type WatchedInput struct {
 	LogGroup string `json:"log_group"`
 	// State is "ENABLED", "DISABLED", "DELETED" or "" (unknown).
 	State string `json:"state"`
+	// RemovedTargets are the ids of the rule's targets removed by
+	// RemoveTargets and not put back since; nil when none.
+	RemovedTargets []string `json:"removed_targets"`
 }

@@ -59,6 +59,7 @@ func inputValue(in *Input) (ast.Value, error) {
 			item("event_bus", stringTerm(w.EventBus)),
 			item("log_group", stringTerm(w.LogGroup)),
 			item("state", stringTerm(w.State)),
+			item("removed_targets", stringsTerm(w.RemovedTargets)),
 		)
 	}
 	fileSystems := ast.NullTerm()

@@ -71,7 +71,7 @@ func TestInputValueMatchesJSONForm(t *testing.T) {
 				MultiRegion: &enabled, BaselineMultiRegion: &enabled, S3Bucket: "b",
 				ManagementEvents: "all", ExcludedSources: []string{"kms.amazonaws.com"},
 			},
-			Watched: &WatchedInput{Kind: "event_rule", Name: "r", EventBus: "default", State: "DELETED"},
+			Watched: &WatchedInput{Kind: "event_rule", Name: "r", EventBus: "default", State: "DELETED", RemovedTargets: []string{"atrest"}},
 			Config: config.Config{WatchedTrails: []string{"t"}, WatchedEventRules: []string{}, WatchedSubscriptionFilters: []string{"g:*"}},
 		},
 		"json.Number in a policy": {
