@@ -72,7 +72,7 @@ func TestInputValueMatchesJSONForm(t *testing.T) {
 				ManagementEvents: "all", ExcludedSources: []string{"kms.amazonaws.com"},
 			},
 			Watched: &WatchedInput{Kind: "event_rule", Name: "r", EventBus: "default", State: "DELETED", RemovedTargets: []string{"atrest"}},
-			Config: config.Config{WatchedTrails: []string{"t"}, WatchedEventRules: []string{}, WatchedSubscriptionFilters: []string{"g:*"}},
+			Config:  config.Config{WatchedTrails: []string{"t"}, WatchedEventRules: []string{}, WatchedSubscriptionFilters: []string{"g:*"}},
 		},
 		"json.Number in a policy": {
 			FileSystem: &FileSystemInput{Policy: map[string]any{"n": json.Number("12.50"), "m": []string{"x"}}},
