@@ -16,7 +16,9 @@
 // Cost: a verification is three KMS requests (DescribeKey, GenerateDataKey,
 // Decrypt). Each key is verified at most once per interval (results are
 // cached by key, with an injectable clock), concurrent verifications are
-// bounded, and KMS throttling is retried by the SDK's retryer.
+// bounded, and KMS throttling is retried by the SDK's retryer. The ESDK part
+// of verifications (GenerateDataKey, Decrypt and the local cryptography) runs
+// one at a time: the ESDK's runtime is not safe for concurrent use.
 //
 // Secrets: the canary and the decrypted copy live only in buffers this
 // package clears after use, and neither they nor the data key are logged or
@@ -41,6 +43,7 @@ import (
 
 	mpl "github.com/aws/aws-cryptographic-material-providers-library/releases/go/mpl/awscryptographymaterialproviderssmithygenerated"
 	mpltypes "github.com/aws/aws-cryptographic-material-providers-library/releases/go/mpl/awscryptographymaterialproviderssmithygeneratedtypes"
+	primtypes "github.com/aws/aws-cryptographic-material-providers-library/releases/go/primitives/awscryptographyprimitivessmithygeneratedtypes"
 	esdk "github.com/aws/aws-encryption-sdk/releases/go/encryption-sdk/awscryptographyencryptionsdksmithygenerated"
 	esdktypes "github.com/aws/aws-encryption-sdk/releases/go/encryption-sdk/awscryptographyencryptionsdksmithygeneratedtypes"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -113,6 +116,11 @@ type Verifier struct {
 	esdk *esdk.Client
 	mpl  *mpl.Client
 	sem  chan struct{}
+	// sdkMu serializes calls into the ESDK and the MPL: their Dafny runtime
+	// (DafnyRuntimeGo v4.11.3) writes shared string sequences on every
+	// keyring construction, OnEncrypt and OnDecrypt, a data race under
+	// concurrent use (go test -race). Describe steps still run concurrently.
+	sdkMu sync.Mutex
 
 	mu    sync.Mutex
 	cache map[string]*entry
@@ -227,7 +235,7 @@ func (v *Verifier) verifyNow(ctx context.Context, keyID string, fileSystems []st
 	}
 	defer func() { <-v.sem }()
 	r := &run{v: v, res: Result{
-		Key: keyID, FileSystems: fileSystemIDs(fileSystems), AlgorithmSuite: v.Suite(),
+		Key: keyID, FileSystems: sortedUnique(fileSystems), AlgorithmSuite: v.Suite(),
 		Steps: []StepResult{}, CheckedAt: v.opts.clock(),
 	}}
 	start := time.Now()
@@ -307,7 +315,7 @@ func (r *run) verify(ctx context.Context) {
 		r.fail(StepEncrypt, began, ReasonError, "random canary: "+err.Error())
 		return
 	}
-	ec := encryptionContext(r.res.KeyARN, r.res.FileSystems, hex.EncodeToString(nonce))
+	ec := encryptionContext(r.res.KeyARN, fileSystemIDs(r.res.FileSystems), hex.EncodeToString(nonce))
 	msg, suite, err := r.v.encrypt(ctx, keyring, canary, ec)
 	if err != nil {
 		r.kmsFailure(StepEncrypt, began, err)
@@ -363,6 +371,8 @@ func (v *Verifier) kmsClient(ctx context.Context) *kms.Client {
 }
 
 func (v *Verifier) keyring(ctx context.Context, client *kms.Client, keyARN string) (mpltypes.IKeyring, error) {
+	v.sdkMu.Lock()
+	defer v.sdkMu.Unlock()
 	return v.mpl.CreateAwsKmsKeyring(ctx, mpltypes.CreateAwsKmsKeyringInput{KmsClient: client, KmsKeyId: keyARN})
 }
 
@@ -370,6 +380,8 @@ func (v *Verifier) keyring(ctx context.Context, client *kms.Client, keyARN strin
 // returns the message and the suite the ESDK reports.
 func (v *Verifier) encrypt(ctx context.Context, keyring mpltypes.IKeyring, plaintext []byte, ec map[string]string) ([]byte, uint16, error) {
 	suite := mpltypes.ESDKAlgorithmSuiteId(suiteName(v.opts.suite))
+	v.sdkMu.Lock()
+	defer v.sdkMu.Unlock()
 	out, err := v.esdk.Encrypt(ctx, esdktypes.EncryptInput{
 		Plaintext: plaintext, AlgorithmSuiteId: &suite, EncryptionContext: ec, Keyring: keyring,
 	})
@@ -408,7 +420,9 @@ func (v *Verifier) inspect(msg []byte, keyARN string, ec map[string]string) (Rea
 // decrypt decrypts msg with keyring, requiring the context ec, and
 // classifies a failure. The caller clears the returned plaintext.
 func (v *Verifier) decrypt(ctx context.Context, keyring mpltypes.IKeyring, msg []byte, keyARN string, ec map[string]string, keyState string) ([]byte, Reason, string) {
+	v.sdkMu.Lock()
 	out, err := v.esdk.Decrypt(ctx, esdktypes.DecryptInput{Ciphertext: msg, EncryptionContext: ec, Keyring: keyring})
+	v.sdkMu.Unlock()
 	if err != nil {
 		return nil, v.decryptReason(err, msg, keyARN, ec, keyState), errorDetail(err)
 	}
@@ -515,6 +529,12 @@ func fileSystemIDs(fileSystems []string) []string {
 	return slices.Compact(out)
 }
 
+func sortedUnique(ss []string) []string {
+	out := slices.Clone(ss)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 func suiteName(s uint16) string { return fmt.Sprintf("0x%04X", s) }
 
 func parseSuite(s string) uint16 {
@@ -525,16 +545,24 @@ func parseSuite(s string) uint16 {
 	return n
 }
 
-// errorDetail is an error's text, one line, bounded.
+// errorDetail is an error's text, one line, bounded: the KMS error code and
+// message when KMS answered, else the message of the innermost Encryption
+// SDK or Material Providers exception.
 func errorDetail(err error) string {
-	// A KMS error found in the tree says more than the ESDK's wrapper.
-	var api smithy.APIError
-	if e, ok := findAs[smithy.APIError](err); ok {
-		api = e
-	}
 	s := err.Error()
-	if api != nil {
+	if api, ok := findAs[smithy.APIError](err); ok {
 		s = api.ErrorCode() + ": " + api.ErrorMessage()
+	} else {
+		for _, e := range causes(err) {
+			switch x := e.(type) {
+			case esdktypes.AwsEncryptionSdkException:
+				s = x.Message
+			case mpltypes.AwsCryptographicMaterialProvidersException:
+				s = x.Message
+			case primtypes.AwsCryptographicPrimitivesError:
+				s = x.Message
+			}
+		}
 	}
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 300 {

@@ -128,14 +128,27 @@ func startLocalKMS(t testing.TB) string {
 	return localKMS.url
 }
 
-// countingClient counts the HTTP requests, each one a KMS API call.
+// countingClient counts the HTTP requests, each one a KMS API call, and the
+// most in flight at once; delay holds each request to make overlaps visible.
 type countingClient struct {
-	base  *http.Client
-	calls atomic.Int64
+	base        *http.Client
+	delay       time.Duration
+	calls       atomic.Int64
+	inFlight    atomic.Int64
+	maxInFlight atomic.Int64
 }
 
 func (c *countingClient) Do(req *http.Request) (*http.Response, error) {
 	c.calls.Add(1)
+	n := c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	for {
+		m := c.maxInFlight.Load()
+		if n <= m || c.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(c.delay)
 	return c.base.Do(req)
 }
 

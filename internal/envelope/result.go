@@ -100,8 +100,8 @@ type Result struct {
 	// KeyARN is the key's ARN as DescribeKey reported it; the keyring is
 	// built on it and the message must name it.
 	KeyARN string `json:"key_arn,omitempty"`
-	// FileSystems are the file systems the key protects, as named in the
-	// encryption context.
+	// FileSystems are the file systems the key protects, as the caller named
+	// them (sorted); the encryption context names their ids.
 	FileSystems []string `json:"file_systems,omitempty"`
 	// KeyState, KeySpec and KeyUsage are DescribeKey's answer, when it gave
 	// one.
