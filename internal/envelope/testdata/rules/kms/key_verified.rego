@@ -1,0 +1,74 @@
+# METADATA
+# title: KMS key protecting EFS passes an envelope-encryption round trip
+# description: >-
+#   Proves that the key works, not only that its metadata looks right: the
+#   verifier encrypts a random canary with the AWS Encryption SDK under an
+#   AWS KMS keyring on the key (GenerateDataKey, AES-256-GCM with key
+#   commitment), checks that the message holds exactly one data key wrapped
+#   by exactly that key and the encryption context it asked for, decrypts it
+#   (Decrypt) and compares the canary. A key that is disabled, scheduled for
+#   deletion, unavailable, not a symmetric encryption key, or that the
+#   verifier may not use, fails, with the KMS error that said so.
+# related_resources:
+#   - ref: https://docs.aws.amazon.com/encryption-sdk/latest/developer-guide/use-kms-keyring.html
+#   - ref: https://docs.aws.amazon.com/encryption-sdk/latest/developer-guide/supported-algorithms.html
+#   - ref: https://docs.aws.amazon.com/kms/latest/developer-guide/key-state.html
+#   - ref: https://docs.aws.amazon.com/kms/latest/developer-guide/conditions-kms.html#conditions-kms-encryption-context
+# custom:
+#   id: efs_kms_key_verified
+#   severity: CRITICAL
+#   resource_type: AWS::KMS::Key
+#   remediation: >-
+#     Act on the reason: enable a disabled key (EnableKey); cancel a scheduled
+#     deletion (CancelKeyDeletion, then EnableKey); reconnect a custom key
+#     store; give the verifier role the statements `atrest verify-key
+#     --policy-snippet` prints when access was denied; replace a key that is
+#     not a symmetric encryption key. A wrong key, a context mismatch or a
+#     tampered message means the KMS answer cannot be trusted: investigate
+#     the key's CloudTrail history.
+#   controls:
+#     - NIST 800-53 SC-12
+#     - NIST 800-53 SC-28
+package atrest.kms.key_verified
+
+import data.atrest.lib.key
+import data.atrest.lib.report
+
+# results holds this rule's one result for a key.
+results contains report.result(meta.id, verdict) if {
+	some link in rego.metadata.chain()
+	meta := link.annotations.custom
+	input.resource_type == meta.resource_type
+}
+
+# verification is the outcome of the round trip, {} when none was attempted.
+verification := v if {
+	v := input.verification
+	is_object(v)
+} else := {}
+
+# field is a verification field, "" when absent.
+field(name) := v if {
+	v := verification[name]
+	is_string(v)
+} else := ""
+
+# protects names the file systems for a reason, "" when there are none.
+protects := sprintf("; the key protects %s", [key.file_systems]) if key.protects_file_systems
+
+else := ""
+
+verdict := report.not_applicable("no envelope round trip was performed for the key") if {
+	not verification.performed == true
+	field("reason") == ""
+} else := report.not_applicable(sprintf("the envelope round trip could not be completed: %s (%s)", [field("reason"), field("detail")])) if {
+	not verification.performed == true
+} else := report.compliant(sprintf(
+	"envelope round trip succeeded: GenerateDataKey, AES-256-GCM suite %s, Decrypt%s",
+	[field("algorithm_suite"), protects],
+)) if {
+	verification.ok == true
+} else := report.non_compliant(sprintf(
+	"envelope round trip failed at step %s: %s (%s)%s",
+	[field("step"), field("reason"), field("detail"), protects],
+))
