@@ -1,0 +1,141 @@
+// Package lambdafn holds the handlers of atrest's Lambda functions. Each
+// function's main only wires: it reads Settings from the environment, builds
+// a Monitor (the pipeline, the store, the sinks) and starts one handler.
+//
+// Every handler pushes its input through internal/pipeline, logs each finding
+// as one JSON line, hands the findings to the sinks that are configured
+// (metrics, the findings event bus) and never lets a malformed event fail an
+// invocation: bad input is logged with its position and counted, and the
+// valid records around it still produce findings. The one exception is
+// trail-archive, where an S3 object that cannot be read marks its SQS message
+// failed so that only that message is delivered again.
+package lambdafn
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Environment variables the functions read.
+const (
+	// EnvStore selects the state store: "live" (KMS and EFS reads; the
+	// deployed default) or "memory" (filled from events alone; local runs).
+	EnvStore = "ATREST_STORE"
+	// EnvS3Root, when set, resolves s3://bucket/key to EnvS3Root/bucket/key
+	// instead of calling S3 GetObject (local runs).
+	EnvS3Root = "ATREST_S3_ROOT"
+	// EnvTrailBucketOwner is the account that must own the CloudTrail
+	// bucket; S3 refuses objects of a bucket owned by another account.
+	EnvTrailBucketOwner = "ATREST_TRAIL_BUCKET_OWNER"
+	// EnvRuleConfig is the rule parameters as YAML or JSON text
+	// (internal/config); empty means the embedded defaults.
+	EnvRuleConfig = "ATREST_RULE_CONFIG"
+	// EnvMetrics selects the metrics sink: "emf" (default: embedded metric
+	// format lines on standard output), "cloudwatch" (PutMetricData) or
+	// "none".
+	EnvMetrics = "ATREST_METRICS"
+	// EnvMetricNamespace is the CloudWatch namespace (default "Atrest").
+	EnvMetricNamespace = "ATREST_METRIC_NAMESPACE"
+	// EnvFindingsBus is the EventBridge bus "Atrest Finding" events are
+	// published to; empty publishes none.
+	EnvFindingsBus = "ATREST_FINDINGS_BUS"
+	// EnvOrganizationRole is the role assumed in other accounts of the
+	// organization to read them; empty reads the monitor's own account only.
+	EnvOrganizationRole = "ATREST_ORGANIZATION_ROLE"
+	// EnvSweepRegions is a comma-separated list of regions the sweep
+	// inventories; empty means the function's own region (AWS_REGION).
+	EnvSweepRegions = "ATREST_SWEEP_REGIONS"
+	// EnvRemediate lists the remediation actions opted in, comma-separated;
+	// any action not listed is reported as a dry run only.
+	EnvRemediate = "ATREST_REMEDIATE"
+	// EnvAccount is the monitor's own account id; empty asks STS once.
+	EnvAccount = "ATREST_ACCOUNT"
+	// EnvRegion is set by Lambda to the function's region.
+	EnvRegion = "AWS_REGION"
+)
+
+// Store kinds.
+const (
+	StoreLive   = "live"
+	StoreMemory = "memory"
+)
+
+// Metrics sinks.
+const (
+	MetricsEMF        = "emf"
+	MetricsCloudWatch = "cloudwatch"
+	MetricsNone       = "none"
+)
+
+// ErrSettings marks a bad environment variable.
+var ErrSettings = errors.New("bad setting")
+
+// Settings are a function's configuration, read from its environment.
+type Settings struct {
+	Store            string
+	S3Root           string
+	TrailBucketOwner string
+	RuleConfig       string
+	Metrics          string
+	MetricNamespace  string
+	FindingsBus      string
+	OrganizationRole string
+	SweepRegions     []string
+	Remediate        []string
+	Region           string
+	Account          string
+}
+
+// FromEnv reads Settings through getenv (os.Getenv in main). The store
+// defaults to live: a function deployed without the variable reads AWS.
+func FromEnv(getenv func(string) string) (Settings, error) {
+	s := Settings{
+		Store:            strings.TrimSpace(getenv(EnvStore)),
+		S3Root:           getenv(EnvS3Root),
+		TrailBucketOwner: strings.TrimSpace(getenv(EnvTrailBucketOwner)),
+		RuleConfig:       getenv(EnvRuleConfig),
+		Metrics:          strings.TrimSpace(getenv(EnvMetrics)),
+		MetricNamespace:  strings.TrimSpace(getenv(EnvMetricNamespace)),
+		FindingsBus:      strings.TrimSpace(getenv(EnvFindingsBus)),
+		OrganizationRole: strings.TrimSpace(getenv(EnvOrganizationRole)),
+		SweepRegions:     splitList(getenv(EnvSweepRegions)),
+		Remediate:        splitList(getenv(EnvRemediate)),
+		Region:           strings.TrimSpace(getenv(EnvRegion)),
+		Account:          strings.TrimSpace(getenv(EnvAccount)),
+	}
+	if s.Store == "" {
+		s.Store = StoreLive
+	}
+	if s.Store != StoreLive && s.Store != StoreMemory {
+		return s, fmt.Errorf("%w: %s=%q, want %q or %q", ErrSettings, EnvStore, s.Store, StoreLive, StoreMemory)
+	}
+	if s.Metrics == "" {
+		s.Metrics = MetricsEMF
+	}
+	switch s.Metrics {
+	case MetricsEMF, MetricsCloudWatch, MetricsNone:
+	default:
+		return s, fmt.Errorf("%w: %s=%q, want emf, cloudwatch or none", ErrSettings, EnvMetrics, s.Metrics)
+	}
+	if len(s.SweepRegions) == 0 && s.Region != "" {
+		s.SweepRegions = []string{s.Region}
+	}
+	if s.TrailBucketOwner != "" {
+		if _, err := strconv.ParseUint(s.TrailBucketOwner, 10, 64); err != nil || len(s.TrailBucketOwner) != 12 {
+			return s, fmt.Errorf("%w: %s=%q is not an account id", ErrSettings, EnvTrailBucketOwner, s.TrailBucketOwner)
+		}
+	}
+	return s, nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for part := range strings.SplitSeq(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

@@ -1,0 +1,169 @@
+package lambdafn
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/config"
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/inventory"
+	"github.com/atrest/atrest/internal/metrics"
+	"github.com/atrest/atrest/internal/pipeline"
+	"github.com/atrest/atrest/internal/policy"
+	"github.com/atrest/atrest/internal/remediation"
+	"github.com/atrest/atrest/internal/state"
+)
+
+// NewLogger is the functions' logger: JSON lines on w, snake_case keys.
+func NewLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// awsConfig loads the SDK configuration once, on first use: a function
+// whose settings need no AWS client (memory store, local S3 root, EMF
+// metrics, no bus) never loads it.
+type awsConfig func() (aws.Config, error)
+
+func newAWSConfig(ctx context.Context) awsConfig {
+	return sync.OnceValues(func() (aws.Config, error) {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+		}
+		return cfg, nil
+	})
+}
+
+// NewMonitor builds a function's Monitor from its settings: the rule
+// config, the rules compiled once, the store, the S3 opener, the metrics
+// sink and the findings bus. stdout receives EMF metric lines.
+func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Writer) (*Monitor, error) {
+	cfg := config.Default()
+	if s.RuleConfig != "" {
+		var err error
+		if cfg, err = config.Parse(EnvRuleConfig, []byte(s.RuleConfig)); err != nil {
+			return nil, err
+		}
+	}
+	engine, err := policy.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("compile rules: %w", err)
+	}
+	awsCfg := newAWSConfig(ctx)
+
+	var (
+		store   state.Store
+		sweeper Sweeper
+	)
+	switch s.Store {
+	case StoreMemory:
+		store = state.NewMemory()
+	default:
+		c, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		live := inventory.NewLive(inventory.Options{Clients: inventory.NewAccounts(inventory.AccountsOptions{
+			Config: c, Account: s.Account, RoleName: s.OrganizationRole,
+		})})
+		store, sweeper = live, live
+	}
+
+	var opener cloudtrail.Opener
+	if s.S3Root != "" {
+		opener = cloudtrail.DirOpener{Root: s.S3Root}
+	} else {
+		c, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		opener = cloudtrail.S3Opener{Client: s3.NewFromConfig(c), ExpectedBucketOwner: s.TrailBucketOwner}
+	}
+
+	p, err := pipeline.New(pipeline.Options{
+		Store: store, Engine: engine, Config: cfg, Logger: log,
+		Decoder: &cloudtrail.Decoder{Opener: opener},
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	m := &Monitor{
+		Pipeline: p, Engine: engine, Log: log, Sweeper: sweeper, Regions: s.SweepRegions,
+		MetricsOptions: metrics.Options{Namespace: s.MetricNamespace, Organization: s.OrganizationRole != ""},
+	}
+	switch s.Metrics {
+	case MetricsEMF:
+		m.Metrics = metrics.NewEMFSink(stdout)
+	case MetricsCloudWatch:
+		c, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		m.Metrics = metrics.NewCloudWatchSink(cloudwatch.NewFromConfig(c))
+	default:
+		m.Metrics = metrics.Nop{}
+	}
+	if s.FindingsBus != "" {
+		c, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		m.Findings = append(m.Findings, busSink{
+			p:   remediation.NewPublisher(eventbridge.NewFromConfig(c), remediation.PublisherOptions{EventBusName: s.FindingsBus}),
+			log: log,
+		})
+	}
+	return m, nil
+}
+
+// busSink publishes findings as "Atrest Finding" events.
+type busSink struct {
+	p   *remediation.Publisher
+	log *slog.Logger
+}
+
+var _ FindingSink = busSink{}
+
+func (b busSink) Name() string { return "event_bus" }
+
+// PublishFindings implements FindingSink.
+func (b busSink) PublishFindings(ctx context.Context, fs []finding.Finding) error {
+	res, err := b.p.PublishFindings(ctx, fs)
+	b.log.InfoContext(ctx, "findings published", "sink", b.Name(), "result", res)
+	return err
+}
+
+// NewRemediator builds the remediate function's handler state: the actions,
+// opted in by settings, bounded to the monitor's own account and region, and
+// publishing their outcomes to the findings bus.
+func NewRemediator(ctx context.Context, s Settings, log *slog.Logger) (*Remediator, error) {
+	c, err := newAWSConfig(ctx)()
+	if err != nil {
+		return nil, err
+	}
+	opts, err := actionOptions(s)
+	if err != nil {
+		return nil, err
+	}
+	a := &remediation.Actions{
+		KMS: kms.NewFromConfig(c), EFS: efs.NewFromConfig(c),
+		Options: opts, Logger: log,
+	}
+	if s.FindingsBus != "" {
+		a.Publisher = remediation.NewPublisher(eventbridge.NewFromConfig(c), remediation.PublisherOptions{EventBusName: s.FindingsBus})
+	}
+	return &Remediator{Actions: a, Log: log}, nil
+}
