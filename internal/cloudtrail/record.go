@@ -18,6 +18,8 @@ const (
 	SourceEFS        = "elasticfilesystem.amazonaws.com"
 	SourceKMS        = "kms.amazonaws.com"
 	SourceCloudTrail = "cloudtrail.amazonaws.com"
+	SourceEvents     = "events.amazonaws.com"
+	SourceLogs       = "logs.amazonaws.com"
 )
 
 // EFS API operations of interest.
@@ -51,6 +53,39 @@ const (
 	EventDeleteImportedKeyMaterial = "DeleteImportedKeyMaterial"
 )
 
+// CloudTrail API operations of interest: changes to the trails atrest's
+// evidence comes from.
+// https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_Operations.html
+const (
+	EventCreateTrail         = "CreateTrail"
+	EventUpdateTrail         = "UpdateTrail"
+	EventDeleteTrail         = "DeleteTrail"
+	EventStartLogging        = "StartLogging"
+	EventStopLogging         = "StopLogging"
+	EventPutEventSelectors   = "PutEventSelectors"
+	EventPutInsightSelectors = "PutInsightSelectors"
+)
+
+// EventBridge API operations of interest: changes to the rules that deliver
+// trail events to atrest.
+// https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Operations.html
+const (
+	EventPutRule       = "PutRule"
+	EventDeleteRule    = "DeleteRule"
+	EventDisableRule   = "DisableRule"
+	EventEnableRule    = "EnableRule"
+	EventRemoveTargets = "RemoveTargets"
+	EventPutTargets    = "PutTargets"
+)
+
+// CloudWatch Logs API operations of interest: changes to the subscription
+// filters that deliver trail events to atrest.
+// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_Operations.html
+const (
+	EventPutSubscriptionFilter    = "PutSubscriptionFilter"
+	EventDeleteSubscriptionFilter = "DeleteSubscriptionFilter"
+)
+
 // interest maps an event source to the event names atrest evaluates.
 var interest = map[string]map[string]bool{
 	SourceEFS: {
@@ -64,6 +99,18 @@ var interest = map[string]map[string]bool{
 		EventCreateGrant: true, EventRevokeGrant: true, EventRetireGrant: true,
 		EventPutKeyPolicy: true, EventCreateAlias: true, EventUpdateAlias: true,
 		EventDeleteAlias: true, EventImportKeyMaterial: true, EventDeleteImportedKeyMaterial: true,
+	},
+	SourceCloudTrail: {
+		EventCreateTrail: true, EventUpdateTrail: true, EventDeleteTrail: true,
+		EventStartLogging: true, EventStopLogging: true,
+		EventPutEventSelectors: true, EventPutInsightSelectors: true,
+	},
+	SourceEvents: {
+		EventPutRule: true, EventDeleteRule: true, EventDisableRule: true,
+		EventEnableRule: true, EventRemoveTargets: true, EventPutTargets: true,
+	},
+	SourceLogs: {
+		EventPutSubscriptionFilter: true, EventDeleteSubscriptionFilter: true,
 	},
 }
 

@@ -67,10 +67,55 @@ func BuildInput(ctx context.Context, store state.Store, ref state.ResourceRef, r
 			in.FileSystems = append(in.FileSystems, policy.FileSystemRef{ARN: fs.ARN, ID: fs.ID})
 			blast = append(blast, fs.ARN)
 		}
+	case state.TypeTrail:
+		if err := monitoringInput(ctx, store, ref, in); err != nil {
+			return nil, nil, err
+		}
 	default:
 		return nil, nil, fmt.Errorf("unknown resource type %q", ref.Type)
 	}
 	return in, blast, nil
+}
+
+// monitoringInput fills in the trail, EventBridge rule or subscription filter
+// ref names (state/trail.go: all are TypeTrail resources).
+func monitoringInput(ctx context.Context, store state.Store, ref state.ResourceRef, in *policy.Input) error {
+	ts, ok := store.(state.TrailStore)
+	if !ok {
+		return fmt.Errorf("store %T does not model trails", store)
+	}
+	if a, ok := state.ParseARN(ref.ARN); ok && a.Service != "cloudtrail" {
+		w, err := ts.Watched(ctx, ref.ARN)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", ref.ARN, err)
+		}
+		if w == nil {
+			return fmt.Errorf("%s is not in the store", ref.ARN)
+		}
+		in.Watched = &policy.WatchedInput{
+			Kind: w.Kind, ARN: w.ARN, Name: w.Name, Account: w.Account, Region: w.Region,
+			EventBus: w.EventBus, LogGroup: w.LogGroup, State: w.State,
+			RemovedTargets: slices.Clone(w.RemovedTargets),
+		}
+		if in.Watched.RemovedTargets == nil {
+			in.Watched.RemovedTargets = []string{}
+		}
+		return nil
+	}
+	t, err := ts.Trail(ctx, ref.ARN)
+	if err != nil {
+		return fmt.Errorf("read trail %s: %w", ref.ARN, err)
+	}
+	if t == nil {
+		return fmt.Errorf("trail %s is not in the store", ref.ARN)
+	}
+	in.Trail = &policy.TrailInput{
+		ARN: t.ARN, Name: t.Name, Account: t.Account, Region: t.HomeRegion, HomeRegion: t.HomeRegion,
+		Known: t.Known(), Logging: t.Logging, MultiRegion: t.MultiRegion, IncludeGlobalEvents: t.IncludeGlobalEvents,
+		S3Bucket: t.S3Bucket, BaselineMultiRegion: t.BaselineMultiRegion, BaselineS3Bucket: t.BaselineS3Bucket,
+		ManagementEvents: t.ManagementEvents, ExcludedSources: slices.Clone(t.ExcludedSources), Deleted: t.Deleted,
+	}
+	return nil
 }
 
 func fileSystemInput(fs *state.FileSystem) (*policy.FileSystemInput, error) {

@@ -58,7 +58,9 @@ func New(o Options) (*Pipeline, error) {
 		o.MaxSeen = 100_000
 	}
 	return &Pipeline{
-		store: o.Store, engine: o.Engine, config: o.Config, decoder: o.Decoder,
+		// A store that reads file systems and keys from AWS knows the
+		// monitoring path from events alone.
+		store: state.WithTrails(o.Store), engine: o.Engine, config: o.Config, decoder: o.Decoder,
 		log: o.Logger, seen: map[string]struct{}{}, maxSeen: o.MaxSeen,
 	}, nil
 }

@@ -184,6 +184,7 @@ func TestRules(t *testing.T) {
 		}
 	}
 	want := []string{
+		"cloudtrail_monitoring_intact AWS::CloudTrail::Trail HIGH",
 		"efs_encrypted_at_rest AWS::EFS::FileSystem HIGH",
 		"efs_encryption_in_transit_enforced AWS::EFS::FileSystem MEDIUM",
 		"efs_kms_key_available AWS::KMS::Key CRITICAL",
@@ -204,7 +205,7 @@ func TestRules(t *testing.T) {
 	}
 	// Rules returns a copy: changing it does not change the engine.
 	e.Rules()[0].ID = "changed"
-	if e.Rules()[0].ID != "efs_encrypted_at_rest" {
+	if e.Rules()[0].ID != "cloudtrail_monitoring_intact" {
 		t.Error("Rules exposes the engine's slice")
 	}
 }

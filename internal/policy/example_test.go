@@ -18,6 +18,7 @@ func ExampleNew() {
 		fmt.Println(rule.ID, rule.Severity, rule.ResourceType)
 	}
 	// Output:
+	// cloudtrail_monitoring_intact HIGH AWS::CloudTrail::Trail
 	// efs_encrypted_at_rest HIGH AWS::EFS::FileSystem
 	// efs_encryption_in_transit_enforced MEDIUM AWS::EFS::FileSystem
 	// efs_kms_key_available CRITICAL AWS::KMS::Key

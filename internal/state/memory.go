@@ -19,6 +19,8 @@ type Memory struct {
 	keys        map[string]*Key            // by ARN
 	aliases     map[string]string          // alias ARN -> key ARN
 	protects    map[string]map[string]bool // key ARN -> file-system ARNs
+	trails      map[string]*Trail          // by ARN (trail.go)
+	watched     map[string]*Watched        // by identifier (trail.go)
 	// versions holds, per resource ARN and attribute, the eventTime of the
 	// change that set it, so an older record never overwrites newer state.
 	versions map[string]time.Time
@@ -33,6 +35,8 @@ func NewMemory() *Memory {
 		keys:        map[string]*Key{},
 		aliases:     map[string]string{},
 		protects:    map[string]map[string]bool{},
+		trails:      map[string]*Trail{},
+		watched:     map[string]*Watched{},
 		versions:    map[string]time.Time{},
 	}
 }
@@ -125,6 +129,8 @@ func (m *Memory) Apply(_ context.Context, rec *cloudtrail.Record) (Change, error
 		ch, err = m.applyEFS(rec)
 	case cloudtrail.SourceKMS:
 		ch, err = m.applyKMS(rec)
+	case cloudtrail.SourceCloudTrail, cloudtrail.SourceEvents, cloudtrail.SourceLogs:
+		ch, err = m.applyMonitoring(rec)
 	default:
 		return Change{Ignored: "event source " + rec.EventSource + " changes no EFS or KMS state"}, nil
 	}

@@ -19,6 +19,10 @@ type ResourceType string
 const (
 	TypeFileSystem ResourceType = "AWS::EFS::FileSystem"
 	TypeKey        ResourceType = "AWS::KMS::Key"
+	// TypeTrail is a CloudTrail trail, and also the type of the EventBridge
+	// rules and CloudWatch Logs subscription filters that carry its events
+	// to atrest: one monitoring path, judged by one rule (see trail.go).
+	TypeTrail ResourceType = "AWS::CloudTrail::Trail"
 )
 
 // Key managers, origins, states and specs as KMS reports them.

@@ -16,3 +16,7 @@ results contains r if {
 results contains r if {
 	some r in data.atrest.kms[_].results
 }
+
+results contains r if {
+	some r in data.atrest.cloudtrail[_].results
+}

@@ -36,3 +36,12 @@ test_not_applicable_unknown_key_all_rules if {
 test_not_applicable_unknown_resource_type_gives_nothing if {
 	count(main.results) == 0 with input as {"resource_type": "AWS::S3::Bucket"}
 }
+
+test_non_compliant_trail_all_rules if {
+	main.results == {{"rule": "cloudtrail_monitoring_intact", "status": "NON_COMPLIANT", "reason": "trail t: logging is off"}} with input as {
+		"resource_type": "AWS::CloudTrail::Trail", "resource": "arn:aws:cloudtrail:us-east-1:1:trail/t",
+		"file_system": null, "key": null, "file_systems": null, "watched": null, "event": null,
+		"trail": {"arn": "arn:aws:cloudtrail:us-east-1:1:trail/t", "name": "t", "logging": "off", "deleted": false},
+		"config": {"watched_trails": []},
+	}
+}
