@@ -29,6 +29,13 @@ type Options struct {
 	// MaxSeen bounds how many eventIDs a long-lived process remembers for
 	// deduplication (a warm Lambda). Default 100,000.
 	MaxSeen int
+	// Seen, when set, records an eventID across processes and reports
+	// whether another delivery already recorded it (dedup.Table.Seen). A
+	// record seen before is still applied to the store, so this process's
+	// model stays whole, but gives no findings. It is consulted after the
+	// in-process check, once per eventID; when it fails the record is
+	// judged (a duplicate finding is better than a lost one).
+	Seen func(ctx context.Context, eventID string) (bool, error)
 }
 
 // Pipeline turns inputs into findings. It is not safe for concurrent use:
@@ -41,6 +48,7 @@ type Pipeline struct {
 	log     *slog.Logger
 	seen    map[string]struct{}
 	maxSeen int
+	judged  func(ctx context.Context, eventID string) (bool, error)
 }
 
 // New builds a pipeline.
@@ -61,7 +69,7 @@ func New(o Options) (*Pipeline, error) {
 		// A store that reads file systems and keys from AWS knows the
 		// monitoring path from events alone.
 		store: state.WithTrails(o.Store), engine: o.Engine, config: o.Config, decoder: o.Decoder,
-		log: o.Logger, seen: map[string]struct{}{}, maxSeen: o.MaxSeen,
+		log: o.Logger, seen: map[string]struct{}{}, maxSeen: o.MaxSeen, judged: o.Seen,
 	}, nil
 }
 
@@ -175,7 +183,20 @@ func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, source st
 		}
 		p.seen[rec.EventID] = struct{}{}
 	}
-	rep.Processed++
+	elsewhere := false // another delivery judged this eventID (Options.Seen)
+	if p.judged != nil && rec.EventID != "" && !rec.Failed() {
+		seen, err := p.judged(ctx, rec.EventID)
+		if err != nil {
+			p.log.WarnContext(ctx, "deduplication table not consulted; judging the record",
+				"event_id", rec.EventID, "event_name", rec.EventName, "error", err.Error())
+		}
+		elsewhere = seen && err == nil
+	}
+	if elsewhere {
+		rep.Duplicates++
+	} else {
+		rep.Processed++
+	}
 	if rec.Failed() {
 		rep.Failed++
 		p.log.InfoContext(ctx, "failed call changes no state",
@@ -186,6 +207,9 @@ func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, source st
 	if err != nil {
 		rep.ApplyErrors = append(rep.ApplyErrors, err)
 		p.log.WarnContext(ctx, "record not applied", "event_id", rec.EventID, "event_name", rec.EventName, "error", err.Error())
+		return nil
+	}
+	if elsewhere {
 		return nil
 	}
 	for _, ref := range ch.Touched {
