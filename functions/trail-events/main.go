@@ -25,5 +25,5 @@ func main() {
 		log.Error("init", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(m.TrailEvents)
+	lambda.StartHandler(lambdafn.Raw(m.TrailEvents))
 }

@@ -24,5 +24,5 @@ func main() {
 		log.Error("init", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(m.TrailLogs)
+	lambda.StartHandler(lambdafn.Raw(m.TrailLogs))
 }
