@@ -84,7 +84,11 @@ func monitoringInput(ctx context.Context, store state.Store, ref state.ResourceR
 	if !ok {
 		return fmt.Errorf("store %T does not model trails", store)
 	}
-	if a, ok := state.ParseARN(ref.ARN); ok && a.Service != "cloudtrail" {
+	t, err := ts.Trail(ctx, ref.ARN)
+	if err != nil {
+		return fmt.Errorf("read trail %s: %w", ref.ARN, err)
+	}
+	if t == nil {
 		w, err := ts.Watched(ctx, ref.ARN)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", ref.ARN, err)
@@ -101,13 +105,6 @@ func monitoringInput(ctx context.Context, store state.Store, ref state.ResourceR
 			in.Watched.RemovedTargets = []string{}
 		}
 		return nil
-	}
-	t, err := ts.Trail(ctx, ref.ARN)
-	if err != nil {
-		return fmt.Errorf("read trail %s: %w", ref.ARN, err)
-	}
-	if t == nil {
-		return fmt.Errorf("trail %s is not in the store", ref.ARN)
 	}
 	in.Trail = &policy.TrailInput{
 		ARN: t.ARN, Name: t.Name, Account: t.Account, Region: t.HomeRegion, HomeRegion: t.HomeRegion,

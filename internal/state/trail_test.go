@@ -285,3 +285,38 @@ func TestWithTrails(t *testing.T) {
 		t.Error("the wrapped store saw the trail record")
 	}
 }
+
+// FuzzApplyMonitoring applies arbitrary parameters to every monitoring event:
+// Apply returns a change or an error, never panics, and touches only trail
+// resources.
+func FuzzApplyMonitoring(f *testing.F) {
+	f.Add(0, `{"name":"org"}`, `{"trailARN":"`+trailARN+`"}`)
+	f.Add(5, `{"trailName":"org","advancedEventSelectors":[{"fieldSelectors":[{"field":"eventSource","startsWith":["k"],"notEndsWith":["m"]}]}]}`, ``)
+	f.Add(9, `{"rule":"r","ids":["a"],"eventBusName":"arn:aws:events:us-east-1:1:event-bus/b"}`, `{"failedEntries":[{"targetId":"a"}]}`)
+	f.Add(13, `{"logGroupName":"g","filterName":"f"}`, `null`)
+	events := []struct{ source, name string }{
+		{cloudtrail.SourceCloudTrail, "CreateTrail"}, {cloudtrail.SourceCloudTrail, "UpdateTrail"}, {cloudtrail.SourceCloudTrail, "DeleteTrail"},
+		{cloudtrail.SourceCloudTrail, "StartLogging"}, {cloudtrail.SourceCloudTrail, "StopLogging"}, {cloudtrail.SourceCloudTrail, "PutEventSelectors"},
+		{cloudtrail.SourceCloudTrail, "PutInsightSelectors"}, {cloudtrail.SourceEvents, "PutRule"}, {cloudtrail.SourceEvents, "DeleteRule"},
+		{cloudtrail.SourceEvents, "RemoveTargets"}, {cloudtrail.SourceEvents, "PutTargets"}, {cloudtrail.SourceEvents, "DisableRule"},
+		{cloudtrail.SourceLogs, "PutSubscriptionFilter"}, {cloudtrail.SourceLogs, "DeleteSubscriptionFilter"},
+	}
+	f.Fuzz(func(t *testing.T, which int, req, resp string) {
+		e := events[(which%len(events)+len(events))%len(events)]
+		m := NewMemory()
+		ch, err := m.Apply(context.Background(), rec("f", 0, e.source, e.name, req, resp))
+		if err != nil {
+			return
+		}
+		for _, r := range ch.Touched {
+			if r.Type != TypeTrail {
+				t.Errorf("touched %v", r)
+			}
+			tr, _ := m.Trail(context.Background(), r.ARN)
+			w, _ := m.Watched(context.Background(), r.ARN)
+			if tr == nil && w == nil {
+				t.Errorf("touched %s is not in the store", r.ARN)
+			}
+		}
+	})
+}
