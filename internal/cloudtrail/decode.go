@@ -23,6 +23,10 @@ import (
 type Decoder struct {
 	Opener Opener
 	Limits Limits
+	// plain turns off the byte-level rejection of records of no interest:
+	// every record is decoded with encoding/json first. Tests compare the
+	// two paths.
+	plain bool
 }
 
 // maxNesting bounds envelopes within envelopes (an S3 notification in an SNS
@@ -47,7 +51,7 @@ const detailTypeCloudTrail = "AWS API Call via CloudTrail"
 // returned error is non-nil only when ctx is cancelled, emit returns an
 // error, or a reader fails (r, or the body of an S3 object being read).
 func (d *Decoder) Decode(ctx context.Context, input string, r io.Reader, emit func(rec *Record, shape Shape) error, onErr func(*DecodeError)) (Stats, error) {
-	ru := &run{ctx: ctx, opener: d.Opener, lim: d.Limits.withDefaults(), emit: emit, onErr: onErr}
+	ru := &run{ctx: ctx, opener: d.Opener, lim: d.Limits.withDefaults(), emit: emit, onErr: onErr, plain: d.plain}
 	src := &source{run: ru, input: input}
 	err := src.stream(r)
 	return ru.stats, err
@@ -61,6 +65,7 @@ type run struct {
 	emit   func(*Record, Shape) error
 	onErr  func(*DecodeError)
 	stats  Stats
+	plain  bool
 }
 
 // source is one byte stream being decoded: the input itself, an envelope's
@@ -650,7 +655,7 @@ func (src *source) record(raw []byte, info *keyInfo, at location, note string, s
 	ru.stats.Records++
 	var name, source []byte
 	nameOK, sourceOK := false, false
-	if !info.unsure {
+	if !info.unsure && !ru.plain {
 		name, nameOK = info.str(raw, keyEventName)
 		source, sourceOK = info.str(raw, keyEventSource)
 		if nameOK && !interestingNames[string(name)] || sourceOK && interest[string(source)] == nil {
@@ -664,7 +669,7 @@ func (src *source) record(raw []byte, info *keyInfo, at location, note string, s
 	if id, ok := info.str(raw, keyEventID); ok {
 		eventID = string(id)
 	}
-	if !info.unsure {
+	if !info.unsure && !ru.plain {
 		switch {
 		case !info.v[keyEventName].present:
 			if !sourceOK {
