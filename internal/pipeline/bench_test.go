@@ -1,0 +1,107 @@
+//go:build unix
+
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/atrest/atrest/internal/config"
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/state"
+	"github.com/atrest/atrest/internal/trailgen"
+)
+
+// benchRecords is the size of the generated log the end-to-end benchmarks
+// read: 1 % of the records are of interest, as in `atrest bench`.
+const benchRecords = 20_000
+
+// benchLog is a generated gzip CloudTrail log file and its statistics.
+var benchLog = sync.OnceValues(func() ([]byte, trailgen.Stats) {
+	var buf bytes.Buffer
+	st, err := trailgen.Write(&buf, trailgen.Options{Records: benchRecords, Relevant: 0.01, Seed: 1, Gzip: true})
+	if err != nil {
+		panic(err)
+	}
+	return buf.Bytes(), st
+})
+
+// cpuTime is the CPU time (user and system, every thread) the process has
+// used so far: on a shared machine a steadier measure than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func benchPipeline(b *testing.B) *Pipeline {
+	e, err := engine()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := New(Options{Store: state.NewMemory(), Engine: e, Config: config.Default()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+func discard(finding.Finding) error { return nil }
+
+// BenchmarkProcessLog runs the whole pipeline (gunzip, scan, decode, state,
+// rules, findings) over a generated log file with a fresh store each time.
+func BenchmarkProcessLog(b *testing.B) {
+	data, st := benchLog()
+	b.SetBytes(st.Bytes)
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		rep, err := benchPipeline(b).ProcessInput(context.Background(), "bench", bytes.NewReader(data), discard)
+		if err != nil || rep.Processed != st.Relevant {
+			b.Fatalf("report %+v, err %v", rep, err)
+		}
+	}
+	cpu := cpuTime() - cpu0
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(st.Records)*float64(b.N)/cpu.Seconds(), "records/cpu-s")
+}
+
+// BenchmarkEvent measures one delivered event end to end (envelope, decode,
+// state, rules, findings) on a fresh store, for each delivery shape a
+// Lambda receives one event at a time.
+func BenchmarkEvent(b *testing.B) {
+	for _, bm := range []struct{ name, file string }{
+		{"eventbridge_createkey", "01-eventbridge-kms-createkey-symmetric.json"},
+		{"eventbridge_createfilesystem", "04-eventbridge-efs-createfilesystem-cmk.json"},
+		{"eventbridge_putfilesystempolicy", "08-eventbridge-efs-putfilesystempolicy-securetransport.json"},
+		{"cloudwatch_logs", "09-cloudwatch-logs-rotation-off-policy-insecure.json"},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			data, err := os.ReadFile("../../events/" + bm.file)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				p := benchPipeline(b)
+				b.StartTimer()
+				cpu0 := cpuTime()
+				rep, err := p.ProcessInput(context.Background(), bm.file, bytes.NewReader(data), discard)
+				cpu += cpuTime() - cpu0
+				if err != nil || rep.Findings == 0 || rep.Bad() {
+					b.Fatalf("report %+v, err %v", rep, err)
+				}
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
