@@ -1,0 +1,296 @@
+package lambdafn_test
+
+// These tests build every function's bootstrap for this machine and invoke
+// it under the Lambda Runtime Interface Emulator (bin/aws-lambda-rie,
+// installed by TestMain when missing) on 127.0.0.1, with the sample events
+// of events/, as `sam local invoke` would but without Docker. Functions that
+// read AWS (sweep, remediate) are pointed at moto on 127.0.0.1.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atrest/atrest/internal/awstest"
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/lambdafn"
+)
+
+// rieVersion is the emulator sam/build.mk pins.
+const rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
+
+var (
+	bootstraps = map[string]string{} // function name -> bootstrap path
+	rieBinary  string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "atrest-functions-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	for _, name := range []string{lambdafn.FunctionTrailEvents, lambdafn.FunctionTrailLogs, lambdafn.FunctionTrailArchive, lambdafn.FunctionSweep, lambdafn.FunctionRemediate} {
+		out := filepath.Join(dir, name, "bootstrap")
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, "./functions/"+name)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", name, err, b)
+			return 1
+		}
+		bootstraps[name] = out
+	}
+	rieBinary = filepath.Join(root, "bin", "aws-lambda-rie")
+	if _, err := os.Stat(rieBinary); err != nil {
+		cmd := exec.Command("go", "install", "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@"+rieVersion)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOBIN="+filepath.Join(root, "bin"))
+		if b, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "install aws-lambda-rie: %v\n%s", err, b)
+			return 1
+		}
+	}
+	code := m.Run()
+	awstest.Stop()
+	return code
+}
+
+// output collects a process's output, safe for concurrent writes.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// emulated is one function running under the emulator.
+type emulated struct {
+	name    string
+	url     string
+	out     *output
+	invoked int
+	seen    int // bytes of output already handed to an invocation
+}
+
+// startFunction runs a function's bootstrap under the emulator with env
+// (and nothing else from this process's environment but PATH and HOME).
+func startFunction(t *testing.T, name string, env map[string]string) *emulated {
+	t.Helper()
+	port, err := awstest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiPort, err := awstest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(rieBinary,
+		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
+		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
+		bootstraps[name])
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "AWS_LAMBDA_FUNCTION_NAME=" + name}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out := &output{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start emulator: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, out.String())
+		}
+	})
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("emulator for %s not listening: %v\n%s", name, err, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return &emulated{name: name, url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: out}
+}
+
+// result is what one invocation returned and printed.
+type result struct {
+	Response   json.RawMessage
+	Findings   []finding.Finding
+	Logs       []map[string]any // JSON log lines other than findings and EMF
+	EMF        []map[string]any
+	Report     string  // the emulator's REPORT line
+	InitMS     float64 // the runtime's init phase, from the emulator's INIT REPORT (first invocation only)
+	DurationMS float64
+}
+
+var (
+	reportRE     = regexp.MustCompile(`REPORT RequestId: \S+\s+(?:Init Duration: [\d.]+ ms\s+)?Duration: ([\d.]+) ms`)
+	initReportRE = regexp.MustCompile(`INIT REPORT\(durationMs: ([\d.]+)\)`)
+)
+
+// invoke posts payload and returns the invocation's response and output.
+func (e *emulated) invoke(t *testing.T, payload []byte) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("invoke %s: %v", e.name, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.invoked++
+	// The REPORT line follows the response; wait for it.
+	deadline := time.Now().Add(10 * time.Second)
+	var text string
+	for {
+		all := e.out.String()
+		text = all[e.seen:]
+		if strings.Count(text, "\nREPORT RequestId:") >= 1 || strings.HasPrefix(text, "REPORT RequestId:") {
+			i := strings.Index(text, "REPORT RequestId:")
+			j := strings.IndexByte(text[i:], '\n')
+			if j >= 0 {
+				text = text[:i+j+1]
+				e.seen += len(text)
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no REPORT line after invocation %d of %s:\n%s", e.invoked, e.name, text)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r := result{Response: body}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := reportRE.FindStringSubmatch(line); m != nil {
+			r.Report = line
+			r.DurationMS, _ = strconv.ParseFloat(m[1], 64)
+			continue
+		}
+		if m := initReportRE.FindStringSubmatch(line); m != nil {
+			r.InitMS, _ = strconv.ParseFloat(m[1], 64)
+			continue
+		}
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("%s printed a line that is not JSON: %s", e.name, line)
+		}
+		switch {
+		case v["_aws"] != nil:
+			r.EMF = append(r.EMF, v)
+		case v["msg"] == "finding":
+			var l struct {
+				Finding finding.Finding `json:"finding"`
+			}
+			if err := json.Unmarshal([]byte(line), &l); err != nil {
+				t.Fatal(err)
+			}
+			r.Findings = append(r.Findings, l.Finding)
+		default:
+			r.Logs = append(r.Logs, v)
+		}
+	}
+	return r
+}
+
+// invokeFile invokes with a sample event of events/.
+func (e *emulated) invokeFile(t *testing.T, name string) result {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.invoke(t, data)
+}
+
+// logTiming records the emulator's timings for the report.
+func logTiming(t *testing.T, fn string, results []result) {
+	t.Helper()
+	if len(results) == 0 {
+		return
+	}
+	var warm []string
+	for _, r := range results[1:] {
+		warm = append(warm, fmt.Sprintf("%.2f", r.DurationMS))
+	}
+	t.Logf("%s: INIT %.2f ms, first invocation %.2f ms, warm invocations %s ms", fn, results[0].InitMS, results[0].DurationMS, strings.Join(warm, ", "))
+}
+
+// emfValue returns the value of metric name in the EMF documents whose
+// dimension dim has value val.
+func emfValue(docs []map[string]any, name, dim, val string) (any, bool) {
+	for _, d := range docs {
+		if d[dim] == val {
+			if v, ok := d[name]; ok {
+				return v, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func hasLog(r result, msg string) map[string]any {
+	for _, l := range r.Logs {
+		if l["msg"] == msg {
+			return l
+		}
+	}
+	return nil
+}
