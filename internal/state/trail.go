@@ -211,22 +211,27 @@ type trailParams struct {
 	S3BucketName               *string                 `json:"s3BucketName"`
 	IsMultiRegionTrail         *bool                   `json:"isMultiRegionTrail"`
 	IncludeGlobalServiceEvents *bool                   `json:"includeGlobalServiceEvents"`
-	EventSelectors             []eventSelector         `json:"eventSelectors"`
-	AdvancedEventSelectors     []advancedEventSelector `json:"advancedEventSelectors"`
+	EventSelectors             []EventSelector         `json:"eventSelectors"`
+	AdvancedEventSelectors     []AdvancedEventSelector `json:"advancedEventSelectors"`
 }
 
-type eventSelector struct {
+// EventSelector is a classic event selector, in the shape CloudTrail
+// records it and GetEventSelectors returns it (the management-event fields
+// only).
+type EventSelector struct {
 	ReadWriteType                 string   `json:"readWriteType"`
 	IncludeManagementEvents       *bool    `json:"includeManagementEvents"`
 	ExcludeManagementEventSources []string `json:"excludeManagementEventSources"`
 }
 
-type advancedEventSelector struct {
+// AdvancedEventSelector is an advanced event selector.
+type AdvancedEventSelector struct {
 	Name           string          `json:"name"`
-	FieldSelectors []fieldSelector `json:"fieldSelectors"`
+	FieldSelectors []FieldSelector `json:"fieldSelectors"`
 }
 
-type fieldSelector struct {
+// FieldSelector is one field condition of an advanced event selector.
+type FieldSelector struct {
 	Field         string   `json:"field"`
 	Equals        []string `json:"equals"`
 	NotEquals     []string `json:"notEquals"`
@@ -320,7 +325,7 @@ func (m *Memory) applyTrail(rec *cloudtrail.Record) (Change, error) {
 		if sel.EventSelectors == nil && sel.AdvancedEventSelectors == nil {
 			return Change{}, fmt.Errorf("%w: requestParameters has neither eventSelectors nor advancedEventSelectors", ErrBadRecord)
 		}
-		level, excluded := managementEvents(sel.EventSelectors, sel.AdvancedEventSelectors)
+		level, excluded := ManagementEvents(sel.EventSelectors, sel.AdvancedEventSelectors)
 		if m.newer(t.ARN, "selectors", at) {
 			t.ManagementEvents, t.ExcludedSources = level, excluded
 		}
@@ -387,14 +392,17 @@ func (m *Memory) trailFor(rec *cloudtrail.Record, ref string) *Trail {
 	return t
 }
 
-// managementEvents reads what event selectors log of write management
+// ManagementEvents reads what event selectors log of write management
 // events, and which MonitoredSources they leave out. Classic selectors log a
 // source when one includes management events that are not read-only and does
 // not exclude the source; advanced selectors when one's field selectors
 // match eventCategory Management, readOnly false and the source (a field
-// without conditions matches everything; other fields are not read).
+// without conditions matches everything; other fields are not read). It
+// returns ManagementAll, ManagementReadOnly or ManagementNone, and with
+// ManagementAll the sorted sources left out (never nil). A nil advanced
+// list means the trail uses classic selectors.
 // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html
-func managementEvents(classic []eventSelector, advanced []advancedEventSelector) (string, []string) {
+func ManagementEvents(classic []EventSelector, advanced []AdvancedEventSelector) (string, []string) {
 	anyManagement, anyWrite := false, false
 	var logs func(source string) bool
 	if advanced != nil {
@@ -450,7 +458,7 @@ func managementEvents(classic []eventSelector, advanced []advancedEventSelector)
 }
 
 // matches reports whether every field selector on field accepts value.
-func matches(selectors []fieldSelector, field, value string) bool {
+func matches(selectors []FieldSelector, field, value string) bool {
 	for _, f := range selectors {
 		if f.Field != field {
 			continue
