@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -37,6 +40,20 @@ type Config struct {
 	// "*": every filter on the group; neither name may contain a colon)
 	// (cloudtrail_monitoring_intact). Default: empty (none watched).
 	WatchedSubscriptionFilters []string `yaml:"watched_subscription_filters" json:"watched_subscription_filters"`
+	// MonitoredAccounts, when not empty, lists the only accounts whose
+	// records are judged; a record of another account is reported as bad
+	// input (a misrouted or forged delivery) and changes nothing. Not a rule
+	// parameter, so rules do not see it. Default: empty (any account).
+	MonitoredAccounts []string `yaml:"monitored_accounts" json:"-"`
+	// MonitoredRegions, like MonitoredAccounts, for regions. Default: empty
+	// (any region).
+	MonitoredRegions []string `yaml:"monitored_regions" json:"-"`
+}
+
+// Monitors reports whether records of account and region are in scope.
+func (c Config) Monitors(account, region string) bool {
+	return (len(c.MonitoredAccounts) == 0 || slices.Contains(c.MonitoredAccounts, account)) &&
+		(len(c.MonitoredRegions) == 0 || slices.Contains(c.MonitoredRegions, region))
 }
 
 // Default returns the embedded defaults.
@@ -62,6 +79,13 @@ func Load(path string) (Config, error) {
 // Parse decodes config text (YAML, of which JSON is a subset).
 func Parse(name string, data []byte) (Config, error) {
 	cfg := Default()
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	}
+	if err := checkTypes(&doc); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -75,8 +99,69 @@ func Parse(name string, data []byte) (Config, error) {
 	return cfg, cfg.Validate(name)
 }
 
+// checkTypes rejects values whose YAML type differs from the field's: YAML
+// would otherwise turn the string "yes" into true or "90" into 90.
+func checkTypes(doc *yaml.Node) error {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: want a mapping of parameters", root.Line)
+	}
+	fields := map[string]reflect.Kind{}
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		fields[strings.Split(f.Tag.Get("yaml"), ",")[0]] = f.Type.Kind()
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i], root.Content[i+1]
+		kind, ok := fields[key.Value]
+		if !ok || (val.Kind == yaml.ScalarNode && val.Tag == "!!null") {
+			continue // unknown keys are reported by the decoder; null keeps the default
+		}
+		var want string
+		switch kind {
+		case reflect.Bool:
+			want = "!!bool"
+		case reflect.Int:
+			want = "!!int"
+		case reflect.Slice:
+			if val.Kind != yaml.SequenceNode {
+				return fmt.Errorf("line %d: %s: want a list", val.Line, key.Value)
+			}
+			for _, item := range val.Content {
+				if item.Kind != yaml.ScalarNode || item.Tag != "!!str" {
+					return fmt.Errorf("line %d: %s: want a list of strings", item.Line, key.Value)
+				}
+			}
+			continue
+		}
+		if val.Kind != yaml.ScalarNode || val.Tag != want {
+			return fmt.Errorf("line %d: %s: want %s, got %s", val.Line, key.Value, strings.TrimPrefix(want, "!!"), strings.TrimPrefix(val.Tag, "!!"))
+		}
+	}
+	return nil
+}
+
+var (
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
 // Validate checks the parameters' ranges.
 func (c Config) Validate(name string) error {
+	for i, a := range c.MonitoredAccounts {
+		if !accountRE.MatchString(a) {
+			return fmt.Errorf("config %s: monitored_accounts[%d] %q is not a 12-digit account id", name, i, a)
+		}
+	}
+	for i, r := range c.MonitoredRegions {
+		if !regionRE.MatchString(r) {
+			return fmt.Errorf("config %s: monitored_regions[%d] %q is not a region name", name, i, r)
+		}
+	}
 	if c.MaxRotationPeriodDays != 0 && (c.MaxRotationPeriodDays < 90 || c.MaxRotationPeriodDays > 2560) {
 		return fmt.Errorf("config %s: max_rotation_period_days %d: KMS allows 90 to 2560 days", name, c.MaxRotationPeriodDays)
 	}

@@ -45,6 +45,11 @@ func TestValidateWatchedLists(t *testing.T) {
 		{"filter without colon", `watched_subscription_filters: ["group"]`, "watched_subscription_filters[0]"},
 		{"filter with two colons", `watched_subscription_filters: ["g:f:x"]`, "watched_subscription_filters[0]"},
 		{"unknown key", `watched_rules: [x]`, "watched_rules"},
+		{"account not 12 digits", `monitored_accounts: ["1111"]`, "monitored_accounts[0]"},
+		{"region not a region", `monitored_regions: [us-east-1, "Mars"]`, "monitored_regions[1]"},
+		{"rotation period too short", `max_rotation_period_days: 30`, "max_rotation_period_days 30"},
+		{"allowed key not a key ARN", `allowed_kms_key_arns: ["alias/x"]`, "allowed_kms_key_arns[0]"},
+		{"wrong type", `require_customer_managed_keys: "yes"`, "require_customer_managed_keys"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,5 +58,28 @@ func TestValidateWatchedLists(t *testing.T) {
 				t.Errorf("Parse = %v, want an error naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestMonitors(t *testing.T) {
+	cfg, err := Parse("c.yaml", []byte("monitored_accounts: [\"111122223333\"]\nmonitored_regions: [eu-west-1]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		account, region string
+		want            bool
+	}{
+		{"111122223333", "eu-west-1", true},
+		{"111122223333", "us-east-1", false},
+		{"999988887777", "eu-west-1", false},
+	}
+	for _, tc := range tests {
+		if got := cfg.Monitors(tc.account, tc.region); got != tc.want {
+			t.Errorf("Monitors(%s, %s) = %v, want %v", tc.account, tc.region, got, tc.want)
+		}
+	}
+	if !Default().Monitors("999988887777", "ap-south-2") {
+		t.Error("the default config must monitor every account and region")
 	}
 }

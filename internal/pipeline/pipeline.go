@@ -19,6 +19,10 @@ import (
 	"github.com/atrest/atrest/internal/state"
 )
 
+// ErrNotMonitored reports a record from an account or region outside the
+// configured monitored_accounts / monitored_regions.
+var ErrNotMonitored = errors.New("account or region not monitored")
+
 // Options configure a Pipeline.
 type Options struct {
 	Store   state.Store
@@ -182,6 +186,11 @@ func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, source st
 			clear(p.seen)
 		}
 		p.seen[rec.EventID] = struct{}{}
+	}
+	if !p.config.Monitors(rec.Account(), rec.AWSRegion) {
+		rep.ApplyErrors = append(rep.ApplyErrors, fmt.Errorf("record %s (%s): %w: account %q, region %q",
+			rec.EventID, rec.EventName, ErrNotMonitored, rec.Account(), rec.AWSRegion))
+		return nil
 	}
 	elsewhere := false // another delivery judged this eventID (Options.Seen)
 	if p.judged != nil && rec.EventID != "" && !rec.Failed() {

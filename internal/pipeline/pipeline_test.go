@@ -224,3 +224,35 @@ func TestUnseenFileSystemIsNotJudgedUnencrypted(t *testing.T) {
 		t.Errorf("findings = %+v, want %v", got, want)
 	}
 }
+
+// A record from an account or region outside the configured scope is bad
+// input: reported, no state change, no finding; the others are judged.
+func TestRecordsOutsideMonitoredScope(t *testing.T) {
+	e, err := engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.MonitoredAccounts = []string{acct}
+	cfg.MonitoredRegions = []string{region}
+	p, err := New(Options{Store: state.NewMemory(), Engine: e, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherAccount := keyEvent("x1", 2, "DisableKey")
+	otherAccount["recipientAccountId"] = "999988887777"
+	otherRegion := keyEvent("x2", 3, "DisableKey")
+	otherRegion["awsRegion"] = "ap-south-2"
+	var got collected
+	rep, err := p.ProcessInput(context.Background(), "scope.json", strings.NewReader(logFile(t, createKey, otherAccount, otherRegion)), got.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.ApplyErrors) != 2 || !errors.Is(rep.ApplyErrors[0], ErrNotMonitored) || !errors.Is(rep.ApplyErrors[1], ErrNotMonitored) ||
+		!strings.Contains(rep.ApplyErrors[0].Error(), `"999988887777"`) || !strings.Contains(rep.ApplyErrors[1].Error(), `"ap-south-2"`) {
+		t.Errorf("errors = %v", rep.ApplyErrors)
+	}
+	if len(got) != 4 || got[0].EventID != "ck" || got.last(t, "kms_key_rotation_enabled").EventID != "ck" {
+		t.Errorf("only CreateKey may be judged: %+v", got)
+	}
+}
