@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
@@ -145,29 +146,60 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 // isGzip reports whether b starts with the gzip magic bytes.
 func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
 
+// Buffers and gzip readers are reused across streams: a Lambda handling one
+// small event at a time would otherwise allocate (and zero) the read and scan
+// buffers for each event. Nothing decoded keeps a reference to them: records
+// are copied out by encoding/json.
+var (
+	bufioPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+	gzipPool  sync.Pool // *gzip.Reader
+)
+
 // stream decodes every value of r.
 func (src *source) stream(r io.Reader) error {
 	src.reader = &trackedReader{r: r}
-	br := bufio.NewReaderSize(src.reader, 64<<10)
+	br := bufioPool.Get().(*bufio.Reader)
+	br.Reset(src.reader)
+	defer func() {
+		br.Reset(nil)
+		bufioPool.Put(br)
+	}()
 	var in io.Reader = br
 	head, _ := br.Peek(2)
 	if isGzip(head) {
-		zr, err := gzip.NewReader(br)
+		zr, err := newGzipReader(br)
 		if err != nil {
 			if err = src.readFailure(err, "byte 0"); errors.Is(err, errStop) {
 				return nil
 			}
 			return err
 		}
-		defer zr.Close()
+		defer func() {
+			zr.Close()
+			gzipPool.Put(zr)
+		}()
 		in = &cappedReader{r: zr, max: src.run.lim.MaxInflatedBytes}
 	}
 	sc := newScanner(in, src.run.lim.MaxRecordBytes)
+	defer sc.release()
 	err := src.values(sc)
 	if errors.Is(err, errStop) {
 		return nil
 	}
 	return err
+}
+
+// newGzipReader reads the gzip header from r with a reused reader when one
+// is free.
+func newGzipReader(r io.Reader) (*gzip.Reader, error) {
+	if zr, ok := gzipPool.Get().(*gzip.Reader); ok {
+		if err := zr.Reset(r); err != nil {
+			gzipPool.Put(zr)
+			return nil, err
+		}
+		return zr, nil
+	}
+	return gzip.NewReader(r)
 }
 
 // readFailure turns an error from the reader chain into the result of the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // scanner finds the boundaries of JSON values in a byte stream without
@@ -26,6 +27,8 @@ type scanner struct {
 	// lineStart is the offset of the first byte after the last run of white
 	// space that held a newline.
 	lineStart int64
+	// pooled is the buffer taken from scanBufPool, returned by release.
+	pooled *[scanBufSize]byte
 }
 
 // Scan outcomes other than success.
@@ -38,6 +41,9 @@ var (
 
 const scanBufSize = 128 << 10
 
+// scanBufPool holds buffers of scanBufSize bytes for reuse across streams.
+var scanBufPool = sync.Pool{New: func() any { return new([scanBufSize]byte) }}
+
 func newScanner(src io.Reader, maxValue int) *scanner {
 	size := scanBufSize
 	if maxValue+1 < size {
@@ -46,7 +52,24 @@ func newScanner(src io.Reader, maxValue int) *scanner {
 	if size < 512 {
 		size = 512
 	}
-	return &scanner{src: src, buf: make([]byte, size), maxBuf: maxValue + scanBufSize}
+	s := &scanner{src: src, maxBuf: maxValue + scanBufSize}
+	if size == scanBufSize {
+		s.pooled = scanBufPool.Get().(*[scanBufSize]byte)
+		s.buf = s.pooled[:]
+	} else {
+		s.buf = make([]byte, size)
+	}
+	return s
+}
+
+// release hands a pooled buffer back. The scanner and every slice it
+// returned must not be used afterwards.
+func (s *scanner) release() {
+	if s.pooled != nil {
+		scanBufPool.Put(s.pooled)
+		s.pooled = nil
+	}
+	s.buf = nil
 }
 
 // newBytesScanner scans b in place.
