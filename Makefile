@@ -7,16 +7,19 @@ SHELL := /bin/bash
 GO          ?= go
 OPA_VERSION := v1.22.3
 MOTO_VERSION := 5.2.1
+LOCAL_KMS_VERSION := v0.0.0-20260228092603-2a5e92d09ab6
 PYTHON      ?= python3
 BIN         := $(CURDIR)/bin
 VENV        := $(CURDIR)/.cache/venv
 OPA         := $(BIN)/opa
+LOCAL_KMS   := $(BIN)/local-kms
 ATREST      := $(BIN)/atrest
 FUZZTIME    ?= 5s
 OPA_MIN_COVERAGE := 95
 
 export GOFLAGS := -buildvcs=false
 export ATREST_MOTO_SERVER := $(VENV)/bin/moto_server
+export ATREST_LOCAL_KMS := $(LOCAL_KMS)
 
 DEMO_EVENTS := $(sort $(wildcard events/[0-8]*.json))
 
@@ -51,13 +54,19 @@ demo: $(ATREST)
 $(OPA):
 	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
 
+# A second KMS emulator that enforces key state (moto's does not), for the
+# key-verification tests. It listens on all interfaces: the tests give it a
+# free port and stop it when they end.
+$(LOCAL_KMS):
+	GOBIN=$(BIN) $(GO) install github.com/nsmithuk/local-kms@$(LOCAL_KMS_VERSION)
+
 $(VENV)/.installed-$(MOTO_VERSION):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
 	touch $@
 
 .PHONY: deps
-deps: $(OPA) $(VENV)/.installed-$(MOTO_VERSION)
+deps: $(OPA) $(LOCAL_KMS) $(VENV)/.installed-$(MOTO_VERSION)
 
 # ---- tests -------------------------------------------------------------
 
@@ -78,7 +87,7 @@ test-rules: $(OPA)
 	@$(OPA) test rules/ --coverage --format json | $(PYTHON) -c 'import json,sys; c=json.load(sys.stdin)["coverage"]; print(f"opa rule coverage: {c:.2f}%"); sys.exit(0 if c >= $(OPA_MIN_COVERAGE) else "coverage below $(OPA_MIN_COVERAGE)%")'
 
 .PHONY: test-go
-test-go: $(VENV)/.installed-$(MOTO_VERSION)
+test-go: $(VENV)/.installed-$(MOTO_VERSION) $(LOCAL_KMS)
 	$(GO) test -count=1 ./...
 
 # Each fuzz target runs briefly; `make fuzz FUZZTIME=2m` runs them longer.

@@ -35,6 +35,7 @@ commands:
   evaluate   judge CloudTrail records from files, folders or standard input
   sweep      list every file system and key in AWS and judge each as it stands
   backfill   replay the last days of CloudTrail event history through the rules
+  verify-key prove each KMS key works with an AWS Encryption SDK round trip
   rules      list the rules with their metadata
   bench      time atrest evaluate against gunzip, jq and per-record OPA on a generated log
   gen-trail  write a generated CloudTrail log file for benchmarks
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return sweep(ctx, args[1:], stdout, stderr)
 	case "backfill":
 		return backfill(ctx, args[1:], stdout, stderr)
+	case "verify-key":
+		return verifyKey(ctx, args[1:], stdout, stderr)
 	case "rules":
 		return listRules(ctx, args[1:], stdout, stderr)
 	case "bench":
