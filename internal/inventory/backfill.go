@@ -39,20 +39,26 @@ const (
 	// default: KMS's event source also carries every Decrypt and
 	// GenerateDataKey call, which can be millions of events to page through.
 	ByEventName LookupBy = "EventName"
-	// ByEventSource makes one lookup per event source (EFS, KMS).
+	// ByEventSource makes one lookup per event source (EFS, KMS, and the
+	// monitoring path's CloudTrail, EventBridge and CloudWatch Logs).
 	ByEventSource LookupBy = "EventSource"
 )
 
-// eventNames are the event names of interest, for lookups by name.
-var eventNames = []string{
-	cloudtrail.EventCreateFileSystem, cloudtrail.EventDeleteFileSystem,
-	cloudtrail.EventPutFileSystemPolicy, cloudtrail.EventDeleteFileSystemPolicy,
-	cloudtrail.EventCreateKey, cloudtrail.EventEnableKeyRotation, cloudtrail.EventDisableKeyRotation,
-	cloudtrail.EventRotateKeyOnDemand, cloudtrail.EventDisableKey, cloudtrail.EventEnableKey,
-	cloudtrail.EventScheduleKeyDeletion, cloudtrail.EventCancelKeyDeletion,
-	cloudtrail.EventCreateGrant, cloudtrail.EventRevokeGrant, cloudtrail.EventRetireGrant,
-	cloudtrail.EventPutKeyPolicy, cloudtrail.EventCreateAlias, cloudtrail.EventUpdateAlias,
-	cloudtrail.EventDeleteAlias, cloudtrail.EventImportKeyMaterial, cloudtrail.EventDeleteImportedKeyMaterial,
+// eventSources are the event sources of interest, sorted, for lookups by
+// source. The test holds them to cloudtrail.EventNames: every name of
+// interest belongs to one of them.
+var eventSources = []string{
+	cloudtrail.SourceCloudTrail, cloudtrail.SourceEFS, cloudtrail.SourceEvents,
+	cloudtrail.SourceKMS, cloudtrail.SourceLogs,
+}
+
+// lookupValues are the attribute values a backfill looks up, in order: the
+// event names of interest (cloudtrail.EventNames, sorted) or the sources.
+func lookupValues(by LookupBy) []string {
+	if by == ByEventName {
+		return cloudtrail.EventNames()
+	}
+	return slices.Clone(eventSources)
 }
 
 // Clock tells the time and waits; tests pass a fake one.
@@ -151,12 +157,15 @@ type BackfillReport struct {
 // progress with the last page's NextToken, and the records of interest read
 // so far (they are handed on, in eventTime order, once every lookup is done).
 type Checkpoint struct {
-	Account   string              `json:"account"`
-	Regions   []string            `json:"regions"`
-	By        LookupBy            `json:"by"`
-	Start     time.Time           `json:"start"`
-	End       time.Time           `json:"end"`
-	Stream    int                 `json:"stream"` // index into regions × attribute values
+	Account string    `json:"account"`
+	Regions []string  `json:"regions"`
+	By      LookupBy  `json:"by"`
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+	// Lookups are the attribute values of each region, in order; a
+	// checkpoint saved with other values is not resumed.
+	Lookups   []string            `json:"lookups"`
+	Stream    int                 `json:"stream"` // index into regions × Lookups
 	NextToken string              `json:"next_token,omitempty"`
 	Pending   []cloudtrail.Record `json:"pending"`
 	Done      bool                `json:"done"`
@@ -166,11 +175,7 @@ type lookupStream struct {
 	region, value string
 }
 
-func streams(regions []string, by LookupBy) []lookupStream {
-	values := []string{cloudtrail.SourceEFS, cloudtrail.SourceKMS}
-	if by == ByEventName {
-		values = eventNames
-	}
+func streams(regions, values []string) []lookupStream {
 	var out []lookupStream
 	for _, r := range regions {
 		for _, v := range values {
@@ -221,7 +226,7 @@ func Backfill(ctx context.Context, src ClientSource, opts BackfillOptions, emit 
 		seen[r.EventID] = true
 	}
 	buckets := map[string]*TokenBucket{}
-	all := streams(opts.Regions, opts.By)
+	all := streams(opts.Regions, cp.Lookups)
 	for cp.Stream < len(all) {
 		s := all[cp.Stream]
 		c, err := src.Clients(ctx, account, s.region)
@@ -303,7 +308,7 @@ func Backfill(ctx context.Context, src ClientSource, opts BackfillOptions, emit 
 func loadCheckpoint(path, account string, opts BackfillOptions) (*Checkpoint, bool, error) {
 	now := opts.Clock.Now().UTC()
 	fresh := &Checkpoint{
-		Account: account, Regions: opts.Regions, By: opts.By,
+		Account: account, Regions: opts.Regions, By: opts.By, Lookups: lookupValues(opts.By),
 		Start: now.AddDate(0, 0, -opts.Days), End: now,
 	}
 	if path == "" {
@@ -326,6 +331,10 @@ func loadCheckpoint(path, account string, opts BackfillOptions) (*Checkpoint, bo
 	if cp.Account != account || cp.By != opts.By || !slices.Equal(cp.Regions, opts.Regions) {
 		return nil, false, fmt.Errorf("backfill checkpoint %s is for account %s, regions %v, by %s: not this run's (remove it to start over)",
 			path, cp.Account, cp.Regions, cp.By)
+	}
+	if !slices.Equal(cp.Lookups, fresh.Lookups) {
+		return nil, false, fmt.Errorf("backfill checkpoint %s looks up %d other values: not this run's (remove it to start over)",
+			path, len(cp.Lookups))
 	}
 	return &cp, true, nil
 }

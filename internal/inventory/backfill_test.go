@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -154,14 +155,18 @@ func TestBackfillByEventSource(t *testing.T) {
 	if want := []string{"e-kms-1", "e-efs-1", "e-kms-2", "e-kms-3"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("records = %v, want %v", got, want)
 	}
-	wantRep := BackfillReport{Start: t0.AddDate(0, 0, -90), End: t0, Requests: 3, Events: 8, Records: 4, Duplicates: 1, Malformed: 1}
+	wantRep := BackfillReport{Start: t0.AddDate(0, 0, -90), End: t0, Requests: 6, Events: 8, Records: 4, Duplicates: 1, Malformed: 1}
 	if rep != wantRep {
 		t.Fatalf("report = %+v, want %+v", rep, wantRep)
 	}
-	if len(srv.seen) != 3 {
-		t.Fatalf("requests = %d, want 3", len(srv.seen))
+	if len(srv.seen) != 6 {
+		t.Fatalf("requests = %d, want 6", len(srv.seen))
 	}
-	wantReq := []struct{ value, token string }{{cloudtrail.SourceEFS, ""}, {cloudtrail.SourceKMS, ""}, {cloudtrail.SourceKMS, "p2"}}
+	// Every source of interest, sorted: the monitoring path's too.
+	wantReq := []struct{ value, token string }{
+		{cloudtrail.SourceCloudTrail, ""}, {cloudtrail.SourceEFS, ""}, {cloudtrail.SourceEvents, ""},
+		{cloudtrail.SourceKMS, ""}, {cloudtrail.SourceKMS, "p2"}, {cloudtrail.SourceLogs, ""},
+	}
 	for i, r := range srv.seen {
 		// The API reference's examples write the target with the service's
 		// full namespace; the SDK sends the short form. Both name the call.
@@ -198,6 +203,7 @@ func TestBackfillByEventName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	eventNames := cloudtrail.EventNames()
 	if !reflect.DeepEqual(got, []string{"n-1"}) || rep.Requests != len(eventNames) {
 		t.Fatalf("records %v, requests %d; want [n-1] and %d requests", got, rep.Requests, len(eventNames))
 	}
@@ -209,14 +215,75 @@ func TestBackfillByEventName(t *testing.T) {
 			t.Errorf("request %d start %v, want 7 days back", i, r.body.StartTime)
 		}
 	}
-	// 21 requests at 2 a second with a burst of 1: 10 seconds of waiting.
+	// N requests at 2 a second with a burst of 1: (N-1)/2 seconds of waiting.
 	if elapsed := clock.Now().Sub(t0); elapsed != time.Duration(len(eventNames)-1)*500*time.Millisecond {
 		t.Errorf("fake time spent = %v, want %v", elapsed, time.Duration(len(eventNames)-1)*500*time.Millisecond)
 	}
-	for _, name := range eventNames {
-		if !cloudtrail.Interesting(cloudtrail.SourceEFS, name) && !cloudtrail.Interesting(cloudtrail.SourceKMS, name) {
-			t.Errorf("looked-up event name %s is not of interest", name)
+	// The monitoring path's events are looked up as well.
+	for _, name := range []string{cloudtrail.EventStopLogging, cloudtrail.EventPutEventSelectors, cloudtrail.EventDeleteTrail,
+		cloudtrail.EventDisableRule, cloudtrail.EventRemoveTargets, cloudtrail.EventDeleteSubscriptionFilter,
+		cloudtrail.EventDisableKey, cloudtrail.EventCreateFileSystem} {
+		if !slices.Contains(eventNames, name) {
+			t.Errorf("event name %s is not looked up", name)
 		}
+	}
+	if len(eventNames) != 36 {
+		t.Errorf("looked up %d event names, want 36 (4 EFS, 17 KMS, 7 CloudTrail, 6 EventBridge, 2 CloudWatch Logs)", len(eventNames))
+	}
+}
+
+// TestBackfillSourcesCoverNames holds the sources looked up by source to the
+// names of interest: every name belongs to one of them, and every source has
+// a name.
+func TestBackfillSourcesCoverNames(t *testing.T) {
+	used := map[string]bool{}
+	for _, name := range cloudtrail.EventNames() {
+		found := false
+		for _, src := range eventSources {
+			if cloudtrail.Interesting(src, name) {
+				found, used[src] = true, true
+			}
+		}
+		if !found {
+			t.Errorf("event name %s belongs to no source looked up by ByEventSource", name)
+		}
+	}
+	for _, src := range eventSources {
+		if !used[src] {
+			t.Errorf("source %s has no event name of interest", src)
+		}
+	}
+	if !slices.IsSorted(eventSources) {
+		t.Errorf("sources %v are not sorted", eventSources)
+	}
+}
+
+// TestBackfillMonitoringRecords keeps a StopLogging and a DisableRule record
+// found by source, and drops the monitoring path's reads.
+func TestBackfillMonitoringRecords(t *testing.T) {
+	clock := &fakeClock{t: t0}
+	srv := &trailServer{clock: clock, fail: map[string]bool{}, pages: map[string]map[string]string{
+		cloudtrail.SourceCloudTrail: {"": page("",
+			event("c-1", cloudtrail.SourceCloudTrail, cloudtrail.EventStopLogging, t0.Add(-2*time.Hour), ""),
+			event("c-2", cloudtrail.SourceCloudTrail, "DescribeTrails", t0.Add(-time.Hour), ""), // of no interest
+		)},
+		cloudtrail.SourceEvents: {"": page("",
+			event("r-1", cloudtrail.SourceEvents, cloudtrail.EventDisableRule, t0.Add(-3*time.Hour), ""),
+		)},
+		cloudtrail.SourceLogs: {"": page("",
+			event("l-1", cloudtrail.SourceLogs, "DescribeSubscriptionFilters", t0.Add(-time.Hour), ""), // of no interest
+		)},
+	}}
+	var got []string
+	rep, err := Backfill(context.Background(), trailSource(srv), BackfillOptions{
+		Regions: []string{"us-east-1"}, By: ByEventSource, Clock: clock,
+	}, func(r *cloudtrail.Record) error { got = append(got, r.EventSource+" "+r.EventName); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"events.amazonaws.com DisableRule", "cloudtrail.amazonaws.com StopLogging"}
+	if !reflect.DeepEqual(got, want) || rep.Records != 2 || rep.Events != 4 || rep.Requests != 5 {
+		t.Fatalf("records %v, report %+v; want %v from 4 events in 5 requests", got, rep, want)
 	}
 }
 
@@ -240,7 +307,7 @@ func TestBackfillResumes(t *testing.T) {
 	if err := json.Unmarshal(b, &cp); err != nil {
 		t.Fatal(err)
 	}
-	if cp.Stream != 1 || cp.NextToken != "p2" || len(cp.Pending) != 2 || cp.Done || !cp.End.Equal(t0) {
+	if cp.Stream != 3 || cp.NextToken != "p2" || len(cp.Pending) != 2 || cp.Done || !cp.End.Equal(t0) {
 		t.Fatalf("checkpoint = stream %d token %q pending %d done %v end %v", cp.Stream, cp.NextToken, len(cp.Pending), cp.Done, cp.End)
 	}
 
@@ -255,7 +322,7 @@ func TestBackfillResumes(t *testing.T) {
 	if want := []string{"e-kms-1", "e-efs-1", "e-kms-2", "e-kms-3"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("records = %v, want %v", got, want)
 	}
-	if !rep.Resumed || rep.Requests != 1 || srv.seen[0].body.NextToken != "p2" || int64(srv.seen[0].body.EndTime) != t0.Unix() {
+	if !rep.Resumed || rep.Requests != 2 || srv.seen[0].body.NextToken != "p2" || int64(srv.seen[0].body.EndTime) != t0.Unix() {
 		t.Fatalf("resumed run: report %+v, first request %+v; want one request for page p2 in the saved window", rep, srv.seen[0].body)
 	}
 	b, _ = os.ReadFile(path)
@@ -267,14 +334,20 @@ func TestBackfillResumes(t *testing.T) {
 	srv.seen, got = nil, nil
 	started := clock.Now()
 	rep, err = Backfill(context.Background(), trailSource(srv), opts, emit)
-	if err != nil || rep.Resumed || rep.Requests != 3 || !rep.End.Equal(started) {
+	if err != nil || rep.Resumed || rep.Requests != 6 || !rep.End.Equal(started) {
 		t.Fatalf("run after completion: %+v, %v", rep, err)
 	}
 
-	// A checkpoint of another run is not silently reused.
-	os.WriteFile(path, []byte(`{"account":"`+testAccount+`","regions":["eu-west-1"],"by":"EventSource"}`), 0o600)
-	if _, err := Backfill(context.Background(), trailSource(srv), opts, emit); err == nil || !strings.Contains(err.Error(), "not this run's") {
-		t.Fatalf("foreign checkpoint: error = %v", err)
+	// A checkpoint of another run is not silently reused, nor one saved
+	// with another list of lookups (its stream index would point elsewhere).
+	for _, cp := range []string{
+		`{"account":"` + testAccount + `","regions":["eu-west-1"],"by":"EventSource"}`,
+		`{"account":"` + testAccount + `","regions":["us-east-1"],"by":"EventSource","stream":1,"next_token":"p2"}`,
+	} {
+		os.WriteFile(path, []byte(cp), 0o600)
+		if _, err := Backfill(context.Background(), trailSource(srv), opts, emit); err == nil || !strings.Contains(err.Error(), "not this run's") {
+			t.Fatalf("foreign checkpoint %s: error = %v", cp, err)
+		}
 	}
 }
 
