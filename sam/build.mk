@@ -62,7 +62,9 @@ test-sam: deps-sam
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml --build-in-source --build-dir .aws-sam/build \
 	  --parameter-overrides TrailLogGroupName=trail TrailBucketName=trail-bucket OrganizationRoleName=atrest-reader
 	@for f in TrailEventsFunction TrailLogsFunction TrailArchiveFunction SweepFunction RemediateFunction; do \
-	  file .aws-sam/build/$$f/bootstrap | grep -q 'ARM aarch64' || { echo "$$f: bootstrap is not linux/arm64"; exit 1; }; done
+	  $(PYTHON) -c 'import sys; b=open(sys.argv[1],"rb").read(20); sys.exit(0 if b[:4]==b"\x7fELF" and b[18:20]==b"\xb7\x00" else 1)' .aws-sam/build/$$f/bootstrap \
+	    || { echo "$$f: bootstrap is not a linux/arm64 ELF"; exit 1; }; done
+	@echo "sam build: 5 linux/arm64 bootstraps"
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -f template.yaml --framework cloudformation \
 	  --skip-check $(CHECKOV_SKIP)
 
