@@ -41,13 +41,18 @@ func decodeIDs(field string, raw json.RawMessage) (recordIDs, error) {
 // resources it touched, as state.Memory does: CreateFileSystem and
 // DeleteFileSystem touch the file system and its key, a file-system policy
 // change the file system, a key change the key, an alias change the keys the
-// alias left and joined. A failed call (errorCode set) changes nothing.
+// alias left and joined; a trail, EventBridge rule or subscription-filter
+// change the trail, rule or filter. A failed call (errorCode set) changes
+// nothing.
 func (l *Live) Apply(ctx context.Context, rec *cloudtrail.Record) (state.Change, error) {
 	if rec.Failed() {
 		return state.Change{Ignored: "call failed with " + rec.ErrorCode}, nil
 	}
 	if !cloudtrail.Interesting(rec.EventSource, rec.EventName) {
 		return state.Change{Ignored: "no state change for " + rec.EventSource + " " + rec.EventName}, nil
+	}
+	if state.MonitoringSource(rec.EventSource) {
+		return l.applyMonitoring(ctx, rec) // errors name the record already
 	}
 	req, err := decodeIDs("requestParameters", rec.RequestParameters)
 	if err != nil {

@@ -9,7 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/efs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -67,11 +69,16 @@ var (
 	_ EventLookup = (*cloudtrail.Client)(nil)
 )
 
-// Clients are the clients for one account and region.
+// Clients are the clients for one account and region. CloudTrail and
+// Trails are the same SDK client, split by use: the backfill's event history
+// and the sweep's trail reads.
 type Clients struct {
 	KMS        KMSAPI
 	EFS        EFSAPI
 	CloudTrail EventLookup
+	Trails     TrailReader
+	EventRules EventRuleReader
+	Logs       SubscriptionFilterReader
 }
 
 // ClientSource gives the clients that read an account in a region.
@@ -149,10 +156,14 @@ func NewAccounts(opts AccountsOptions) *Accounts {
 
 // SDKClients builds the SDK clients from cfg.
 func SDKClients(cfg aws.Config) *Clients {
+	ct := cloudtrail.NewFromConfig(cfg)
 	return &Clients{
 		KMS:        kms.NewFromConfig(cfg),
 		EFS:        efs.NewFromConfig(cfg),
-		CloudTrail: cloudtrail.NewFromConfig(cfg),
+		CloudTrail: ct,
+		Trails:     ct,
+		EventRules: eventbridge.NewFromConfig(cfg),
+		Logs:       cloudwatchlogs.NewFromConfig(cfg),
 	}
 }
 

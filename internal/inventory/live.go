@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,9 +35,14 @@ type Options struct {
 	Now func() time.Time
 	// Concurrency bounds the reads a sweep makes at once; 4 when zero.
 	Concurrency int
+	// Watch names the trails, EventBridge rules and subscription filters a
+	// sweep lists besides file systems and keys (the config's watched_*
+	// lists). The zero value sweeps every trail and no rule or filter.
+	Watch Watch
 }
 
-// Live is a state.Store that answers from the KMS and EFS APIs. Reads are
+// Live is a state.TrailStore that answers from the KMS, EFS, CloudTrail,
+// EventBridge and CloudWatch Logs APIs. Reads are
 // cached per process for a short time, concurrent reads of one thing are made
 // once, and records only drop the cached reads they make stale: a record is
 // never trusted for facts. Live is safe for concurrent use.
@@ -45,6 +51,11 @@ type Live struct {
 	cache       *cache
 	now         func() time.Time
 	concurrency int
+	watch       Watch
+
+	mu             sync.Mutex
+	trailBaselines map[string]trailBaseline // by trail ARN
+	ruleTargets    map[string][]string      // target ids seen, by rule ARN
 }
 
 var _ state.Store = (*Live)(nil)
@@ -60,7 +71,12 @@ func NewLive(opts Options) *Live {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
 	}
-	return &Live{src: opts.Clients, cache: newCache(opts.TTL, opts.Now), now: opts.Now, concurrency: opts.Concurrency}
+	return &Live{
+		src: opts.Clients, cache: newCache(opts.TTL, opts.Now), now: opts.Now, concurrency: opts.Concurrency,
+		watch:          Watch{Trails: slices.Clone(opts.Watch.Trails), EventRules: slices.Clone(opts.Watch.EventRules), SubscriptionFilters: slices.Clone(opts.Watch.SubscriptionFilters)},
+		trailBaselines: map[string]trailBaseline{},
+		ruleTargets:    map[string][]string{},
+	}
 }
 
 // Cache keys: one per read, so an event drops exactly what it changes.

@@ -16,10 +16,12 @@ import (
 // SweepResult is what one inventory sweep found.
 type SweepResult struct {
 	// Refs are every live file system and every key of the swept regions,
-	// file systems first, each group sorted by ARN: what to evaluate.
+	// then the watched trails and the watched EventBridge rules and
+	// subscription filters (all state.TypeTrail), each group sorted by ARN:
+	// what to evaluate.
 	Refs []state.ResourceRef
-	// FileSystems and Keys count the refs of each type.
-	FileSystems, Keys int
+	// FileSystems, Keys, Trails and Watched count the refs of each group.
+	FileSystems, Keys, Trails, Watched int
 	// Errors are the reads that failed (a region that could not be listed,
 	// a resource that could not be read). A resource whose read failed is
 	// still in Refs: evaluating it reports the same error.
@@ -49,7 +51,10 @@ func (r *SweepResult) Gone(previous []state.ResourceRef, account string, regions
 }
 
 // Sweep inventories the monitor's own account in regions: every file system
-// (DescribeFileSystems) and every key (ListKeys), paginated. It reads each
+// (DescribeFileSystems) and every key (ListKeys), paginated, and the
+// monitoring path of Options.Watch: the trails (DescribeTrails, each
+// multi-region trail once, read in its home region) and the named
+// EventBridge rules and subscription filters. It reads each
 // resource once into the cache, so evaluating the returned refs right after
 // makes no further call while the reads are fresh: a sweep over N keys makes
 // at most one DescribeKey and one GetKeyRotationStatus per key.
@@ -95,11 +100,17 @@ func (l *Live) SweepAccount(ctx context.Context, account string, regions []strin
 			return nil, ctx.Err()
 		}
 	}
+	trailRefs, watchedRefs, errs := l.monitoringRefs(ctx, account, regions)
+	res.Errors = append(res.Errors, errs...)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	cmp := func(a, b state.ResourceRef) int { return strings.Compare(a.ARN, b.ARN) }
 	slices.SortFunc(fsRefs, cmp)
 	slices.SortFunc(keyRefs, cmp)
 	res.FileSystems, res.Keys = len(fsRefs), len(keyRefs)
-	res.Refs = append(fsRefs, keyRefs...)
+	res.Trails, res.Watched = len(trailRefs), len(watchedRefs)
+	res.Refs = slices.Concat(fsRefs, keyRefs, trailRefs, watchedRefs)
 	res.Errors = append(res.Errors, l.warm(ctx, res.Refs)...)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -140,9 +151,15 @@ func (l *Live) warm(ctx context.Context, refs []state.ResourceRef) []error {
 			defer wg.Done()
 			for ref := range work {
 				var err error
-				if ref.Type == state.TypeKey {
+				switch ref.Type {
+				case state.TypeKey:
 					_, err = l.Key(ctx, ref.ARN)
-				} else {
+				case state.TypeTrail:
+					var t *state.Trail
+					if t, err = l.Trail(ctx, ref.ARN); t == nil && err == nil {
+						_, err = l.Watched(ctx, ref.ARN)
+					}
+				default:
 					_, err = l.FileSystem(ctx, ref.ARN)
 				}
 				if err != nil {

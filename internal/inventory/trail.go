@@ -1,0 +1,669 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awscloudtrail "github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/state"
+)
+
+// TrailReader reads CloudTrail trails (cloudtrail:DescribeTrails,
+// cloudtrail:GetTrailStatus, cloudtrail:GetEventSelectors).
+type TrailReader interface {
+	DescribeTrails(ctx context.Context, in *awscloudtrail.DescribeTrailsInput, optFns ...func(*awscloudtrail.Options)) (*awscloudtrail.DescribeTrailsOutput, error)
+	GetTrailStatus(ctx context.Context, in *awscloudtrail.GetTrailStatusInput, optFns ...func(*awscloudtrail.Options)) (*awscloudtrail.GetTrailStatusOutput, error)
+	GetEventSelectors(ctx context.Context, in *awscloudtrail.GetEventSelectorsInput, optFns ...func(*awscloudtrail.Options)) (*awscloudtrail.GetEventSelectorsOutput, error)
+}
+
+// EventRuleReader reads EventBridge rules (events:DescribeRule,
+// events:ListTargetsByRule).
+type EventRuleReader interface {
+	DescribeRule(ctx context.Context, in *eventbridge.DescribeRuleInput, optFns ...func(*eventbridge.Options)) (*eventbridge.DescribeRuleOutput, error)
+	ListTargetsByRule(ctx context.Context, in *eventbridge.ListTargetsByRuleInput, optFns ...func(*eventbridge.Options)) (*eventbridge.ListTargetsByRuleOutput, error)
+}
+
+// SubscriptionFilterReader reads a log group's subscription filters
+// (logs:DescribeSubscriptionFilters).
+type SubscriptionFilterReader interface {
+	cloudwatchlogs.DescribeSubscriptionFiltersAPIClient
+}
+
+var (
+	_ TrailReader              = (*awscloudtrail.Client)(nil)
+	_ EventRuleReader          = (*eventbridge.Client)(nil)
+	_ SubscriptionFilterReader = (*cloudwatchlogs.Client)(nil)
+)
+
+// Watch names the monitoring path a sweep lists, as the config's
+// watched_trails, watched_event_rules and watched_subscription_filters do.
+type Watch struct {
+	// Trails are trail names or ARNs; empty: every trail DescribeTrails
+	// returns in the swept regions.
+	Trails []string
+	// EventRules are rule names (the default event bus of each swept
+	// region) or rule ARNs; empty: none.
+	EventRules []string
+	// SubscriptionFilters are "LOG_GROUP:FILTER" or "LOG_GROUP:*"; empty: none.
+	SubscriptionFilters []string
+}
+
+var _ state.TrailStore = (*Live)(nil)
+
+// Cache keys of the monitoring path.
+func trailDescKey(arn string) string       { return "cloudtrail/desc/" + arn }
+func trailStatusKey(arn string) string     { return "cloudtrail/status/" + arn }
+func trailSelectorsKey(arn string) string  { return "cloudtrail/selectors/" + arn }
+func trailListKey(acct, reg string) string { return "cloudtrail/list/" + acct + "/" + reg }
+func ruleKey(arn string) string            { return "events/rule/" + arn }
+func ruleTargetsKey(arn string) string     { return "events/targets/" + arn }
+func filtersKey(acct, reg, group string) string {
+	return "logs/filters/" + acct + "/" + reg + "/" + group
+}
+func filtersPrefix(acct, reg string) string { return "logs/filters/" + acct + "/" + reg + "/" }
+func trailListPrefix(acct string) string    { return "cloudtrail/list/" + acct + "/" }
+func isTrailARN(a state.ARN) bool {
+	return a.Service == "cloudtrail" && strings.HasPrefix(a.Resource, "trail/")
+}
+func isRuleARN(a state.ARN) bool {
+	return a.Service == "events" && strings.HasPrefix(a.Resource, "rule/")
+}
+func filterParts(a state.ARN) (string, string, bool) {
+	if a.Service != "logs" || !strings.HasPrefix(a.Resource, "log-group:") {
+		return "", "", false
+	}
+	group, filter, ok := strings.Cut(strings.TrimPrefix(a.Resource, "log-group:"), ":subscription-filter:")
+	return group, filter, ok && group != "" && filter != ""
+}
+
+type trailDescEntry struct {
+	trail  *cttypes.Trail // nil: no such trail
+	readAt time.Time
+}
+
+type trailStatusEntry struct {
+	found, logging bool
+}
+
+type trailSelectorsEntry struct {
+	found    bool
+	level    string
+	excluded []string
+}
+
+type ruleEntry struct {
+	found bool
+	state string
+	bus   string
+	name  string
+}
+
+type targetsEntry struct {
+	found bool
+	ids   []string // sorted
+}
+
+type filtersEntry struct {
+	groupFound bool
+	names      []string // sorted
+}
+
+// trailBaseline is a trail as this store first read it.
+type trailBaseline struct {
+	multiRegion *bool
+	s3Bucket    string
+}
+
+// Trail reads a trail by ARN from its home region: DescribeTrails,
+// GetTrailStatus and GetEventSelectors. A trail CloudTrail does not know is
+// reported Deleted. An ARN that is not a trail's gives nil: the pipeline
+// then asks Watched. The baseline (multi-region, S3 bucket) is the trail as
+// this store first read it.
+func (l *Live) Trail(ctx context.Context, arn string) (*state.Trail, error) {
+	a, ok := state.ParseARN(arn)
+	if !ok || !isTrailARN(a) {
+		return nil, nil
+	}
+	c, err := l.clients(ctx, a.Account, a.Region)
+	if err != nil {
+		return nil, err
+	}
+	if c.Trails == nil {
+		return nil, fmt.Errorf("no CloudTrail client for account %s in %s", a.Account, a.Region)
+	}
+	d, err := l.trailDesc(ctx, c, arn)
+	if err != nil {
+		return nil, err
+	}
+	t := &state.Trail{
+		ARN: arn, Name: state.ResourceID(arn), Account: a.Account, HomeRegion: a.Region,
+		ExcludedSources: []string{}, Updated: d.readAt,
+	}
+	if d.trail == nil {
+		t.Deleted = true
+		return t, nil
+	}
+	tr := d.trail
+	if n := aws.ToString(tr.Name); n != "" {
+		t.Name = n
+	}
+	if h := aws.ToString(tr.HomeRegion); h != "" {
+		t.HomeRegion = h
+	}
+	t.MultiRegion = copyBool(tr.IsMultiRegionTrail)
+	t.IncludeGlobalEvents = copyBool(tr.IncludeGlobalServiceEvents)
+	t.S3Bucket = aws.ToString(tr.S3BucketName)
+	st, err := l.trailStatus(ctx, c, arn)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := l.trailSelectors(ctx, c, arn, aws.ToBool(tr.HasCustomEventSelectors))
+	if err != nil {
+		return nil, err
+	}
+	if !st.found || !sel.found {
+		// Deleted between the reads.
+		return &state.Trail{ARN: arn, Name: t.Name, Account: a.Account, HomeRegion: t.HomeRegion,
+			ExcludedSources: []string{}, Deleted: true, Updated: d.readAt}, nil
+	}
+	t.Logging = state.LoggingOff
+	if st.logging {
+		t.Logging = state.LoggingOn
+	}
+	t.ManagementEvents, t.ExcludedSources = sel.level, slices.Clone(sel.excluded)
+	b := l.trailBaseline(arn, trailBaseline{multiRegion: copyBool(t.MultiRegion), s3Bucket: t.S3Bucket})
+	t.BaselineMultiRegion, t.BaselineS3Bucket = copyBool(b.multiRegion), b.s3Bucket
+	return t, nil
+}
+
+func copyBool(b *bool) *bool {
+	if b == nil {
+		return nil
+	}
+	v := *b
+	return &v
+}
+
+// trailBaseline returns the first values recorded for a trail, recording
+// now when there are none.
+func (l *Live) trailBaseline(arn string, now trailBaseline) trailBaseline {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.trailBaselines[arn]; ok {
+		if b.multiRegion == nil {
+			b.multiRegion = now.multiRegion
+		}
+		if b.s3Bucket == "" {
+			b.s3Bucket = now.s3Bucket
+		}
+		l.trailBaselines[arn] = b
+		return b
+	}
+	l.trailBaselines[arn] = now
+	return now
+}
+
+// ruleTargetBaseline returns the target ids first read for a rule, adding
+// ids seen since (a target put later is part of the path too).
+func (l *Live) ruleTargetBaseline(arn string, ids []string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.ruleTargets[arn]
+	for _, id := range ids {
+		if !slices.Contains(b, id) {
+			b = append(b, id)
+		}
+	}
+	slices.Sort(b)
+	l.ruleTargets[arn] = b
+	return slices.Clone(b)
+}
+
+func (l *Live) trailDesc(ctx context.Context, c *Clients, arn string) (trailDescEntry, error) {
+	v, err := l.cache.get(ctx, trailDescKey(arn), func(ctx context.Context) (any, error) {
+		out, err := c.Trails.DescribeTrails(ctx, &awscloudtrail.DescribeTrailsInput{TrailNameList: []string{arn}, IncludeShadowTrails: aws.Bool(true)})
+		if err != nil {
+			var nf *cttypes.TrailNotFoundException
+			if errors.As(err, &nf) {
+				return trailDescEntry{readAt: l.now()}, nil
+			}
+			return nil, callError("cloudtrail:DescribeTrails", arn, err)
+		}
+		e := trailDescEntry{readAt: l.now()}
+		for i := range out.TrailList {
+			if aws.ToString(out.TrailList[i].TrailARN) == arn {
+				tr := out.TrailList[i]
+				e.trail = &tr
+			}
+		}
+		return e, nil
+	})
+	if err != nil {
+		return trailDescEntry{}, err
+	}
+	return v.(trailDescEntry), nil
+}
+
+func (l *Live) trailStatus(ctx context.Context, c *Clients, arn string) (trailStatusEntry, error) {
+	v, err := l.cache.get(ctx, trailStatusKey(arn), func(ctx context.Context) (any, error) {
+		out, err := c.Trails.GetTrailStatus(ctx, &awscloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
+		if err != nil {
+			var nf *cttypes.TrailNotFoundException
+			if errors.As(err, &nf) {
+				return trailStatusEntry{}, nil
+			}
+			return nil, callError("cloudtrail:GetTrailStatus", arn, err)
+		}
+		return trailStatusEntry{found: true, logging: aws.ToBool(out.IsLogging)}, nil
+	})
+	if err != nil {
+		return trailStatusEntry{}, err
+	}
+	return v.(trailStatusEntry), nil
+}
+
+// defaultSelectors are the event selectors of a trail created without any:
+// every management event, read and write.
+// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html
+var defaultSelectors = []state.EventSelector{{ReadWriteType: "All", IncludeManagementEvents: aws.Bool(true)}}
+
+// trailSelectors reads a trail's event selectors and judges them with
+// state.ManagementEvents, as a PutEventSelectors record is judged. A trail
+// that returns no selector and that DescribeTrails says has no custom ones
+// logs the defaults.
+func (l *Live) trailSelectors(ctx context.Context, c *Clients, arn string, custom bool) (trailSelectorsEntry, error) {
+	v, err := l.cache.get(ctx, trailSelectorsKey(arn), func(ctx context.Context) (any, error) {
+		out, err := c.Trails.GetEventSelectors(ctx, &awscloudtrail.GetEventSelectorsInput{TrailName: aws.String(arn)})
+		if err != nil {
+			var nf *cttypes.TrailNotFoundException
+			if errors.As(err, &nf) {
+				return trailSelectorsEntry{}, nil
+			}
+			return nil, callError("cloudtrail:GetEventSelectors", arn, err)
+		}
+		classic, advanced := selectorsFrom(out)
+		if len(classic) == 0 && advanced == nil && !custom {
+			classic = defaultSelectors
+		}
+		level, excluded := state.ManagementEvents(classic, advanced)
+		return trailSelectorsEntry{found: true, level: level, excluded: excluded}, nil
+	})
+	if err != nil {
+		return trailSelectorsEntry{}, err
+	}
+	return v.(trailSelectorsEntry), nil
+}
+
+// selectorsFrom maps the SDK's selectors; advanced is nil when the trail
+// uses classic selectors.
+func selectorsFrom(out *awscloudtrail.GetEventSelectorsOutput) ([]state.EventSelector, []state.AdvancedEventSelector) {
+	var classic []state.EventSelector
+	for _, s := range out.EventSelectors {
+		classic = append(classic, state.EventSelector{
+			ReadWriteType:                 string(s.ReadWriteType),
+			IncludeManagementEvents:       copyBool(s.IncludeManagementEvents),
+			ExcludeManagementEventSources: slices.Clone(s.ExcludeManagementEventSources),
+		})
+	}
+	var advanced []state.AdvancedEventSelector
+	for _, s := range out.AdvancedEventSelectors {
+		a := state.AdvancedEventSelector{Name: aws.ToString(s.Name)}
+		for _, f := range s.FieldSelectors {
+			a.FieldSelectors = append(a.FieldSelectors, state.FieldSelector{
+				Field: aws.ToString(f.Field), Equals: f.Equals, NotEquals: f.NotEquals,
+				StartsWith: f.StartsWith, NotStartsWith: f.NotStartsWith,
+				EndsWith: f.EndsWith, NotEndsWith: f.NotEndsWith,
+			})
+		}
+		advanced = append(advanced, a)
+	}
+	return classic, advanced
+}
+
+// Watched reads an EventBridge rule (DescribeRule, ListTargetsByRule) or a
+// subscription filter (DescribeSubscriptionFilters of its log group) named by
+// its identifier (state.SubscriptionFilterID; filter "*" is any filter on
+// the group). One that no longer exists is WatchedDeleted. RemovedTargets
+// are the targets this store saw on the rule earlier and no longer sees.
+// Other identifiers give nil.
+func (l *Live) Watched(ctx context.Context, arn string) (*state.Watched, error) {
+	a, ok := state.ParseARN(arn)
+	if !ok {
+		return nil, nil
+	}
+	if isRuleARN(a) {
+		return l.eventRule(ctx, a, arn)
+	}
+	if group, filter, ok := filterParts(a); ok {
+		return l.subscriptionFilter(ctx, a, arn, group, filter)
+	}
+	return nil, nil
+}
+
+// ruleName splits a rule ARN's resource: rule/NAME or rule/BUS/NAME.
+func ruleName(a state.ARN) (bus, name string) {
+	rest := strings.TrimPrefix(a.Resource, "rule/")
+	if i := strings.LastIndex(rest, "/"); i >= 0 {
+		return rest[:i], rest[i+1:]
+	}
+	return "default", rest
+}
+
+func (l *Live) eventRule(ctx context.Context, a state.ARN, arn string) (*state.Watched, error) {
+	c, err := l.clients(ctx, a.Account, a.Region)
+	if err != nil {
+		return nil, err
+	}
+	if c.EventRules == nil {
+		return nil, fmt.Errorf("no EventBridge client for account %s in %s", a.Account, a.Region)
+	}
+	bus, name := ruleName(a)
+	w := &state.Watched{Kind: state.WatchedEventRule, ARN: arn, Name: name, Account: a.Account, Region: a.Region,
+		EventBus: bus, RemovedTargets: []string{}, Updated: l.now()}
+	r, err := l.ruleDesc(ctx, c, arn, bus, name)
+	if err != nil {
+		return nil, err
+	}
+	if !r.found {
+		w.State = state.WatchedDeleted
+		return w, nil
+	}
+	w.State = r.state
+	targets, err := l.ruleTargetIDs(ctx, c, arn, bus, name)
+	if err != nil {
+		return nil, err
+	}
+	if !targets.found {
+		w.State = state.WatchedDeleted
+		return w, nil
+	}
+	for _, id := range l.ruleTargetBaseline(arn, targets.ids) {
+		if !slices.Contains(targets.ids, id) {
+			w.RemovedTargets = append(w.RemovedTargets, id)
+		}
+	}
+	return w, nil
+}
+
+func (l *Live) ruleDesc(ctx context.Context, c *Clients, arn, bus, name string) (ruleEntry, error) {
+	v, err := l.cache.get(ctx, ruleKey(arn), func(ctx context.Context) (any, error) {
+		out, err := c.EventRules.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(name), EventBusName: aws.String(bus)})
+		if err != nil {
+			var nf *ebtypes.ResourceNotFoundException
+			if errors.As(err, &nf) {
+				return ruleEntry{}, nil
+			}
+			return nil, callError("events:DescribeRule", arn, err)
+		}
+		st := state.WatchedEnabled
+		if out.State == ebtypes.RuleStateDisabled {
+			st = state.WatchedDisabled
+		}
+		return ruleEntry{found: true, state: st, bus: aws.ToString(out.EventBusName), name: aws.ToString(out.Name)}, nil
+	})
+	if err != nil {
+		return ruleEntry{}, err
+	}
+	return v.(ruleEntry), nil
+}
+
+func (l *Live) ruleTargetIDs(ctx context.Context, c *Clients, arn, bus, name string) (targetsEntry, error) {
+	v, err := l.cache.get(ctx, ruleTargetsKey(arn), func(ctx context.Context) (any, error) {
+		e := targetsEntry{found: true, ids: []string{}}
+		in := &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name), EventBusName: aws.String(bus)}
+		for {
+			out, err := c.EventRules.ListTargetsByRule(ctx, in)
+			if err != nil {
+				var nf *ebtypes.ResourceNotFoundException
+				if errors.As(err, &nf) {
+					return targetsEntry{}, nil
+				}
+				return nil, callError("events:ListTargetsByRule", arn, err)
+			}
+			for _, t := range out.Targets {
+				e.ids = append(e.ids, aws.ToString(t.Id))
+			}
+			if aws.ToString(out.NextToken) == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+		slices.Sort(e.ids)
+		return e, nil
+	})
+	if err != nil {
+		return targetsEntry{}, err
+	}
+	return v.(targetsEntry), nil
+}
+
+func (l *Live) subscriptionFilter(ctx context.Context, a state.ARN, arn, group, filter string) (*state.Watched, error) {
+	c, err := l.clients(ctx, a.Account, a.Region)
+	if err != nil {
+		return nil, err
+	}
+	if c.Logs == nil {
+		return nil, fmt.Errorf("no CloudWatch Logs client for account %s in %s", a.Account, a.Region)
+	}
+	f, err := l.groupFilters(ctx, c, a.Account, a.Region, group)
+	if err != nil {
+		return nil, err
+	}
+	w := &state.Watched{Kind: state.WatchedSubscriptionFilter, ARN: arn, Name: filter, Account: a.Account, Region: a.Region,
+		LogGroup: group, State: state.WatchedDeleted, RemovedTargets: []string{}, Updated: l.now()}
+	if filter == "*" && len(f.names) > 0 || slices.Contains(f.names, filter) {
+		w.State = state.WatchedEnabled
+	}
+	return w, nil
+}
+
+// groupFilters reads every subscription filter of a log group. The filter
+// name prefix is not sent: names are matched exactly here.
+func (l *Live) groupFilters(ctx context.Context, c *Clients, account, region, group string) (filtersEntry, error) {
+	v, err := l.cache.get(ctx, filtersKey(account, region, group), func(ctx context.Context) (any, error) {
+		e := filtersEntry{groupFound: true, names: []string{}}
+		p := cloudwatchlogs.NewDescribeSubscriptionFiltersPaginator(c.Logs, &cloudwatchlogs.DescribeSubscriptionFiltersInput{LogGroupName: aws.String(group)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				var nf *logstypes.ResourceNotFoundException
+				if errors.As(err, &nf) {
+					return filtersEntry{names: []string{}}, nil
+				}
+				return nil, callError("logs:DescribeSubscriptionFilters", state.ARN{Partition: state.Partition(region), Service: "logs",
+					Region: region, Account: account, Resource: "log-group:" + group}.String(), err)
+			}
+			for _, f := range out.SubscriptionFilters {
+				e.names = append(e.names, aws.ToString(f.FilterName))
+			}
+		}
+		slices.Sort(e.names)
+		return e, nil
+	})
+	if err != nil {
+		return filtersEntry{}, err
+	}
+	return v.(filtersEntry), nil
+}
+
+// trailList reads every trail DescribeTrails returns in a region, shadow
+// trails of multi-region trails included, and primes the single reads.
+func (l *Live) trailList(ctx context.Context, c *Clients, account, region string) ([]cttypes.Trail, error) {
+	v, err := l.cache.get(ctx, trailListKey(account, region), func(ctx context.Context) (any, error) {
+		out, err := c.Trails.DescribeTrails(ctx, &awscloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+		if err != nil {
+			return nil, callError("cloudtrail:DescribeTrails", "trails of account "+account+" in "+region, err)
+		}
+		readAt := l.now()
+		for i := range out.TrailList {
+			tr := out.TrailList[i]
+			if arn := aws.ToString(tr.TrailARN); arn != "" {
+				l.cache.put(trailDescKey(arn), trailDescEntry{trail: &tr, readAt: readAt})
+			}
+		}
+		return out.TrailList, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]cttypes.Trail), nil
+}
+
+// monitoringRefs lists the monitoring path of an account in regions: the
+// watched trails (every trail when none is named), deduplicated by ARN since
+// a multi-region trail is listed in every region, and the watched EventBridge
+// rules and subscription filters. A named trail, rule or filter found in no
+// region is still returned (in the first region when named without an
+// ARN), so that evaluating it reports it deleted.
+func (l *Live) monitoringRefs(ctx context.Context, account string, regions []string) (trails, watched []state.ResourceRef, errs []error) {
+	seen := map[string]bool{}
+	add := func(list *[]state.ResourceRef, arn string) {
+		if !seen[arn] {
+			seen[arn] = true
+			*list = append(*list, state.ResourceRef{Type: state.TypeTrail, ARN: arn})
+		}
+	}
+	if len(regions) == 0 {
+		return nil, nil, nil
+	}
+	first := regions[0]
+	matchedTrail := map[string]bool{}
+	var ruleFound, filterFound map[string]bool = map[string]bool{}, map[string]bool{}
+	for _, region := range regions {
+		c, err := l.clients(ctx, account, region)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if c.Trails == nil || c.EventRules == nil || c.Logs == nil {
+			errs = append(errs, fmt.Errorf("no CloudTrail, EventBridge or CloudWatch Logs client for account %s in %s", account, region))
+			continue
+		}
+		l.cache.invalidate(trailListKey(account, region))
+		l.cache.invalidatePrefix(filtersPrefix(account, region))
+		list, err := l.trailList(ctx, c, account, region)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, tr := range list {
+			arn, name := aws.ToString(tr.TrailARN), aws.ToString(tr.Name)
+			if arn == "" {
+				continue
+			}
+			if len(l.watch.Trails) == 0 {
+				add(&trails, arn)
+				continue
+			}
+			for _, w := range l.watch.Trails {
+				if w == arn || w == name {
+					matchedTrail[w] = true
+					add(&trails, arn)
+				}
+			}
+		}
+		for _, r := range l.watch.EventRules {
+			if strings.HasPrefix(r, "arn:") {
+				continue
+			}
+			arn := state.ARN{Partition: state.Partition(region), Service: "events", Region: region, Account: account, Resource: "rule/" + r}.String()
+			l.cache.invalidate(ruleKey(arn), ruleTargetsKey(arn))
+			e, err := l.ruleDesc(ctx, c, arn, "default", r)
+			if err != nil {
+				errs = append(errs, err)
+				ruleFound[r] = true // reported as an error, not as deleted
+				add(&watched, arn)
+				continue
+			}
+			if e.found {
+				ruleFound[r] = true
+				add(&watched, arn)
+			}
+		}
+		for _, f := range l.watch.SubscriptionFilters {
+			group, filter, _ := strings.Cut(f, ":")
+			e, err := l.groupFilters(ctx, c, account, region, group)
+			if err != nil {
+				errs = append(errs, err)
+				filterFound[f] = true
+				add(&watched, state.SubscriptionFilterID(region, account, group, filter))
+				continue
+			}
+			for _, name := range e.names {
+				if filter == "*" || filter == name {
+					filterFound[f] = true
+					add(&watched, state.SubscriptionFilterID(region, account, group, name))
+				}
+			}
+		}
+	}
+	for _, w := range l.watch.Trails {
+		if matchedTrail[w] {
+			continue
+		}
+		if strings.HasPrefix(w, "arn:") {
+			add(&trails, w)
+		} else {
+			add(&trails, state.ARN{Partition: state.Partition(first), Service: "cloudtrail", Region: first, Account: account, Resource: "trail/" + w}.String())
+		}
+	}
+	for _, r := range l.watch.EventRules {
+		switch {
+		case strings.HasPrefix(r, "arn:"):
+			l.cache.invalidate(ruleKey(r), ruleTargetsKey(r))
+			add(&watched, r)
+		case !ruleFound[r]:
+			add(&watched, state.ARN{Partition: state.Partition(first), Service: "events", Region: first, Account: account, Resource: "rule/" + r}.String())
+		}
+	}
+	for _, f := range l.watch.SubscriptionFilters {
+		if !filterFound[f] {
+			group, filter, _ := strings.Cut(f, ":")
+			add(&watched, state.SubscriptionFilterID(first, account, group, filter))
+		}
+	}
+	cmp := func(a, b state.ResourceRef) int { return strings.Compare(a.ARN, b.ARN) }
+	slices.SortFunc(trails, cmp)
+	slices.SortFunc(watched, cmp)
+	return trails, watched, errs
+}
+
+// applyMonitoring handles a CloudTrail, EventBridge or CloudWatch Logs
+// record: it finds the trail, rule or filter the record names as
+// state.Memory does, drops the cached reads of it, and reports it touched.
+// Facts are read again when the resource is evaluated.
+func (l *Live) applyMonitoring(ctx context.Context, rec *cloudtrail.Record) (state.Change, error) {
+	ch, err := state.NewMemory().Apply(ctx, rec)
+	if err != nil {
+		return state.Change{}, err
+	}
+	for _, ref := range ch.Touched {
+		a, ok := state.ParseARN(ref.ARN)
+		if !ok {
+			continue
+		}
+		switch {
+		case isTrailARN(a):
+			l.cache.invalidate(trailDescKey(ref.ARN), trailStatusKey(ref.ARN), trailSelectorsKey(ref.ARN))
+			l.cache.invalidatePrefix(trailListPrefix(a.Account))
+		case isRuleARN(a):
+			l.cache.invalidate(ruleKey(ref.ARN), ruleTargetsKey(ref.ARN))
+		default:
+			if group, _, ok := filterParts(a); ok {
+				l.cache.invalidate(filtersKey(a.Account, a.Region, group))
+			}
+		}
+	}
+	return ch, nil
+}
