@@ -133,6 +133,7 @@ func newDedupTable(t *testing.T) *dedup.Table {
 // and every finding again without it.
 func TestRetriedBatchWithDedupTableOnMoto(t *testing.T) {
 	batch := logFile(t, createKey, createFS, keyEvent("d", 2, "DisableKey"))
+	// CreateKey: 5 key findings; CreateFileSystem: 2 file-system and 5 key findings; DisableKey: 5.
 	e, err := engine()
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +155,7 @@ func TestRetriedBatchWithDedupTableOnMoto(t *testing.T) {
 	table := newDedupTable(t)
 	first, rep1, _ := run(table.Seen)
 	retry, rep2, store2 := run(table.Seen)
-	if len(first) != 14 || rep1.Processed != 3 || rep1.Duplicates != 0 {
+	if len(first) != 17 || rep1.Processed != 3 || rep1.Duplicates != 0 {
 		t.Fatalf("first delivery: %d findings, report %+v", len(first), rep1)
 	}
 	if len(retry) != 0 || rep2.Duplicates != 3 || rep2.Processed != 0 {
@@ -195,7 +196,7 @@ func TestDedupFailureStillJudges(t *testing.T) {
 	}
 	// Consulted once for CreateKey: not for the in-process duplicate, not for
 	// the failed call.
-	if len(got) != 4 || rep.Processed != 2 || rep.Duplicates != 1 || rep.Failed != 1 || calls.Load() != 1 {
+	if len(got) != 5 || rep.Processed != 2 || rep.Duplicates != 1 || rep.Failed != 1 || calls.Load() != 1 {
 		t.Errorf("%d findings, %d calls, report %+v", len(got), calls.Load(), rep)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
+	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/state"
@@ -40,6 +41,12 @@ type Options struct {
 	// in-process check, once per eventID; when it fails the record is
 	// judged (a duplicate finding is better than a lost one).
 	Seen func(ctx context.Context, eventID string) (bool, error)
+	// Verifier, when set, proves each key that protects a file system works,
+	// with an envelope round trip, in a sweep and after the events that can
+	// break a key (efs_kms_key_verified). Its interval cache bounds the cost.
+	Verifier KeyVerifier
+	// OnVerify, when set, is told each verification's outcome (metrics).
+	OnVerify func(envelope.Result)
 }
 
 // Pipeline turns inputs into findings. It is not safe for concurrent use:
@@ -53,6 +60,9 @@ type Pipeline struct {
 	seen    map[string]struct{}
 	maxSeen int
 	judged  func(ctx context.Context, eventID string) (bool, error)
+
+	verifier KeyVerifier
+	onVerify func(envelope.Result)
 }
 
 // New builds a pipeline.
@@ -74,6 +84,7 @@ func New(o Options) (*Pipeline, error) {
 		// monitoring path from events alone.
 		store: state.WithTrails(o.Store), engine: o.Engine, config: o.Config, decoder: o.Decoder,
 		log: o.Logger, seen: map[string]struct{}{}, maxSeen: o.MaxSeen, judged: o.Seen,
+		verifier: o.Verifier, onVerify: o.OnVerify,
 	}, nil
 }
 
@@ -252,6 +263,9 @@ func (p *Pipeline) evaluate(ctx context.Context, ref state.ResourceRef, rec *clo
 	in, blast, err := BuildInput(ctx, p.store, ref, rec, p.config)
 	var results []policy.Result
 	if err == nil {
+		if ref.Type == state.TypeKey {
+			p.verify(ctx, in, rec, blast)
+		}
 		results, err = p.engine.Evaluate(ctx, in)
 	}
 	if err != nil && len(results) == 0 {

@@ -138,9 +138,9 @@ func TestDuplicatesAndFailedCalls(t *testing.T) {
 	if rep.Processed != 2 || rep.Duplicates != 1 || rep.Failed != 1 || rep.Decode.Skipped != 1 || rep2.Duplicates != 1 || rep2.Processed != 0 {
 		t.Errorf("reports = %+v / %+v", rep, rep2)
 	}
-	// CreateKey is judged once: four key rules, one finding each.
-	if len(got) != 4 {
-		t.Errorf("got %d findings, want 4: %+v", len(got), got)
+	// CreateKey is judged once: five key rules, one finding each.
+	if len(got) != 5 {
+		t.Errorf("got %d findings, want 5: %+v", len(got), got)
 	}
 	if f := got.last(t, "kms_key_rotation_enabled"); f.Status != finding.NonCompliant || f.EventID != "ck" {
 		t.Errorf("rotation finding = %+v", f)
@@ -159,7 +159,7 @@ func TestBadRecordKeepsTheRest(t *testing.T) {
 		!strings.Contains(rep.ApplyErrors[0].Error(), "bad") || !strings.Contains(rep.ApplyErrors[0].Error(), "encrypted") {
 		t.Errorf("apply errors = %v", rep.ApplyErrors)
 	}
-	if len(got) != 4 || got[0].EventID != "ck" {
+	if len(got) != 5 || got[0].EventID != "ck" {
 		t.Errorf("the valid CreateKey must still be judged: %+v", got)
 	}
 }
@@ -178,8 +178,8 @@ func TestStoreErrorsBecomeErrorFindings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 4 || rep.EvalErrors != 4 {
-		t.Fatalf("got %d findings (%d errors), want 4 ERROR findings", len(got), rep.EvalErrors)
+	if len(got) != 5 || rep.EvalErrors != 5 {
+		t.Fatalf("got %d findings (%d errors), want 5 ERROR findings", len(got), rep.EvalErrors)
 	}
 	for _, f := range got {
 		if f.Status != finding.Error || !strings.Contains(f.Reason, "kms:DescribeKey") || f.Title == "" {
@@ -252,7 +252,7 @@ func TestRecordsOutsideMonitoredScope(t *testing.T) {
 		!strings.Contains(rep.ApplyErrors[0].Error(), `"999988887777"`) || !strings.Contains(rep.ApplyErrors[1].Error(), `"ap-south-2"`) {
 		t.Errorf("errors = %v", rep.ApplyErrors)
 	}
-	if len(got) != 4 || got[0].EventID != "ck" || got.last(t, "kms_key_rotation_enabled").EventID != "ck" {
+	if len(got) != 5 || got[0].EventID != "ck" || got.last(t, "kms_key_rotation_enabled").EventID != "ck" {
 		t.Errorf("only CreateKey may be judged: %+v", got)
 	}
 }

@@ -162,7 +162,7 @@ func TestEvaluateCancelled(t *testing.T) {
 		t.Fatalf("Evaluate error = %v, want ErrEvaluation", err)
 	}
 	var want []Result
-	for _, id := range []string{"efs_kms_key_available", "efs_kms_key_policy_grants_efs", "efs_kms_key_symmetric", "kms_key_rotation_enabled"} {
+	for _, id := range []string{"efs_kms_key_available", "efs_kms_key_policy_grants_efs", "efs_kms_key_symmetric", "efs_kms_key_verified", "kms_key_rotation_enabled"} {
 		want = append(want, Result{Rule: id, Status: finding.Error, Reason: err.Error()})
 	}
 	if !slices.Equal(got, want) {

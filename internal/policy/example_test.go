@@ -24,6 +24,7 @@ func ExampleNew() {
 	// efs_kms_key_available CRITICAL AWS::KMS::Key
 	// efs_kms_key_policy_grants_efs HIGH AWS::KMS::Key
 	// efs_kms_key_symmetric HIGH AWS::KMS::Key
+	// efs_kms_key_verified CRITICAL AWS::KMS::Key
 	// kms_key_rotation_enabled MEDIUM AWS::KMS::Key
 }
 

@@ -29,6 +29,9 @@ type Input struct {
 	// trail events to atrest: part of the same monitoring path, judged by
 	// the same rule.
 	Watched *WatchedInput `json:"watched"`
+	// Verification is the outcome of an envelope-encryption round trip with
+	// the key (key resources); nil when none ran.
+	Verification *VerificationInput `json:"verification"`
 	// Event is the record that triggered the evaluation; nil in a sweep.
 	Event *EventInput `json:"event"`
 	// Config carries the rule parameters.
@@ -150,4 +153,14 @@ type WatchedInput struct {
 	// RemovedTargets are the ids of the rule's targets removed by
 	// RemoveTargets and not put back since; nil when none.
 	RemovedTargets []string `json:"removed_targets"`
+}
+
+// VerificationInput is an envelope round trip's outcome, as the rules see it.
+type VerificationInput struct {
+	Performed      bool   `json:"performed"`
+	OK             bool   `json:"ok"`
+	Reason         string `json:"reason"`
+	Step           string `json:"step"`
+	Detail         string `json:"detail"`
+	AlgorithmSuite string `json:"algorithm_suite"`
 }

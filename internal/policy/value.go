@@ -89,6 +89,7 @@ func inputValue(in *Input) (ast.Value, error) {
 		item("file_systems", fileSystems),
 		item("trail", trail),
 		item("watched", watched),
+		item("verification", verificationTerm(in.Verification)),
 		item("event", event),
 		item("config", config),
 	), nil
@@ -163,6 +164,20 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 		item("policy", policy),
 		item("grants", grants),
 	), nil
+}
+
+func verificationTerm(v *VerificationInput) *ast.Term {
+	if v == nil {
+		return ast.NullTerm()
+	}
+	return ast.ObjectTerm(
+		item("performed", ast.BooleanTerm(v.Performed)),
+		item("ok", ast.BooleanTerm(v.OK)),
+		item("reason", stringTerm(v.Reason)),
+		item("step", stringTerm(v.Step)),
+		item("detail", stringTerm(v.Detail)),
+		item("algorithm_suite", stringTerm(v.AlgorithmSuite)),
+	)
 }
 
 func eventTerm(ev *EventInput) (*ast.Term, error) {

@@ -64,6 +64,10 @@ func TestInputValueMatchesJSONForm(t *testing.T) {
 			},
 			Config: config.Config{AllowedKMSKeyARNs: []string{"arn:aws:kms:eu-west-1:1:key/a"}, RequireCustomerManagedKeys: true, MaxRotationPeriodDays: 365},
 		},
+		"verification outcome": {
+			ResourceType: "AWS::KMS::Key",
+			Verification: &VerificationInput{Performed: true, OK: false, Reason: "disabled", Step: "encrypt", Detail: "DisabledException: key is disabled", AlgorithmSuite: "0x0478"},
+		},
 		"trail and watched resource": {
 			ResourceType: "AWS::CloudTrail::Trail",
 			Trail: &TrailInput{
