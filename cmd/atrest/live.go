@@ -6,15 +6,22 @@ import (
 	"time"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/inventory"
 	"github.com/atrest/atrest/internal/pipeline"
 )
 
 // liveSettings choose how the live store reads AWS.
 type liveSettings struct {
-	RoleName   string        // role assumed in other accounts ("" reads the own account only)
-	ExternalID string        // external id for that role
-	TTL        time.Duration // how long a read is reused (0: inventory.DefaultTTL)
+	RoleName   string          // role assumed in other accounts ("" reads the own account only)
+	ExternalID string          // external id for that role
+	TTL        time.Duration   // how long a read is reused (0: inventory.DefaultTTL)
+	Watch      inventory.Watch // the monitoring path a sweep lists
+}
+
+// watchOf is the monitoring path the config names for a sweep.
+func watchOf(cfg config.Config) inventory.Watch {
+	return inventory.Watch{Trails: cfg.WatchedTrails, EventRules: cfg.WatchedEventRules, SubscriptionFilters: cfg.WatchedSubscriptionFilters}
 }
 
 // newLiveStore builds the live state store from the standard AWS
@@ -26,7 +33,7 @@ func newLiveStore(ctx context.Context, s liveSettings) (*inventory.Live, *invent
 		return nil, nil, err
 	}
 	acc := inventory.NewAccounts(inventory.AccountsOptions{Config: cfg, RoleName: s.RoleName, ExternalID: s.ExternalID})
-	return inventory.NewLive(inventory.Options{Clients: acc, TTL: s.TTL}), acc, nil
+	return inventory.NewLive(inventory.Options{Clients: acc, TTL: s.TTL, Watch: s.Watch}), acc, nil
 }
 
 // runBackfill reads the CloudTrail event history and pushes each record of
@@ -42,8 +49,8 @@ func runBackfill(ctx context.Context, p *pipeline.Pipeline, acc *inventory.Accou
 	return rep, br, err
 }
 
-// runSweep inventories regions and evaluates every file system and key
-// found, handing each finding to emit. Reads that failed are returned with
+// runSweep inventories regions and evaluates every file system, key and
+// piece of the monitoring path found, handing each finding to emit. Reads that failed are returned with
 // the result; evaluation goes on past them.
 func runSweep(ctx context.Context, p *pipeline.Pipeline, live *inventory.Live, regions []string, emit pipeline.Emit) (*inventory.SweepResult, error) {
 	res, err := live.Sweep(ctx, regions)

@@ -12,9 +12,10 @@ import (
 	"github.com/atrest/atrest/internal/pipeline"
 )
 
-// sweep lists every file system and key in the regions and judges each as
-// it stands: resources that existed before atrest was deployed, and drift
-// that no event showed.
+// sweep lists every file system and key in the regions, and the trails,
+// EventBridge rules and subscription filters atrest's evidence travels
+// through, and judges each as it stands: resources that existed before
+// atrest was deployed, and drift that no event showed.
 func sweep(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("sweep", flag.ContinueOnError)
 	fl.SetOutput(stderr)
@@ -44,7 +45,11 @@ func sweep(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return s.usage("%v", err)
 		}
 	}
-	_, live, _, err := s.store(ctx, true)
+	// The sweep lists the monitoring path the config names, besides every
+	// file system and key.
+	live, _, err := newLiveStore(ctx, liveSettings{
+		RoleName: s.flags.roleName, ExternalID: s.flags.externalID, TTL: s.flags.cacheTTL, Watch: watchOf(s.cfg),
+	})
 	if err != nil {
 		return s.usage("%v", err)
 	}
@@ -69,7 +74,8 @@ func sweep(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		for _, e := range res.Errors {
 			s.fail("sweep: %v", e)
 		}
-		fmt.Fprintf(stderr, "atrest: swept %v: %d file systems, %d keys\n", []string(regions), res.FileSystems, res.Keys)
+		fmt.Fprintf(stderr, "atrest: swept %v: %d file systems, %d keys, %d trails, %d watched rules and filters\n",
+			[]string(regions), res.FileSystems, res.Keys, res.Trails, res.Watched)
 	}
 	if err == nil {
 		for rule, n := range nonCompliant {
