@@ -1,7 +1,9 @@
-// Package inventory reads the state of EFS file systems and KMS keys from the
-// AWS APIs: the live state.Store, the scheduled inventory sweep, and the
-// CloudTrail backfill, for the monitor's own account and, through an assumed
-// role, the other accounts of an organization.
+// Package inventory reads the state of EFS file systems and KMS keys, and of
+// the monitoring path their evidence travels (CloudTrail trails, EventBridge
+// rules, CloudWatch Logs subscription filters), from the AWS APIs: the live
+// state.TrailStore, the scheduled inventory sweep, and the CloudTrail
+// backfill, for the monitor's own account and, through an assumed role, the
+// other accounts of an organization.
 //
 // # Live store
 //
@@ -15,6 +17,19 @@
 // seen in events. A refused read is an error wrapping ErrAccessDenied whose
 // message names the missing permission and resource; it is never an empty,
 // compliant-looking snapshot.
+//
+// Trail reads a trail in its home region (DescribeTrails, GetTrailStatus,
+// GetEventSelectors); its selectors are judged by state.ManagementEvents, as
+// a PutEventSelectors record is, and a trail without custom selectors logs
+// the default (all management events). The baseline multi-region flag and S3
+// bucket are the trail as this store first read it. Watched reads an
+// EventBridge rule (DescribeRule, ListTargetsByRule; RemovedTargets are the
+// targets this store saw earlier and no longer sees, so targets removed
+// before its first read go unnoticed; rule state does not) or a subscription
+// filter (DescribeSubscriptionFilters of its log group, names matched
+// exactly). A trail, rule or filter that no longer exists is reported
+// deleted. A CloudTrail, EventBridge or CloudWatch Logs record drops the
+// cached reads of what it names and reports it touched.
 //
 // GetKeyRotationStatus is asked only of keys KMS can rotate (symmetric, key
 // material from KMS, not in a custom key store); for other keys
@@ -30,10 +45,18 @@
 //
 // # Sweep and backfill
 //
-// Sweep lists every file system and key of the given regions and reads each
-// once into the cache, so evaluating the refs it returns makes no further
-// call while the reads are fresh. Backfill pages through LookupEvents (by
-// event name by default, or by event source) over the last 90 days, at most
+// Sweep lists every file system and key of the given regions, and the
+// monitoring path of Options.Watch (the config's watched_* lists): every
+// trail DescribeTrails returns in the regions, or the watched ones, each once
+// (a multi-region trail is listed in every region as a shadow trail; it is
+// deduplicated by ARN and read in its home region), the watched EventBridge
+// rules (by name on each region's default bus, or by ARN) and subscription
+// filters. A watched name found nowhere is still returned, in the first
+// region, so it is judged deleted. It reads each ref once into the cache, so
+// evaluating the refs it returns makes no further call while the reads are
+// fresh. Backfill pages through LookupEvents (by every event name of
+// interest, cloudtrail.EventNames, by default, or by event source: EFS, KMS,
+// CloudTrail, EventBridge and CloudWatch Logs) over the last 90 days, at most
 // 2 requests a second per region (TokenBucket), saving a Checkpoint after
 // every page, and hands the records of interest on in eventTime order.
 //
@@ -61,6 +84,22 @@
 //     AWS returns the key ARN; Live resolves both, falling back to
 //     alias/aws/elasticfilesystem for an encrypted file system without one.
 //   - The key policy is returned with other JSON spacing and key order.
+//   - GetEventSelectors returns no selector for a trail created without
+//     any (AWS: the default selector, all management events), and
+//     DescribeTrails reports HasCustomEventSelectors false even after
+//     PutEventSelectors; Live reads the default only when no selector is
+//     returned and the trail has no custom ones, which holds on both.
+//   - DescribeSubscriptionFilters ignores filterNamePrefix (Live does not
+//     send it), and PutSubscriptionFilter checks that its destination (a
+//     Kinesis stream in the tests) exists.
+//
+// CreateTrail, StartLogging, StopLogging, GetTrailStatus, PutEventSelectors
+// and GetEventSelectors (classic selectors with excluded sources),
+// DescribeTrails with shadow trails, PutRule, PutTargets, DisableRule,
+// DescribeRule, ListTargetsByRule and DescribeSubscriptionFilters behave as
+// AWS documents and are tested on moto. Advanced event selectors, paged
+// rule targets, a deleted log group, refused reads and single-flight reads
+// of trails are tested with fakes.
 //
 // ListGrants (with encryption-context constraints), DescribeFileSystemPolicy
 // (PolicyNotFound), ScheduleKeyDeletion (DeletionDate), pagination of

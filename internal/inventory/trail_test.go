@@ -287,9 +287,11 @@ func TestTrailSnapshot(t *testing.T) {
 				ManagementEvents: state.ManagementReadOnly, ExcludedSources: []string{}, Updated: t0},
 		},
 		{
-			name:   "custom selectors that are all gone log nothing",
-			arn:    trailOrg,
-			change: func(f *trailFixture) { f.trails[testRegion].trails[trailOrg].desc.HasCustomEventSelectors = aws.Bool(true) },
+			name: "custom selectors that are all gone log nothing",
+			arn:  trailOrg,
+			change: func(f *trailFixture) {
+				f.trails[testRegion].trails[trailOrg].desc.HasCustomEventSelectors = aws.Bool(true)
+			},
 			want: &state.Trail{ARN: trailOrg, Name: "org", Account: testAccount, HomeRegion: testRegion, Logging: state.LoggingOn,
 				MultiRegion: &on, IncludeGlobalEvents: &on, S3Bucket: "logs", BaselineMultiRegion: &on, BaselineS3Bucket: "logs",
 				ManagementEvents: state.ManagementNone, ExcludedSources: []string{}, Updated: t0},
@@ -353,9 +355,11 @@ func TestWatchedSnapshot(t *testing.T) {
 				EventBus: "default", State: state.WatchedEnabled, RemovedTargets: []string{}, Updated: t0},
 		},
 		{
-			name:   "disabled rule",
-			arn:    ruleARN,
-			change: func(f *trailFixture) { f.rules[testRegion].rules["atrest-trail-events"].state = ebtypes.RuleStateDisabled },
+			name: "disabled rule",
+			arn:  ruleARN,
+			change: func(f *trailFixture) {
+				f.rules[testRegion].rules["atrest-trail-events"].state = ebtypes.RuleStateDisabled
+			},
 			want: &state.Watched{Kind: state.WatchedEventRule, ARN: ruleARN, Name: "atrest-trail-events", Account: testAccount, Region: testRegion,
 				EventBus: "default", State: state.WatchedDisabled, RemovedTargets: []string{}, Updated: t0},
 		},
