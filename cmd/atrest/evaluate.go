@@ -53,7 +53,7 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if s3Root != "" {
 		dec.Opener = cloudtrail.DirOpener{Root: s3Root}
 	}
-	p, err := s.pipeline(store, pipeline.Options{Decoder: dec})
+	p, err := s.pipeline(ctx, store, pipeline.Options{Decoder: dec})
 	if err != nil {
 		return s.usage("%v", err)
 	}

@@ -107,6 +107,9 @@ func TestSweepOnMoto(t *testing.T) {
 			t.Errorf("%s = %s (source %q), want %s: %s", k, f.Status, f.Source, st, f.Reason)
 		}
 	}
+	if v := got["efs_kms_key_verified "+fx.keyARN]; v.Status != finding.NotApplicable {
+		t.Errorf("without --verify-keys: %s %s", v.Status, v.Reason)
+	}
 	avail := got["efs_kms_key_available "+fx.keyARN]
 	if !slices.Equal(avail.FileSystems, []string{fx.encryptedFS, fx.secondFS}) && !slices.Equal(avail.FileSystems, []string{fx.secondFS, fx.encryptedFS}) {
 		t.Errorf("blast radius = %v, want both file systems", avail.FileSystems)
@@ -163,5 +166,24 @@ func TestEvaluateLiveDisableKey(t *testing.T) {
 	out, _, _ = runCLI(t, "", "evaluate", "--format", "json", path)
 	if off := byRuleResource(decodeFindings(t, out))["efs_kms_key_available "+fx.keyARN]; off.Status != finding.NotApplicable {
 		t.Errorf("offline finding = %s, want NOT_APPLICABLE: %s", off.Status, off.Reason)
+	}
+}
+
+// TestSweepVerifiesKeysOnMoto runs the envelope round trip through moto's
+// KMS for the key that protects file systems.
+func TestSweepVerifiesKeysOnMoto(t *testing.T) {
+	url := awstest.Moto(t)
+	fx := seed(t, url)
+	pointAt(t, url)
+	out, stderr, code := runCLI(t, "", "sweep", "--format", "json", "--regions", awstest.Region, "--verify-keys", "--metrics", "emf")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	v := byRuleResource(decodeFindings(t, out))["efs_kms_key_verified "+fx.keyARN]
+	if v.Status != finding.Compliant || !strings.Contains(v.Reason, "envelope round trip succeeded") {
+		t.Errorf("verification finding = %s %q", v.Status, v.Reason)
+	}
+	if !strings.Contains(stderr, `"KeyVerifications"`) || !strings.Contains(stderr, `"Outcome":"verified"`) {
+		t.Errorf("no KeyVerifications metric in the EMF output:\n%s", stderr)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/atrest/atrest/internal/config"
+	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/inventory"
 	"github.com/atrest/atrest/internal/metrics"
@@ -36,6 +37,8 @@ type commonFlags struct {
 	roleName    string
 	externalID  string
 	cacheTTL    time.Duration
+	verifyKeys  bool
+	verifyEvery time.Duration
 }
 
 func (c *commonFlags) register(fl *flag.FlagSet) {
@@ -49,6 +52,8 @@ func (c *commonFlags) register(fl *flag.FlagSet) {
 	fl.StringVar(&c.roleName, "role-name", "", "with live reads: role assumed in other accounts of an organization trail")
 	fl.StringVar(&c.externalID, "external-id", "", "external id for --role-name")
 	fl.DurationVar(&c.cacheTTL, "cache-ttl", inventory.DefaultTTL, "with live reads: how long one AWS read is reused")
+	fl.BoolVar(&c.verifyKeys, "verify-keys", false, "prove each key protecting a file system works with an envelope round trip (efs_kms_key_verified), in sweeps and after events that can break a key")
+	fl.DurationVar(&c.verifyEvery, "verify-interval", time.Hour, "with --verify-keys: verify one key at most once per interval")
 }
 
 // session is one run of a judging command: the engine, the printer and the
@@ -141,9 +146,28 @@ func (s *session) store(ctx context.Context, live bool) (state.Store, *inventory
 	return l, l, acc, err
 }
 
-// pipeline builds the pipeline over store.
-func (s *session) pipeline(store state.Store, opts pipeline.Options) (*pipeline.Pipeline, error) {
+// pipeline builds the pipeline over store, with the key verifier when
+// --verify-keys asks for it.
+func (s *session) pipeline(ctx context.Context, store state.Store, opts pipeline.Options) (*pipeline.Pipeline, error) {
 	opts.Store, opts.Engine, opts.Config = store, s.engine, s.cfg
+	if s.flags.verifyKeys {
+		cfg, err := loadAWSConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		v, err := envelope.New(cfg, envelope.WithInterval(s.flags.verifyEvery))
+		if err != nil {
+			return nil, err
+		}
+		opts.Verifier = v
+		opts.OnVerify = func(r envelope.Result) {
+			outcome := "verified"
+			if !r.OK {
+				outcome = string(r.Reason)
+			}
+			s.inv.AddVerification(outcome, r.Duration, r.Cached)
+		}
+	}
 	return pipeline.New(opts)
 }
 

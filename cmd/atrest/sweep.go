@@ -53,7 +53,7 @@ func sweep(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return s.usage("%v", err)
 	}
-	p, err := s.pipeline(live, pipeline.Options{})
+	p, err := s.pipeline(ctx, live, pipeline.Options{})
 	if err != nil {
 		return s.usage("%v", err)
 	}
@@ -126,7 +126,7 @@ func backfill(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return s.usage("%v", err)
 	}
-	p, err := s.pipeline(live, pipeline.Options{})
+	p, err := s.pipeline(ctx, live, pipeline.Options{})
 	if err != nil {
 		return s.usage("%v", err)
 	}

@@ -26,14 +26,16 @@ const DefaultNamespace = "Atrest"
 
 // Metric names.
 const (
-	MetricFindings              = "Findings"
-	MetricNonCompliantResources = "NonCompliantResources"
-	MetricEventsProcessed       = "EventsProcessed"
-	MetricEventsSkipped         = "EventsSkipped"
-	MetricFailedCalls           = "FailedCalls"
-	MetricDecodeErrors          = "DecodeErrors"
-	MetricEvaluationErrors      = "EvaluationErrors"
-	MetricDetectionLatency      = "DetectionLatency"
+	MetricFindings               = "Findings"
+	MetricNonCompliantResources  = "NonCompliantResources"
+	MetricEventsProcessed        = "EventsProcessed"
+	MetricEventsSkipped          = "EventsSkipped"
+	MetricFailedCalls            = "FailedCalls"
+	MetricDecodeErrors           = "DecodeErrors"
+	MetricEvaluationErrors       = "EvaluationErrors"
+	MetricDetectionLatency       = "DetectionLatency"
+	MetricKeyVerifications       = "KeyVerifications"
+	MetricKeyVerificationLatency = "KeyVerificationLatency"
 )
 
 // Dimension names.
@@ -42,6 +44,7 @@ const (
 	DimStatus  = "Status"
 	DimAccount = "Account"
 	DimSource  = "Source"
+	DimOutcome = "Outcome"
 )
 
 // Sources a record can arrive from; they are the values of the Source
@@ -154,6 +157,10 @@ type Invocation struct {
 	findings map[findingKey]float64
 	gauges   map[string]float64
 	latency  map[string]map[float64]float64 // source -> ms -> count
+	// verifications counts key verifications by outcome; verifyLatency is
+	// their duration: outcome -> ms -> count.
+	verifications map[string]float64
+	verifyLatency map[string]map[float64]float64
 }
 
 // NewInvocation starts collecting for one invocation.
@@ -170,7 +177,26 @@ func NewInvocation(opts Options) *Invocation {
 		findings: map[findingKey]float64{},
 		gauges:   map[string]float64{},
 		latency:  map[string]map[float64]float64{},
+
+		verifications: map[string]float64{},
+		verifyLatency: map[string]map[float64]float64{},
 	}
+}
+
+// AddVerification counts one key verification by outcome ("verified", or
+// the reason it failed) and, unless it was served from the verifier's
+// cache, records how long the round trip took.
+func (inv *Invocation) AddVerification(outcome string, d time.Duration, cached bool) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.verifications[outcome]++
+	if cached {
+		return
+	}
+	if inv.verifyLatency[outcome] == nil {
+		inv.verifyLatency[outcome] = map[float64]float64{}
+	}
+	inv.verifyLatency[outcome][float64(d.Milliseconds())]++
 }
 
 // Count adds n to a per-source counter.
@@ -246,20 +272,31 @@ func (inv *Invocation) Batch() Batch {
 		ds = append(ds, counter(k.name, []Dimension{{DimSource, k.source}}, n))
 	}
 	for src, hist := range inv.latency {
-		d := Datum{Name: MetricDetectionLatency, Unit: UnitMilliseconds, Dimensions: []Dimension{{DimSource, src}}}
-		vals := make([]float64, 0, len(hist))
-		for v := range hist {
-			vals = append(vals, v)
-		}
-		sort.Float64s(vals)
-		for _, v := range vals {
-			d.Values = append(d.Values, v)
-			d.Counts = append(d.Counts, hist[v])
-		}
-		ds = append(ds, d)
+		ds = append(ds, histogram(MetricDetectionLatency, []Dimension{{DimSource, src}}, hist))
+	}
+	for outcome, n := range inv.verifications {
+		ds = append(ds, counter(MetricKeyVerifications, []Dimension{{DimOutcome, outcome}}, n))
+	}
+	for outcome, hist := range inv.verifyLatency {
+		ds = append(ds, histogram(MetricKeyVerificationLatency, []Dimension{{DimOutcome, outcome}}, hist))
 	}
 	slices.SortFunc(ds, compareDatums)
 	return Batch{Namespace: inv.opts.Namespace, Timestamp: now, Datums: ds}
+}
+
+// histogram is a millisecond datum of distinct values and their counts.
+func histogram(name string, dims []Dimension, hist map[float64]float64) Datum {
+	d := Datum{Name: name, Unit: UnitMilliseconds, Dimensions: dims}
+	vals := make([]float64, 0, len(hist))
+	for v := range hist {
+		vals = append(vals, v)
+	}
+	sort.Float64s(vals)
+	for _, v := range vals {
+		d.Values = append(d.Values, v)
+		d.Counts = append(d.Counts, hist[v])
+	}
+	return d
 }
 
 func counter(name string, dims []Dimension, n float64) Datum {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,5 +273,26 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if string(got) != string(want) {
 		t.Errorf("%s differs:\n got %s\nwant %s", path, got, want)
+	}
+}
+
+func TestKeyVerificationMetrics(t *testing.T) {
+	inv := NewInvocation(Options{Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
+	inv.AddVerification("verified", 6*time.Millisecond, false)
+	inv.AddVerification("verified", 6*time.Millisecond, false)
+	inv.AddVerification("verified", 0, true) // served from the cache: counted, no latency
+	inv.AddVerification("disabled", 4*time.Millisecond, false)
+	var got []string
+	for _, d := range inv.Batch().Datums {
+		got = append(got, fmt.Sprintf("%s %v %s %v %v", d.Name, d.Dimensions, d.Unit, d.Values, d.Counts))
+	}
+	want := []string{
+		"KeyVerificationLatency [{Outcome disabled}] Milliseconds [4] [1]",
+		"KeyVerificationLatency [{Outcome verified}] Milliseconds [6] [2]",
+		"KeyVerifications [{Outcome disabled}] Count [1] [1]",
+		"KeyVerifications [{Outcome verified}] Count [3] [1]",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("datums:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
