@@ -29,6 +29,7 @@ var (
 	ErrEncoding     = errors.New("bad encoding") // base64 or gzip
 	ErrTooLarge     = errors.New("over size limit")
 	ErrObject       = errors.New("object unavailable") // S3 object could not be opened
+	ErrVersion      = errors.New("unsupported eventVersion")
 	// ErrMismatch reports an EventBridge envelope whose account or region
 	// disagrees with its record; the record is trusted and still emitted.
 	ErrMismatch = errors.New("envelope disagrees with record")

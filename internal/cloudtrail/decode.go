@@ -685,6 +685,15 @@ type envelopeCheck struct {
 func (src *source) record(raw []byte, info *keyInfo, at location, note string, shape Shape, env *envelopeCheck) error {
 	ru := src.run
 	ru.stats.Records++
+	if info.dup != 0 {
+		eventID := ""
+		if id, ok := info.str(raw, keyEventID); ok {
+			eventID = string(id)
+		}
+		src.report(at.String(), eventID, ErrMalformed, notePrefix(note,
+			fmt.Errorf("duplicate key %s: the record is ambiguous", keyNames[info.dup-1])))
+		return nil
+	}
 	var name, source []byte
 	nameOK, sourceOK := false, false
 	if !info.unsure && !ru.plain {
@@ -754,6 +763,12 @@ func (src *source) record(raw []byte, info *keyInfo, at location, note string, s
 	}
 	if missing != nil {
 		src.report(loc, eventID, ErrMissingField, notePrefix(note, fmt.Errorf("%s missing", strings.Join(missing, ", "))))
+		return nil
+	}
+	// CloudTrail record fields are stable within major version 1; another
+	// major version may change them, so it is reported, not guessed at.
+	if rec.EventVersion != "" && !strings.HasPrefix(rec.EventVersion, "1.") {
+		src.report(loc, eventID, ErrVersion, notePrefix(note, fmt.Errorf("eventVersion %q: atrest reads version 1.x records", rec.EventVersion)))
 		return nil
 	}
 	if env != nil {

@@ -196,7 +196,23 @@ type keyInfo struct {
 	// unsure is set when a top-level key holds an escape, so that a noted
 	// key may have been missed.
 	unsure bool
+	// dup is one more than the first noted key that appeared twice, 0 when
+	// none did.
+	// JSON decoders disagree on which of two values wins, so such a record
+	// is ambiguous.
+	dup int
 }
+
+// set notes the value of key k, remembering a repeated key.
+func (ki *keyInfo) set(k int, v keyValue) {
+	if ki.v[k].present && ki.dup == 0 {
+		ki.dup = k + 1
+	}
+	ki.v[k] = v
+}
+
+// keyNames are the noted keys as a record spells them.
+var keyNames = [numKeys]string{"eventVersion", "eventSource", "eventName", "eventID", "eventTime", "EventSource"}
 
 // str returns the text of key k when it is a plain string.
 func (ki *keyInfo) str(raw []byte, k int) ([]byte, bool) {
@@ -348,8 +364,8 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 					state = stColon
 				case stValue:
 					if curKey >= 0 {
-						res.info.v[curKey] = keyValue{present: true, isString: true, escaped: escaped,
-							start: strRel, end: j - start}
+						res.info.set(curKey, keyValue{present: true, isString: true, escaped: escaped,
+							start: strRel, end: j - start})
 					}
 					state = stNone
 				}
@@ -362,7 +378,7 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 		case '{', '[':
 			if depth == 1 && state == stValue {
 				if curKey >= 0 {
-					res.info.v[curKey] = keyValue{present: true}
+					res.info.set(curKey, keyValue{present: true})
 				}
 				state = stNone
 			}
@@ -406,7 +422,7 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 		default:
 			if depth == 1 && state == stValue {
 				if curKey >= 0 {
-					res.info.v[curKey] = keyValue{present: true}
+					res.info.set(curKey, keyValue{present: true})
 				}
 				state = stNone
 			}
