@@ -83,6 +83,10 @@ func TestEvaluateSampleEvents(t *testing.T) {
 			f.Account != "111122223333" || f.Region != "us-east-1" || f.EventID == "" || f.EventTime.IsZero() || f.Reason == "" {
 			t.Errorf("finding with empty fields: %+v", f)
 		}
+		// Policies are summarized in reasons, never dumped.
+		if strings.Contains(f.Reason, `"Statement"`) || strings.Contains(f.Reason, `"Effect"`) || len(f.Reason) > 600 {
+			t.Errorf("reason dumps a policy document: %q", f.Reason)
+		}
 		if f.ResourceType == "AWS::KMS::Key" && f.Status != finding.NotApplicable && f.Rule != "kms_key_rotation_enabled" && len(f.FileSystems) == 0 {
 			t.Errorf("key finding without its blast radius: %+v", f)
 		}
