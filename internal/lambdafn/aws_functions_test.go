@@ -29,6 +29,14 @@ func awsEnv(endpoint string) map[string]string {
 	}
 }
 
+// sweepRules are the rules whose sweep findings the test lists exactly.
+var sweepRules = map[string]bool{
+	"efs_encrypted_at_rest": true, "efs_encryption_in_transit_enforced": true,
+	"efs_kms_key_available": true, "efs_kms_key_policy_grants_efs": true,
+	"efs_kms_key_symmetric": true, "kms_key_rotation_enabled": true,
+	"cloudtrail_monitoring_intact": true,
+}
+
 func TestSweepUnderEmulator(t *testing.T) {
 	endpoint := awstest.Moto(t)
 	awstest.Reset(t, endpoint)
@@ -63,6 +71,14 @@ func TestSweepUnderEmulator(t *testing.T) {
 		}
 		var got []string
 		for _, f := range r.Findings {
+			if !sweepRules[f.Rule] {
+				// A rule added since (the verifier's) has nothing to go
+				// on in a sweep.
+				if f.Status != finding.NotApplicable {
+					t.Errorf("rule %s: %s for %s, want NOT_APPLICABLE", f.Rule, f.Status, f.Resource)
+				}
+				continue
+			}
 			got = append(got, f.Rule+" "+string(f.Status)+" "+f.Resource)
 			if f.Source != "sweep" || f.EventID != "" {
 				t.Errorf("sweep finding %s has source %q, event %q", f.ID, f.Source, f.EventID)

@@ -13,8 +13,10 @@ const (
 // liveStoreReads are the reads the live store (internal/inventory) makes to
 // judge an event: a key's metadata, rotation, policy, grants and the
 // region's aliases; a file system and its policy; the file systems of an
-// account for a key's blast radius; a role assumed in another account of
-// the organization.
+// account for a key's blast radius; the monitoring path (trails, their
+// status and event selectors, EventBridge rules and their targets, log
+// group subscription filters); a role assumed in another account of the
+// organization.
 var liveStoreReads = []string{
 	"kms:DescribeKey",
 	"kms:GetKeyRotationStatus",
@@ -23,6 +25,12 @@ var liveStoreReads = []string{
 	"kms:ListAliases",
 	"elasticfilesystem:DescribeFileSystems",
 	"elasticfilesystem:DescribeFileSystemPolicy",
+	"cloudtrail:DescribeTrails",
+	"cloudtrail:GetTrailStatus",
+	"cloudtrail:GetEventSelectors",
+	"events:DescribeRule",
+	"events:ListTargetsByRule",
+	"logs:DescribeSubscriptionFilters",
 	"sts:AssumeRole",
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/inventory"
 	"github.com/atrest/atrest/internal/metrics"
+	"github.com/atrest/atrest/internal/state"
 )
 
 // Sweeper inventories every file system and key of the monitor's account in
@@ -19,6 +20,23 @@ type Sweeper interface {
 }
 
 var _ Sweeper = (*inventory.Live)(nil)
+
+// SweptResourceTypes are the resource types a sweep inventories and judges.
+var SweptResourceTypes = map[string]bool{
+	string(state.TypeFileSystem): true,
+	string(state.TypeKey):        true,
+	string(state.TypeTrail):      true,
+}
+
+// verifiedRule is judged from a key verification (internal/envelope), which
+// the sweep does not perform: it gets no gauge from a sweep.
+const verifiedRule = "efs_kms_key_verified"
+
+// SweepGauged reports whether a sweep publishes the NonCompliantResources
+// gauge of a rule of resourceType.
+func SweepGauged(rule, resourceType string) bool {
+	return SweptResourceTypes[resourceType] && rule != verifiedRule
+}
 
 // ErrNoSweeper is returned by Sweep when the monitor has no live store to
 // inventory (ATREST_STORE=memory): a sweep has nothing to ask.
@@ -49,9 +67,14 @@ func (m *Monitor) Sweep(ctx context.Context, event events.CloudWatchEvent) error
 	for _, e := range res.Errors {
 		m.Log.WarnContext(ctx, "sweep read failed", "error", e.Error())
 	}
+	// The gauge of every rule the sweep judges starts at zero; rules of
+	// resources it does not inventory (the monitoring path) get none, so a
+	// sweep never reports them clear.
 	nonCompliant := map[string]map[string]bool{}
 	for _, r := range m.Engine.Rules() {
-		nonCompliant[r.ID] = map[string]bool{}
+		if SweepGauged(r.ID, r.ResourceType) {
+			nonCompliant[r.ID] = map[string]bool{}
+		}
 	}
 	var evalErrors int
 	for _, ref := range res.Refs {
@@ -65,10 +88,9 @@ func (m *Monitor) Sweep(ctx context.Context, event events.CloudWatchEvent) error
 			case finding.Error:
 				evalErrors++
 			case finding.NonCompliant:
-				if nonCompliant[f.Rule] == nil {
-					nonCompliant[f.Rule] = map[string]bool{}
+				if nonCompliant[f.Rule] != nil {
+					nonCompliant[f.Rule][f.Resource] = true
 				}
-				nonCompliant[f.Rule][f.Resource] = true
 			}
 		}
 		if ctx.Err() != nil {

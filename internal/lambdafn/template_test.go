@@ -1,6 +1,7 @@
 package lambdafn_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,7 +15,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/lambdafn"
+	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/remediation"
 )
 
@@ -185,6 +188,7 @@ func statementActions(t *testing.T, v any, into map[string]bool) {
 // allowedOnStar are the actions IAM cannot scope to a resource.
 var allowedOnStar = map[string]bool{
 	"kms:ListAliases": true, "kms:ListKeys": true, "elasticfilesystem:DescribeFileSystems": true,
+	"cloudtrail:DescribeTrails": true,
 }
 
 func TestTemplatePermissionsAreWhatTheCodeCalls(t *testing.T) {
@@ -409,4 +413,69 @@ func rulePatterns(t *testing.T, tp template) map[string][]map[string]any {
 		}
 	}
 	return out
+}
+
+// alarmRules returns the Rule dimension values of an alarm's metrics.
+func alarmRules(alarm map[string]any) []string {
+	props := alarm["Properties"].(map[string]any)
+	var dims []any
+	if d, ok := props["Dimensions"].([]any); ok {
+		dims = append(dims, d...)
+	}
+	if ms, ok := props["Metrics"].([]any); ok {
+		for _, m := range ms {
+			if st, ok := m.(map[string]any)["MetricStat"].(map[string]any); ok {
+				dims = append(dims, st["Metric"].(map[string]any)["Dimensions"].([]any)...)
+			}
+		}
+	}
+	var out []string
+	for _, d := range dims {
+		if dm := d.(map[string]any); dm["Name"] == "Rule" {
+			out = append(out, dm["Value"].(string))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestAlarmsCoverEveryRule(t *testing.T) {
+	tp := loadTemplate(t)
+	engine, err := policy.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every rule of the engine, and the verifier's rule (judged from a key
+	// verification), has a real-time alarm; every rule a sweep gauges has a
+	// gauge alarm.
+	known := map[string]bool{envelope.RuleID: true}
+	var swept []string
+	for _, r := range engine.Rules() {
+		known[r.ID] = true
+		if lambdafn.SweepGauged(r.ID, r.ResourceType) {
+			swept = append(swept, r.ID)
+		}
+	}
+	sort.Strings(swept)
+	got := alarmRules(tp.resources()["NonCompliantFindingsAlarm"].(map[string]any))
+	for id := range known {
+		if !slices.Contains(got, id) {
+			t.Errorf("NonCompliantFindingsAlarm does not cover rule %s", id)
+		}
+	}
+	for _, id := range got {
+		if !known[id] {
+			t.Errorf("NonCompliantFindingsAlarm names %s, which is no rule", id)
+		}
+	}
+	var gauges []string
+	for id, r := range tp.resources() {
+		if strings.HasPrefix(id, "NonCompliant") && id != "NonCompliantFindingsAlarm" {
+			gauges = append(gauges, alarmRules(r.(map[string]any))...)
+		}
+	}
+	sort.Strings(gauges)
+	if !slices.Equal(gauges, swept) {
+		t.Errorf("NonCompliantResources alarms cover %v, want the swept rules %v", gauges, swept)
+	}
 }
