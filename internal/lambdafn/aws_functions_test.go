@@ -34,7 +34,7 @@ var sweepRules = map[string]bool{
 	"efs_encrypted_at_rest": true, "efs_encryption_in_transit_enforced": true,
 	"efs_kms_key_available": true, "efs_kms_key_policy_grants_efs": true,
 	"efs_kms_key_symmetric": true, "kms_key_rotation_enabled": true,
-	"cloudtrail_monitoring_intact": true,
+	"cloudtrail_monitoring_intact": true, "efs_kms_key_verified": true,
 }
 
 func TestSweepUnderEmulator(t *testing.T) {
@@ -61,7 +61,9 @@ func TestSweepUnderEmulator(t *testing.T) {
 	}
 	plainARN, encARN := aws.ToString(plain.FileSystemArn), aws.ToString(enc.FileSystemArn)
 
-	fn := startFunction(t, lambdafn.FunctionSweep, awsEnv(endpoint))
+	env := awsEnv(endpoint)
+	env[lambdafn.EnvVerifyKeys] = "true"
+	fn := startFunction(t, lambdafn.FunctionSweep, env)
 	first := fn.invokeFile(t, "sweep-scheduled.json")
 	second := fn.invokeFile(t, "sweep-scheduled.json")
 	logTiming(t, lambdafn.FunctionSweep, []result{first, second})
@@ -93,6 +95,7 @@ func TestSweepUnderEmulator(t *testing.T) {
 			"efs_kms_key_available COMPLIANT " + keyARN,
 			"efs_kms_key_policy_grants_efs COMPLIANT " + keyARN,
 			"efs_kms_key_symmetric COMPLIANT " + keyARN,
+			"efs_kms_key_verified COMPLIANT " + keyARN,
 			"kms_key_rotation_enabled NON_COMPLIANT " + keyARN,
 		}
 		sort.Strings(want)
@@ -113,6 +116,9 @@ func TestSweepUnderEmulator(t *testing.T) {
 		}
 		if v, ok := emfValue(r.EMF, "NonCompliantResources", "Rule", "efs_kms_key_symmetric"); !ok || v != 0.0 {
 			t.Errorf("NonCompliantResources{efs_kms_key_symmetric} = %v, want 0", v)
+		}
+		if v, ok := emfValue(r.EMF, "KeyVerifications", "Outcome", "verified"); !ok || v != 1.0 {
+			t.Errorf("KeyVerifications{verified} = %v, want 1", v)
 		}
 		if l := hasLog(r, "findings not delivered"); l != nil {
 			t.Errorf("findings not delivered: %v", l)

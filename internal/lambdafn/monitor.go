@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/metrics"
 	"github.com/atrest/atrest/internal/pipeline"
@@ -38,6 +39,10 @@ type Monitor struct {
 	Sweeper Sweeper
 	// Regions the sweep inventories.
 	Regions []string
+
+	// current is the invocation under way, for the pipeline's key
+	// verification callback; a function handles one invocation at a time.
+	current *invocation
 }
 
 // invocation is the work of one handler call.
@@ -52,7 +57,9 @@ type invocation struct {
 func (m *Monitor) start(source string) *invocation {
 	opts := m.MetricsOptions
 	opts.Source = source
-	return &invocation{m: m, metrics: metrics.NewInvocation(opts), source: source}
+	inv := &invocation{m: m, metrics: metrics.NewInvocation(opts), source: source}
+	m.current = inv
+	return inv
 }
 
 // emit logs a finding as one JSON line and keeps it for the sinks.
@@ -121,6 +128,18 @@ func (inv *invocation) finish(ctx context.Context) {
 		"duplicates", rep.Duplicates, "failed_calls", rep.Failed, "findings", rep.Findings,
 		"evaluation_errors", rep.EvalErrors, "apply_errors", len(rep.ApplyErrors),
 		"decode_errors", len(rep.DecodeErrors), "control_messages", rep.Decode.Control)
+}
+
+// verified counts one key verification in the current invocation.
+func (m *Monitor) verified(r envelope.Result) {
+	if m.current == nil {
+		return
+	}
+	outcome := "verified"
+	if !r.OK {
+		outcome = string(r.Reason)
+	}
+	m.current.metrics.AddVerification(outcome, r.Duration, r.Cached)
 }
 
 // objectUnavailable reports whether a report names an S3 object that could

@@ -1,5 +1,7 @@
 package lambdafn
 
+import "slices"
+
 // Function names: the folder under functions/ and the suffix of the
 // deployed function's name.
 const (
@@ -34,22 +36,29 @@ var liveStoreReads = []string{
 	"sts:AssumeRole",
 }
 
+// keyVerification is what the key verifier (internal/envelope) calls when
+// ATREST_VERIFY_KEYS is true: an envelope round trip under the key.
+var keyVerification = []string{
+	"kms:GenerateDataKey",
+	"kms:Decrypt",
+}
+
 // Permissions lists, per function, every IAM action its code calls. The
 // template grants each function exactly these (a test compares them), plus
 // what Lambda itself needs (logs, traces, the event source, the
 // dead-letter destination), which SAM adds to the role.
 var Permissions = map[string][]string{
-	FunctionTrailEvents: append(clone(liveStoreReads),
+	FunctionTrailEvents: append(slices.Concat(liveStoreReads, keyVerification),
 		"events:PutEvents", // "Atrest Finding" events on the findings bus
 	),
-	FunctionTrailLogs: append(clone(liveStoreReads),
+	FunctionTrailLogs: append(slices.Concat(liveStoreReads, keyVerification),
 		"events:PutEvents",
 	),
-	FunctionTrailArchive: append(clone(liveStoreReads),
+	FunctionTrailArchive: append(slices.Concat(liveStoreReads, keyVerification),
 		"s3:GetObject", // the log file an S3 notification names
 		"events:PutEvents",
 	),
-	FunctionSweep: append(clone(liveStoreReads),
+	FunctionSweep: append(slices.Concat(liveStoreReads, keyVerification),
 		"kms:ListKeys", // the inventory of keys
 		"events:PutEvents",
 	),
@@ -70,5 +79,3 @@ var Permissions = map[string][]string{
 		"events:PutEvents",
 	},
 }
-
-func clone(s []string) []string { return append([]string(nil), s...) }

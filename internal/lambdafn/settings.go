@@ -50,6 +50,12 @@ const (
 	// EnvRemediate lists the remediation actions opted in, comma-separated;
 	// any action not listed is reported as a dry run only.
 	EnvRemediate = "ATREST_REMEDIATE"
+	// EnvVerifyKeys, "true", proves each key that protects a file system
+	// works with an envelope round trip (KMS GenerateDataKey and Decrypt)
+	// in a sweep and after events that can break a key
+	// (efs_kms_key_verified). The key policies must allow the function's
+	// role.
+	EnvVerifyKeys = "ATREST_VERIFY_KEYS"
 	// EnvAccount is the monitor's own account id; empty asks STS once.
 	EnvAccount = "ATREST_ACCOUNT"
 	// EnvRegion is set by Lambda to the function's region.
@@ -86,6 +92,7 @@ type Settings struct {
 	Remediate        []string
 	Region           string
 	Account          string
+	VerifyKeys       bool
 }
 
 // FromEnv reads Settings through getenv (os.Getenv in main). The store
@@ -104,6 +111,13 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		Remediate:        splitList(getenv(EnvRemediate)),
 		Region:           strings.TrimSpace(getenv(EnvRegion)),
 		Account:          strings.TrimSpace(getenv(EnvAccount)),
+	}
+	switch v := strings.TrimSpace(getenv(EnvVerifyKeys)); v {
+	case "", "false":
+	case "true":
+		s.VerifyKeys = true
+	default:
+		return s, fmt.Errorf("%w: %s=%q, want true or false", ErrSettings, EnvVerifyKeys, v)
 	}
 	if s.Store == "" {
 		s.Store = StoreLive

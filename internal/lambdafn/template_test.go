@@ -199,8 +199,11 @@ func TestTemplatePermissionsAreWhatTheCodeCalls(t *testing.T) {
 				t.Fatal("a function's role is generated from its Policies; no shared Role")
 			}
 			got := map[string]bool{}
-			for _, p := range props["Policies"].([]any) {
+			for _, p := range flatten(props["Policies"]) {
 				doc := p.(map[string]any)
+				if doc["Ref"] == "AWS::NoValue" {
+					continue
+				}
 				if ref, ok := doc["Ref"].(string); ok {
 					mp := tp.resources()[ref].(map[string]any)
 					if mp["Type"] != "AWS::IAM::ManagedPolicy" {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
+	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/inventory"
 	"github.com/atrest/atrest/internal/metrics"
@@ -92,15 +93,28 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 		opener = cloudtrail.S3Opener{Client: s3.NewFromConfig(c), ExpectedBucketOwner: s.TrailBucketOwner}
 	}
 
-	p, err := pipeline.New(pipeline.Options{
+	m := &Monitor{}
+	popts := pipeline.Options{
 		Store: store, Engine: engine, Config: cfg, Logger: log,
 		Decoder: &cloudtrail.Decoder{Opener: opener},
-	})
+	}
+	if s.VerifyKeys {
+		c, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		v, err := envelope.New(c)
+		if err != nil {
+			return nil, fmt.Errorf("key verifier: %w", err)
+		}
+		popts.Verifier, popts.OnVerify = v, m.verified
+	}
+	p, err := pipeline.New(popts)
 	if err != nil {
 		return nil, err
 	}
 
-	m := &Monitor{
+	*m = Monitor{
 		Pipeline: p, Engine: engine, Log: log, Sweeper: sweeper, Regions: s.SweepRegions,
 		MetricsOptions: metrics.Options{Namespace: s.MetricNamespace, Organization: s.OrganizationRole != ""},
 	}
