@@ -21,6 +21,10 @@ export GOFLAGS := -buildvcs=false
 export ATREST_MOTO_SERVER := $(VENV)/bin/moto_server
 export ATREST_LOCAL_KMS := $(LOCAL_KMS)
 
+# SAM build targets (build-<LogicalId>), the template checks and the
+# emulator harness; included here so their variables exist below.
+include sam/build.mk
+
 DEMO_EVENTS := $(sort $(wildcard events/[0-8]*.json))
 
 .PHONY: help
@@ -66,12 +70,12 @@ $(VENV)/.installed-$(MOTO_VERSION):
 	touch $@
 
 .PHONY: deps
-deps: $(OPA) $(LOCAL_KMS) $(VENV)/.installed-$(MOTO_VERSION)
+deps: $(OPA) $(LOCAL_KMS) $(RIE) $(VENV)/.installed-$(MOTO_VERSION) deps-sam
 
 # ---- tests -------------------------------------------------------------
 
 .PHONY: test
-test: deps lint test-rules test-go test-fuzz
+test: deps lint test-rules test-go test-sam test-fuzz
 
 .PHONY: lint
 lint:
@@ -87,7 +91,7 @@ test-rules: $(OPA)
 	@$(OPA) test rules/ --coverage --format json | $(PYTHON) -c 'import json,sys; c=json.load(sys.stdin)["coverage"]; print(f"opa rule coverage: {c:.2f}%"); sys.exit(0 if c >= $(OPA_MIN_COVERAGE) else "coverage below $(OPA_MIN_COVERAGE)%")'
 
 .PHONY: test-go
-test-go: $(VENV)/.installed-$(MOTO_VERSION) $(LOCAL_KMS)
+test-go: $(VENV)/.installed-$(MOTO_VERSION) $(LOCAL_KMS) $(RIE)
 	$(GO) test -count=1 ./...
 
 # Each fuzz target runs briefly; `make fuzz FUZZTIME=2m` runs them longer.
@@ -100,9 +104,6 @@ test-fuzz fuzz:
 	    tail -n 2 /tmp/atrest-fuzz.log | head -n 1; \
 	  done; \
 	done
-
-# SAM build targets (build-<LogicalId>) and the emulator harness.
--include sam/build.mk
 
 .PHONY: clean
 clean:
