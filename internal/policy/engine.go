@@ -17,7 +17,9 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/state"
@@ -263,7 +265,17 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) ([]Result, error) {
 	if err := ctx.Err(); err != nil {
 		return failAll(expected, fmt.Errorf("evaluate %s: %w", in.Resource, err))
 	}
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(value))
+	// One evaluation needs neither metrics nor the goroutine OPA starts
+	// to watch ctx: a no-op metrics sink and a callback registered on ctx
+	// do the same work without allocating maps or a goroutine per input.
+	cancel := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, cancel.Cancel)
+	rs, err := e.query.Eval(ctx,
+		rego.EvalParsedInput(value),
+		rego.EvalMetrics(metrics.NoOp()),
+		rego.EvalExternalCancel(cancel),
+	)
+	stop()
 	if err != nil {
 		return failAll(expected, fmt.Errorf("evaluate %s: %w", in.Resource, err))
 	}
