@@ -25,30 +25,37 @@ as_list(x) := x if is_array(x)
 
 as_list(x) := [x] if not is_array(x)
 
-# action_matches holds when an IAM action pattern covers action.
+# action_matches holds when an IAM action pattern covers action (lower case).
 action_matches(pattern, action) if {
 	is_string(pattern)
-	glob.match(glob_pattern(pattern), null, lower(action))
+	glob.match(glob_pattern(lower(pattern)), null, action)
 }
 
-# glob_pattern keeps only * and ? special in an IAM pattern: every other glob
-# metacharacter is matched literally.
-glob_pattern(pattern) := strings.replace_n(
-	{`\*`: "*", `\?`: "?"},
-	glob.quote_meta(lower(pattern)),
-)
+# glob_pattern keeps only * and ? special in a lower-case IAM pattern: every
+# other glob metacharacter is matched literally.
+glob_pattern(pattern) := strings.replace_n({`\*`: "*", `\?`: "?"}, glob.quote_meta(pattern))
 
-# covers holds when a statement's Action or NotAction element covers action.
-covers(statement, action) if {
-	some pattern in as_list(statement.Action)
-	action_matches(pattern, action)
-}
-
-covers(statement, action) if {
-	not "Action" in object.keys(statement)
-	"NotAction" in object.keys(statement)
-	every pattern in as_list(statement.NotAction) {
-		not action_matches(pattern, action)
+# covered is the set of names in actions (an object from lower-case action to
+# name) that some statement of statements covers through its Action element,
+# or through its NotAction element when it has no Action. Each pattern is
+# lowered and prepared once: one without * or ? is an exact name, looked up
+# in a set; only the others are matched as globs.
+covered(statements, actions) := by_action | by_not_action if {
+	patterns := {lower(p) | some s in statements; some p in as_list(s.Action); is_string(p)}
+	globs := {glob_pattern(p) | some p in patterns; regex.match(`[*?]`, p)}
+	by_action := {name | some action, name in actions; action in patterns} | {name |
+		some action, name in actions
+		some g in globs
+		glob.match(g, null, action)
+	}
+	by_not_action := {name |
+		some s in statements
+		not "Action" in object.keys(s)
+		"NotAction" in object.keys(s)
+		some action, name in actions
+		every pattern in as_list(s.NotAction) {
+			not action_matches(pattern, action)
+		}
 	}
 }
 
