@@ -37,7 +37,7 @@ import data.atrest.lib.report
 
 # results holds this rule's one result for a trail, EventBridge rule or
 # subscription filter.
-results contains report.result(meta.id, verdict) if {
+results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::CloudTrail::Trail" # a constant, so rule indexing skips other types
 	some link in rego.metadata.chain()
 	meta := link.annotations.custom
@@ -48,7 +48,7 @@ verdict := trail_verdict if {
 	is_object(input.trail)
 } else := watched_verdict if {
 	is_object(input.watched)
-} else := report.not_applicable("the input holds neither a trail nor a watched resource")
+} else := {"status": "NOT_APPLICABLE", "reason": "the input holds neither a trail nor a watched resource"}
 
 # configured is a list parameter of the config, empty when absent.
 configured(name) := l if {
@@ -95,15 +95,15 @@ trail_problems contains sprintf("event selectors do not log write management eve
 	count(excluded) > 0
 }
 
-trail_verdict := report.not_applicable(sprintf("%s is not in watched_trails", [trail_label])) if {
+trail_verdict := {"status": "NOT_APPLICABLE", "reason": sprintf("%s is not in watched_trails", [trail_label])} if {
 	not trail_in_scope
-} else := report.non_compliant(sprintf("%s was deleted", [trail_label])) if {
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("%s was deleted", [trail_label])} if {
 	trail.deleted == true
-} else := report.non_compliant(sprintf("%s: %s", [trail_label, report.join(trail_problems)])) if {
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("%s: %s", [trail_label, report.join(trail_problems)])} if {
 	count(trail_problems) > 0
-} else := report.compliant(sprintf("%s is logging", [trail_label])) if {
+} else := {"status": "COMPLIANT", "reason": sprintf("%s is logging", [trail_label])} if {
 	trail.logging == "on"
-} else := report.not_applicable(sprintf("%s: logging status unknown", [trail_label]))
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("%s: logging status unknown", [trail_label])}
 
 # EventBridge rules and subscription filters.
 
@@ -137,17 +137,17 @@ else := "is in place"
 
 removed_targets := {t | some t in watched.removed_targets}
 
-watched_verdict := report.not_applicable(sprintf("%s is not in %s", [watched_label, watched_setting])) if {
+watched_verdict := {"status": "NOT_APPLICABLE", "reason": sprintf("%s is not in %s", [watched_label, watched_setting])} if {
 	not watched_in_scope
-} else := report.non_compliant(sprintf("watched %s was deleted", [watched_label])) if {
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("watched %s was deleted", [watched_label])} if {
 	watched.state == "DELETED"
-} else := report.non_compliant(sprintf("watched %s is disabled", [watched_label])) if {
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("watched %s is disabled", [watched_label])} if {
 	watched.state == "DISABLED"
-} else := report.non_compliant(sprintf(
+} else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"targets %s were removed from watched %s",
 	[concat(", ", sort(removed_targets)), watched_label],
-)) if {
+)} if {
 	count(removed_targets) > 0
-} else := report.compliant(sprintf("watched %s %s", [watched_label, watched_working])) if {
+} else := {"status": "COMPLIANT", "reason": sprintf("watched %s %s", [watched_label, watched_working])} if {
 	watched.state == "ENABLED"
-} else := report.not_applicable(sprintf("watched %s: state unknown", [watched_label]))
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("watched %s: state unknown", [watched_label])}

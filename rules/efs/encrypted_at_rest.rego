@@ -27,7 +27,7 @@ package atrest.efs.encrypted_at_rest
 import data.atrest.lib.report
 
 # results holds this rule's one result for a file system.
-results contains report.result(meta.id, verdict) if {
+results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::EFS::FileSystem" # a constant, so rule indexing skips other types
 	some link in rego.metadata.chain()
 	meta := link.annotations.custom
@@ -36,20 +36,20 @@ results contains report.result(meta.id, verdict) if {
 
 fs := input.file_system
 
-verdict := report.not_applicable(sprintf("file system %s is not known", [input.resource])) if {
+verdict := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not known", [input.resource])} if {
 	not is_object(fs)
-} else := report.not_applicable(sprintf("file system %s is deleted", [fs.id])) if {
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is deleted", [fs.id])} if {
 	fs.deleted == true
-} else := report.not_applicable(sprintf(
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf(
 	"file system %s: its creation was not seen, so whether it is encrypted is unknown",
 	[fs.id],
-)) if {
+)} if {
 	fs.known == false
-} else := report.non_compliant(sprintf("file system %s was created with encrypted=false", [fs.id])) if {
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("file system %s was created with encrypted=false", [fs.id])} if {
 	fs.encrypted != true
-} else := report.non_compliant(report.join(violations)) if {
+} else := {"status": "NON_COMPLIANT", "reason": report.join(violations)} if {
 	count(violations) > 0
-} else := report.compliant(sprintf("file system %s is encrypted with key %s", [fs.id, key_ref]))
+} else := {"status": "COMPLIANT", "reason": sprintf("file system %s is encrypted with key %s", [fs.id, key_ref])}
 
 # key_ref names the file system's key as precisely as the input allows.
 key_ref := fs.kms_key_arn if fs.kms_key_arn != ""

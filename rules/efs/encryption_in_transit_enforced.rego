@@ -24,7 +24,7 @@ import data.atrest.lib.iam
 import data.atrest.lib.report
 
 # results holds this rule's one result for a file system.
-results contains report.result(meta.id, verdict) if {
+results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::EFS::FileSystem" # a constant, so rule indexing skips other types
 	some link in rego.metadata.chain()
 	meta := link.annotations.custom
@@ -33,27 +33,27 @@ results contains report.result(meta.id, verdict) if {
 
 fs := input.file_system
 
-verdict := report.not_applicable(sprintf("file system %s is not known", [input.resource])) if {
+verdict := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not known", [input.resource])} if {
 	not is_object(fs)
-} else := report.not_applicable(sprintf("file system %s is deleted", [fs.id])) if {
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is deleted", [fs.id])} if {
 	fs.deleted == true
-} else := report.not_applicable(sprintf(
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf(
 	"file system %s: whether it has a file-system policy is unknown",
 	[fs.id],
-)) if {
+)} if {
 	fs.policy == null
 	fs.policy_known == false
-} else := report.non_compliant(sprintf("file system %s has no file-system policy", [fs.id])) if {
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("file system %s has no file-system policy", [fs.id])} if {
 	fs.policy == null
-} else := report.compliant(sprintf(
+} else := {"status": "COMPLIANT", "reason": sprintf(
 	"file-system policy of %s denies requests with aws:SecureTransport false (%s)",
 	[fs.id, report.join(enforcing)],
-)) if {
+)} if {
 	count(enforcing) > 0
-} else := report.non_compliant(sprintf(
+} else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"file-system policy of %s has no Deny statement with condition aws:SecureTransport false",
 	[fs.id],
-))
+)}
 
 # enforcing names the statements that deny requests made without TLS.
 enforcing contains name if {

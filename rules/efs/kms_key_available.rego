@@ -30,14 +30,12 @@ import data.atrest.lib.key
 import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains report.result(meta.id, verdict) if {
+results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
 	some link in rego.metadata.chain()
 	meta := link.annotations.custom
 	input.resource_type == meta.resource_type
 }
-
-state := key.field("key_state")
 
 unusable_states := {
 	"Disabled": "key state is Disabled",
@@ -47,7 +45,7 @@ unusable_states := {
 }
 
 # problems lists each reason EFS cannot use the key.
-problems contains unusable_states[state]
+problems contains unusable_states[key.state]
 
 problems contains sprintf(
 	"EFS grant %s for file system %s is %s and no active EFS grant remains",
@@ -68,10 +66,16 @@ active_grants contains grant.file_system_id if {
 	grant.state == "active"
 }
 
-verdict := key.unused if {
+# The usual outcome is tried first. Its body holds exactly when no branch
+# after it would, so those keep the scope-first order and need no default.
+verdict := {"status": "COMPLIANT", "reason": sprintf("key state is %s and no EFS grant for %s is revoked or retired", [key.state, key.file_systems])} if {
+	key.protects_file_systems
+	key.state != ""
+	count(problems) == 0
+} else := key.unused if {
 	not key.protects_file_systems
-} else := report.non_compliant(sprintf("%s; the key protects %s", [report.join(problems), key.file_systems])) if {
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("%s; the key protects %s", [report.join(problems), key.file_systems])} if {
 	count(problems) > 0
-} else := report.not_applicable("key state is unknown") if {
-	state == ""
-} else := report.compliant(sprintf("key state is %s and no EFS grant for %s is revoked or retired", [state, key.file_systems]))
+} else := {"status": "NOT_APPLICABLE", "reason": "key state is unknown"} if {
+	key.state == ""
+}

@@ -29,7 +29,7 @@ import data.atrest.lib.key
 import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains report.result(meta.id, verdict) if {
+results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
 	some link in rego.metadata.chain()
 	meta := link.annotations.custom
@@ -50,11 +50,19 @@ policy := input.key.policy
 
 statements := iam.statements(policy)
 
-allowed := iam.covered([s | some s in statements; s.Effect == "Allow"], required)
+# allowed names the required actions Allow statements allow. A statement
+# allowing kms:* or * (the usual root statement) allows them all; otherwise
+# each Allow statement's patterns are matched.
+allowed := required_names if {
+	some s in statements
+	s.Effect == "Allow"
+	is_string(s.Action)
+	lower(s.Action) in {"kms:*", "*"}
+} else := iam.covered([s | some s in statements; s.Effect == "Allow"], required)
 
 not_allowed := required_names - allowed
 
-denied := iam.covered([s | some s in statements; iam.denies_everyone(s)], required)
+denied := iam.covered(iam.denying_everyone(statements), required)
 
 problems contains sprintf("key policy does not allow %s", [concat(", ", sort(not_allowed))]) if {
 	count(not_allowed) > 0
@@ -64,12 +72,20 @@ problems contains sprintf("key policy denies %s to every principal", [concat(", 
 	count(denied) > 0
 }
 
-verdict := key.unused if {
+# The usual outcome is tried first. Its body holds exactly when no branch
+# after it would, so those keep the scope-first order and need no default.
+verdict := {"status": "COMPLIANT", "reason": sprintf("key policy allows %s", [concat(", ", sort(required_names))])} if {
+	key.protects_file_systems
+	not input.key.key_manager == "AWS"
+	is_object(policy)
+	count(not_allowed) == 0
+	count(denied) == 0
+} else := key.unused if {
 	not key.protects_file_systems
-} else := report.compliant("key is AWS managed: AWS maintains its key policy") if {
-	key.field("key_manager") == "AWS"
-} else := report.not_applicable("key policy is unknown") if {
+} else := {"status": "COMPLIANT", "reason": "key is AWS managed: AWS maintains its key policy"} if {
+	key.manager == "AWS"
+} else := {"status": "NOT_APPLICABLE", "reason": "key policy is unknown"} if {
 	not is_object(policy)
-} else := report.non_compliant(sprintf("%s; the key protects %s", [report.join(problems), key.file_systems])) if {
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("%s; the key protects %s", [report.join(problems), key.file_systems])} if {
 	count(problems) > 0
-} else := report.compliant(sprintf("key policy allows %s", [concat(", ", sort(required_names))]))
+}

@@ -22,37 +22,38 @@
 package atrest.efs.kms_key_symmetric
 
 import data.atrest.lib.key
-import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains report.result(meta.id, verdict) if {
+results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
 	some link in rego.metadata.chain()
 	meta := link.annotations.custom
 	input.resource_type == meta.resource_type
 }
 
-spec := key.field("key_spec")
-
-usage := key.field("key_usage")
-
-verdict := key.unused if {
-	not key.protects_file_systems
-} else := report.not_applicable("key spec is unknown") if {
-	spec == ""
-} else := report.non_compliant(sprintf(
-	"key spec is %s, not SYMMETRIC_DEFAULT, but the key protects %s",
-	[spec, key.file_systems],
-)) if {
-	spec != "SYMMETRIC_DEFAULT"
-} else := report.not_applicable("key spec is SYMMETRIC_DEFAULT but key usage is unknown") if {
-	usage == ""
-} else := report.non_compliant(sprintf(
-	"key usage is %s, not ENCRYPT_DECRYPT, but the key protects %s",
-	[usage, key.file_systems],
-)) if {
-	usage != "ENCRYPT_DECRYPT"
-} else := report.compliant(sprintf(
+# The usual outcome is tried first. Its body holds exactly when no branch
+# after it would, so those keep the scope-first order and need no default.
+verdict := {"status": "COMPLIANT", "reason": sprintf(
 	"key is SYMMETRIC_DEFAULT with usage ENCRYPT_DECRYPT and protects %s",
 	[key.file_systems],
-))
+)} if {
+	key.protects_file_systems
+	input.key.key_spec == "SYMMETRIC_DEFAULT"
+	input.key.key_usage == "ENCRYPT_DECRYPT"
+} else := key.unused if {
+	not key.protects_file_systems
+} else := {"status": "NOT_APPLICABLE", "reason": "key spec is unknown"} if {
+	key.spec == ""
+} else := {"status": "NON_COMPLIANT", "reason": sprintf(
+	"key spec is %s, not SYMMETRIC_DEFAULT, but the key protects %s",
+	[key.spec, key.file_systems],
+)} if {
+	key.spec != "SYMMETRIC_DEFAULT"
+} else := {"status": "NOT_APPLICABLE", "reason": "key spec is SYMMETRIC_DEFAULT but key usage is unknown"} if {
+	key.usage == ""
+} else := {"status": "NON_COMPLIANT", "reason": sprintf(
+	"key usage is %s, not ENCRYPT_DECRYPT, but the key protects %s",
+	[key.usage, key.file_systems],
+)} if {
+	key.usage != "ENCRYPT_DECRYPT"
+}

@@ -32,25 +32,18 @@
 package atrest.kms.key_verified
 
 import data.atrest.lib.key
-import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains report.result(meta.id, verdict) if {
+results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
 	some link in rego.metadata.chain()
 	meta := link.annotations.custom
 	input.resource_type == meta.resource_type
 }
 
-# verification is the outcome of the round trip, {} when none was attempted.
-verification := v if {
-	v := input.verification
-	is_object(v)
-} else := {}
-
 # field is a verification field, "" when absent.
 field(name) := v if {
-	v := verification[name]
+	v := input.verification[name]
 	is_string(v)
 } else := ""
 
@@ -59,17 +52,17 @@ protects := sprintf("; the key protects %s", [key.file_systems]) if key.protects
 
 else := ""
 
-verdict := report.not_applicable("no envelope round trip was performed for the key") if {
-	not verification.performed == true
+verdict := {"status": "NOT_APPLICABLE", "reason": "no envelope round trip was performed for the key"} if {
+	not input.verification.performed == true
 	field("reason") == ""
-} else := report.not_applicable(sprintf("the envelope round trip could not be completed: %s (%s)", [field("reason"), field("detail")])) if {
-	not verification.performed == true
-} else := report.compliant(sprintf(
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("the envelope round trip could not be completed: %s (%s)", [field("reason"), field("detail")])} if {
+	not input.verification.performed == true
+} else := {"status": "COMPLIANT", "reason": sprintf(
 	"envelope round trip succeeded: GenerateDataKey, AES-256-GCM suite %s, Decrypt%s",
 	[field("algorithm_suite"), protects],
-)) if {
-	verification.ok == true
-} else := report.non_compliant(sprintf(
+)} if {
+	input.verification.ok == true
+} else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"envelope round trip failed at step %s: %s (%s)%s",
 	[field("step"), field("reason"), field("detail"), protects],
-))
+)}

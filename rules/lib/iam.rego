@@ -11,19 +11,16 @@
 package atrest.lib.iam
 
 # statements lists the statements of a policy document; [] when there are none.
-statements(policy) := policy.Statement if is_array(policy.Statement)
-
-statements(policy) := [policy.Statement] if is_object(policy.Statement)
-
-statements(policy) := [] if {
-	not is_array(policy.Statement)
-	not is_object(policy.Statement)
-}
+statements(policy) := policy.Statement if {
+	is_array(policy.Statement)
+} else := [policy.Statement] if {
+	is_object(policy.Statement)
+} else := []
 
 # as_list turns a one-or-many policy value into a list.
 as_list(x) := x if is_array(x)
 
-as_list(x) := [x] if not is_array(x)
+else := [x]
 
 # action_matches holds when an IAM action pattern covers action (lower case).
 action_matches(pattern, action) if {
@@ -41,10 +38,15 @@ glob_pattern(pattern) := strings.replace_n({`\*`: "*", `\?`: "?"}, glob.quote_me
 # lowered and prepared once: one without * or ? is an exact name, looked up
 # in a set; only the others are matched as globs.
 covered(statements, actions) := by_action | by_not_action if {
-	patterns := {lower(p) | some s in statements; some p in as_list(s.Action); is_string(p)}
+	patterns := {lower(p) | some s in statements; p := s.Action; is_string(p)} | {lower(p) |
+		some s in statements
+		is_array(s.Action)
+		some p in s.Action
+		is_string(p)
+	}
 	globs := {glob_pattern(p) | some p in patterns; regex.match(`[*?]`, p)}
-	by_action := {name | some action, name in actions; action in patterns} | {name |
-		some action, name in actions
+	by_action := {name | some name in object.filter(actions, patterns)} | {name |
+		some action, name in object.remove(actions, patterns)
 		some g in globs
 		glob.match(g, null, action)
 	}
@@ -59,6 +61,15 @@ covered(statements, actions) := by_action | by_not_action if {
 	}
 }
 
+# denying_everyone lists the statements of statements that are unconditional
+# Denies to every principal.
+denying_everyone(statements) := [s |
+	some s in statements
+	s.Effect == "Deny"
+	everyone(s)
+	unconditional(s)
+]
+
 # everyone holds when a statement's Principal is every principal.
 everyone(statement) if statement.Principal == "*"
 
@@ -68,11 +79,3 @@ everyone(statement) if "*" in as_list(statement.Principal.AWS)
 unconditional(statement) if not statement.Condition
 
 unconditional(statement) if statement.Condition == {}
-
-# denies_everyone holds when a statement is an unconditional Deny to every
-# principal.
-denies_everyone(statement) if {
-	statement.Effect == "Deny"
-	everyone(statement)
-	unconditional(statement)
-}

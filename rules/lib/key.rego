@@ -1,9 +1,10 @@
 # METADATA
 # title: KMS key facts
-# description: Facts about the key being judged that several key rules share.
+# description: >-
+#   Facts about the key being judged that several key rules share. Each is a
+#   value, not a function, so it is computed at most once per evaluation
+#   whichever rules read it.
 package atrest.lib.key
-
-import data.atrest.lib.report
 
 # file_system_ids lists the IDs of the live file systems the key protects,
 # sorted.
@@ -14,13 +15,34 @@ file_system_ids := sort([id | some f in input.file_systems; id := f.id])
 protects_file_systems if count(file_system_ids) > 0
 
 # unused is the verdict for a key that protects no live file system.
-unused := report.not_applicable(sprintf("key %s protects no live file system", [input.resource]))
+unused := {"status": "NOT_APPLICABLE", "reason": sprintf("key %s protects no live file system", [input.resource])}
 
 # file_systems names the live file systems for a reason.
 file_systems := concat(", ", file_system_ids)
 
-# field is a key metadata field, "" when the key or the field is unknown.
-field(name) := v if {
-	v := input.key[name]
+# Key metadata fields, each "" when the key or the field is unknown.
+
+spec := v if {
+	v := input.key.key_spec
+	is_string(v)
+} else := ""
+
+usage := v if {
+	v := input.key.key_usage
+	is_string(v)
+} else := ""
+
+manager := v if {
+	v := input.key.key_manager
+	is_string(v)
+} else := ""
+
+origin := v if {
+	v := input.key.origin
+	is_string(v)
+} else := ""
+
+state := v if {
+	v := input.key.key_state
 	is_string(v)
 } else := ""
