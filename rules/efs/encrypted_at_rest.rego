@@ -36,7 +36,14 @@ results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.r
 
 fs := input.file_system
 
-verdict := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not known", [input.resource])} if {
+# The usual outcome is tried first; its body implies that no branch after it
+# other than the last would apply.
+verdict := compliant if {
+	not fs.deleted == true
+	not fs.known == false
+	fs.encrypted == true
+	count(violations) == 0
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not known", [input.resource])} if {
 	not is_object(fs)
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is deleted", [fs.id])} if {
 	fs.deleted == true
@@ -49,7 +56,9 @@ verdict := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not
 	fs.encrypted != true
 } else := {"status": "NON_COMPLIANT", "reason": report.join(violations)} if {
 	count(violations) > 0
-} else := {"status": "COMPLIANT", "reason": sprintf("file system %s is encrypted with key %s", [fs.id, key_ref])}
+} else := compliant
+
+compliant := {"status": "COMPLIANT", "reason": sprintf("file system %s is encrypted with key %s", [fs.id, key_ref])}
 
 # key_ref names the file system's key as precisely as the input allows.
 key_ref := fs.kms_key_arn if fs.kms_key_arn != ""

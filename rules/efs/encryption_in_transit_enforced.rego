@@ -33,7 +33,12 @@ results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.r
 
 fs := input.file_system
 
-verdict := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not known", [input.resource])} if {
+# The usual outcome is tried first; its body implies that no branch after it
+# but the one giving the same verdict would apply.
+verdict := compliant if {
+	not fs.deleted == true
+	count(enforcing) > 0
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not known", [input.resource])} if {
 	not is_object(fs)
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is deleted", [fs.id])} if {
 	fs.deleted == true
@@ -45,14 +50,16 @@ verdict := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not
 	fs.policy_known == false
 } else := {"status": "NON_COMPLIANT", "reason": sprintf("file system %s has no file-system policy", [fs.id])} if {
 	fs.policy == null
-} else := {"status": "COMPLIANT", "reason": sprintf(
-	"file-system policy of %s denies requests with aws:SecureTransport false (%s)",
-	[fs.id, report.join(enforcing)],
-)} if {
+} else := compliant if {
 	count(enforcing) > 0
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"file-system policy of %s has no Deny statement with condition aws:SecureTransport false",
 	[fs.id],
+)}
+
+compliant := {"status": "COMPLIANT", "reason": sprintf(
+	"file-system policy of %s denies requests with aws:SecureTransport false (%s)",
+	[fs.id, report.join(enforcing)],
 )}
 
 # enforcing names the statements that deny requests made without TLS.
