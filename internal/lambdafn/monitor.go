@@ -37,8 +37,14 @@ type Monitor struct {
 	// Sweeper inventories resources for the sweep; nil when the store is
 	// not the live one.
 	Sweeper Sweeper
-	// Regions the sweep inventories.
+	// Regions the sweep and the verify function inventory.
 	Regions []string
+	// KeyVerifier proves keys work (the verify function); nil unless
+	// ATREST_VERIFY_KEYS is true.
+	KeyVerifier pipeline.KeyVerifier
+	// Keys lists the keys that protect file systems (the verify function);
+	// nil when the store is not the live one.
+	Keys KeyLister
 
 	// current is the invocation under way, for the pipeline's key
 	// verification callback; a function handles one invocation at a time.

@@ -16,6 +16,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/atrest/atrest/internal/dedup"
+	"github.com/atrest/atrest/internal/envelope"
 )
 
 // Environment variables the functions read.
@@ -56,6 +60,31 @@ const (
 	// (efs_kms_key_verified). The key policies must allow the function's
 	// role.
 	EnvVerifyKeys = "ATREST_VERIFY_KEYS"
+	// EnvVerifyInterval is how long a key's verification is reused before
+	// the key is verified again, as a Go duration ("1h"; default
+	// envelope.DefaultInterval). The verify function verifies every key on
+	// each scheduled run regardless: its schedule is its interval.
+	EnvVerifyInterval = "ATREST_VERIFY_INTERVAL"
+	// EnvDedupTable is the DynamoDB table (internal/dedup) that records the
+	// eventIDs judged, so a record delivered again to another execution
+	// environment, or by another path, gives no findings twice; empty
+	// deduplicates within one execution environment only.
+	EnvDedupTable = "ATREST_DEDUP_TABLE"
+	// EnvDedupTTL is how long the table remembers an eventID, as a Go
+	// duration ("168h"; default dedup.DefaultTTL).
+	EnvDedupTTL = "ATREST_DEDUP_TTL"
+	// EnvSecurityHub, "true", imports every finding into AWS Security Hub
+	// (BatchImportFindings).
+	EnvSecurityHub = "ATREST_SECURITY_HUB"
+	// EnvWatchedTrails, EnvWatchedEventRules and
+	// EnvWatchedSubscriptionFilters are comma-separated lists added to the
+	// rule config's watched_trails, watched_event_rules and
+	// watched_subscription_filters ("LOG_GROUP:FILTER"): the monitoring
+	// path atrest itself relies on, which the sweep lists and
+	// cloudtrail_monitoring_intact judges from events too.
+	EnvWatchedTrails              = "ATREST_WATCHED_TRAILS"
+	EnvWatchedEventRules          = "ATREST_WATCHED_EVENT_RULES"
+	EnvWatchedSubscriptionFilters = "ATREST_WATCHED_SUBSCRIPTION_FILTERS"
 	// EnvAccount is the monitor's own account id; empty asks STS once.
 	EnvAccount = "ATREST_ACCOUNT"
 	// EnvRegion is set by Lambda to the function's region.
@@ -93,6 +122,14 @@ type Settings struct {
 	Region           string
 	Account          string
 	VerifyKeys       bool
+	VerifyInterval   time.Duration
+	DedupTable       string
+	DedupTTL         time.Duration
+	SecurityHub      bool
+	// Watched* are added to the rule config's watched_* lists.
+	WatchedTrails              []string
+	WatchedEventRules          []string
+	WatchedSubscriptionFilters []string
 }
 
 // FromEnv reads Settings through getenv (os.Getenv in main). The store
@@ -111,13 +148,24 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		Remediate:        splitList(getenv(EnvRemediate)),
 		Region:           strings.TrimSpace(getenv(EnvRegion)),
 		Account:          strings.TrimSpace(getenv(EnvAccount)),
+		DedupTable:       strings.TrimSpace(getenv(EnvDedupTable)),
+
+		WatchedTrails:              splitList(getenv(EnvWatchedTrails)),
+		WatchedEventRules:          splitList(getenv(EnvWatchedEventRules)),
+		WatchedSubscriptionFilters: splitList(getenv(EnvWatchedSubscriptionFilters)),
 	}
-	switch v := strings.TrimSpace(getenv(EnvVerifyKeys)); v {
-	case "", "false":
-	case "true":
-		s.VerifyKeys = true
-	default:
-		return s, fmt.Errorf("%w: %s=%q, want true or false", ErrSettings, EnvVerifyKeys, v)
+	var err error
+	if s.VerifyKeys, err = boolSetting(getenv, EnvVerifyKeys); err != nil {
+		return s, err
+	}
+	if s.SecurityHub, err = boolSetting(getenv, EnvSecurityHub); err != nil {
+		return s, err
+	}
+	if s.VerifyInterval, err = durationSetting(getenv, EnvVerifyInterval, envelope.DefaultInterval, 0); err != nil {
+		return s, err
+	}
+	if s.DedupTTL, err = durationSetting(getenv, EnvDedupTTL, dedup.DefaultTTL, time.Second); err != nil {
+		return s, err
 	}
 	if s.Store == "" {
 		s.Store = StoreLive
@@ -142,6 +190,31 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		}
 	}
 	return s, nil
+}
+
+// boolSetting reads "true" or "false"; empty is false.
+func boolSetting(getenv func(string) string, name string) (bool, error) {
+	switch v := strings.TrimSpace(getenv(name)); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%w: %s=%q, want true or false", ErrSettings, name, v)
+	}
+}
+
+// durationSetting reads a Go duration of at least least; empty is def.
+func durationSetting(getenv func(string) string, name string, def, least time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < least {
+		return 0, fmt.Errorf("%w: %s=%q, want a duration of at least %v such as \"1h\"", ErrSettings, name, v, least)
+	}
+	return d, nil
 }
 
 func splitList(v string) []string {

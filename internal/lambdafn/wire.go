@@ -5,18 +5,22 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/efs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awssecurityhub "github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
+	"github.com/atrest/atrest/internal/dedup"
 	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/inventory"
@@ -24,6 +28,7 @@ import (
 	"github.com/atrest/atrest/internal/pipeline"
 	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/remediation"
+	"github.com/atrest/atrest/internal/securityhub"
 	"github.com/atrest/atrest/internal/state"
 )
 
@@ -47,16 +52,42 @@ func newAWSConfig(ctx context.Context) awsConfig {
 	})
 }
 
-// NewMonitor builds a function's Monitor from its settings: the rule
-// config, the rules compiled once, the store, the S3 opener, the metrics
-// sink and the findings bus. stdout receives EMF metric lines.
-func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Writer) (*Monitor, error) {
+// ruleConfig is the rule config of the settings: ATREST_RULE_CONFIG (or the
+// embedded defaults) with the watched monitoring path of the ATREST_WATCHED_*
+// variables added.
+func ruleConfig(s Settings) (config.Config, error) {
 	cfg := config.Default()
 	if s.RuleConfig != "" {
 		var err error
 		if cfg, err = config.Parse(EnvRuleConfig, []byte(s.RuleConfig)); err != nil {
-			return nil, err
+			return cfg, err
 		}
+	}
+	add := func(list []string, more []string) []string {
+		for _, v := range more {
+			if !slices.Contains(list, v) {
+				list = append(list, v)
+			}
+		}
+		return list
+	}
+	cfg.WatchedTrails = add(cfg.WatchedTrails, s.WatchedTrails)
+	cfg.WatchedEventRules = add(cfg.WatchedEventRules, s.WatchedEventRules)
+	cfg.WatchedSubscriptionFilters = add(cfg.WatchedSubscriptionFilters, s.WatchedSubscriptionFilters)
+	if err := cfg.Validate("ATREST_WATCHED_*"); err != nil {
+		return cfg, fmt.Errorf("%w: %w", ErrSettings, err)
+	}
+	return cfg, nil
+}
+
+// NewMonitor builds a function's Monitor from its settings: the rule
+// config, the rules compiled once, the store, the S3 opener, the
+// deduplication table, the key verifier, the metrics sink and the finding
+// sinks (the findings bus, Security Hub). stdout receives EMF metric lines.
+func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Writer) (*Monitor, error) {
+	cfg, err := ruleConfig(s)
+	if err != nil {
+		return nil, err
 	}
 	engine, err := policy.New(ctx)
 	if err != nil {
@@ -67,6 +98,7 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 	var (
 		store   state.Store
 		sweeper Sweeper
+		keys    KeyLister
 	)
 	switch s.Store {
 	case StoreMemory:
@@ -76,10 +108,13 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 		if err != nil {
 			return nil, err
 		}
-		live := inventory.NewLive(inventory.Options{Clients: inventory.NewAccounts(inventory.AccountsOptions{
+		accounts := inventory.NewAccounts(inventory.AccountsOptions{
 			Config: c, Account: s.Account, RoleName: s.OrganizationRole,
-		})})
-		store, sweeper = live, live
+		})
+		live := inventory.NewLive(inventory.Options{Clients: accounts, Watch: inventory.Watch{
+			Trails: cfg.WatchedTrails, EventRules: cfg.WatchedEventRules, SubscriptionFilters: cfg.WatchedSubscriptionFilters,
+		}})
+		store, sweeper, keys = live, live, FileSystemKeys{Clients: accounts}
 	}
 
 	var opener cloudtrail.Opener
@@ -98,15 +133,28 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 		Store: store, Engine: engine, Config: cfg, Logger: log,
 		Decoder: &cloudtrail.Decoder{Opener: opener},
 	}
+	if s.DedupTable != "" {
+		c, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		table, err := dedup.NewTable(dynamodb.NewFromConfig(c), s.DedupTable, dedup.WithTTL(s.DedupTTL))
+		if err != nil {
+			return nil, err
+		}
+		popts.Seen = table.Seen
+	}
+	var verifier pipeline.KeyVerifier
 	if s.VerifyKeys {
 		c, err := awsCfg()
 		if err != nil {
 			return nil, err
 		}
-		v, err := envelope.New(c)
+		v, err := envelope.New(c, envelope.WithInterval(s.VerifyInterval))
 		if err != nil {
 			return nil, fmt.Errorf("key verifier: %w", err)
 		}
+		verifier = v
 		popts.Verifier, popts.OnVerify = v, m.verified
 	}
 	p, err := pipeline.New(popts)
@@ -116,6 +164,7 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 
 	*m = Monitor{
 		Pipeline: p, Engine: engine, Log: log, Sweeper: sweeper, Regions: s.SweepRegions,
+		KeyVerifier: verifier, Keys: keys,
 		MetricsOptions: metrics.Options{Namespace: s.MetricNamespace, Organization: s.OrganizationRole != ""},
 	}
 	switch s.Metrics {
@@ -140,7 +189,31 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 			log: log,
 		})
 	}
+	if s.SecurityHub {
+		c, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		m.Findings = append(m.Findings, hubSink{e: securityhub.NewExporter(awssecurityhub.NewFromConfig(c)), log: log})
+	}
 	return m, nil
+}
+
+// hubSink imports findings into Security Hub.
+type hubSink struct {
+	e   *securityhub.Exporter
+	log *slog.Logger
+}
+
+var _ FindingSink = hubSink{}
+
+func (h hubSink) Name() string { return "security_hub" }
+
+// PublishFindings implements FindingSink.
+func (h hubSink) PublishFindings(ctx context.Context, fs []finding.Finding) error {
+	n, err := h.e.Export(ctx, fs)
+	h.log.InfoContext(ctx, "findings imported", "sink", h.Name(), "imported", n)
+	return err
 }
 
 // busSink publishes findings as "Atrest Finding" events.
