@@ -54,7 +54,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	for _, name := range []string{lambdafn.FunctionTrailEvents, lambdafn.FunctionTrailLogs, lambdafn.FunctionTrailArchive, lambdafn.FunctionSweep, lambdafn.FunctionRemediate} {
+	for _, name := range []string{lambdafn.FunctionTrailEvents, lambdafn.FunctionTrailLogs, lambdafn.FunctionTrailArchive, lambdafn.FunctionSweep, lambdafn.FunctionRemediate, lambdafn.FunctionVerify} {
 		out := filepath.Join(dir, name, "bootstrap")
 		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, "./functions/"+name)
 		cmd.Dir = root

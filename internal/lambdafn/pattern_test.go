@@ -200,6 +200,7 @@ func TestRulePatternsSelectTheirEvents(t *testing.T) {
 		"remediate-efs-unencrypted.json":               "remediate",
 		"remediate-compliant-skipped.json":             "",
 		"sweep-scheduled.json":                         "", // the Schedule event, not a pattern rule
+		"verify-scheduled.json":                        "", // the Schedule event, not a pattern rule
 		"91-malformed-eventbridge-missing-detail.json": "",
 	}
 	files, err := filepath.Glob(filepath.Join(repoRoot, "events", "*.json"))

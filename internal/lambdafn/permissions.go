@@ -10,6 +10,7 @@ const (
 	FunctionTrailArchive = "trail-archive"
 	FunctionSweep        = "sweep"
 	FunctionRemediate    = "remediate"
+	FunctionVerify       = "verify"
 )
 
 // liveStoreReads are the reads the live store (internal/inventory) makes to
@@ -43,24 +44,42 @@ var keyVerification = []string{
 	"kms:Decrypt",
 }
 
+// deduplication is what the deduplication table (internal/dedup) calls
+// when ATREST_DEDUP_TABLE is set: a conditional put of each eventID.
+var deduplication = []string{"dynamodb:PutItem"}
+
+// securityHubImport is what the Security Hub sink (internal/securityhub)
+// calls when ATREST_SECURITY_HUB is true.
+var securityHubImport = []string{"securityhub:BatchImportFindings"}
+
 // Permissions lists, per function, every IAM action its code calls. The
 // template grants each function exactly these (a test compares them), plus
 // what Lambda itself needs (logs, traces, the event source, the
 // dead-letter destination), which SAM adds to the role.
 var Permissions = map[string][]string{
-	FunctionTrailEvents: append(slices.Concat(liveStoreReads, keyVerification),
+	FunctionTrailEvents: append(slices.Concat(liveStoreReads, keyVerification, deduplication, securityHubImport),
 		"events:PutEvents", // "Atrest Finding" events on the findings bus
 	),
-	FunctionTrailLogs: append(slices.Concat(liveStoreReads, keyVerification),
+	FunctionTrailLogs: append(slices.Concat(liveStoreReads, keyVerification, deduplication, securityHubImport),
 		"events:PutEvents",
 	),
-	FunctionTrailArchive: append(slices.Concat(liveStoreReads, keyVerification),
+	FunctionTrailArchive: append(slices.Concat(liveStoreReads, keyVerification, deduplication, securityHubImport),
 		"s3:GetObject", // the log file an S3 notification names
 		"events:PutEvents",
 	),
-	FunctionSweep: append(slices.Concat(liveStoreReads, keyVerification),
+	// A sweep judges resources, not records: it has no eventID to
+	// deduplicate.
+	FunctionSweep: append(slices.Concat(liveStoreReads, keyVerification, securityHubImport),
 		"kms:ListKeys", // the inventory of keys
 		"events:PutEvents",
+	),
+	// The keys that protect file systems (FileSystemKeys) and their
+	// envelope round trip (internal/envelope: DescribeKey, GenerateDataKey,
+	// Decrypt); the findings' sinks.
+	FunctionVerify: slices.Concat(
+		[]string{"elasticfilesystem:DescribeFileSystems", "kms:DescribeKey"},
+		keyVerification, securityHubImport,
+		[]string{"events:PutEvents"},
 	),
 	// The remediation actions (internal/remediation): reads for every
 	// action, dry run included; each change only when its action is opted
@@ -78,4 +97,20 @@ var Permissions = map[string][]string{
 		"elasticfilesystem:TagResource",
 		"events:PutEvents",
 	},
+}
+
+// ConditionalPermissions are the actions the code calls only when a
+// setting turns them on, by the template condition that grants them: the
+// template grants each only under its condition (a test checks), unless
+// the function itself exists only under that condition.
+var ConditionalPermissions = map[string][]string{
+	"VerifyKeysEnabled":           keyVerification,
+	"DeduplicationTableEnabled":   deduplication,
+	"SecurityHubEnabled":          securityHubImport,
+	"HasOrganizationRole":         {"sts:AssumeRole"},
+	"OptInEnableKeyRotation":      {"kms:EnableKeyRotation"},
+	"OptInCancelKeyDeletion":      {"kms:CancelKeyDeletion"},
+	"OptInKeyEnable":              {"kms:EnableKey"},
+	"OptInRequireSecureTransport": {"elasticfilesystem:PutFileSystemPolicy"},
+	"OptInTagUnencrypted":         {"elasticfilesystem:TagResource"},
 }

@@ -277,6 +277,134 @@ func actionsOf(st map[string]any) []string {
 	return nil
 }
 
+// grant is one statement's grant of an action to a function.
+type grant struct {
+	action    string
+	condition string // the template condition it is granted under; "" for always
+	statement map[string]any
+}
+
+// grants lists every action a function's Policies grant, with the condition
+// each is granted under: a managed policy's Condition, or the condition of
+// an Fn::If around a policy or a statement (its false branch, when not
+// AWS::NoValue, under "!condition").
+func grants(t *testing.T, tp template, policies any) []grant {
+	t.Helper()
+	var out []grant
+	var statements func(v any, cond string)
+	statements = func(v any, cond string) {
+		switch s := v.(type) {
+		case []any:
+			for _, e := range s {
+				statements(e, cond)
+			}
+		case map[string]any:
+			if c, ok := s["Fn::If"].([]any); ok {
+				statements(c[1], c[0].(string))
+				statements(c[2], "!"+c[0].(string))
+				return
+			}
+			if s["Ref"] == "AWS::NoValue" {
+				return
+			}
+			for _, a := range actionsOf(s) {
+				out = append(out, grant{action: a, condition: cond, statement: s})
+			}
+		}
+	}
+	var policy func(v any, cond string)
+	policy = func(v any, cond string) {
+		doc, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		if c, ok := doc["Fn::If"].([]any); ok {
+			policy(c[1], c[0].(string))
+			policy(c[2], "!"+c[0].(string))
+			return
+		}
+		if doc["Ref"] == "AWS::NoValue" {
+			return
+		}
+		if ref, ok := doc["Ref"].(string); ok {
+			mp := tp.resources()[ref].(map[string]any)
+			if c, ok := mp["Condition"].(string); ok {
+				if cond != "" && cond != c {
+					t.Fatalf("policy %s has condition %s, used under %s", ref, c, cond)
+				}
+				cond = c
+			}
+			doc = mp["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+		}
+		statements(doc["Statement"], cond)
+	}
+	for _, p := range policies.([]any) {
+		policy(p, "")
+	}
+	return out
+}
+
+// An action the code calls only when a setting turns it on is granted only
+// under that setting's condition, and nothing else hides under one.
+func TestTemplateConditionalPermissions(t *testing.T) {
+	tp := loadTemplate(t)
+	conditions := tp["Conditions"].(map[string]any)
+	optional := map[string]string{} // action -> condition
+	for cond, actions := range lambdafn.ConditionalPermissions {
+		if _, ok := conditions[cond]; !ok {
+			t.Errorf("ConditionalPermissions names %s, which is no template condition", cond)
+		}
+		for _, a := range actions {
+			optional[a] = cond
+		}
+	}
+	for id, r := range tp.resources() {
+		res := r.(map[string]any)
+		if res["Type"] != "AWS::Serverless::Function" {
+			continue
+		}
+		props := res["Properties"].(map[string]any)
+		fnCond, _ := res["Condition"].(string)
+		t.Run(id, func(t *testing.T) {
+			for _, g := range grants(t, tp, props["Policies"]) {
+				want, isOptional := optional[g.action]
+				switch {
+				case g.condition == "" && isOptional && want != fnCond:
+					t.Errorf("%s is granted always, want only under %s", g.action, want)
+				case g.condition != "" && !isOptional:
+					t.Errorf("%s is granted under %s, but the code calls it always", g.action, g.condition)
+				case g.condition != "" && g.condition != want:
+					t.Errorf("%s is granted under %s, want %s", g.action, g.condition, want)
+				}
+			}
+		})
+	}
+}
+
+// The key verifier's round trip is granted only for messages that carry its
+// encryption context.
+func TestTemplateKeyVerificationNeedsItsEncryptionContext(t *testing.T) {
+	tp := loadTemplate(t)
+	checked := 0
+	for name, props := range tp.functions(t) {
+		for _, g := range grants(t, tp, props["Policies"]) {
+			if g.action != "kms:GenerateDataKey" && g.action != "kms:Decrypt" {
+				continue
+			}
+			checked++
+			cond, _ := g.statement["Condition"].(map[string]any)
+			eq, _ := cond["StringEquals"].(map[string]any)
+			if len(cond) != 1 || len(eq) != 1 || eq["kms:EncryptionContext:"+envelope.ContextPurposeKey] != envelope.ContextPurpose {
+				t.Errorf("%s: %s is granted with condition %v, want only StringEquals %s:%s = %s",
+					name, g.action, g.statement["Condition"], "kms:EncryptionContext", envelope.ContextPurposeKey, envelope.ContextPurpose)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no function is granted the key verification round trip")
+	}
+}
+
 func TestDashboardBodyIsSamDashboardJSON(t *testing.T) {
 	tp := loadTemplate(t)
 	dash := tp.resources()["Dashboard"].(map[string]any)["Properties"].(map[string]any)
