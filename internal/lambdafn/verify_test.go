@@ -20,6 +20,7 @@ import (
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/atrest/atrest/internal/dedup"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/lambdafn"
+	hub "github.com/atrest/atrest/internal/securityhub"
 	"github.com/atrest/atrest/internal/state"
 )
 
@@ -370,5 +372,45 @@ func TestWatchedMonitoringPathUnderEmulator(t *testing.T) {
 		if s := status(r.Findings, "cloudtrail_monitoring_intact", deleted); s != tc.want {
 			t.Errorf("%s: DeleteRule of atrest-kms-calls: %q, want %s (findings %v)", tc.name, s, tc.want, r.Findings)
 		}
+	}
+}
+
+// With ATREST_SECURITY_HUB every finding of an invocation is imported into
+// Security Hub, one ASFF finding a rule and resource.
+func TestSecurityHubUnderEmulator(t *testing.T) {
+	endpoint := awstest.Moto(t)
+	awstest.Reset(t, endpoint)
+	cfg := awstest.Config(t, endpoint)
+	ctx := context.Background()
+	env := awsEnv(endpoint)
+	env[lambdafn.EnvStore] = lambdafn.StoreMemory
+	env[lambdafn.EnvFindingsBus] = ""
+	env[lambdafn.EnvSecurityHub] = "true"
+	fn := startFunction(t, lambdafn.FunctionTrailEvents, env)
+	r := fn.invokeFile(t, "01-eventbridge-kms-createkey-symmetric.json")
+	if len(r.Findings) == 0 {
+		t.Fatal("no findings")
+	}
+	if l := hasLog(r, "findings imported"); l == nil || l["imported"] != float64(len(r.Findings)) {
+		t.Errorf("import log %v, want %d imported", l, len(r.Findings))
+	}
+	if l := hasLog(r, "findings not delivered"); l != nil {
+		t.Errorf("findings not delivered: %v", l)
+	}
+	out, err := securityhub.NewFromConfig(cfg).GetFindings(ctx, &securityhub.GetFindingsInput{MaxResults: aws.Int32(100)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []string
+	for _, f := range out.Findings {
+		got = append(got, aws.ToString(f.Id))
+	}
+	for _, f := range r.Findings {
+		want = append(want, hub.FindingID(f.Rule, f.Resource))
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Security Hub findings\n got %q\nwant %q", got, want)
 	}
 }
