@@ -3,7 +3,6 @@ package inventory
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/atrest/atrest/internal/awstest"
 	"github.com/atrest/atrest/internal/state"
@@ -20,47 +18,13 @@ import (
 
 func TestMain(m *testing.M) { awstest.Main(m) }
 
-// callCounter counts SDK operations by name through an initialize-step
-// middleware on every client built from the configuration.
-type callCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *callCounter) install(cfg *aws.Config) {
-	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("atrest-count",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				c.mu.Lock()
-				if c.n == nil {
-					c.n = map[string]int{}
-				}
-				c.n[middleware.GetOperationName(ctx)]++
-				c.mu.Unlock()
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-	})
-}
-
-func (c *callCounter) get(op string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[op]
-}
-
-func (c *callCounter) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n = nil
-}
-
 // motoEnv is a fresh moto account, clients to seed it, and a live store on
 // it whose calls are counted.
 type motoEnv struct {
 	cfg   aws.Config
 	kms   *kms.Client
 	efs   *efs.Client
-	calls *callCounter
+	calls *awstest.Calls
 	acc   *Accounts
 	live  *Live
 	now   time.Time
@@ -71,9 +35,9 @@ func newMotoEnv(t *testing.T, roleName string) *motoEnv {
 	url := awstest.Moto(t)
 	awstest.Reset(t, url)
 	cfg := awstest.Config(t, url)
-	e := &motoEnv{cfg: cfg, kms: kms.NewFromConfig(cfg), efs: efs.NewFromConfig(cfg), calls: &callCounter{}, now: time.Now().UTC()}
+	e := &motoEnv{cfg: cfg, kms: kms.NewFromConfig(cfg), efs: efs.NewFromConfig(cfg), calls: &awstest.Calls{}, now: time.Now().UTC()}
 	liveCfg := cfg.Copy()
-	e.calls.install(&liveCfg)
+	e.calls.Install(&liveCfg)
 	e.acc = NewAccounts(AccountsOptions{Config: liveCfg, RoleName: roleName, ExternalID: "atrest-test"})
 	e.live = NewLive(Options{Clients: e.acc, Now: func() time.Time { return e.now }})
 	return e
@@ -303,7 +267,7 @@ func TestMotoOtherAccount(t *testing.T) {
 	if got == nil || got.Account != other || got.KeyState != "Enabled" {
 		t.Fatalf("key in the other account = %+v", got)
 	}
-	if n := e.calls.get("AssumeRole"); n != 1 {
+	if n := e.calls.Get("AssumeRole"); n != 1 {
 		t.Errorf("AssumeRole calls = %d, want 1", n)
 	}
 	// The monitor's own account is read with its own credentials: the key

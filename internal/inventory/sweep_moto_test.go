@@ -62,7 +62,7 @@ func TestMotoSweep(t *testing.T) {
 	afterSweep := map[string]int{}
 	ops := []string{"ListKeys", "DescribeFileSystems", "ListAliases", "DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy", "ListGrants", "DescribeFileSystemPolicy"}
 	for _, op := range ops {
-		afterSweep[op] = e.calls.get(op)
+		afterSweep[op] = e.calls.Get(op)
 	}
 
 	evalStart := time.Now()
@@ -90,22 +90,22 @@ func TestMotoSweep(t *testing.T) {
 		t.Errorf("file systems protected by the swept keys = %d, want %d", protected, n)
 	}
 	for _, op := range ops {
-		total := e.calls.get(op)
+		total := e.calls.Get(op)
 		t.Logf("%-26s sweep %4d, evaluation after it %4d", op, afterSweep[op], total-afterSweep[op])
 	}
 	t.Logf("sweep wall time %v; evaluation reads of %d refs %v", sweepTime.Round(time.Millisecond), len(res.Refs), evalTime.Round(time.Millisecond))
-	if got := e.calls.get("DescribeKey"); got > n {
+	if got := e.calls.Get("DescribeKey"); got > n {
 		t.Errorf("DescribeKey calls = %d, want <= %d (one per key)", got, n)
 	}
-	if got := e.calls.get("GetKeyRotationStatus"); got > n {
+	if got := e.calls.Get("GetKeyRotationStatus"); got > n {
 		t.Errorf("GetKeyRotationStatus calls = %d, want <= %d (one per key)", got, n)
 	}
 	for _, op := range []string{"GetKeyPolicy", "ListGrants", "DescribeFileSystemPolicy"} {
-		if got := e.calls.get(op); got > n {
+		if got := e.calls.Get(op); got > n {
 			t.Errorf("%s calls = %d, want <= %d", op, got, n)
 		}
 	}
-	if got := e.calls.get("DescribeFileSystems") - afterSweep["DescribeFileSystems"]; got != 0 {
+	if got := e.calls.Get("DescribeFileSystems") - afterSweep["DescribeFileSystems"]; got != 0 {
 		t.Errorf("DescribeFileSystems calls after the sweep = %d, want 0 (list cached)", got)
 	}
 	gone := res.Gone([]state.ResourceRef{{Type: state.TypeKey, ARN: keyARNs[0]}, {Type: state.TypeKey, ARN: state.KeyARN(awstest.Region, awstest.Account, "deleted-key")}}, awstest.Account, []string{awstest.Region})

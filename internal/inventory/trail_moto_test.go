@@ -72,7 +72,7 @@ func TestMotoTrails(t *testing.T) {
 	}
 	// The sweep read each trail once, in its home region.
 	for _, op := range []string{"GetTrailStatus", "GetEventSelectors"} {
-		if n := e.calls.get(op); n != 2 {
+		if n := e.calls.Get(op); n != 2 {
 			t.Errorf("%s calls = %d, want 2", op, n)
 		}
 	}

@@ -4,54 +4,26 @@ import (
 	"context"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/smithy-go/middleware"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/atrest/atrest/internal/awstest"
 	"github.com/atrest/atrest/internal/finding"
 )
 
-// callCounter counts the operations a client sends, by name.
-type callCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *callCounter) get(op string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[op]
-}
-
-func (c *callCounter) add(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("atrestCallCounter",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			c.mu.Lock()
-			if c.n == nil {
-				c.n = map[string]int{}
-			}
-			c.n[awsmiddleware.GetOperationName(ctx)]++
-			c.mu.Unlock()
-			return next.HandleInitialize(ctx, in)
-		}), middleware.After)
-}
-
-func motoCloudWatch(t *testing.T) (*cloudwatch.Client, *callCounter) {
+func motoCloudWatch(t *testing.T) (*cloudwatch.Client, *awstest.Calls) {
 	t.Helper()
 	url := awstest.Moto(t)
 	awstest.Reset(t, url)
-	c := &callCounter{}
+	c := &awstest.Calls{}
 	cfg := awstest.Config(t, url)
-	cfg.APIOptions = append(cfg.APIOptions, c.add)
+	c.Install(&cfg)
 	// moto 5.2.1 does not speak the Smithy RPC v2 CBOR protocol this SDK
 	// version uses for CloudWatch by default; it answers the awsQuery
 	// protocol, which CloudWatch also accepts.
@@ -79,7 +51,7 @@ func TestMotoPutMetricData(t *testing.T) {
 	if err := NewCloudWatchSink(client).Publish(ctx, inv.Batch()); err != nil {
 		t.Fatal(err)
 	}
-	if got := calls.get("PutMetricData"); got != 1 {
+	if got := calls.Get("PutMetricData"); got != 1 {
 		t.Errorf("PutMetricData calls %d, want 1", got)
 	}
 
@@ -164,7 +136,7 @@ func TestMotoThousandFindingsCalls(t *testing.T) {
 	if err := NewCloudWatchSink(client).Publish(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	got := calls.get("PutMetricData")
+	got := calls.Get("PutMetricData")
 	t.Logf("1,000 findings, %d datums: %d PutMetricData calls", len(b.Datums), got)
 	if got != 2 {
 		t.Fatalf("PutMetricData calls %d, want 2", got)

@@ -5,52 +5,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/atrest/atrest/internal/awstest"
 	"github.com/atrest/atrest/internal/finding"
 )
 
-// callCounter counts the operations a client sends, by name.
-type callCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *callCounter) get(op string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[op]
-}
-
-func (c *callCounter) add(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("atrestCallCounter",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			c.mu.Lock()
-			if c.n == nil {
-				c.n = map[string]int{}
-			}
-			c.n[awsmiddleware.GetOperationName(ctx)]++
-			c.mu.Unlock()
-			return next.HandleInitialize(ctx, in)
-		}), middleware.After)
-}
-
 type busFixture struct {
 	eb    *eventbridge.Client
 	sqs   *sqs.Client
 	queue string
-	calls *callCounter
+	calls *awstest.Calls
 }
 
 // newBus creates a custom bus whose rule {"source":["atrest"]} targets an
@@ -60,9 +32,9 @@ func newBus(t *testing.T, name string, withTarget bool) busFixture {
 	url := awstest.Moto(t)
 	awstest.Reset(t, url)
 	cfg := awstest.Config(t, url)
-	calls := &callCounter{}
+	calls := &awstest.Calls{}
 	ebCfg := cfg.Copy()
-	ebCfg.APIOptions = append(ebCfg.APIOptions, calls.add)
+	ebCfg.APIOptions = append(ebCfg.APIOptions, calls.Middleware)
 	eb := eventbridge.NewFromConfig(ebCfg)
 	sq := sqs.NewFromConfig(cfg)
 	ctx := context.Background()
@@ -201,7 +173,7 @@ func TestMotoThousandFindingsPutEvents(t *testing.T) {
 	if err != nil || res.Published != 1000 {
 		t.Fatalf("published %+v err %v", res, err)
 	}
-	got := bus.calls.get("PutEvents")
+	got := bus.calls.Get("PutEvents")
 	t.Logf("1,000 findings: %d PutEvents calls", got)
 	if got != 100 {
 		t.Fatalf("PutEvents calls %d, want 100", got)
