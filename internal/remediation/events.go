@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -135,31 +134,10 @@ func NewPublisher(client PutEventsAPI, opts PublisherOptions) *Publisher {
 	return &Publisher{client: client, opts: opts}
 }
 
-// FailedEntry is an event EventBridge did not accept.
-type FailedEntry struct {
-	// ID is the finding's stable id (or the outcome's finding id).
-	ID           string
-	ErrorCode    string
-	ErrorMessage string
-}
-
-// PublishError reports the entries that were not published after every
+// publishError reports entries EventBridge did not accept after every
 // attempt.
-type PublishError struct {
-	Failed []FailedEntry
-}
-
-func (e *PublishError) Error() string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "remediation: %d events not published:", len(e.Failed))
-	for i, f := range e.Failed {
-		if i == 10 {
-			fmt.Fprintf(&sb, " ... and %d more", len(e.Failed)-10)
-			break
-		}
-		fmt.Fprintf(&sb, " %s (%s: %s)", f.ID, f.ErrorCode, f.ErrorMessage)
-	}
-	return sb.String()
+func publishError(failed []finding.Undelivered) *finding.DeliveryError {
+	return &finding.DeliveryError{Sink: "remediation", What: "events not published", Failed: failed}
 }
 
 // Result says what PublishFindings did.
@@ -184,7 +162,7 @@ type pending struct {
 // published NON_COMPLIANT. Statuses are recorded only for entries
 // EventBridge accepted (and for findings that needed no event), so a lost
 // event is retried on the next evaluation. Entries that still fail after
-// the retries are reported in a *PublishError.
+// the retries are reported in a *finding.DeliveryError.
 func (p *Publisher) PublishFindings(ctx context.Context, fs []finding.Finding) (Result, error) {
 	var res Result
 	var entries []pending
@@ -278,7 +256,7 @@ func (p *Publisher) entry(id, detailType string, detail any, resources []string)
 	}
 	size := EntrySize(e)
 	if size > PutEventsMaxBytes {
-		return pending{}, &PublishError{Failed: []FailedEntry{{ID: id, ErrorCode: "EntryTooLarge", ErrorMessage: fmt.Sprintf("%d bytes: %v", size, ErrEntryTooLarge)}}}
+		return pending{}, publishError([]finding.Undelivered{{ID: id, ErrorCode: "EntryTooLarge", ErrorMessage: fmt.Sprintf("%d bytes: %v", size, ErrEntryTooLarge)}})
 	}
 	return pending{id: id, entry: e, size: size}, nil
 }
@@ -323,7 +301,7 @@ func batches(entries []pending) [][]pending {
 // number accepted.
 func (p *Publisher) send(ctx context.Context, entries []pending) (int, error) {
 	accepted := 0
-	var failed []FailedEntry
+	var failed []finding.Undelivered
 	var errs []error
 	todo := entries
 	wait := p.opts.Backoff
@@ -339,7 +317,7 @@ func (p *Publisher) send(ctx context.Context, entries []pending) (int, error) {
 			if err != nil {
 				retry = append(retry, batch...)
 				for _, e := range batch {
-					failed = append(failed, FailedEntry{ID: e.id, ErrorCode: "RequestFailed", ErrorMessage: err.Error()})
+					failed = append(failed, finding.Undelivered{ID: e.id, ErrorCode: "RequestFailed", ErrorMessage: err.Error()})
 				}
 				continue
 			}
@@ -353,7 +331,7 @@ func (p *Publisher) send(ctx context.Context, entries []pending) (int, error) {
 					}
 					continue
 				}
-				fe := FailedEntry{ID: e.id, ErrorCode: "MissingResult"}
+				fe := finding.Undelivered{ID: e.id, ErrorCode: "MissingResult"}
 				if i < len(out.Entries) {
 					fe.ErrorCode = aws.ToString(out.Entries[i].ErrorCode)
 					fe.ErrorMessage = aws.ToString(out.Entries[i].ErrorMessage)
@@ -373,24 +351,24 @@ func (p *Publisher) send(ctx context.Context, entries []pending) (int, error) {
 		todo = retry
 	}
 	if len(failed) > 0 {
-		errs = append(errs, &PublishError{Failed: append([]FailedEntry(nil), failed...)})
+		errs = append(errs, publishError(append([]finding.Undelivered(nil), failed...)))
 	}
 	return accepted, joinPublishErrors(errs)
 }
 
-// joinPublishErrors merges the PublishErrors among errs into one, so
+// joinPublishErrors merges the delivery errors among errs into one, so
 // callers find every failed id with one errors.As.
 func joinPublishErrors(errs []error) error {
-	var merged *PublishError
+	var merged *finding.DeliveryError
 	var rest []error
 	for _, err := range errs {
 		if err == nil {
 			continue
 		}
-		var pe *PublishError
+		var pe *finding.DeliveryError
 		if errors.As(err, &pe) {
 			if merged == nil {
-				merged = &PublishError{}
+				merged = publishError(nil)
 			}
 			merged.Failed = append(merged.Failed, pe.Failed...)
 			continue

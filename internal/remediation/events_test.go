@@ -212,7 +212,7 @@ func TestPublishFindingsBatching(t *testing.T) {
 	bus = &fakeBus{}
 	p, _ = newTestPublisher(bus)
 	res, err = p.PublishFindings(context.Background(), fs)
-	var pe *PublishError
+	var pe *finding.DeliveryError
 	if !errors.As(err, &pe) || len(pe.Failed) != 1 || pe.Failed[0].ID != fs[3].ID || pe.Failed[0].ErrorCode != "EntryTooLarge" || res.Published != 9 {
 		t.Fatalf("published %d err %v", res.Published, err)
 	}
@@ -276,7 +276,7 @@ func TestPublishFindingsPartialFailure(t *testing.T) {
 				t.Errorf("calls %d published %d, want %d and %d", bus.calls, res.Published, tt.wantCalls, tt.published)
 			}
 			var ids []string
-			var pe *PublishError
+			var pe *finding.DeliveryError
 			if errors.As(err, &pe) {
 				for _, f := range pe.Failed {
 					ids = append(ids, f.ID)

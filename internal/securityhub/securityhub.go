@@ -67,34 +67,9 @@ func NewExporter(client BatchImportFindingsAPI) *Exporter {
 	return &Exporter{client: client, Now: time.Now}
 }
 
-// FailedFinding is a finding Security Hub did not import.
-type FailedFinding struct {
-	ID           string
-	ErrorCode    string
-	ErrorMessage string
-}
-
-// ImportError reports the findings still failing after one retry.
-type ImportError struct {
-	Failed []FailedFinding
-}
-
-func (e *ImportError) Error() string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "securityhub: %d findings not imported:", len(e.Failed))
-	for i, f := range e.Failed {
-		if i == 10 {
-			fmt.Fprintf(&sb, " ... and %d more", len(e.Failed)-10)
-			break
-		}
-		fmt.Fprintf(&sb, " %s (%s: %s)", f.ID, f.ErrorCode, f.ErrorMessage)
-	}
-	return sb.String()
-}
-
 // Export imports findings, MaxFindingsPerCall a call. Findings Security Hub
 // reports as failed are sent once more; those failing again are returned
-// in an *ImportError. It returns the number imported.
+// in an *finding.DeliveryError. It returns the number imported.
 func (e *Exporter) Export(ctx context.Context, fs []finding.Finding) (int, error) {
 	now := time.Now
 	if e.Now != nil {
@@ -106,7 +81,7 @@ func (e *Exporter) Export(ctx context.Context, fs []finding.Finding) (int, error
 		asff[i] = ToASFF(f, ts)
 	}
 	imported := 0
-	var failed []FailedFinding
+	var failed []finding.Undelivered
 	var errs []error
 	for lo := 0; lo < len(asff); lo += MaxFindingsPerCall {
 		batch := asff[lo:min(lo+MaxFindingsPerCall, len(asff))]
@@ -128,12 +103,12 @@ func (e *Exporter) Export(ctx context.Context, fs []finding.Finding) (int, error
 		failed = append(failed, fails...)
 	}
 	if len(failed) > 0 {
-		errs = append([]error{&ImportError{Failed: failed}}, errs...)
+		errs = append([]error{&finding.DeliveryError{Sink: "securityhub", What: "findings not imported", Failed: failed}}, errs...)
 	}
 	return imported, errors.Join(errs...)
 }
 
-func (e *Exporter) importBatch(ctx context.Context, batch []types.AwsSecurityFinding) (int, []types.AwsSecurityFinding, []FailedFinding, error) {
+func (e *Exporter) importBatch(ctx context.Context, batch []types.AwsSecurityFinding) (int, []types.AwsSecurityFinding, []finding.Undelivered, error) {
 	out, err := e.client.BatchImportFindings(ctx, &securityhub.BatchImportFindingsInput{Findings: batch})
 	if err != nil {
 		ids := make([]string, len(batch))
@@ -147,10 +122,10 @@ func (e *Exporter) importBatch(ctx context.Context, batch []types.AwsSecurityFin
 		byID[aws.ToString(f.Id)] = f
 	}
 	var retry []types.AwsSecurityFinding
-	var fails []FailedFinding
+	var fails []finding.Undelivered
 	for _, ff := range out.FailedFindings {
 		id := aws.ToString(ff.Id)
-		fails = append(fails, FailedFinding{ID: id, ErrorCode: aws.ToString(ff.ErrorCode), ErrorMessage: aws.ToString(ff.ErrorMessage)})
+		fails = append(fails, finding.Undelivered{ID: id, ErrorCode: aws.ToString(ff.ErrorCode), ErrorMessage: aws.ToString(ff.ErrorMessage)})
 		if f, ok := byID[id]; ok {
 			retry = append(retry, f)
 		}

@@ -155,7 +155,7 @@ func TestExportBatchesAndRetries(t *testing.T) {
 	if !reflect.DeepEqual(hub.calls, []int{100, 1, 100, 1, 50}) {
 		t.Errorf("calls %v", hub.calls)
 	}
-	var ie *ImportError
+	var ie *finding.DeliveryError
 	if !errors.As(err, &ie) || len(ie.Failed) != 1 || ie.Failed[0].ID != broken || ie.Failed[0].ErrorCode != "InvalidInput" {
 		t.Fatalf("err %v", err)
 	}
