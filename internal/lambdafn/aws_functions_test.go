@@ -18,13 +18,21 @@ import (
 	"github.com/atrest/atrest/internal/lambdafn"
 )
 
+// Credentials the functions run with under the emulator; no log line may
+// hold them.
+const (
+	testSecretKey    = "atrest-test-secret-key-must-never-be-logged"
+	testSessionToken = "atrest-test-session-token-must-never-be-logged"
+)
+
 // awsEnv points a function at moto: the SDK honours AWS_ENDPOINT_URL.
 func awsEnv(endpoint string) map[string]string {
 	return map[string]string{
 		lambdafn.EnvStore: lambdafn.StoreLive, lambdafn.EnvMetrics: lambdafn.MetricsEMF,
 		lambdafn.EnvRegion: awstest.Region, lambdafn.EnvAccount: awstest.Account,
 		lambdafn.EnvFindingsBus: "atrest-findings",
-		"AWS_ENDPOINT_URL":      endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+		"AWS_ENDPOINT_URL":      endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": testSecretKey,
+		"AWS_SESSION_TOKEN":  testSessionToken,
 		"AWS_DEFAULT_REGION": awstest.Region, "AWS_MAX_ATTEMPTS": "2",
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,7 +125,8 @@ func startFunction(t *testing.T, name string, env map[string]string) *emulated {
 		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
 		bootstraps[name])
 	cmd.Dir = t.TempDir()
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "AWS_LAMBDA_FUNCTION_NAME=" + name}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "AWS_LAMBDA_FUNCTION_NAME=" + name,
+		lambdafn.EnvTraceAWSCalls + "=true"}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -136,6 +138,7 @@ func startFunction(t *testing.T, name string, env map[string]string) *emulated {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
+		checkCallsAndSecrets(t, name, out.String())
 		if t.Failed() {
 			t.Logf("%s output:\n%s", name, out.String())
 		}
@@ -293,4 +296,47 @@ func hasLog(r result, msg string) map[string]any {
 		}
 	}
 	return nil
+}
+
+// checkCallsAndSecrets reads what a function printed under the emulator:
+// every AWS call it made (traced as "aws call" log lines) must be an action
+// its role grants (Permissions, which the template tests hold equal to
+// template.yaml), and nothing it logged may hold the credentials it ran
+// with or a plaintext data key.
+func checkCallsAndSecrets(t *testing.T, name, out string) {
+	t.Helper()
+	granted := map[string]bool{}
+	for _, a := range lambdafn.Permissions[name] {
+		granted[a] = true
+	}
+	called := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, `"msg":"aws call"`) {
+			continue
+		}
+		var l struct{ Action string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil || l.Action == "" {
+			t.Errorf("%s: unreadable call trace %q", name, line)
+			continue
+		}
+		called[l.Action] = true
+	}
+	for a := range called {
+		if !granted[a] {
+			t.Errorf("%s calls %s, which its role does not grant", name, a)
+		}
+	}
+	for _, secret := range []string{testSecretKey, testSessionToken, `"Plaintext"`, `"plaintext"`} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s logged %q", name, secret)
+		}
+	}
+	if len(called) > 0 {
+		var names []string
+		for a := range called {
+			names = append(names, a)
+		}
+		slices.Sort(names)
+		t.Logf("%s called: %s", name, strings.Join(names, " "))
+	}
 }

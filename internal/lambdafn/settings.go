@@ -76,6 +76,9 @@ const (
 	// EnvSecurityHub, "true", imports every finding into AWS Security Hub
 	// (BatchImportFindings).
 	EnvSecurityHub = "ATREST_SECURITY_HUB"
+	// EnvTraceAWSCalls ("true") logs every AWS API call the function makes,
+	// by IAM action, so tests can check the role grants what the code calls.
+	EnvTraceAWSCalls = "ATREST_TRACE_AWS_CALLS"
 	// EnvWatchedTrails, EnvWatchedEventRules and
 	// EnvWatchedSubscriptionFilters are comma-separated lists added to the
 	// rule config's watched_trails, watched_event_rules and
@@ -126,6 +129,7 @@ type Settings struct {
 	DedupTable       string
 	DedupTTL         time.Duration
 	SecurityHub      bool
+	TraceAWSCalls    bool
 	// Watched* are added to the rule config's watched_* lists.
 	WatchedTrails              []string
 	WatchedEventRules          []string
@@ -159,6 +163,9 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		return s, err
 	}
 	if s.SecurityHub, err = boolSetting(getenv, EnvSecurityHub); err != nil {
+		return s, err
+	}
+	if s.TraceAWSCalls, err = boolSetting(getenv, EnvTraceAWSCalls); err != nil {
 		return s, err
 	}
 	if s.VerifyInterval, err = durationSetting(getenv, EnvVerifyInterval, envelope.DefaultInterval, 0); err != nil {

@@ -42,11 +42,14 @@ func NewLogger(w io.Writer) *slog.Logger {
 // metrics, no bus) never loads it.
 type awsConfig func() (aws.Config, error)
 
-func newAWSConfig(ctx context.Context) awsConfig {
+func newAWSConfig(ctx context.Context, s Settings, log *slog.Logger) awsConfig {
 	return sync.OnceValues(func() (aws.Config, error) {
 		cfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
 			return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+		}
+		if s.TraceAWSCalls {
+			traceCalls(&cfg, log)
 		}
 		return cfg, nil
 	})
@@ -93,7 +96,7 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 	if err != nil {
 		return nil, fmt.Errorf("compile rules: %w", err)
 	}
-	awsCfg := newAWSConfig(ctx)
+	awsCfg := newAWSConfig(ctx, s, log)
 
 	var (
 		store   state.Store
@@ -237,7 +240,7 @@ func (b busSink) PublishFindings(ctx context.Context, fs []finding.Finding) erro
 // opted in by settings, bounded to the monitor's own account and region, and
 // publishing their outcomes to the findings bus.
 func NewRemediator(ctx context.Context, s Settings, log *slog.Logger) (*Remediator, error) {
-	c, err := newAWSConfig(ctx)()
+	c, err := newAWSConfig(ctx, s, log)()
 	if err != nil {
 		return nil, err
 	}
