@@ -102,7 +102,7 @@ test-fuzz fuzz:
 	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
 	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/atrest-fuzz.log 2>&1 || { cat /tmp/atrest-fuzz.log; exit 1; }; \
-	    tail -n 2 /tmp/atrest-fuzz.log | head -n 1; \
+	    grep -E '^fuzz: elapsed' /tmp/atrest-fuzz.log | tail -n 1; grep -E '^(PASS|ok)' /tmp/atrest-fuzz.log | head -n 1; \
 	  done; \
 	done
 
