@@ -56,11 +56,11 @@ func seed(t *testing.T, url string) liveFixture {
 		if encrypted {
 			in.KmsKeyId = aws.String(fx.keyARN)
 		}
-		out, err := e.CreateFileSystem(ctx, in)
+		arn, err := awstest.CreateFileSystem(ctx, e, in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return aws.ToString(out.FileSystemArn)
+		return arn
 	}
 	fx.encryptedFS = mk("enc-1", true)
 	fx.secondFS = mk("enc-2", true)

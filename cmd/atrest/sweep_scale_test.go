@@ -51,11 +51,10 @@ func TestSweep200OnMoto(t *testing.T) {
 		if i%4 != 0 {
 			in.KmsKeyId = aws.String(keyARN)
 		}
-		fs, err := e.CreateFileSystem(ctx, in)
+		fsARN, err := awstest.CreateFileSystem(ctx, e, in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fsARN := aws.ToString(fs.FileSystemArn)
 		want["efs_encryption_in_transit_enforced "+fsARN] = finding.NonCompliant // no policy
 		keyRules := finding.NotApplicable                                        // protects nothing
 		if i%4 == 0 {

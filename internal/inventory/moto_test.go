@@ -63,8 +63,7 @@ func (e *motoEnv) createFS(t *testing.T, token string, encrypted bool, keyRef st
 	if keyRef != "" {
 		in.KmsKeyId = aws.String(keyRef)
 	}
-	out := must(e.efs.CreateFileSystem(context.Background(), in))
-	return aws.ToString(out.FileSystemArn)
+	return must(awstest.CreateFileSystem(context.Background(), e.efs, in))
 }
 
 const allowPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"elasticfilesystem:ClientMount"}]}`

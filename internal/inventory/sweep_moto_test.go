@@ -39,7 +39,7 @@ func TestMotoSweep(t *testing.T) {
 			if i%2 == 0 {
 				must(e.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: md.KeyMetadata.KeyId}))
 			}
-			must(e.efs.CreateFileSystem(ctx, &efs.CreateFileSystemInput{
+			must(awstest.CreateFileSystem(ctx, e.efs, &efs.CreateFileSystemInput{
 				CreationToken: aws.String(fmt.Sprintf("fs-%d", i)), Encrypted: aws.Bool(true), KmsKeyId: md.KeyMetadata.Arn,
 			}))
 		}()
