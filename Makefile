@@ -45,7 +45,7 @@ $(ATREST):
 # Times atrest evaluate on a generated 200,000-record gzip log against gunzip,
 # jq and per-record OPA, and prints records/s, MB/s, peak RSS and ratios.
 .PHONY: bench
-bench: $(ATREST)
+bench: $(ATREST) $(LOCAL_KMS)
 	@command -v jq >/dev/null && [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq jq time; }
 	$(ATREST) bench --records $${RECORDS:-200000}
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
