@@ -142,8 +142,20 @@ func (s *session) store(ctx context.Context, live bool) (state.Store, *inventory
 	if !live {
 		return state.NewMemory(), nil, nil, nil
 	}
-	l, acc, err := newLiveStore(ctx, liveSettings{RoleName: s.flags.roleName, ExternalID: s.flags.externalID, TTL: s.flags.cacheTTL})
+	// A sweep lists the monitoring path the config names, besides every
+	// file system and key.
+	l, acc, err := newLiveStore(ctx, liveSettings{
+		RoleName: s.flags.roleName, ExternalID: s.flags.externalID, TTL: s.flags.cacheTTL, Watch: watchOf(s.cfg),
+	})
 	return l, l, acc, err
+}
+
+// regions are the regions given, or the configured region when none were.
+func (s *session) regions(ctx context.Context, given []string) ([]string, error) {
+	if len(given) > 0 {
+		return given, nil
+	}
+	return defaultRegions(ctx)
 }
 
 // pipeline builds the pipeline over store, with the key verifier when

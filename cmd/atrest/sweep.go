@@ -39,17 +39,11 @@ func sweep(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if s == nil {
 		return code
 	}
-	if len(regions) == 0 {
-		var err error
-		if regions, err = defaultRegions(ctx); err != nil {
-			return s.usage("%v", err)
-		}
+	regions, err := s.regions(ctx, regions)
+	if err != nil {
+		return s.usage("%v", err)
 	}
-	// The sweep lists the monitoring path the config names, besides every
-	// file system and key.
-	live, _, err := newLiveStore(ctx, liveSettings{
-		RoleName: s.flags.roleName, ExternalID: s.flags.externalID, TTL: s.flags.cacheTTL, Watch: watchOf(s.cfg),
-	})
+	_, live, _, err := s.store(ctx, true)
 	if err != nil {
 		return s.usage("%v", err)
 	}
@@ -116,11 +110,9 @@ func backfill(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if s == nil {
 		return code
 	}
-	if len(regions) == 0 {
-		var err error
-		if regions, err = defaultRegions(ctx); err != nil {
-			return s.usage("%v", err)
-		}
+	regions, err := s.regions(ctx, regions)
+	if err != nil {
+		return s.usage("%v", err)
 	}
 	_, live, acc, err := s.store(ctx, true)
 	if err != nil {
