@@ -51,6 +51,15 @@ const (
 	EventDeleteAlias               = "DeleteAlias"
 	EventImportKeyMaterial         = "ImportKeyMaterial"
 	EventDeleteImportedKeyMaterial = "DeleteImportedKeyMaterial"
+	// ReplicateKey is written in the primary key's Region; KMS writes a
+	// CreateKey for the new replica in the replica's Region.
+	// https://docs.aws.amazon.com/kms/latest/developerguide/ct-replicate-key.html
+	EventReplicateKey = "ReplicateKey"
+	// UpdatePrimaryRegion is written twice: in the Region of the primary key
+	// that becomes a replica and in the Region of the replica that becomes
+	// the primary.
+	// https://docs.aws.amazon.com/kms/latest/developerguide/ct-update-primary-region.html
+	EventUpdatePrimaryRegion = "UpdatePrimaryRegion"
 )
 
 // CloudTrail API operations of interest: changes to the trails atrest's
@@ -99,6 +108,7 @@ var interest = map[string]map[string]bool{
 		EventCreateGrant: true, EventRevokeGrant: true, EventRetireGrant: true,
 		EventPutKeyPolicy: true, EventCreateAlias: true, EventUpdateAlias: true,
 		EventDeleteAlias: true, EventImportKeyMaterial: true, EventDeleteImportedKeyMaterial: true,
+		EventReplicateKey: true, EventUpdatePrimaryRegion: true,
 	},
 	SourceCloudTrail: {
 		EventCreateTrail: true, EventUpdateTrail: true, EventDeleteTrail: true,
@@ -132,7 +142,7 @@ func InterestingName(name string) bool {
 }
 
 // Record is one CloudTrail event record. Fields whose shape varies by API
-// (requestParameters, responseElements) are kept raw.
+// (requestParameters, responseElements, additionalEventData) are kept raw.
 // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
 type Record struct {
 	EventVersion       string          `json:"eventVersion"`
@@ -154,6 +164,11 @@ type Record struct {
 	EventType          string          `json:"eventType,omitempty"`
 	RecipientAccountID string          `json:"recipientAccountId,omitempty"`
 	EventCategory      string          `json:"eventCategory,omitempty"`
+
+	// AdditionalEventData carries what some calls log outside the request:
+	// RetireGrant, for one, logs null requestParameters and the grant id here.
+	// https://docs.aws.amazon.com/kms/latest/developerguide/ct-retire-grant.html
+	AdditionalEventData json.RawMessage `json:"additionalEventData,omitempty"`
 }
 
 // UserIdentity is the subset of a record's userIdentity that atrest reads.

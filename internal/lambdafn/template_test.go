@@ -486,6 +486,7 @@ func TestTrailEventRulesNameExactlyTheEventsOfInterest(t *testing.T) {
 			cloudtrail.EventRevokeGrant, cloudtrail.EventRetireGrant, cloudtrail.EventPutKeyPolicy,
 			cloudtrail.EventCreateAlias, cloudtrail.EventUpdateAlias, cloudtrail.EventDeleteAlias,
 			cloudtrail.EventImportKeyMaterial, cloudtrail.EventDeleteImportedKeyMaterial,
+			cloudtrail.EventReplicateKey, cloudtrail.EventUpdatePrimaryRegion,
 			"Decrypt", "GenerateDataKey", "ListKeys", "DescribeKey",
 		},
 		cloudtrail.SourceEFS: {
