@@ -46,6 +46,12 @@ func KeyARN(region, account, keyID string) string {
 	return ARN{Partition: Partition(region), Service: "kms", Region: region, Account: account, Resource: "key/" + keyID}.String()
 }
 
+// IsKeyARN reports whether s is the ARN of a KMS key (not of an alias).
+func IsKeyARN(s string) bool {
+	a, ok := ParseARN(s)
+	return ok && a.Service == "kms" && strings.HasPrefix(a.Resource, "key/")
+}
+
 // AliasARN builds the ARN of a KMS alias from its name ("alias/...").
 func AliasARN(region, account, aliasName string) string {
 	return ARN{Partition: Partition(region), Service: "kms", Region: region, Account: account, Resource: aliasName}.String()

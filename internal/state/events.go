@@ -45,6 +45,15 @@ type keyMetadata struct {
 	KeySpec               string `json:"keySpec"`
 	CustomerMasterKeySpec string `json:"customerMasterKeySpec"`
 	CustomKeyStoreID      string `json:"customKeyStoreId"`
+	MultiRegion           *bool  `json:"multiRegion"`
+	// MultiRegionConfiguration is set for multi-Region keys.
+	// https://docs.aws.amazon.com/kms/latest/APIReference/API_MultiRegionConfiguration.html
+	MultiRegionConfiguration *struct {
+		MultiRegionKeyType string `json:"multiRegionKeyType"`
+		PrimaryKey         *struct {
+			ARN string `json:"arn"`
+		} `json:"primaryKey"`
+	} `json:"multiRegionConfiguration"`
 }
 
 type createKeyRequest struct {
@@ -54,6 +63,7 @@ type createKeyRequest struct {
 	Origin                string  `json:"origin"`
 	Policy                *string `json:"policy"`
 	CustomKeyStoreID      string  `json:"customKeyStoreId"`
+	MultiRegion           *bool   `json:"multiRegion"`
 }
 
 type createKeyResponse struct {
@@ -74,6 +84,11 @@ type keyRequest struct {
 	} `json:"constraints"`
 	AliasName   string `json:"aliasName"`
 	TargetKeyID string `json:"targetKeyId"`
+	// ReplicaRegion (ReplicateKey) and PrimaryRegion (UpdatePrimaryRegion).
+	// https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html
+	// https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdatePrimaryRegion.html
+	ReplicaRegion string `json:"replicaRegion"`
+	PrimaryRegion string `json:"primaryRegion"`
 }
 
 type keyResponse struct {
@@ -81,6 +96,16 @@ type keyResponse struct {
 	GrantID      string `json:"grantId"`
 	KeyState     string `json:"keyState"`
 	DeletionDate string `json:"deletionDate"`
+	// ReplicaKeyMetadata and ReplicaPolicy answer ReplicateKey.
+	ReplicaKeyMetadata *keyMetadata `json:"replicaKeyMetadata"`
+	ReplicaPolicy      *string      `json:"replicaPolicy"`
+}
+
+// keyEventData is a KMS record's additionalEventData: RetireGrant logs the
+// grant id here, with null requestParameters.
+// https://docs.aws.amazon.com/kms/latest/developerguide/ct-retire-grant.html
+type keyEventData struct {
+	GrantID string `json:"grantId"`
 }
 
 // decodeParams unmarshals raw parameters into v. Absent or null parameters

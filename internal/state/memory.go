@@ -313,10 +313,8 @@ func (m *Memory) keyFor(arn string) *Key {
 // recordKeyARN finds the key a KMS record acts on: the resources list first
 // (CloudTrail names the key ARN there), then the parameters.
 func (m *Memory) recordKeyARN(rec *cloudtrail.Record, refs ...string) string {
-	for _, r := range rec.Resources {
-		if r.Type == "AWS::KMS::Key" && r.ARN != "" {
-			return r.ARN
-		}
+	if arn := RecordKeyARN(rec); arn != "" {
+		return arn
 	}
 	for _, ref := range refs {
 		if ref == "" {
@@ -339,6 +337,10 @@ func (m *Memory) applyKMS(rec *cloudtrail.Record) (Change, error) {
 	}
 	var resp keyResponse
 	if err := decodeParams("responseElements", rec.ResponseElements, &resp); err != nil {
+		return Change{}, err
+	}
+	var extra keyEventData
+	if err := decodeParams("additionalEventData", rec.AdditionalEventData, &extra); err != nil {
 		return Change{}, err
 	}
 	switch rec.EventName {
@@ -373,12 +375,16 @@ func (m *Memory) applyKMS(rec *cloudtrail.Record) (Change, error) {
 				k.RotationPeriodDays = *req.RotationPeriodInDays
 			}
 		}
+		rotatable(k)
+		ch.Touched = append(ch.Touched, m.replicasOf(arn)...)
 	case cloudtrail.EventDisableKeyRotation:
 		if m.newer(arn, "rotation", t) {
 			off := false
 			k.RotationEnabled = &off
 			k.RotationPeriodDays = 0
 		}
+		rotatable(k)
+		ch.Touched = append(ch.Touched, m.replicasOf(arn)...)
 	case cloudtrail.EventRotateKeyOnDemand:
 		// Rotating now says nothing about the schedule.
 	case cloudtrail.EventDisableKey:
@@ -410,7 +416,150 @@ func (m *Memory) applyKMS(rec *cloudtrail.Record) (Change, error) {
 	case cloudtrail.EventCreateGrant:
 		m.createGrant(rec, k, req, resp)
 	case cloudtrail.EventRevokeGrant, cloudtrail.EventRetireGrant:
-		m.endGrant(rec, k, req)
+		// RetireGrant logs the grant id in additionalEventData; a grant
+		// retired by its token alone names no grant.
+		grantID := first(req.GrantID, extra.GrantID)
+		if grantID == "" {
+			ch.Ignored = rec.EventName + " names no grant id (a grant token only), so which grant ended is unknown"
+			return ch, nil
+		}
+		m.endGrant(rec, k, grantID)
+	case cloudtrail.EventReplicateKey:
+		return m.replicateKey(rec, k, req, resp, ch)
+	case cloudtrail.EventUpdatePrimaryRegion:
+		return m.updatePrimaryRegion(rec, k, req, ch)
+	}
+	return ch, nil
+}
+
+// rotatable fills in what a successful EnableKeyRotation or
+// DisableKeyRotation proves about a key: KMS refuses both for every key but
+// a customer managed symmetric encryption key whose key material KMS
+// generated, outside a custom key store (and for multi-Region replicas).
+// Only unknown facts are filled; these never change over a key's life.
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKeyRotation.html
+func rotatable(k *Key) {
+	k.KeyManager = first(k.KeyManager, ManagerCustomer)
+	k.KeySpec = first(k.KeySpec, SpecSymmetricDefault)
+	k.KeyUsage = first(ImpliedKeyUsage(k.KeySpec, k.KeyUsage), UsageEncryptDecrypt)
+	k.Origin = first(k.Origin, OriginAWSKMS)
+}
+
+// replicasOf lists the known multi-Region replicas of a primary key.
+func (m *Memory) replicasOf(primaryARN string) []ResourceRef {
+	var out []ResourceRef
+	for _, arn := range slices.Sorted(maps.Keys(m.keys)) {
+		if k := m.keys[arn]; k.Replica() && k.PrimaryKeyARN == primaryARN && arn != primaryARN {
+			out = append(out, ResourceRef{TypeKey, arn})
+		}
+	}
+	return out
+}
+
+// setMultiRegion records a key's multi-Region role as of t.
+func (m *Memory) setMultiRegion(k *Key, keyType, primaryARN string, t time.Time) {
+	if !m.newer(k.ARN, "multi_region", t) {
+		return
+	}
+	on := keyType != ""
+	k.MultiRegion = &on
+	k.MultiRegionKeyType = keyType
+	k.PrimaryKeyARN = primaryARN
+}
+
+// replicateKey applies ReplicateKey, written in the primary key's Region:
+// the key is a multi-Region primary, and the replica named in the response
+// is a new key in the replica Region that shares the primary's key spec,
+// key usage, origin and automatic rotation.
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html
+// https://docs.aws.amazon.com/kms/latest/developerguide/ct-replicate-key.html
+func (m *Memory) replicateKey(rec *cloudtrail.Record, primary *Key, req keyRequest, resp keyResponse, ch Change) (Change, error) {
+	md := resp.ReplicaKeyMetadata
+	replicaARN := ""
+	if md != nil {
+		replicaARN = md.ARN
+	}
+	if replicaARN == "" && req.ReplicaRegion != "" {
+		replicaARN = KeyARN(req.ReplicaRegion, primary.Account, primary.ID)
+	}
+	if replicaARN == "" {
+		return Change{}, fmt.Errorf("%w: neither responseElements.replicaKeyMetadata.arn nor requestParameters.replicaRegion", ErrBadRecord)
+	}
+	t := rec.EventTime
+	m.setMultiRegion(primary, MultiRegionPrimary, primary.ARN, t)
+	r := m.keyFor(replicaARN)
+	if t.After(r.Updated) {
+		r.Updated = t
+	}
+	if md == nil {
+		md = &keyMetadata{}
+	}
+	r.KeySpec = first(r.KeySpec, md.KeySpec, md.CustomerMasterKeySpec, primary.KeySpec)
+	r.KeyUsage = first(r.KeyUsage, ImpliedKeyUsage(r.KeySpec, md.KeyUsage), primary.KeyUsage)
+	r.Origin = first(r.Origin, md.Origin, primary.Origin)
+	r.KeyManager = first(r.KeyManager, md.KeyManager, ManagerCustomer)
+	// A new replica is Creating for a few seconds, then Enabled, or
+	// PendingImport when its key material is imported.
+	if m.newer(replicaARN, "state", t) {
+		r.KeyState = KeyStateEnabled
+		if r.Origin == OriginExternal {
+			r.KeyState = KeyStatePendingImport
+		}
+	}
+	m.setMultiRegion(r, MultiRegionReplica, primary.ARN, t)
+	if resp.ReplicaPolicy != nil && json.Valid([]byte(*resp.ReplicaPolicy)) && m.newer(replicaARN, "policy", t) {
+		r.Policy = *resp.ReplicaPolicy
+	}
+	ch.Touched = append(ch.Touched, ResourceRef{TypeKey, replicaARN})
+	return ch, nil
+}
+
+// updatePrimaryRegion applies UpdatePrimaryRegion, written both in the
+// Region whose primary becomes a replica and in the Region whose replica
+// becomes the primary: every related multi-Region key atrest knows (same
+// account and key id) now follows the primary in PrimaryRegion. It touches
+// the record's key first, then the others by ARN. The new
+// primary keeps the automatic rotation all related keys share.
+// https://docs.aws.amazon.com/kms/latest/developerguide/ct-update-primary-region.html
+func (m *Memory) updatePrimaryRegion(rec *cloudtrail.Record, k *Key, req keyRequest, ch Change) (Change, error) {
+	if req.PrimaryRegion == "" {
+		return Change{}, fmt.Errorf("%w: requestParameters.primaryRegion missing", ErrBadRecord)
+	}
+	a, ok := ParseARN(k.ARN)
+	if !ok {
+		return Change{}, fmt.Errorf("%w: key %q is not an ARN", ErrBadRecord, k.ARN)
+	}
+	a.Region = req.PrimaryRegion
+	newPrimary := a.String()
+	var oldPrimary *Key
+	var related []*Key
+	for _, arn := range slices.Sorted(maps.Keys(m.keys)) {
+		x := m.keys[arn]
+		if x.Account != k.Account || x.ID != k.ID || Partition(x.Region) != Partition(k.Region) {
+			continue
+		}
+		related = append(related, x)
+		if x.MultiRegionKeyType == MultiRegionPrimary {
+			oldPrimary = x
+		}
+	}
+	p := m.keyFor(newPrimary)
+	if !slices.Contains(related, p) {
+		related = append(related, p)
+	}
+	if p.RotationEnabled == nil && oldPrimary != nil && oldPrimary != p && oldPrimary.RotationEnabled != nil {
+		p.RotationEnabled, p.RotationPeriodDays = oldPrimary.RotationEnabled, oldPrimary.RotationPeriodDays
+	}
+	for _, x := range related {
+		role := MultiRegionReplica
+		if x.ARN == newPrimary {
+			role = MultiRegionPrimary
+		}
+		m.setMultiRegion(x, role, newPrimary, rec.EventTime)
+		if !slices.ContainsFunc(ch.Touched, func(r ResourceRef) bool { return r.ARN == x.ARN }) {
+			ch.Touched = append(ch.Touched, ResourceRef{TypeKey, x.ARN})
+		}
 	}
 	return ch, nil
 }
@@ -431,6 +580,9 @@ func (m *Memory) createGrant(rec *cloudtrail.Record, k *Key, req keyRequest, res
 		// id later; keep it keyed by event so it still counts as active.
 		g.ID = "event:" + rec.EventID
 	}
+	if rec.UserIdentity.InvokedBy == cloudtrail.SourceEFS && g.FileSystemID != "" {
+		m.protectedByGrant(rec, k, g.FileSystemID)
+	}
 	if i := slices.IndexFunc(k.Grants, func(x Grant) bool { return x.ID == g.ID }); i >= 0 {
 		k.Grants[i] = g
 		return
@@ -438,14 +590,35 @@ func (m *Memory) createGrant(rec *cloudtrail.Record, k *Key, req keyRequest, res
 	k.Grants = append(k.Grants, g)
 }
 
-func (m *Memory) endGrant(rec *cloudtrail.Record, k *Key, req keyRequest) {
+// protectedByGrant records what a grant EFS created proves: the file system
+// its encryption-context constraint names is encrypted with the key, which
+// EFS accepted as a symmetric encryption key. The file system joins the
+// key's blast radius; a deleted one stays deleted. A key reference already
+// known from the file system's creation is kept.
+// https://docs.aws.amazon.com/efs/latest/ug/encryption-at-rest.html
+func (m *Memory) protectedByGrant(rec *cloudtrail.Record, k *Key, fsID string) {
+	region := first(k.Region, rec.AWSRegion)
+	account := first(rec.UserIdentity.AccountID, rec.Account())
+	fs := m.fileSystemFor(rec, fsID, FileSystemARN(region, account, fsID))
+	if fs.KMSKeyARN != "" && fs.KMSKeyARN != k.ARN {
+		return
+	}
+	fs.KMSKeyARN = k.ARN
+	fs.KMSKeyID = first(fs.KMSKeyID, k.ARN)
+	fs.Encrypted = true
+	m.link(k.ARN, fs.ARN)
+	k.KeySpec = first(k.KeySpec, SpecSymmetricDefault)
+	k.KeyUsage = first(ImpliedKeyUsage(k.KeySpec, k.KeyUsage), UsageEncryptDecrypt)
+}
+
+func (m *Memory) endGrant(rec *cloudtrail.Record, k *Key, grantID string) {
 	state := GrantRevoked
 	if rec.EventName == cloudtrail.EventRetireGrant {
 		state = GrantRetired
 	}
-	i := slices.IndexFunc(k.Grants, func(x Grant) bool { return req.GrantID != "" && x.ID == req.GrantID })
+	i := slices.IndexFunc(k.Grants, func(x Grant) bool { return x.ID == grantID })
 	if i < 0 {
-		k.Grants = append(k.Grants, Grant{ID: req.GrantID})
+		k.Grants = append(k.Grants, Grant{ID: grantID})
 		i = len(k.Grants) - 1
 	}
 	g := &k.Grants[i]
@@ -487,7 +660,7 @@ func (m *Memory) applyAlias(rec *cloudtrail.Record, req keyRequest) (Change, err
 	target := m.resolveKey(req.TargetKeyID, rec.Account(), rec.AWSRegion)
 	if target == "" {
 		for _, r := range rec.Resources {
-			if r.Type == "AWS::KMS::Key" {
+			if namesKey(r) {
 				target = r.ARN
 			}
 		}
@@ -531,7 +704,7 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 		k.Updated = rec.EventTime
 	}
 	k.KeySpec = first(md.KeySpec, md.CustomerMasterKeySpec, req.KeySpec, req.CustomerMasterKeySpec, SpecSymmetricDefault)
-	k.KeyUsage = first(md.KeyUsage, req.KeyUsage, UsageEncryptDecrypt)
+	k.KeyUsage = first(ImpliedKeyUsage(k.KeySpec, first(md.KeyUsage, req.KeyUsage)), UsageEncryptDecrypt)
 	k.Origin = first(md.Origin, req.Origin, OriginAWSKMS)
 	k.KeyManager = first(md.KeyManager, ManagerCustomer)
 	k.CustomKeyStoreID = first(md.CustomKeyStoreID, req.CustomKeyStoreID)
@@ -539,10 +712,35 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 	if k.Origin == OriginExternal {
 		initial = KeyStatePendingImport
 	}
+	// A replica KMS creates is Creating for a few seconds, then settles.
+	// https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html
+	if md.KeyState == "Creating" {
+		md.KeyState = ""
+	}
 	if m.newer(arn, "state", rec.EventTime) {
 		k.KeyState = first(md.KeyState, initial)
 	}
-	if m.newer(arn, "rotation", rec.EventTime) {
+	// KMS writes a CreateKey in the replica's Region for ReplicateKey; the
+	// replica shares its primary's rotation, so it is left as it is.
+	// https://docs.aws.amazon.com/kms/latest/developerguide/ct-replicate-key.html
+	role, primaryARN := "", ""
+	if c := md.MultiRegionConfiguration; c != nil {
+		role = c.MultiRegionKeyType
+		if c.PrimaryKey != nil {
+			primaryARN = c.PrimaryKey.ARN
+		}
+	}
+	multiRegion := md.MultiRegion
+	if multiRegion == nil {
+		multiRegion = req.MultiRegion
+	}
+	switch {
+	case role == MultiRegionReplica:
+	case multiRegion != nil && *multiRegion || role == MultiRegionPrimary:
+		role, primaryARN = MultiRegionPrimary, arn
+	}
+	m.setMultiRegion(k, role, primaryARN, rec.EventTime)
+	if role != MultiRegionReplica && m.newer(arn, "rotation", rec.EventTime) {
 		off := false // CreateKey leaves automatic rotation off.
 		k.RotationEnabled = &off
 		k.RotationPeriodDays = 0
@@ -558,6 +756,23 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 		}
 	}
 	return Change{Touched: []ResourceRef{{TypeKey, arn}}}, nil
+}
+
+// RecordKeyARN returns the first KMS key ARN in a record's resources list,
+// or "". CloudTrail does not always give an entry its type (the CreateGrant
+// example has none), so an untyped entry whose ARN is a key ARN counts.
+// https://docs.aws.amazon.com/kms/latest/developerguide/ct-creategrant.html
+func RecordKeyARN(rec *cloudtrail.Record) string {
+	for _, r := range rec.Resources {
+		if namesKey(r) {
+			return r.ARN
+		}
+	}
+	return ""
+}
+
+func namesKey(r cloudtrail.Resource) bool {
+	return r.ARN != "" && (r.Type == string(TypeKey) || r.Type == "" && IsKeyARN(r.ARN))
 }
 
 func first(vals ...string) string {

@@ -64,7 +64,7 @@ func TestMemoryApplyKeys(t *testing.T) {
 	defaultPolicy := DefaultKeyPolicy("aws", acct)
 	base := Key{ARN: k1ARN, ID: k1, Account: acct, Region: region, KeySpec: SpecSymmetricDefault,
 		KeyUsage: UsageEncryptDecrypt, Origin: OriginAWSKMS, KeyManager: ManagerCustomer, KeyState: KeyStateEnabled,
-		RotationEnabled: boolp(false), Policy: defaultPolicy}
+		RotationEnabled: boolp(false), MultiRegion: boolp(false), Policy: defaultPolicy}
 	tests := []struct {
 		name    string
 		records []*cloudtrail.Record

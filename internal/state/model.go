@@ -43,6 +43,11 @@ const (
 	SpecSymmetricDefault = "SYMMETRIC_DEFAULT"
 	UsageEncryptDecrypt  = "ENCRYPT_DECRYPT"
 
+	// Multi-Region key types, as DescribeKey's MultiRegionConfiguration
+	// reports them.
+	MultiRegionPrimary = "PRIMARY"
+	MultiRegionReplica = "REPLICA"
+
 	// EFSDefaultKeyAlias is the AWS managed key EFS uses when a file system
 	// is created encrypted without a KmsKeyId.
 	EFSDefaultKeyAlias = "alias/aws/elasticfilesystem"
@@ -119,11 +124,35 @@ type Key struct {
 	RotationEnabled *bool `json:"rotation_enabled"`
 	// RotationPeriodDays is 0 when unknown or when rotation is off.
 	RotationPeriodDays int `json:"rotation_period_days,omitempty"`
+	// MultiRegion is nil when unknown.
+	MultiRegion *bool `json:"multi_region"`
+	// MultiRegionKeyType is MultiRegionPrimary, MultiRegionReplica, or ""
+	// when unknown or the key is single-Region.
+	MultiRegionKeyType string `json:"multi_region_key_type,omitempty"`
+	// PrimaryKeyARN is the ARN of a multi-Region key's primary key (its own
+	// ARN for the primary), "" when unknown or the key is single-Region. A
+	// replica shares its primary's automatic rotation, which is managed on
+	// the primary only.
+	PrimaryKeyARN string `json:"primary_key_arn,omitempty"`
 	// Policy is the key policy document as JSON text, "" when unknown.
 	Policy       string    `json:"policy,omitempty"`
 	Grants       []Grant   `json:"grants"`
 	DeletionDate time.Time `json:"deletion_date,omitzero"`
 	Updated      time.Time `json:"updated"`
+}
+
+// Replica reports whether the key is a multi-Region replica key.
+func (k *Key) Replica() bool { return k.MultiRegionKeyType == MultiRegionReplica }
+
+// ImpliedKeyUsage is the key usage a key spec leaves: a SYMMETRIC_DEFAULT
+// key can only have ENCRYPT_DECRYPT usage, so a missing usage of such a key
+// is known. Otherwise it returns usage as it is.
+// https://docs.aws.amazon.com/kms/latest/developerguide/symm-asymm-choose-key-spec.html
+func ImpliedKeyUsage(spec, usage string) string {
+	if usage == "" && spec == SpecSymmetricDefault {
+		return UsageEncryptDecrypt
+	}
+	return usage
 }
 
 // Change is what applying one record did: the resources it touched, in the
