@@ -59,6 +59,9 @@ func BuildInput(ctx context.Context, store state.Store, ref state.ResourceRef, r
 		if in.Key, err = keyInput(k); err != nil {
 			return nil, nil, err
 		}
+		if in.Key.Primary, err = primaryInput(ctx, store, k); err != nil {
+			return nil, nil, err
+		}
 		fss, err := store.FileSystemsForKey(ctx, ref.ARN)
 		if err != nil {
 			return nil, nil, fmt.Errorf("file systems protected by %s: %w", ref.ARN, err)
@@ -140,7 +143,8 @@ func keyInput(k *state.Key) (*policy.KeyInput, error) {
 		Aliases: slices.Clone(k.Aliases), KeySpec: k.KeySpec, KeyUsage: k.KeyUsage, Origin: k.Origin,
 		KeyManager: k.KeyManager, KeyState: k.KeyState, CustomKeyStoreID: k.CustomKeyStoreID,
 		RotationEnabled: k.RotationEnabled, RotationPeriodDays: k.RotationPeriodDays,
-		Grants: make([]policy.GrantInput, 0, len(k.Grants)),
+		Grants:      make([]policy.GrantInput, 0, len(k.Grants)),
+		MultiRegion: k.MultiRegion, MultiRegionKeyType: k.MultiRegionKeyType, PrimaryKeyARN: k.PrimaryKeyARN,
 	}
 	if out.Aliases == nil {
 		out.Aliases = []string{}
@@ -161,6 +165,25 @@ func keyInput(k *state.Key) (*policy.KeyInput, error) {
 			return nil, fmt.Errorf("key %s policy: %w", k.ARN, err)
 		}
 		out.Policy = p
+	}
+	return out, nil
+}
+
+// primaryInput reads the primary key of a multi-Region replica: automatic
+// rotation is managed on the primary and shared by its replicas. It is nil
+// for any other key, and for a replica whose primary's ARN is unknown.
+func primaryInput(ctx context.Context, store state.Store, k *state.Key) (*policy.PrimaryKeyInput, error) {
+	if !k.Replica() || k.PrimaryKeyARN == "" || k.PrimaryKeyARN == k.ARN {
+		return nil, nil
+	}
+	out := &policy.PrimaryKeyInput{ARN: k.PrimaryKeyARN}
+	p, err := store.Key(ctx, k.PrimaryKeyARN)
+	if err != nil {
+		return nil, fmt.Errorf("read primary key %s of %s: %w", k.PrimaryKeyARN, k.ARN, err)
+	}
+	if p != nil {
+		out.Known = p.KeySpec != "" || p.KeyState != "" || p.KeyManager != ""
+		out.RotationEnabled, out.RotationPeriodDays = p.RotationEnabled, p.RotationPeriodDays
 	}
 	return out, nil
 }

@@ -79,6 +79,29 @@ type KeyInput struct {
 	// Policy is the parsed key policy; nil when unknown.
 	Policy any          `json:"policy"`
 	Grants []GrantInput `json:"grants"`
+	// MultiRegion is nil when unknown.
+	MultiRegion *bool `json:"multi_region"`
+	// MultiRegionKeyType is "PRIMARY", "REPLICA", or "" when unknown or the
+	// key is single-Region.
+	MultiRegionKeyType string `json:"multi_region_key_type"`
+	// PrimaryKeyARN is the ARN of a multi-Region key's primary key, "" when
+	// unknown or the key is single-Region.
+	PrimaryKeyARN string `json:"primary_key_arn"`
+	// Primary is, for a multi-Region replica being judged, its primary key
+	// as far as the automatic rotation they share goes; nil when the key is
+	// no replica or its primary's ARN is unknown.
+	Primary *PrimaryKeyInput `json:"primary"`
+}
+
+// PrimaryKeyInput is a multi-Region replica's primary key: automatic
+// rotation is managed on the primary and shared by its replicas.
+type PrimaryKeyInput struct {
+	ARN string `json:"arn"`
+	// Known is false when nothing about the primary key has been seen.
+	Known bool `json:"known"`
+	// RotationEnabled is nil when unknown.
+	RotationEnabled    *bool `json:"rotation_enabled"`
+	RotationPeriodDays int   `json:"rotation_period_days"`
 }
 
 // GrantInput is a grant as the rules see it.

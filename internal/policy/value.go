@@ -163,7 +163,23 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 		item("rotation_period_days", ast.IntNumberTerm(k.RotationPeriodDays)),
 		item("policy", policy),
 		item("grants", grants),
+		item("multi_region", boolPtrTerm(k.MultiRegion)),
+		item("multi_region_key_type", stringTerm(k.MultiRegionKeyType)),
+		item("primary_key_arn", stringTerm(k.PrimaryKeyARN)),
+		item("primary", primaryTerm(k.Primary)),
 	), nil
+}
+
+func primaryTerm(p *PrimaryKeyInput) *ast.Term {
+	if p == nil {
+		return ast.NullTerm()
+	}
+	return ast.ObjectTerm(
+		item("arn", stringTerm(p.ARN)),
+		item("known", ast.BooleanTerm(p.Known)),
+		item("rotation_enabled", boolPtrTerm(p.RotationEnabled)),
+		item("rotation_period_days", ast.IntNumberTerm(p.RotationPeriodDays)),
+	)
 }
 
 func verificationTerm(v *VerificationInput) *ast.Term {

@@ -64,6 +64,16 @@ func TestInputValueMatchesJSONForm(t *testing.T) {
 			},
 			Config: config.Config{AllowedKMSKeyARNs: []string{"arn:aws:kms:eu-west-1:1:key/a"}, RequireCustomerManagedKeys: true, MaxRotationPeriodDays: 365},
 		},
+		"multi-Region replica and its primary": {
+			ResourceType: "AWS::KMS::Key",
+			Key: &KeyInput{
+				MultiRegion: &enabled, MultiRegionKeyType: "REPLICA", PrimaryKeyARN: "arn:aws:kms:us-east-1:1:key/mrk-1",
+				Primary: &PrimaryKeyInput{ARN: "arn:aws:kms:us-east-1:1:key/mrk-1", Known: true, RotationEnabled: &enabled, RotationPeriodDays: 90},
+			},
+		},
+		"multi-Region replica whose primary is unknown": {
+			Key: &KeyInput{MultiRegionKeyType: "REPLICA", PrimaryKeyARN: "p", Primary: &PrimaryKeyInput{ARN: "p"}},
+		},
 		"verification outcome": {
 			ResourceType: "AWS::KMS::Key",
 			Verification: &VerificationInput{Performed: true, OK: false, Reason: "disabled", Step: "encrypt", Detail: "DisabledException: key is disabled", AlgorithmSuite: "0x0478"},

@@ -4,7 +4,9 @@
 #   An EFS file system must be created encrypted: encryption at rest cannot be
 #   turned on later. When the config requires customer managed keys, the AWS
 #   managed key aws/elasticfilesystem is not acceptable; when the config lists
-#   allowed key ARNs, the file system's key must be one of them.
+#   allowed key ARNs, the file system's key must be one of them. A fact such a
+#   requirement needs (the key's manager, the key's ARN) that is unknown makes
+#   the file system NOT_APPLICABLE, never COMPLIANT.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/efs/latest/ug/encryption-at-rest.html
 #   - ref: https://docs.aws.amazon.com/securityhub/latest/userguide/efs-controls.html#efs-1
@@ -43,6 +45,7 @@ verdict := compliant if {
 	not fs.known == false
 	fs.encrypted == true
 	count(violations) == 0
+	count(unknowns) == 0
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not known", [input.resource])} if {
 	not is_object(fs)
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is deleted", [fs.id])} if {
@@ -56,6 +59,8 @@ verdict := compliant if {
 	fs.encrypted != true
 } else := {"status": "NON_COMPLIANT", "reason": report.join(violations)} if {
 	count(violations) > 0
+} else := {"status": "NOT_APPLICABLE", "reason": report.join(unknowns)} if {
+	count(unknowns) > 0
 } else := compliant
 
 compliant := {"status": "COMPLIANT", "reason": sprintf("file system %s is encrypted with key %s", [fs.id, key_ref])}
@@ -101,8 +106,30 @@ violations contains sprintf(
 	count(aws_managed) > 0
 }
 
+allowed := {arn | some arn in input.config.allowed_kms_key_arns}
+
 violations contains sprintf("key %s of file system %s is not in allowed_kms_key_arns", [key_ref, fs.id]) if {
-	allowed := {arn | some arn in input.config.allowed_kms_key_arns}
 	count(allowed) > 0
+	fs.kms_key_arn != ""
 	not fs.kms_key_arn in allowed
+}
+
+# unknowns lists the facts a configured requirement needs that are not
+# known. An unknown fact is never a pass: with no violation, the file system
+# is NOT_APPLICABLE for as long as one remains.
+unknowns contains sprintf(
+	"require_customer_managed_keys is set but whether key %s of file system %s is customer managed is unknown",
+	[key_ref, fs.id],
+) if {
+	input.config.require_customer_managed_keys == true
+	count(aws_managed) == 0
+	not input.key.key_manager == "CUSTOMER"
+}
+
+unknowns contains sprintf(
+	"allowed_kms_key_arns is set but key %s of file system %s is not resolved to a key ARN",
+	[key_ref, fs.id],
+) if {
+	count(allowed) > 0
+	fs.kms_key_arn == ""
 }

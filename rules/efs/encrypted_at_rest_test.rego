@@ -72,10 +72,10 @@ test_non_compliant_key_with_default_alias if {
 }
 
 test_non_compliant_no_key_given_and_not_allowed if {
-	encrypted_at_rest.results == want("NON_COMPLIANT", concat("; ", [
-		"key alias/aws/elasticfilesystem of file system fs-0123 is not in allowed_kms_key_arns",
+	encrypted_at_rest.results == want(
+		"NON_COMPLIANT",
 		"require_customer_managed_keys is set but file system fs-0123 uses an AWS managed key (no key was given, so EFS used alias/aws/elasticfilesystem)",
-	]))
+	)
 		with input as mk_input(fs({"kms_key_id": "", "kms_key_arn": ""}), null, {
 			"require_customer_managed_keys": true,
 			"allowed_kms_key_arns": [key_arn],
@@ -83,8 +83,38 @@ test_non_compliant_no_key_given_and_not_allowed if {
 }
 
 test_non_compliant_key_not_allowed if {
-	encrypted_at_rest.results == want("NON_COMPLIANT", "key alias/data of file system fs-0123 is not in allowed_kms_key_arns")
+	other := "arn:aws:kms:eu-west-1:111122223333:key/other"
+	encrypted_at_rest.results == want("NON_COMPLIANT", concat("", ["key ", other, " of file system fs-0123 is not in allowed_kms_key_arns"]))
+		with input as mk_input(fs({"kms_key_id": "alias/data", "kms_key_arn": other}), cmk, {"allowed_kms_key_arns": [key_arn]})
+}
+
+test_not_applicable_key_arn_unknown_with_allow_list if {
+	encrypted_at_rest.results == want(
+		"NOT_APPLICABLE",
+		"allowed_kms_key_arns is set but key alias/data of file system fs-0123 is not resolved to a key ARN",
+	)
 		with input as mk_input(fs({"kms_key_id": "alias/data", "kms_key_arn": ""}), cmk, {"allowed_kms_key_arns": [key_arn]})
+}
+
+test_not_applicable_key_manager_unknown if {
+	encrypted_at_rest.results == want("NOT_APPLICABLE", concat("", [
+		"require_customer_managed_keys is set but whether key ", key_arn,
+		" of file system fs-0123 is customer managed is unknown",
+	]))
+		with input as mk_input(fs({}), {"key_manager": "", "aliases": []}, {"require_customer_managed_keys": true})
+}
+
+test_not_applicable_key_unknown if {
+	encrypted_at_rest.results == want("NOT_APPLICABLE", concat("", [
+		"require_customer_managed_keys is set but whether key ", key_arn,
+		" of file system fs-0123 is customer managed is unknown",
+	]))
+		with input as mk_input(fs({}), null, {"require_customer_managed_keys": true, "allowed_kms_key_arns": [key_arn]})
+}
+
+test_compliant_key_manager_unknown_when_not_required if {
+	encrypted_at_rest.results == want("COMPLIANT", concat("", ["file system fs-0123 is encrypted with key ", key_arn]))
+		with input as mk_input(fs({}), null, {"allowed_kms_key_arns": [key_arn]})
 }
 
 test_not_applicable_deleted if {

@@ -3,7 +3,8 @@
 # description: >-
 #   EFS encrypts at rest only with symmetric encryption KMS keys (key spec
 #   SYMMETRIC_DEFAULT, key usage ENCRYPT_DECRYPT). A file system whose key is
-#   any other kind cannot read or write its data.
+#   any other kind cannot read or write its data. A SYMMETRIC_DEFAULT key
+#   whose usage is missing has ENCRYPT_DECRYPT usage: the spec allows no other.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/efs/latest/ug/encryption-at-rest.html
 #   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/symm-asymm-choose-key-spec.html
@@ -39,7 +40,7 @@ verdict := {"status": "COMPLIANT", "reason": sprintf(
 )} if {
 	key.protects_file_systems
 	input.key.key_spec == "SYMMETRIC_DEFAULT"
-	input.key.key_usage == "ENCRYPT_DECRYPT"
+	key.usage == "ENCRYPT_DECRYPT"
 } else := key.unused if {
 	not key.protects_file_systems
 } else := {"status": "NOT_APPLICABLE", "reason": "key spec is unknown"} if {
@@ -49,8 +50,6 @@ verdict := {"status": "COMPLIANT", "reason": sprintf(
 	[key.spec, key.file_systems],
 )} if {
 	key.spec != "SYMMETRIC_DEFAULT"
-} else := {"status": "NOT_APPLICABLE", "reason": "key spec is SYMMETRIC_DEFAULT but key usage is unknown"} if {
-	key.usage == ""
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"key usage is %s, not ENCRYPT_DECRYPT, but the key protects %s",
 	[key.usage, key.file_systems],

@@ -27,9 +27,14 @@ spec := v if {
 	is_string(v)
 } else := ""
 
+# usage is the key usage, or ENCRYPT_DECRYPT for a SYMMETRIC_DEFAULT key
+# whose usage is missing: that key spec allows no other usage.
 usage := v if {
 	v := input.key.key_usage
 	is_string(v)
+	v != ""
+} else := "ENCRYPT_DECRYPT" if {
+	spec == "SYMMETRIC_DEFAULT"
 } else := ""
 
 manager := v if {
