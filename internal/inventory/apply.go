@@ -24,6 +24,12 @@ type recordIDs struct {
 		KeyID string `json:"keyId"`
 		ARN   string `json:"arn"`
 	} `json:"keyMetadata"`
+	// ReplicaKeyMetadata answers ReplicateKey; PrimaryRegion is
+	// UpdatePrimaryRegion's new primary Region.
+	ReplicaKeyMetadata *struct {
+		ARN string `json:"arn"`
+	} `json:"replicaKeyMetadata"`
+	PrimaryRegion string `json:"primaryRegion"`
 }
 
 func decodeIDs(field string, raw json.RawMessage) (recordIDs, error) {
@@ -42,8 +48,11 @@ func decodeIDs(field string, raw json.RawMessage) (recordIDs, error) {
 // DeleteFileSystem touch the file system and its key, a file-system policy
 // change the file system, a key change the key, an alias change the keys the
 // alias left and joined; a trail, EventBridge rule or subscription-filter
-// change the trail, rule or filter. A failed call (errorCode set) changes
-// nothing.
+// change the trail, rule or filter. Multi-Region keys share their primary's
+// rotation: a rotation change touches the key's replicas too (from
+// DescribeKey), ReplicateKey the primary and the new replica,
+// UpdatePrimaryRegion every related key and the new primary. A failed call
+// (errorCode set) changes nothing.
 func (l *Live) Apply(ctx context.Context, rec *cloudtrail.Record) (state.Change, error) {
 	if rec.Failed() {
 		return state.Change{Ignored: "call failed with " + rec.ErrorCode}, nil
@@ -177,13 +186,7 @@ func (l *Live) applyKMS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 		l.invalidateKey(arn)
 		return state.Change{Touched: []state.ResourceRef{{Type: state.TypeKey, ARN: arn}}}, nil
 	}
-	arn := ""
-	for _, r := range rec.Resources {
-		if r.Type == string(state.TypeKey) && r.ARN != "" {
-			arn = r.ARN
-			break
-		}
-	}
+	arn := state.RecordKeyARN(rec)
 	for _, ref := range []string{resp.KeyID, req.KeyID} {
 		if arn != "" {
 			break
@@ -201,8 +204,46 @@ func (l *Live) applyKMS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 		return state.Change{}, fmt.Errorf("%w: cannot tell which key %q names (no key ARN in resources, unknown alias)", state.ErrBadRecord, req.KeyID)
 	}
 	switch rec.EventName {
-	case cloudtrail.EventEnableKeyRotation, cloudtrail.EventDisableKeyRotation, cloudtrail.EventRotateKeyOnDemand:
+	case cloudtrail.EventEnableKeyRotation, cloudtrail.EventDisableKeyRotation:
+		// Replicas share their primary's rotation: they are judged again.
 		l.cache.invalidate(keyRotationKey(arn))
+		touched := []state.ResourceRef{{Type: state.TypeKey, ARN: arn}}
+		for _, r := range l.related(ctx, arn, account, region, false) {
+			if r != arn {
+				l.cache.invalidate(keyRotationKey(r))
+				touched = append(touched, state.ResourceRef{Type: state.TypeKey, ARN: r})
+			}
+		}
+		return state.Change{Touched: touched}, nil
+	case cloudtrail.EventRotateKeyOnDemand:
+		l.cache.invalidate(keyRotationKey(arn))
+	case cloudtrail.EventReplicateKey:
+		// The primary's replica list changed; the replica is new.
+		l.invalidateKey(arn)
+		touched := []state.ResourceRef{{Type: state.TypeKey, ARN: arn}}
+		if md := resp.ReplicaKeyMetadata; md != nil && md.ARN != "" {
+			l.invalidateKey(md.ARN)
+			touched = append(touched, state.ResourceRef{Type: state.TypeKey, ARN: md.ARN})
+		}
+		return state.Change{Touched: touched}, nil
+	case cloudtrail.EventUpdatePrimaryRegion:
+		// Every related key's role or primary changed.
+		if req.PrimaryRegion == "" {
+			return state.Change{}, fmt.Errorf("%w: requestParameters.primaryRegion missing", state.ErrBadRecord)
+		}
+		keys := l.related(ctx, arn, account, region, true)
+		if a, ok := state.ParseARN(arn); ok {
+			a.Region = req.PrimaryRegion
+			keys = append(keys, a.String())
+		}
+		var ch state.Change
+		for _, k := range append([]string{arn}, keys...) {
+			if !slices.ContainsFunc(ch.Touched, func(r state.ResourceRef) bool { return r.ARN == k }) {
+				l.cache.invalidate(keyMetaKey(k), keyRotationKey(k))
+				ch.Touched = append(ch.Touched, state.ResourceRef{Type: state.TypeKey, ARN: k})
+			}
+		}
+		return ch, nil
 	case cloudtrail.EventPutKeyPolicy:
 		l.cache.invalidate(keyPolicyKey(arn))
 	case cloudtrail.EventCreateGrant, cloudtrail.EventRevokeGrant, cloudtrail.EventRetireGrant:
@@ -211,6 +252,32 @@ func (l *Live) applyKMS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 		l.cache.invalidate(keyMetaKey(arn), keyRotationKey(arn))
 	}
 	return state.Change{Touched: []state.ResourceRef{{Type: state.TypeKey, ARN: arn}}}, nil
+}
+
+// related lists the multi-Region keys related to a key as DescribeKey
+// reports them (primary first, then replicas): for a primary its replicas,
+// for a replica its primary and peers. With cachedOnly it reads nothing and
+// answers from a cached DescribeKey, if any. A single-Region key, or one
+// that cannot be read, has none.
+func (l *Live) related(ctx context.Context, arn, account, region string, cachedOnly bool) []string {
+	if cachedOnly {
+		if v, ok := l.cache.peek(keyMetaKey(arn)); ok && v.(keyMetaEntry).md != nil {
+			return relatedKeys(v.(keyMetaEntry).md)
+		}
+		return nil
+	}
+	if a, ok := state.ParseARN(arn); ok {
+		account, region = a.Account, a.Region
+	}
+	c, err := l.clients(ctx, account, region)
+	if err != nil {
+		return nil
+	}
+	meta, err := l.keyMeta(ctx, c, arn)
+	if err != nil || meta.md == nil {
+		return nil
+	}
+	return relatedKeys(meta.md)
 }
 
 func (l *Live) invalidateKey(arn string) {
@@ -231,7 +298,7 @@ func (l *Live) applyAlias(ctx context.Context, rec *cloudtrail.Record, req recor
 		}
 	}
 	for _, r := range rec.Resources {
-		if r.Type == string(state.TypeKey) && r.ARN != "" {
+		if r.ARN != "" && (r.Type == string(state.TypeKey) || r.Type == "" && state.IsKeyARN(r.ARN)) {
 			touched = append(touched, r.ARN)
 		}
 	}

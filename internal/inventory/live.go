@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -168,8 +169,7 @@ func (l *Live) Key(ctx context.Context, arn string) (*state.Key, error) {
 		ID:               state.ResourceID(arn),
 		Account:          a.Account,
 		Region:           a.Region,
-		KeySpec:          string(md.KeySpec),
-		KeyUsage:         string(md.KeyUsage),
+		KeySpec:          cmp.Or(string(md.KeySpec), string(md.CustomerMasterKeySpec)),
 		Origin:           string(md.Origin),
 		KeyManager:       string(md.KeyManager),
 		KeyState:         string(md.KeyState),
@@ -178,6 +178,10 @@ func (l *Live) Key(ctx context.Context, arn string) (*state.Key, error) {
 		Grants:           []state.Grant{},
 		Updated:          meta.readAt,
 	}
+	// DescribeKey answers may leave KeyUsage out (moto does); a
+	// SYMMETRIC_DEFAULT key can have no usage but ENCRYPT_DECRYPT.
+	k.KeyUsage = state.ImpliedKeyUsage(k.KeySpec, string(md.KeyUsage))
+	k.MultiRegion, k.MultiRegionKeyType, k.PrimaryKeyARN = multiRegion(md)
 	if md.DeletionDate != nil {
 		k.DeletionDate = md.DeletionDate.UTC()
 	}
@@ -206,6 +210,38 @@ func (l *Live) Key(ctx context.Context, arn string) (*state.Key, error) {
 	}
 	k.Aliases = append(k.Aliases, idx.byKey[arn]...)
 	return k, nil
+}
+
+// multiRegion reads a key's multi-Region role from DescribeKey.
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_MultiRegionConfiguration.html
+func multiRegion(md *kmstypes.KeyMetadata) (on *bool, keyType, primaryARN string) {
+	on = md.MultiRegion
+	if c := md.MultiRegionConfiguration; c != nil {
+		keyType = string(c.MultiRegionKeyType)
+		if c.PrimaryKey != nil {
+			primaryARN = aws.ToString(c.PrimaryKey.Arn)
+		}
+	}
+	return on, keyType, primaryARN
+}
+
+// relatedKeys lists the ARNs of a multi-Region key's primary and replicas,
+// as DescribeKey last reported them.
+func relatedKeys(md *kmstypes.KeyMetadata) []string {
+	c := md.MultiRegionConfiguration
+	if c == nil {
+		return nil
+	}
+	var out []string
+	if c.PrimaryKey != nil && c.PrimaryKey.Arn != nil {
+		out = append(out, *c.PrimaryKey.Arn)
+	}
+	for _, r := range c.ReplicaKeys {
+		if r.Arn != nil {
+			out = append(out, *r.Arn)
+		}
+	}
+	return out
 }
 
 // rotationApplies reports whether KMS can rotate the key automatically: a
