@@ -116,10 +116,11 @@ func TestMotoSnapshots(t *testing.T) {
 	off, on := false, true
 	key := func(md *kmstypes.KeyMetadata) state.Key {
 		// moto gap: DescribeKey has no KeyUsage for a key created without
-		// one (AWS says ENCRYPT_DECRYPT).
+		// one (AWS says ENCRYPT_DECRYPT); SYMMETRIC_DEFAULT implies it.
 		return state.Key{ARN: aws.ToString(md.Arn), ID: aws.ToString(md.KeyId), Account: acct, Region: region,
-			Aliases: []string{}, KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: string(md.KeyUsage), Origin: "AWS_KMS", KeyManager: "CUSTOMER",
-			KeyState: "Enabled", RotationEnabled: &off, Policy: state.DefaultKeyPolicy("aws", acct), Grants: []state.Grant{}, Updated: e.now}
+			Aliases: []string{}, KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", KeyManager: "CUSTOMER",
+			MultiRegion: md.MultiRegion,
+			KeyState:    "Enabled", RotationEnabled: &off, Policy: state.DefaultKeyPolicy("aws", acct), Grants: []state.Grant{}, Updated: e.now}
 	}
 	wantPlain := key(plain)
 	wantPlain.Aliases = []string{"alias/app"}
