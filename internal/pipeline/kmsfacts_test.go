@@ -154,3 +154,32 @@ func TestWhatRecordsProve(t *testing.T) {
 		})
 	}
 }
+
+// TestRetireGrantOnEventBridge: the documented RetireGrant, delivered as an
+// EventBridge "AWS API Call via CloudTrail" event
+// (https://docs.aws.amazon.com/eventbridge/latest/ref/events-structure.html),
+// ends the EFS grant its additionalEventData names.
+func TestRetireGrantOnEventBridge(t *testing.T) {
+	p := newPipeline(t, state.NewMemory())
+	var got collected
+	ctx := context.Background()
+	if _, err := p.ProcessInput(ctx, "grant.json", strings.NewReader(logFile(t, docRecord(t, "kms-creategrant.json", efsGrant))), got.emit); err != nil {
+		t.Fatal(err)
+	}
+	event, err := json.Marshal(map[string]any{
+		"version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "AWS API Call via CloudTrail",
+		"source": "aws.kms", "account": "111122223333", "time": "2022-09-01T19:39:33Z", "region": "us-west-2",
+		"resources": []any{}, "detail": docRecord(t, "kms-retiregrant.json"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.ProcessInput(ctx, "retire.json", strings.NewReader(string(event)), got.emit)
+	if err != nil || rep.Processed != 1 {
+		t.Fatalf("report %+v, err %v", rep, err)
+	}
+	f := got.last(t, "efs_kms_key_available")
+	if f.EventName != "RetireGrant" || f.Status != finding.NonCompliant || !strings.Contains(f.Reason, "is retired and no active EFS grant remains") {
+		t.Errorf("availability after %s = %s %q, want NON_COMPLIANT naming the retired grant", f.EventName, f.Status, f.Reason)
+	}
+}
