@@ -142,7 +142,8 @@ func FuzzInputValue(f *testing.F) {
 		if json.Unmarshal([]byte(policy), &doc) != nil {
 			return
 		}
-		in := &Input{Resource: id, FileSystem: &FileSystemInput{ID: id, Policy: doc}}
+		in := &Input{Resource: id, FileSystem: &FileSystemInput{ID: id, Policy: doc},
+			Key: &KeyInput{ARN: id, Policy: doc, MultiRegionKeyType: id, PrimaryKeyARN: id, Primary: &PrimaryKeyInput{ARN: id}}}
 		got, err := inputValue(in)
 		if err != nil {
 			t.Fatalf("inputValue: %v", err)
