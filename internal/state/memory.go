@@ -745,7 +745,9 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 		k.RotationEnabled = &off
 		k.RotationPeriodDays = 0
 	}
-	if m.newer(arn, "policy", rec.EventTime) {
+	// A replica's policy is the ReplicateKey's replicaPolicy, not the
+	// default one.
+	if (req.Policy != nil || role != MultiRegionReplica) && m.newer(arn, "policy", rec.EventTime) {
 		if req.Policy != nil {
 			if !json.Valid([]byte(*req.Policy)) {
 				return Change{}, fmt.Errorf("%w: requestParameters.policy is not a JSON document", ErrBadRecord)
