@@ -29,6 +29,31 @@ type createFileSystemResponse struct {
 	KMSKeyID      string `json:"kmsKeyId"`
 }
 
+// Replication: the destination is named by the request (an existing file
+// system, or the region and key of a new one) and by the response (the
+// destination's id and region). The response's Destination carries no key.
+// https://docs.aws.amazon.com/efs/latest/ug/API_CreateReplicationConfiguration.html
+// https://docs.aws.amazon.com/efs/latest/ug/API_DestinationToCreate.html
+// https://docs.aws.amazon.com/efs/latest/ug/API_Destination.html
+
+type replicationDestination struct {
+	FileSystemID string `json:"fileSystemId"`
+	Region       string `json:"region"`
+	KMSKeyID     string `json:"kmsKeyId"`
+	OwnerID      string `json:"ownerId"`
+}
+
+type replicationRequest struct {
+	SourceFileSystemID string                   `json:"sourceFileSystemId"`
+	Destinations       []replicationDestination `json:"destinations"`
+}
+
+type replicationResponse struct {
+	SourceFileSystemID  string                   `json:"sourceFileSystemId"`
+	SourceFileSystemARN string                   `json:"sourceFileSystemArn"`
+	Destinations        []replicationDestination `json:"destinations"`
+}
+
 type fileSystemRequest struct {
 	FileSystemID string  `json:"fileSystemId"`
 	Policy       *string `json:"policy"`
@@ -72,8 +97,9 @@ type keyRequest struct {
 		EncryptionContextSubset map[string]string `json:"encryptionContextSubset"`
 		EncryptionContextEquals map[string]string `json:"encryptionContextEquals"`
 	} `json:"constraints"`
-	AliasName   string `json:"aliasName"`
-	TargetKeyID string `json:"targetKeyId"`
+	AliasName        string `json:"aliasName"`
+	TargetKeyID      string `json:"targetKeyId"`
+	CustomKeyStoreID string `json:"customKeyStoreId"`
 }
 
 type keyResponse struct {
