@@ -140,7 +140,8 @@ func keyInput(k *state.Key) (*policy.KeyInput, error) {
 		Aliases: slices.Clone(k.Aliases), KeySpec: k.KeySpec, KeyUsage: k.KeyUsage, Origin: k.Origin,
 		KeyManager: k.KeyManager, KeyState: k.KeyState, CustomKeyStoreID: k.CustomKeyStoreID,
 		RotationEnabled: k.RotationEnabled, RotationPeriodDays: k.RotationPeriodDays,
-		Grants: make([]policy.GrantInput, 0, len(k.Grants)),
+		Grants:  make([]policy.GrantInput, 0, len(k.Grants)),
+		Deleted: k.Deleted,
 	}
 	if out.Aliases == nil {
 		out.Aliases = []string{}

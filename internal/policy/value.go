@@ -163,6 +163,7 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 		item("rotation_period_days", ast.IntNumberTerm(k.RotationPeriodDays)),
 		item("policy", policy),
 		item("grants", grants),
+		item("deleted", ast.BooleanTerm(k.Deleted)),
 	), nil
 }
 
