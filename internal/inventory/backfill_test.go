@@ -227,8 +227,8 @@ func TestBackfillByEventName(t *testing.T) {
 			t.Errorf("event name %s is not looked up", name)
 		}
 	}
-	if len(eventNames) != 36 {
-		t.Errorf("looked up %d event names, want 36 (4 EFS, 17 KMS, 7 CloudTrail, 6 EventBridge, 2 CloudWatch Logs)", len(eventNames))
+	if len(eventNames) != 42 {
+		t.Errorf("looked up %d event names, want 42 (6 EFS, 21 KMS, 7 CloudTrail, 6 EventBridge, 2 CloudWatch Logs)", len(eventNames))
 	}
 }
 
