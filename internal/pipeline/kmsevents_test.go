@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/atrest/atrest/internal/config"
+	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/state"
 )
@@ -174,5 +177,41 @@ func TestReplicaJoinsTheKeysBlastRadius(t *testing.T) {
 	}
 	if judged == 0 {
 		t.Error("DeleteReplicationConfiguration did not judge the replica")
+	}
+}
+
+// TestKeyServiceEventsVerifyAgain: the events that can break a key the
+// offline state cannot see into (expired material, a deleted key, a custom
+// key store disconnected or reconnected) drop the cached round trip and
+// verify again; ct-deleteexpiredkeymaterial and ct-disconnect-keystore of
+// the KMS developer guide give the shapes.
+func TestKeyServiceEventsVerifyAgain(t *testing.T) {
+	e, err := engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range []map[string]any{
+		docRecord("exp", 5, "kms.amazonaws.com", "DeleteExpiredKeyMaterial", true, keyARN, "", ""),
+		docRecord("dk", 5, "kms.amazonaws.com", "DeleteKey", true, keyARN, "", ""),
+		docRecord("dup", 5, "kms.amazonaws.com", "DescribeKey", false, keyARN, fmt.Sprintf(`{"keyId":%q}`, keyID), ""),
+	} {
+		t.Run(rec["eventName"].(string), func(t *testing.T) {
+			v := &fakeVerifier{result: envelope.Result{Performed: true, OK: true}}
+			p, err := New(Options{Store: state.NewMemory(), Engine: e, Config: config.Default(), Verifier: v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got collected
+			if _, err := p.ProcessInput(context.Background(), "x.json", strings.NewReader(logFile(t, createKey, createFS, rec)), got.emit); err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			if rec["eventName"] != "DescribeKey" { // of no interest: nothing to verify
+				want = []string{"invalidate " + keyARN, "verify " + keyARN + " " + fsARN}
+			}
+			if !slices.Equal(v.calls, want) {
+				t.Errorf("verifier calls = %q, want %q", v.calls, want)
+			}
+		})
 	}
 }
