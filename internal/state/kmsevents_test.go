@@ -152,6 +152,12 @@ func TestMemoryKeyMaterial(t *testing.T) {
 		{"a deletion of material older than a re-import, arriving late, changes nothing", func(t *testing.T) []*cloudtrail.Record {
 			return []*cloudtrail.Record{createExternalKey(t), importMaterial(t, "imp", 5), deleteMaterial(t, "late", 3)}
 		}, KeyStateEnabled, OriginExternal},
+		{"the key's CreateKey arriving after the import of its material leaves it enabled", func(t *testing.T) []*cloudtrail.Record {
+			return []*cloudtrail.Record{importMaterial(t, "imp", 1), createExternalKey(t)}
+		}, KeyStateEnabled, OriginExternal},
+		{"the key's CreateKey arriving after its material expired leaves it pending import", func(t *testing.T) []*cloudtrail.Record {
+			return []*cloudtrail.Record{importMaterial(t, "imp", 1), expireMaterial(t, "exp", 2), createExternalKey(t)}
+		}, KeyStatePendingImport, OriginExternal},
 		{"the record proves the origin of a key never seen created", func(t *testing.T) []*cloudtrail.Record {
 			return []*cloudtrail.Record{expireMaterial(t, "exp", 2)}
 		}, KeyStatePendingImport, OriginExternal},

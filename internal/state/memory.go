@@ -25,6 +25,9 @@ type Memory struct {
 	// disconnected holds the custom key stores (keyStoreRef) last seen
 	// disconnected (true) or connected (false).
 	disconnected map[string]bool
+	// imported holds, per key ARN, whether the newest key material change
+	// applied was an import (true) or a deletion or expiry (false).
+	imported map[string]bool
 	// versions holds, per resource ARN and attribute, the eventTime of the
 	// change that set it, so an older record never overwrites newer state.
 	versions map[string]time.Time
@@ -42,6 +45,7 @@ func NewMemory() *Memory {
 		trails:       map[string]*Trail{},
 		watched:      map[string]*Watched{},
 		disconnected: map[string]bool{},
+		imported:     map[string]bool{},
 		versions:     map[string]time.Time{},
 	}
 }
@@ -522,8 +526,11 @@ func (m *Memory) applyKMS(rec *cloudtrail.Record) (Change, error) {
 		if k.Origin == "" {
 			k.Origin = OriginExternal
 		}
-		if m.newer(arn, "material", t) && k.KeyState == KeyStatePendingImport {
-			setState(KeyStateEnabled)
+		if m.newer(arn, "material", t) {
+			m.imported[arn] = true
+			if k.KeyState == KeyStatePendingImport {
+				setState(KeyStateEnabled)
+			}
 		}
 	case cloudtrail.EventDeleteImportedKeyMaterial, cloudtrail.EventDeleteExpiredKeyMaterial:
 		// Without its key material the key is PendingImport, except that
@@ -533,8 +540,11 @@ func (m *Memory) applyKMS(rec *cloudtrail.Record) (Change, error) {
 		if k.Origin == "" {
 			k.Origin = OriginExternal
 		}
-		if m.newer(arn, "material", t) && k.KeyState != KeyStatePendingDeletion {
-			setState(KeyStatePendingImport)
+		if m.newer(arn, "material", t) {
+			m.imported[arn] = false
+			if k.KeyState != KeyStatePendingDeletion {
+				setState(KeyStatePendingImport)
+			}
 		}
 	case cloudtrail.EventDeleteKey:
 		// KMS deleted the key when its deletion window ended: it was
@@ -730,6 +740,10 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 	}
 	if m.newer(arn, "state", rec.EventTime) {
 		k.KeyState = first(md.KeyState, initial)
+		if k.KeyState == KeyStatePendingImport && m.imported[arn] {
+			// A (newer) import of its material was applied already.
+			k.KeyState = KeyStateEnabled
+		}
 	}
 	if m.newer(arn, "rotation", rec.EventTime) {
 		off := false // CreateKey leaves automatic rotation off.
