@@ -1,6 +1,6 @@
 // Command trail-events is the Lambda function that judges CloudTrail
 // management events delivered by EventBridge ("AWS API Call via
-// CloudTrail").
+// CloudTrail" and "AWS Service Event via CloudTrail").
 package main
 
 import (

@@ -13,7 +13,7 @@ type Shape string
 // Delivery shapes the decoder recognises by content.
 const (
 	ShapeRecord         Shape = "record"          // a single CloudTrail record
-	ShapeEventBridge    Shape = "eventbridge"     // "AWS API Call via CloudTrail"
+	ShapeEventBridge    Shape = "eventbridge"     // "AWS API Call via CloudTrail" or "AWS Service Event via CloudTrail"
 	ShapeCloudWatchLogs Shape = "cloudwatch_logs" // awslogs.data subscription payload
 	ShapeLogFile        Shape = "log_file"        // {"Records":[...]}, gzip or plain
 	ShapeDigest         Shape = "digest"          // CloudTrail digest file, skipped

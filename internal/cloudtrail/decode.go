@@ -38,9 +38,15 @@ const maxNesting = 4
 // context.
 const ctxCheckEvery = 256
 
-// EventBridge detail-type of CloudTrail management events.
-// https://docs.aws.amazon.com/eventbridge/latest/ref/events-structure.html
-const detailTypeCloudTrail = "AWS API Call via CloudTrail"
+// EventBridge detail-types of the CloudTrail records atrest reads: API calls,
+// and events AWS services record without a call (eventType AwsServiceEvent,
+// such as KMS deleting expired key material or a key whose deletion was
+// scheduled). Both carry one CloudTrail record as their detail.
+// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
+const (
+	detailTypeCloudTrail   = "AWS API Call via CloudTrail"
+	detailTypeServiceEvent = "AWS Service Event via CloudTrail"
+)
 
 // Decode reads every JSON value in r — one value, concatenated values or JSON
 // Lines, or a top-level array of values; gzip (detected by its magic bytes)
@@ -828,7 +834,8 @@ func (src *source) recordBytes(raw []byte, loc, note string, shape Shape, env *e
 	return src.record(res.raw, &res.info, at(loc), note, shape, env)
 }
 
-// eventBridgeEvent is an EventBridge event carrying a CloudTrail record.
+// eventBridgeEvent is an EventBridge event carrying a CloudTrail record: an
+// API call or an AWS service event.
 // https://docs.aws.amazon.com/eventbridge/latest/ref/events-structure.html
 type eventBridgeEvent struct {
 	Version    string          `json:"version"`
@@ -847,7 +854,7 @@ func (src *source) eventBridge(raw []byte, loc string) error {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return src.envelopeError(loc, "EventBridge event", err)
 	}
-	if ev.DetailType != detailTypeCloudTrail {
+	if ev.DetailType != detailTypeCloudTrail && ev.DetailType != detailTypeServiceEvent {
 		src.report(loc, "", ErrUnknownShape, fmt.Errorf("EventBridge event %s: detail-type %q", ev.ID, ev.DetailType))
 		return nil
 	}

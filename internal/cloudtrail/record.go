@@ -1,6 +1,6 @@
 // Package cloudtrail decodes AWS CloudTrail records from every shape in which
 // they are delivered: a single record, an EventBridge "AWS API Call via
-// CloudTrail" event, a CloudWatch Logs subscription payload, a CloudTrail log
+// CloudTrail" or "AWS Service Event via CloudTrail" event, a CloudWatch Logs subscription payload, a CloudTrail log
 // file (gzip or plain), a digest file (skipped) and S3 event notifications for
 // log files (bare, or wrapped in SQS or SNS).
 //
@@ -29,6 +29,11 @@ const (
 	EventDeleteFileSystem       = "DeleteFileSystem"
 	EventPutFileSystemPolicy    = "PutFileSystemPolicy"
 	EventDeleteFileSystemPolicy = "DeleteFileSystemPolicy"
+	// Replication makes its destination file system an encrypted replica
+	// protected by a key; deleting the configuration ends the link.
+	// https://docs.aws.amazon.com/efs/latest/ug/API_CreateReplicationConfiguration.html
+	EventCreateReplicationConfiguration = "CreateReplicationConfiguration"
+	EventDeleteReplicationConfiguration = "DeleteReplicationConfiguration"
 )
 
 // KMS API operations of interest.
@@ -59,7 +64,15 @@ const (
 	// that becomes a replica and in the Region of the replica that becomes
 	// the primary.
 	// https://docs.aws.amazon.com/kms/latest/developerguide/ct-update-primary-region.html
-	EventUpdatePrimaryRegion = "UpdatePrimaryRegion"
+	EventUpdatePrimaryRegion      = "UpdatePrimaryRegion"
+	EventConnectCustomKeyStore    = "ConnectCustomKeyStore"
+	EventDisconnectCustomKeyStore = "DisconnectCustomKeyStore"
+	// AWS service events (eventType AwsServiceEvent): KMS writes them when
+	// imported key material expires and when a scheduled deletion completes.
+	// https://docs.aws.amazon.com/kms/latest/developerguide/ct-deleteexpiredkeymaterial.html
+	// https://docs.aws.amazon.com/kms/latest/developerguide/ct-delete-key.html
+	EventDeleteExpiredKeyMaterial = "DeleteExpiredKeyMaterial"
+	EventDeleteKey                = "DeleteKey"
 )
 
 // CloudTrail API operations of interest: changes to the trails atrest's
@@ -100,6 +113,7 @@ var interest = map[string]map[string]bool{
 	SourceEFS: {
 		EventCreateFileSystem: true, EventDeleteFileSystem: true,
 		EventPutFileSystemPolicy: true, EventDeleteFileSystemPolicy: true,
+		EventCreateReplicationConfiguration: true, EventDeleteReplicationConfiguration: true,
 	},
 	SourceKMS: {
 		EventCreateKey: true, EventEnableKeyRotation: true, EventDisableKeyRotation: true,
@@ -109,6 +123,8 @@ var interest = map[string]map[string]bool{
 		EventPutKeyPolicy: true, EventCreateAlias: true, EventUpdateAlias: true,
 		EventDeleteAlias: true, EventImportKeyMaterial: true, EventDeleteImportedKeyMaterial: true,
 		EventReplicateKey: true, EventUpdatePrimaryRegion: true,
+		EventConnectCustomKeyStore: true, EventDisconnectCustomKeyStore: true,
+		EventDeleteExpiredKeyMaterial: true, EventDeleteKey: true,
 	},
 	SourceCloudTrail: {
 		EventCreateTrail: true, EventUpdateTrail: true, EventDeleteTrail: true,

@@ -1,11 +1,14 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/state"
@@ -29,7 +32,14 @@ type recordIDs struct {
 	ReplicaKeyMetadata *struct {
 		ARN string `json:"arn"`
 	} `json:"replicaKeyMetadata"`
-	PrimaryRegion string `json:"primaryRegion"`
+	PrimaryRegion      string `json:"primaryRegion"`
+	CustomKeyStoreID   string `json:"customKeyStoreId"`
+	SourceFileSystemID string `json:"sourceFileSystemId"`
+	Destinations       []struct {
+		FileSystemID string `json:"fileSystemId"`
+		Region       string `json:"region"`
+		OwnerID      string `json:"ownerId"`
+	} `json:"destinations"`
 }
 
 func decodeIDs(field string, raw json.RawMessage) (recordIDs, error) {
@@ -47,7 +57,10 @@ func decodeIDs(field string, raw json.RawMessage) (recordIDs, error) {
 // resources it touched, as state.Memory does: CreateFileSystem and
 // DeleteFileSystem touch the file system and its key, a file-system policy
 // change the file system, a key change the key, an alias change the keys the
-// alias left and joined; a trail, EventBridge rule or subscription-filter
+// alias left and joined, a custom key store connected or disconnected every
+// key of that store read before, CreateReplicationConfiguration the
+// destination file system and its key, DeleteReplicationConfiguration the
+// file system it names; a trail, EventBridge rule or subscription-filter
 // change the trail, rule or filter. Multi-Region keys share their primary's
 // rotation: a rotation change touches the key's replicas too (from
 // DescribeKey), ReplicateKey the primary and the new replica,
@@ -86,8 +99,13 @@ func (l *Live) Apply(ctx context.Context, rec *cloudtrail.Record) (state.Change,
 func (l *Live) applyEFS(ctx context.Context, rec *cloudtrail.Record, req, resp recordIDs) (state.Change, error) {
 	account, region := rec.Account(), rec.AWSRegion
 	id, arn := req.FileSystemID, ""
-	if rec.EventName == cloudtrail.EventCreateFileSystem {
+	switch rec.EventName {
+	case cloudtrail.EventCreateFileSystem:
 		id, arn = resp.FileSystemID, resp.FileSystemARN
+	case cloudtrail.EventCreateReplicationConfiguration:
+		return l.applyReplication(ctx, rec, req, resp)
+	case cloudtrail.EventDeleteReplicationConfiguration:
+		id = req.SourceFileSystemID
 	}
 	if strings.HasPrefix(id, "arn:") {
 		arn = id
@@ -105,6 +123,10 @@ func (l *Live) applyEFS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 	switch rec.EventName {
 	case cloudtrail.EventPutFileSystemPolicy, cloudtrail.EventDeleteFileSystemPolicy:
 		l.cache.invalidate(fsPolicyKey(arn))
+		return ch, nil
+	case cloudtrail.EventDeleteReplicationConfiguration:
+		// The destination becomes writable; its encryption and key stay.
+		l.cache.invalidate(fsDescKey(arn), fsListKey(account, region))
 		return ch, nil
 	case cloudtrail.EventDeleteFileSystem:
 		// The key is the one the file system had: known from an earlier
@@ -129,6 +151,32 @@ func (l *Live) applyEFS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 		}
 		return ch, nil
 	}
+}
+
+// applyReplication drops the reads of the destination of a new replication
+// configuration (named by the response) and touches it and its key.
+func (l *Live) applyReplication(ctx context.Context, rec *cloudtrail.Record, req, resp recordIDs) (state.Change, error) {
+	if len(resp.Destinations) == 0 || resp.Destinations[0].FileSystemID == "" {
+		return state.Change{}, fmt.Errorf("%w: responseElements.destinations[0].fileSystemId missing", state.ErrBadRecord)
+	}
+	dst := resp.Destinations[0]
+	account, region := cmp.Or(dst.OwnerID, rec.Account()), cmp.Or(dst.Region, rec.AWSRegion)
+	arn := dst.FileSystemID
+	if !strings.HasPrefix(arn, "arn:") {
+		arn = state.FileSystemARN(region, account, arn)
+	} else if a, ok := state.ParseARN(arn); ok {
+		account, region = a.Account, a.Region
+	}
+	if src := cmp.Or(req.SourceFileSystemID, resp.SourceFileSystemID); src != "" && !strings.HasPrefix(src, "arn:") {
+		l.cache.invalidate(fsDescKey(state.FileSystemARN(rec.AWSRegion, rec.Account(), src)))
+	}
+	l.cache.invalidate(fsDescKey(arn), fsPolicyKey(arn), fsListKey(account, region))
+	ch := state.Change{Touched: []state.ResourceRef{{Type: state.TypeFileSystem, ARN: arn}}}
+	if keyARN := l.fileSystemKey(ctx, arn, account, region, ""); keyARN != "" {
+		l.cache.invalidate(keyGrantsKey(keyARN)) // EFS creates a grant
+		ch.Touched = append(ch.Touched, state.ResourceRef{Type: state.TypeKey, ARN: keyARN})
+	}
+	return ch, nil
 }
 
 // fileSystemKey finds the key ARN of a file system for the touched set: from
@@ -172,6 +220,8 @@ func (l *Live) applyKMS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 	switch rec.EventName {
 	case cloudtrail.EventCreateAlias, cloudtrail.EventUpdateAlias, cloudtrail.EventDeleteAlias:
 		return l.applyAlias(ctx, rec, req)
+	case cloudtrail.EventConnectCustomKeyStore, cloudtrail.EventDisconnectCustomKeyStore:
+		return l.applyKeyStore(rec, req)
 	case cloudtrail.EventCreateKey:
 		arn := ""
 		if md := resp.KeyMetadata; md != nil {
@@ -248,6 +298,12 @@ func (l *Live) applyKMS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 		l.cache.invalidate(keyPolicyKey(arn))
 	case cloudtrail.EventCreateGrant, cloudtrail.EventRevokeGrant, cloudtrail.EventRetireGrant:
 		l.cache.invalidate(keyGrantsKey(arn))
+	case cloudtrail.EventDeleteKey:
+		// DescribeKey now answers NotFound; Key reports the key deleted.
+		l.mu.Lock()
+		l.deletedKeys[arn] = true
+		l.mu.Unlock()
+		l.invalidateKey(arn)
 	default: // key state: Enable/DisableKey, (Cancel)ScheduleKeyDeletion, key material
 		l.cache.invalidate(keyMetaKey(arn), keyRotationKey(arn))
 	}
@@ -278,6 +334,35 @@ func (l *Live) related(ctx context.Context, arn, account, region string, cachedO
 		return nil
 	}
 	return relatedKeys(meta.md)
+}
+
+// applyKeyStore drops the metadata of every key of a custom key store that
+// was read before (their key state changes to or from Unavailable) and
+// touches them; they are read again when judged.
+func (l *Live) applyKeyStore(rec *cloudtrail.Record, req recordIDs) (state.Change, error) {
+	if req.CustomKeyStoreID == "" {
+		return state.Change{}, fmt.Errorf("%w: requestParameters.customKeyStoreId missing", state.ErrBadRecord)
+	}
+	var arns []string
+	for k, v := range l.cache.fresh(keyMetaKey("")) {
+		md := v.(keyMetaEntry).md
+		arn := strings.TrimPrefix(k, keyMetaKey(""))
+		a, ok := state.ParseARN(arn)
+		if md != nil && aws.ToString(md.CustomKeyStoreId) == req.CustomKeyStoreID && ok &&
+			a.Account == rec.Account() && a.Region == rec.AWSRegion {
+			arns = append(arns, arn)
+		}
+	}
+	slices.Sort(arns)
+	var ch state.Change
+	for _, arn := range arns {
+		l.cache.invalidate(keyMetaKey(arn))
+		ch.Touched = append(ch.Touched, state.ResourceRef{Type: state.TypeKey, ARN: arn})
+	}
+	if len(ch.Touched) == 0 {
+		ch.Ignored = "no key of custom key store " + req.CustomKeyStoreID + " was read"
+	}
+	return ch, nil
 }
 
 func (l *Live) invalidateKey(arn string) {

@@ -227,8 +227,8 @@ func TestBackfillByEventName(t *testing.T) {
 			t.Errorf("event name %s is not looked up", name)
 		}
 	}
-	if len(eventNames) != 38 {
-		t.Errorf("looked up %d event names, want 38 (4 EFS, 19 KMS, 7 CloudTrail, 6 EventBridge, 2 CloudWatch Logs)", len(eventNames))
+	if len(eventNames) != 44 {
+		t.Errorf("looked up %d event names, want 44 (6 EFS, 23 KMS, 7 CloudTrail, 6 EventBridge, 2 CloudWatch Logs)", len(eventNames))
 	}
 }
 

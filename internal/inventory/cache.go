@@ -87,6 +87,20 @@ func (c *cache) peek(key string) (any, bool) {
 	return nil, false
 }
 
+// fresh returns the fresh cached values whose keys start with prefix.
+func (c *cache) fresh(prefix string) map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]any{}
+	now := c.now()
+	for k, e := range c.entries {
+		if strings.HasPrefix(k, prefix) && now.Before(e.expires) {
+			out[k] = e.value
+		}
+	}
+	return out
+}
+
 // put stores a value read elsewhere (a list call priming single entries).
 func (c *cache) put(key string, value any) {
 	c.mu.Lock()

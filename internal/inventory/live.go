@@ -57,6 +57,7 @@ type Live struct {
 	mu             sync.Mutex
 	trailBaselines map[string]trailBaseline // by trail ARN
 	ruleTargets    map[string][]string      // target ids seen, by rule ARN
+	deletedKeys    map[string]bool          // keys a DeleteKey record named
 }
 
 var _ state.Store = (*Live)(nil)
@@ -77,6 +78,7 @@ func NewLive(opts Options) *Live {
 		watch:          Watch{Trails: slices.Clone(opts.Watch.Trails), EventRules: slices.Clone(opts.Watch.EventRules), SubscriptionFilters: slices.Clone(opts.Watch.SubscriptionFilters)},
 		trailBaselines: map[string]trailBaseline{},
 		ruleTargets:    map[string][]string{},
+		deletedKeys:    map[string]bool{},
 	}
 }
 
@@ -162,6 +164,15 @@ func (l *Live) Key(ctx context.Context, arn string) (*state.Key, error) {
 	}
 	md := meta.md
 	if md == nil {
+		l.mu.Lock()
+		deleted := l.deletedKeys[arn]
+		l.mu.Unlock()
+		if deleted {
+			// KMS deleted it (a DeleteKey record) and DescribeKey
+			// confirms: nothing of it is left to read.
+			return &state.Key{ARN: arn, ID: state.ResourceID(arn), Account: a.Account, Region: a.Region,
+				Aliases: []string{}, Grants: []state.Grant{}, Deleted: true, Updated: meta.readAt}, nil
+		}
 		return nil, nil
 	}
 	k := &state.Key{

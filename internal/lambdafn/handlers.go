@@ -11,7 +11,8 @@ import (
 	"github.com/atrest/atrest/internal/metrics"
 )
 
-// TrailEvents handles one EventBridge "AWS API Call via CloudTrail" event.
+// TrailEvents handles one EventBridge "AWS API Call via CloudTrail" or "AWS
+// Service Event via CloudTrail" event.
 // The event is passed raw to the pipeline, which recognises its shape: a
 // malformed event is logged and counted, and the invocation succeeds, since
 // EventBridge would otherwise deliver a poison event again and again. The

@@ -181,14 +181,16 @@ func TestPatternMatcher(t *testing.T) {
 // unrelatedEvents are events on the default bus or the findings bus that no
 // function may receive.
 var unrelatedEvents = map[string]string{
-	"kms decrypt":           `{"source":"aws.kms","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"kms.amazonaws.com","eventName":"Decrypt"}}`,
-	"kms key rotation":      `{"source":"aws.kms","detail-type":"KMS CMK Rotation","detail":{"key-id":"1234"}}`,
-	"efs mount target":      `{"source":"aws.elasticfilesystem","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"elasticfilesystem.amazonaws.com","eventName":"CreateMountTarget"}}`,
-	"ec2 create volume":     `{"source":"aws.ec2","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"ec2.amazonaws.com","eventName":"CreateVolume"}}`,
-	"kms name, efs source":  `{"source":"aws.kms","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"elasticfilesystem.amazonaws.com","eventName":"CreateKey"}}`,
-	"atrest remediation":    `{"source":"atrest","detail-type":"Atrest Remediation","detail":{"status":"NON_COMPLIANT","remediation":{"action":"enable_key"}}}`,
-	"finding, no action":    `{"source":"atrest","detail-type":"Atrest Finding","detail":{"status":"NON_COMPLIANT","remediation":{"action":""}}}`,
-	"finding, other source": `{"source":"someone.else","detail-type":"Atrest Finding","detail":{"status":"NON_COMPLIANT","remediation":{"action":"enable_key"}}}`,
+	"kms decrypt":                   `{"source":"aws.kms","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"kms.amazonaws.com","eventName":"Decrypt"}}`,
+	"kms key rotation":              `{"source":"aws.kms","detail-type":"KMS CMK Rotation","detail":{"key-id":"1234"}}`,
+	"kms rotate service event":      `{"source":"aws.kms","detail-type":"AWS Service Event via CloudTrail","detail":{"eventSource":"kms.amazonaws.com","eventName":"RotateKey","eventType":"AwsServiceEvent"}}`,
+	"efs service event detail-type": `{"source":"aws.elasticfilesystem","detail-type":"AWS Service Event via CloudTrail","detail":{"eventSource":"elasticfilesystem.amazonaws.com","eventName":"CreateFileSystem"}}`,
+	"efs mount target":              `{"source":"aws.elasticfilesystem","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"elasticfilesystem.amazonaws.com","eventName":"CreateMountTarget"}}`,
+	"ec2 create volume":             `{"source":"aws.ec2","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"ec2.amazonaws.com","eventName":"CreateVolume"}}`,
+	"kms name, efs source":          `{"source":"aws.kms","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"elasticfilesystem.amazonaws.com","eventName":"CreateKey"}}`,
+	"atrest remediation":            `{"source":"atrest","detail-type":"Atrest Remediation","detail":{"status":"NON_COMPLIANT","remediation":{"action":"enable_key"}}}`,
+	"finding, no action":            `{"source":"atrest","detail-type":"Atrest Finding","detail":{"status":"NON_COMPLIANT","remediation":{"action":""}}}`,
+	"finding, other source":         `{"source":"someone.else","detail-type":"Atrest Finding","detail":{"status":"NON_COMPLIANT","remediation":{"action":"enable_key"}}}`,
 }
 
 func TestRulePatternsSelectTheirEvents(t *testing.T) {

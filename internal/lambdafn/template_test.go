@@ -487,12 +487,15 @@ func TestTrailEventRulesNameExactlyTheEventsOfInterest(t *testing.T) {
 			cloudtrail.EventCreateAlias, cloudtrail.EventUpdateAlias, cloudtrail.EventDeleteAlias,
 			cloudtrail.EventImportKeyMaterial, cloudtrail.EventDeleteImportedKeyMaterial,
 			cloudtrail.EventReplicateKey, cloudtrail.EventUpdatePrimaryRegion,
-			"Decrypt", "GenerateDataKey", "ListKeys", "DescribeKey",
+			cloudtrail.EventDeleteExpiredKeyMaterial, cloudtrail.EventDeleteKey,
+			cloudtrail.EventConnectCustomKeyStore, cloudtrail.EventDisconnectCustomKeyStore,
+			"Decrypt", "GenerateDataKey", "ListKeys", "DescribeKey", "RotateKey", "CreateCustomKeyStore",
 		},
 		cloudtrail.SourceEFS: {
 			cloudtrail.EventCreateFileSystem, cloudtrail.EventDeleteFileSystem,
 			cloudtrail.EventPutFileSystemPolicy, cloudtrail.EventDeleteFileSystemPolicy,
-			"CreateMountTarget", "DescribeFileSystems", "TagResource",
+			cloudtrail.EventCreateReplicationConfiguration, cloudtrail.EventDeleteReplicationConfiguration,
+			"CreateMountTarget", "DescribeFileSystems", "TagResource", "DescribeReplicationConfigurations",
 		},
 		cloudtrail.SourceCloudTrail: {
 			cloudtrail.EventCreateTrail, cloudtrail.EventUpdateTrail, cloudtrail.EventDeleteTrail,

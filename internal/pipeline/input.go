@@ -145,6 +145,7 @@ func keyInput(k *state.Key) (*policy.KeyInput, error) {
 		RotationEnabled: k.RotationEnabled, RotationPeriodDays: k.RotationPeriodDays,
 		Grants:      make([]policy.GrantInput, 0, len(k.Grants)),
 		MultiRegion: k.MultiRegion, MultiRegionKeyType: k.MultiRegionKeyType, PrimaryKeyARN: k.PrimaryKeyARN,
+		Deleted: k.Deleted,
 	}
 	if out.Aliases == nil {
 		out.Aliases = []string{}

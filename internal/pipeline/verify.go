@@ -24,6 +24,8 @@ var breaksKey = map[string]bool{
 	cloudtrail.EventScheduleKeyDeletion: true, cloudtrail.EventCancelKeyDeletion: true,
 	cloudtrail.EventPutKeyPolicy: true, cloudtrail.EventRevokeGrant: true, cloudtrail.EventRetireGrant: true,
 	cloudtrail.EventImportKeyMaterial: true, cloudtrail.EventDeleteImportedKeyMaterial: true,
+	cloudtrail.EventDeleteExpiredKeyMaterial: true, cloudtrail.EventDeleteKey: true,
+	cloudtrail.EventConnectCustomKeyStore: true, cloudtrail.EventDisconnectCustomKeyStore: true,
 }
 
 // verify runs the round trip for a key that protects file systems, in a

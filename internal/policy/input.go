@@ -79,6 +79,9 @@ type KeyInput struct {
 	// Policy is the parsed key policy; nil when unknown.
 	Policy any          `json:"policy"`
 	Grants []GrantInput `json:"grants"`
+	// Deleted is set once KMS deleted the key (a scheduled deletion
+	// completed).
+	Deleted bool `json:"deleted"`
 	// MultiRegion is nil when unknown.
 	MultiRegion *bool `json:"multi_region"`
 	// MultiRegionKeyType is "PRIMARY", "REPLICA", or "" when unknown or the

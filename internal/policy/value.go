@@ -167,6 +167,7 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 		item("multi_region_key_type", stringTerm(k.MultiRegionKeyType)),
 		item("primary_key_arn", stringTerm(k.PrimaryKeyARN)),
 		item("primary", primaryTerm(k.Primary)),
+		item("deleted", ast.BooleanTerm(k.Deleted)),
 	), nil
 }
 

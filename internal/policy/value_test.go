@@ -51,7 +51,7 @@ func TestInputValueMatchesJSONForm(t *testing.T) {
 		},
 		"numbers, strings and nesting in a policy": {
 			Key: &KeyInput{
-				RotationEnabled: &enabled, RotationPeriodDays: 2560, Known: true,
+				RotationEnabled: &enabled, RotationPeriodDays: 2560, Known: true, Deleted: true,
 				Policy: map[string]any{
 					"Version": "2012-10-17",
 					"Numbers": []any{0.0, -0.0, 1.0, -1.5, 0.1, 1e-6, 1e-7, 123456789.0, 1e20, 1e21, 1.5e300, 2.5e-300, 9007199254740993.0},

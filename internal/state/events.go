@@ -29,6 +29,31 @@ type createFileSystemResponse struct {
 	KMSKeyID      string `json:"kmsKeyId"`
 }
 
+// Replication: the destination is named by the request (an existing file
+// system, or the region and key of a new one) and by the response (the
+// destination's id and region). The response's Destination carries no key.
+// https://docs.aws.amazon.com/efs/latest/ug/API_CreateReplicationConfiguration.html
+// https://docs.aws.amazon.com/efs/latest/ug/API_DestinationToCreate.html
+// https://docs.aws.amazon.com/efs/latest/ug/API_Destination.html
+
+type replicationDestination struct {
+	FileSystemID string `json:"fileSystemId"`
+	Region       string `json:"region"`
+	KMSKeyID     string `json:"kmsKeyId"`
+	OwnerID      string `json:"ownerId"`
+}
+
+type replicationRequest struct {
+	SourceFileSystemID string                   `json:"sourceFileSystemId"`
+	Destinations       []replicationDestination `json:"destinations"`
+}
+
+type replicationResponse struct {
+	SourceFileSystemID  string                   `json:"sourceFileSystemId"`
+	SourceFileSystemARN string                   `json:"sourceFileSystemArn"`
+	Destinations        []replicationDestination `json:"destinations"`
+}
+
 type fileSystemRequest struct {
 	FileSystemID string  `json:"fileSystemId"`
 	Policy       *string `json:"policy"`
@@ -87,8 +112,9 @@ type keyRequest struct {
 	// ReplicaRegion (ReplicateKey) and PrimaryRegion (UpdatePrimaryRegion).
 	// https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html
 	// https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdatePrimaryRegion.html
-	ReplicaRegion string `json:"replicaRegion"`
-	PrimaryRegion string `json:"primaryRegion"`
+	ReplicaRegion    string `json:"replicaRegion"`
+	PrimaryRegion    string `json:"primaryRegion"`
+	CustomKeyStoreID string `json:"customKeyStoreId"`
 }
 
 type keyResponse struct {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,12 @@ type Memory struct {
 	protects    map[string]map[string]bool // key ARN -> file-system ARNs
 	trails      map[string]*Trail          // by ARN (trail.go)
 	watched     map[string]*Watched        // by identifier (trail.go)
+	// disconnected holds the custom key stores (keyStoreRef) last seen
+	// disconnected (true) or connected (false).
+	disconnected map[string]bool
+	// imported holds, per key ARN, whether the newest key material change
+	// applied was an import (true) or a deletion or expiry (false).
+	imported map[string]bool
 	// versions holds, per resource ARN and attribute, the eventTime of the
 	// change that set it, so an older record never overwrites newer state.
 	versions map[string]time.Time
@@ -31,13 +38,15 @@ var _ Store = (*Memory)(nil)
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
 	return &Memory{
-		fileSystems: map[string]*FileSystem{},
-		keys:        map[string]*Key{},
-		aliases:     map[string]string{},
-		protects:    map[string]map[string]bool{},
-		trails:      map[string]*Trail{},
-		watched:     map[string]*Watched{},
-		versions:    map[string]time.Time{},
+		fileSystems:  map[string]*FileSystem{},
+		keys:         map[string]*Key{},
+		aliases:      map[string]string{},
+		protects:     map[string]map[string]bool{},
+		trails:       map[string]*Trail{},
+		watched:      map[string]*Watched{},
+		disconnected: map[string]bool{},
+		imported:     map[string]bool{},
+		versions:     map[string]time.Time{},
 	}
 }
 
@@ -51,7 +60,9 @@ func (m *Memory) FileSystem(_ context.Context, arn string) (*FileSystem, error) 
 	return &c, nil
 }
 
-// Key returns a copy of a key, or nil when unknown.
+// Key returns a copy of a key, or nil when unknown. A key in a custom key
+// store that is disconnected is Unavailable, unless its deletion is
+// scheduled or done; its own state shows again once the store reconnects.
 func (m *Memory) Key(_ context.Context, arn string) (*Key, error) {
 	k, ok := m.keys[arn]
 	if !ok {
@@ -60,7 +71,16 @@ func (m *Memory) Key(_ context.Context, arn string) (*Key, error) {
 	c := *k
 	c.Aliases = slices.Clone(k.Aliases)
 	c.Grants = slices.Clone(k.Grants)
+	if k.CustomKeyStoreID != "" && m.disconnected[keyStoreRef(k.Account, k.Region, k.CustomKeyStoreID)] &&
+		k.KeyState != KeyStatePendingDeletion && !k.Deleted {
+		c.KeyState = KeyStateUnavailable
+	}
 	return &c, nil
+}
+
+// keyStoreRef names a custom key store in an account and region.
+func keyStoreRef(account, region, id string) string {
+	return "kms-key-store:" + account + ":" + region + ":" + id
 }
 
 // FileSystemsForKey returns the live file systems a key protects, by ARN.
@@ -162,6 +182,10 @@ func (m *Memory) applyEFS(rec *cloudtrail.Record) (Change, error) {
 	switch rec.EventName {
 	case cloudtrail.EventCreateFileSystem:
 		return m.createFileSystem(rec)
+	case cloudtrail.EventCreateReplicationConfiguration:
+		return m.createReplication(rec)
+	case cloudtrail.EventDeleteReplicationConfiguration:
+		return m.deleteReplication(rec)
 	case cloudtrail.EventDeleteFileSystem, cloudtrail.EventPutFileSystemPolicy, cloudtrail.EventDeleteFileSystemPolicy:
 		var req fileSystemRequest
 		if err := decodeParams("requestParameters", rec.RequestParameters, &req); err != nil {
@@ -237,20 +261,31 @@ func (m *Memory) createFileSystem(rec *cloudtrail.Record) (Change, error) {
 	if !encrypted {
 		return ch, nil
 	}
+	if keyARN := m.encryptWith(fs, req.KMSKeyID, resp.KMSKeyID, rec.EventTime); keyARN != "" {
+		ch.Touched = append(ch.Touched, ResourceRef{TypeKey, keyARN})
+	}
+	return ch, nil
+}
+
+// encryptWith records the key an encrypted file system was created with:
+// requested is the key reference the call gave ("" for EFS's AWS managed
+// key), reported the one EFS answered with. It links the key to the file
+// system and returns the key's ARN, "" when the reference cannot be resolved.
+func (m *Memory) encryptWith(fs *FileSystem, requested, reported string, t time.Time) string {
 	// EFS uses its AWS managed key when no key is named.
-	defaultKey := req.KMSKeyID == "" || req.KMSKeyID == EFSDefaultKeyAlias ||
-		strings.HasSuffix(req.KMSKeyID, ":"+EFSDefaultKeyAlias)
-	fs.KMSKeyID = req.KMSKeyID
+	defaultKey := requested == "" || requested == EFSDefaultKeyAlias ||
+		strings.HasSuffix(requested, ":"+EFSDefaultKeyAlias)
+	fs.KMSKeyID = requested
 	if fs.KMSKeyID == "" {
 		fs.KMSKeyID = EFSDefaultKeyAlias
 	}
-	ref := resp.KMSKeyID
+	ref := reported
 	if ref == "" {
 		ref = fs.KMSKeyID
 	}
 	keyARN := m.resolveKey(ref, fs.Account, fs.Region)
 	if keyARN == "" {
-		return ch, nil
+		return ""
 	}
 	fs.KMSKeyARN = keyARN
 	m.link(keyARN, fs.ARN)
@@ -265,7 +300,7 @@ func (m *Memory) createFileSystem(rec *cloudtrail.Record) (Change, error) {
 	}
 	if k.KeyState == "" {
 		k.KeyState = KeyStateEnabled
-		m.newer(k.ARN, "state", rec.EventTime)
+		m.newer(k.ARN, "state", t)
 	}
 	if defaultKey {
 		k.KeyManager = ManagerAWS
@@ -275,7 +310,93 @@ func (m *Memory) createFileSystem(rec *cloudtrail.Record) (Change, error) {
 			m.aliases[AliasARN(k.Region, k.Account, EFSDefaultKeyAlias)] = k.ARN
 		}
 	}
-	ch.Touched = append(ch.Touched, ResourceRef{TypeKey, keyARN})
+	return keyARN
+}
+
+// replicaARN names a file system of a replication configuration: by its ARN
+// when the record gives one, else by its id in region and account.
+func replicaARN(id, region, account string) string {
+	if strings.HasPrefix(id, "arn:") {
+		return id
+	}
+	return FileSystemARN(region, account, id)
+}
+
+// createReplication applies CreateReplicationConfiguration. A new destination
+// file system is created encrypted, with the key the request names or EFS's
+// AWS managed key of the destination Region, and joins that key's blast
+// radius; an existing destination keeps its encryption and key. The
+// destination is named by the response.
+// https://docs.aws.amazon.com/efs/latest/ug/API_CreateReplicationConfiguration.html
+func (m *Memory) createReplication(rec *cloudtrail.Record) (Change, error) {
+	var req replicationRequest
+	if err := decodeParams("requestParameters", rec.RequestParameters, &req); err != nil {
+		return Change{}, err
+	}
+	var resp replicationResponse
+	if err := decodeParams("responseElements", rec.ResponseElements, &resp); err != nil {
+		return Change{}, err
+	}
+	if len(resp.Destinations) == 0 || resp.Destinations[0].FileSystemID == "" {
+		return Change{}, fmt.Errorf("%w: responseElements.destinations[0].fileSystemId missing", ErrBadRecord)
+	}
+	dst := resp.Destinations[0]
+	var asked replicationDestination
+	if len(req.Destinations) > 0 {
+		asked = req.Destinations[0]
+	}
+	srcID := first(resp.SourceFileSystemARN, req.SourceFileSystemID, resp.SourceFileSystemID)
+	if srcID == "" {
+		return Change{}, fmt.Errorf("%w: requestParameters.sourceFileSystemId missing", ErrBadRecord)
+	}
+	src := m.fileSystemFor(rec, ResourceID(srcID), replicaARN(srcID, rec.AWSRegion, rec.Account()))
+	fs := m.fileSystemFor(rec, ResourceID(dst.FileSystemID),
+		replicaARN(dst.FileSystemID, first(dst.Region, asked.Region, rec.AWSRegion), first(dst.OwnerID, rec.Account())))
+	ch := Change{Touched: []ResourceRef{{TypeFileSystem, fs.ARN}}}
+	t := rec.EventTime
+	// A newer change of either side (the link ended) wins over this one.
+	if m.newer(src.ARN, "replication", t) && m.newer(fs.ARN, "replication", t) {
+		src.ReplicationDestination = fs.ARN
+		fs.ReplicationSource = src.ARN
+	}
+	if asked.FileSystemID != "" {
+		return ch, nil // an existing file system: its key is its own
+	}
+	fs.Encrypted = true
+	fs.Known = true
+	if keyARN := m.encryptWith(fs, asked.KMSKeyID, "", t); keyARN != "" {
+		ch.Touched = append(ch.Touched, ResourceRef{TypeKey, keyARN})
+	}
+	return ch, nil
+}
+
+// deleteReplication applies DeleteReplicationConfiguration: the link between
+// the two file systems ends and the destination becomes a writable file
+// system of its own, still encrypted with its key. The request names the
+// source file system.
+// https://docs.aws.amazon.com/efs/latest/ug/API_DeleteReplicationConfiguration.html
+func (m *Memory) deleteReplication(rec *cloudtrail.Record) (Change, error) {
+	var req replicationRequest
+	if err := decodeParams("requestParameters", rec.RequestParameters, &req); err != nil {
+		return Change{}, err
+	}
+	id := req.SourceFileSystemID
+	if id == "" {
+		return Change{}, fmt.Errorf("%w: requestParameters.sourceFileSystemId missing", ErrBadRecord)
+	}
+	fs := m.fileSystemFor(rec, ResourceID(id), replicaARN(id, rec.AWSRegion, rec.Account()))
+	ch := Change{Touched: []ResourceRef{{TypeFileSystem, fs.ARN}}}
+	partner := cmp.Or(fs.ReplicationDestination, fs.ReplicationSource)
+	if !m.newer(fs.ARN, "replication", rec.EventTime) {
+		return ch, nil
+	}
+	fs.ReplicationDestination, fs.ReplicationSource = "", ""
+	if other := m.fileSystems[partner]; other != nil {
+		ch.Touched = append(ch.Touched, ResourceRef{TypeFileSystem, other.ARN})
+		if m.newer(other.ARN, "replication", rec.EventTime) {
+			other.ReplicationDestination, other.ReplicationSource = "", ""
+		}
+	}
 	return ch, nil
 }
 
@@ -346,6 +467,8 @@ func (m *Memory) applyKMS(rec *cloudtrail.Record) (Change, error) {
 	switch rec.EventName {
 	case cloudtrail.EventCreateAlias, cloudtrail.EventUpdateAlias, cloudtrail.EventDeleteAlias:
 		return m.applyAlias(rec, req)
+	case cloudtrail.EventConnectCustomKeyStore, cloudtrail.EventDisconnectCustomKeyStore:
+		return m.applyKeyStore(rec, req)
 	}
 	arn := m.recordKeyARN(rec, resp.KeyID, req.KeyID)
 	if arn == "" {
@@ -400,9 +523,41 @@ func (m *Memory) applyKMS(rec *cloudtrail.Record) (Change, error) {
 		// KMS leaves a key Disabled after its deletion is cancelled.
 		setState(KeyStateDisabled)
 	case cloudtrail.EventImportKeyMaterial:
-		setState(KeyStateEnabled)
-	case cloudtrail.EventDeleteImportedKeyMaterial:
-		setState(KeyStatePendingImport)
+		// Only a key with imported key material takes an import. The
+		// import makes a key waiting for material usable; it never
+		// enables a key that is disabled (or pending deletion), and new
+		// material for an enabled key leaves it enabled. A record older
+		// than the last material change is history.
+		// https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-import-key-material.html
+		if k.Origin == "" {
+			k.Origin = OriginExternal
+		}
+		if m.newer(arn, "material", t) {
+			m.imported[arn] = true
+			if k.KeyState == KeyStatePendingImport {
+				setState(KeyStateEnabled)
+			}
+		}
+	case cloudtrail.EventDeleteImportedKeyMaterial, cloudtrail.EventDeleteExpiredKeyMaterial:
+		// Without its key material the key is PendingImport, except that
+		// a key pending deletion keeps that state.
+		// https://docs.aws.amazon.com/kms/latest/APIReference/API_DeleteImportedKeyMaterial.html
+		// https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-delete-key-material.html
+		if k.Origin == "" {
+			k.Origin = OriginExternal
+		}
+		if m.newer(arn, "material", t) {
+			m.imported[arn] = false
+			if k.KeyState != KeyStatePendingDeletion {
+				setState(KeyStatePendingImport)
+			}
+		}
+	case cloudtrail.EventDeleteKey:
+		// KMS deleted the key when its deletion window ended: it was
+		// pending deletion until now, and deletion is final.
+		// https://docs.aws.amazon.com/kms/latest/developerguide/ct-delete-key.html
+		setState(KeyStatePendingDeletion)
+		k.Deleted = true
 	case cloudtrail.EventPutKeyPolicy:
 		if req.Policy == nil {
 			return Change{}, fmt.Errorf("%w: requestParameters.policy missing", ErrBadRecord)
@@ -679,6 +834,44 @@ func (m *Memory) applyAlias(rec *cloudtrail.Record, req keyRequest) (Change, err
 	return ch, nil
 }
 
+// applyKeyStore applies ConnectCustomKeyStore and DisconnectCustomKeyStore:
+// while a custom key store is disconnected, every key in it is Unavailable.
+// The keys' own states (Disabled, PendingDeletion) are kept and show again
+// once it reconnects. It touches every key of the store the model knows.
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_DisconnectCustomKeyStore.html
+// https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
+func (m *Memory) applyKeyStore(rec *cloudtrail.Record, req keyRequest) (Change, error) {
+	id := req.CustomKeyStoreID
+	if id == "" {
+		return Change{}, fmt.Errorf("%w: requestParameters.customKeyStoreId missing", ErrBadRecord)
+	}
+	account, region := rec.Account(), rec.AWSRegion
+	var ch Change
+	for _, arn := range slices.Sorted(maps.Keys(m.keys)) {
+		if k := m.keys[arn]; k.CustomKeyStoreID == id && k.Account == account && k.Region == region {
+			ch.Touched = append(ch.Touched, ResourceRef{TypeKey, arn})
+		}
+	}
+	ref := keyStoreRef(account, region, id)
+	if m.newer(ref, "connection", rec.EventTime) {
+		disconnected := rec.EventName == cloudtrail.EventDisconnectCustomKeyStore
+		m.disconnected[ref] = disconnected
+		if !disconnected {
+			for _, r := range ch.Touched {
+				// A state read while the store was disconnected hid the
+				// key's own state.
+				if k := m.keys[r.ARN]; k.KeyState == KeyStateUnavailable {
+					k.KeyState = ""
+				}
+			}
+		}
+	}
+	if len(ch.Touched) == 0 {
+		ch.Ignored = "no key of custom key store " + id + " is known"
+	}
+	return ch, nil
+}
+
 func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 	var req createKeyRequest
 	if err := decodeParams("requestParameters", rec.RequestParameters, &req); err != nil {
@@ -708,6 +901,12 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 	k.Origin = first(md.Origin, req.Origin, OriginAWSKMS)
 	k.KeyManager = first(md.KeyManager, ManagerCustomer)
 	k.CustomKeyStoreID = first(md.CustomKeyStoreID, req.CustomKeyStoreID)
+	if k.CustomKeyStoreID != "" {
+		// KMS creates keys only in a connected custom key store.
+		if ref := keyStoreRef(k.Account, k.Region, k.CustomKeyStoreID); m.newer(ref, "connection", rec.EventTime) {
+			m.disconnected[ref] = false
+		}
+	}
 	initial := KeyStateEnabled
 	if k.Origin == OriginExternal {
 		initial = KeyStatePendingImport
@@ -719,6 +918,10 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 	}
 	if m.newer(arn, "state", rec.EventTime) {
 		k.KeyState = first(md.KeyState, initial)
+		if k.KeyState == KeyStatePendingImport && m.imported[arn] {
+			// A (newer) import of its material was applied already.
+			k.KeyState = KeyStateEnabled
+		}
 	}
 	// KMS writes a CreateKey in the replica's Region for ReplicateKey; the
 	// replica shares its primary's rotation, so it is left as it is.

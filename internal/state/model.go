@@ -39,6 +39,9 @@ const (
 	KeyStateDisabled        = "Disabled"
 	KeyStatePendingDeletion = "PendingDeletion"
 	KeyStatePendingImport   = "PendingImport"
+	// KeyStateUnavailable is the state of a key in a custom key store that
+	// is disconnected.
+	KeyStateUnavailable = "Unavailable"
 
 	SpecSymmetricDefault = "SYMMETRIC_DEFAULT"
 	UsageEncryptDecrypt  = "ENCRYPT_DECRYPT"
@@ -85,9 +88,14 @@ type FileSystem struct {
 	// PolicyKnown is set when Policy is a fact: a policy was put or deleted,
 	// or the file system was read. A file system whose creation was seen and
 	// no policy since has none.
-	PolicyKnown bool      `json:"policy_known"`
-	Deleted     bool      `json:"deleted"`
-	Updated     time.Time `json:"updated"` // eventTime of the last change applied
+	PolicyKnown bool `json:"policy_known"`
+	// ReplicationSource is the ARN of the file system this one is a
+	// replica of, while a replication configuration links them;
+	// ReplicationDestination is the replica of this one.
+	ReplicationSource      string    `json:"replication_source,omitempty"`
+	ReplicationDestination string    `json:"replication_destination,omitempty"`
+	Deleted                bool      `json:"deleted"`
+	Updated                time.Time `json:"updated"` // eventTime of the last change applied
 }
 
 // Grant is a KMS grant on a key, as far as EFS is concerned.
@@ -138,7 +146,10 @@ type Key struct {
 	Policy       string    `json:"policy,omitempty"`
 	Grants       []Grant   `json:"grants"`
 	DeletionDate time.Time `json:"deletion_date,omitzero"`
-	Updated      time.Time `json:"updated"`
+	// Deleted is set once KMS deleted the key (its scheduled deletion
+	// completed): whatever it protects can no longer be decrypted.
+	Deleted bool      `json:"deleted,omitempty"`
+	Updated time.Time `json:"updated"`
 }
 
 // Replica reports whether the key is a multi-Region replica key.

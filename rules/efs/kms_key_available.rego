@@ -3,9 +3,10 @@
 # description: >-
 #   EFS needs its KMS key enabled, and an active grant, to read and write an
 #   encrypted file system. A key that is disabled, scheduled for deletion,
-#   waiting for imported key material or in a disconnected custom key store,
-#   or whose EFS grant for a live file system was revoked or retired with no
-#   active one left, makes the file system's data unreadable.
+#   waiting for imported key material (deleted or expired) or in a
+#   disconnected custom key store, a key KMS deleted, or an EFS grant for a
+#   live file system revoked or retired with no active one left, makes the
+#   file system's data unreadable.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/efs/latest/ug/encryption-at-rest.html
 #   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
@@ -19,8 +20,8 @@
 #     Re-enable the key (EnableKey), cancel a scheduled deletion
 #     (CancelKeyDeletion, then EnableKey), import the key material, or
 #     reconnect the custom key store. A revoked or retired EFS grant cannot be
-#     restored by hand: contact AWS Support or restore the file system from a
-#     backup encrypted with a usable key.
+#     restored by hand, nor a deleted key: contact AWS Support or restore the
+#     file system from a backup encrypted with a usable key.
 #   controls:
 #     - AWS Security Hub KMS.3
 #     - NIST 800-53 SC-28
@@ -45,7 +46,13 @@ unusable_states := {
 }
 
 # problems lists each reason EFS cannot use the key.
-problems contains unusable_states[key.state]
+problems contains unusable_states[key.state] if not deleted
+
+problems contains "key was deleted (its scheduled deletion completed)" if deleted
+
+# deleted holds once KMS deleted the key: nothing it protects can be
+# decrypted again.
+deleted if input.key.deleted == true
 
 problems contains sprintf(
 	"EFS grant %s for file system %s is %s and no active EFS grant remains",

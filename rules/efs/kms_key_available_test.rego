@@ -58,6 +58,21 @@ test_non_compliant_unavailable if {
 		with input as mk_input("Unavailable", [])
 }
 
+test_non_compliant_deleted if {
+	rule.results == want("NON_COMPLIANT", "key was deleted (its scheduled deletion completed); the key protects fs-1")
+		with input as mk_input("PendingDeletion", []) with input.key.deleted as true
+}
+
+test_non_compliant_deleted_state_unknown if {
+	rule.results == want("NON_COMPLIANT", "key was deleted (its scheduled deletion completed); the key protects fs-1")
+		with input as mk_input("", null) with input.key.deleted as true
+}
+
+test_compliant_not_deleted if {
+	rule.results == want("COMPLIANT", "key state is Enabled and no EFS grant for fs-1 is revoked or retired")
+		with input as mk_input("Enabled", []) with input.key.deleted as false
+}
+
 test_non_compliant_grant_retired if {
 	rule.results == want("NON_COMPLIANT", "EFS grant g1 for file system fs-1 is retired and no active EFS grant remains; the key protects fs-1")
 		with input as mk_input("Enabled", [grant("g1", "fs-1", "retired", {})])
