@@ -166,7 +166,7 @@ granted contains [id, sprintf("%s allows EFS", [d.statement]), action] if {
 granted contains [
 	id,
 	sprintf(
-		"%s allows account %s as a whole, so its IAM identity policies decide (the key policy does not block EFS)",
+		"%s allows account %s as a whole, so its IAM identity policies decide (the key policy does not block EFS):",
 		[d.statement, requests[[id, action]].principal.account],
 	),
 	action,

@@ -37,7 +37,7 @@ by_alice := "fs-1 (created by arn:aws:iam::111122223333:user/alice)"
 allowed_by(statement) := sprintf("for %s: %s allows EFS %s", [by_alice, statement, all_actions])
 
 delegated_by(who, statement) := sprintf(
-	"for %s: %s allows account 111122223333 as a whole, so its IAM identity policies decide (the key policy does not block EFS) %s",
+	"for %s: %s allows account 111122223333 as a whole, so its IAM identity policies decide (the key policy does not block EFS): %s",
 	[who, statement, all_actions],
 )
 
