@@ -82,7 +82,7 @@ func TestEvaluateRules(t *testing.T) {
 			input: "fs-key-not-allowed",
 			want: []Result{
 				{"efs_encrypted_at_rest", finding.NonCompliant, "key " + keyARN + " of file system " + fsID + " is not in allowed_kms_key_arns"},
-				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "file-system policy of " + fsID + " lets anonymous clients in without TLS: statement 0 allows ClientMount, ClientMount through an access point"},
+				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "file-system policy of " + fsID + " lets anonymous clients in without TLS: statement 0 allows ClientMount"},
 			},
 		},
 		{

@@ -82,11 +82,15 @@ client_actions := ["ClientMount", "ClientWrite", "ClientRootAccess"]
 
 # paths are the ways a plaintext client reaches the file system: directly
 # through a mount target, or through one of its access points (whose ARN
-# the client carries, of a value the rule does not know).
+# the client carries, of a value the rule does not know). The second is
+# asked only of a policy with a condition on that key: for any other the
+# two requests are the same.
 paths := {
 	"": {},
 	" through an access point": {"elasticfilesystem:accesspointarn": "present"},
-}
+} if {
+	iam.conditions_on(compiled, "elasticfilesystem:accesspointarn")
+} else := {"": {}}
 
 # request is what a client mounting without TLS asks for. It carries only
 # the condition keys EFS documents for NFS clients: aws:SecureTransport
@@ -108,8 +112,11 @@ request(action, extra) := {
 	"other_keys": "absent",
 }
 
+# compiled is the file-system policy, read once for all requests.
+compiled := iam.compile(fs.policy)
+
 # decisions maps [action, path] to the policy's decision.
-decisions := {[action, path]: iam.decide(fs.policy, request(action, extra)) |
+decisions := {[action, path]: iam.decide_compiled(compiled, request(action, extra)) |
 	some action in client_actions
 	some path, extra in paths
 }

@@ -75,7 +75,8 @@ verdict := {"status": "COMPLIANT", "reason": summarize(granted)} if {
 requests[[f.id, action]] := {
 	"action": action,
 	"resource": input.resource,
-	"principal": {"arn": object.get(f, "creator", ""), "account": account},
+	"principal": principal,
+	"levels": iam.levels(principal),
 	"context": {
 		"kms:viaservice": [sprintf("elasticfilesystem.%s.amazonaws.com", [region])],
 		"kms:calleraccount": [account],
@@ -84,6 +85,7 @@ requests[[f.id, action]] := {
 } if {
 	some f in input.file_systems
 	account := fallback(object.get(f, "account", ""), input.key.account)
+	principal := {"arn": object.get(f, "creator", ""), "account": account}
 	region := fallback(object.get(f, "region", ""), input.key.region)
 	some action in required
 }
@@ -92,13 +94,15 @@ fallback(v, d) := v if v != ""
 
 else := d
 
-decisions[id] := iam.decide(policy, r) if some id, r in requests
+# compiled is the key policy, read once for all requests.
+compiled := iam.compile(policy)
+
+decisions[id] := iam.decide_compiled(compiled, r) if some id, r in requests
 
 # summarize describes [file system id, who, action] triples, file system by
 # file system.
 summarize(triples) := concat("; ", sort({sprintf("for %s: %s", [creator(id), iam.summarize({[t[1], t[2]] | some t in triples; t[0] == id})]) |
-	some triple in triples
-	id := triple[0]
+	some id in {t[0] | some t in triples}
 }))
 
 creator(id) := sprintf("%s (created by %s)", [id, c]) if {

@@ -65,16 +65,38 @@ statement_name(statement, i) := sprintf("statement %s", [statement.Sid]) if {
 #               decide
 #   uncertain   for "unknown": the statements that may apply, each
 #               {"name", "effect", "why"}
-decide(policy, request) := result if {
-	matches := [m |
-		some i, s in statements(policy)
-		m := statement_match(s, i, request)
-	]
+decide(policy, request) := decide_compiled(compile(policy), request)
+
+# compile reads every statement of a policy once: a rule that asks several
+# questions of one policy compiles it once (as a value) and calls
+# decide_compiled for each.
+compile(policy) := [compile_statement(s, i) | some i, s in statements(policy)]
+
+# conditions_on holds when a statement of a compiled policy has a condition
+# on key (lower case), or a statement may read it (one not read as a whole).
+conditions_on(compiled, key) if {
+	some c in compiled
+	some e in c.condition.entries
+	e.lkey == key
+}
+
+# request_levels are the levels of the request's principal: given with the
+# request (a rule asking several questions for one principal computes them
+# once with levels), or computed here.
+request_levels(request) := request.levels if {
+	is_object(request.levels)
+} else := levels(request.principal)
+
+# decide_compiled is decide for a compiled policy.
+decide_compiled(compiled, request) := decision(denied_by, allowed_by, may_deny, may_allow) if {
+	lv := request_levels(request)
+	action := lower(request.action)
+	resource := arn_parts_or_none(request.resource)
+	matches := [statement_match(c, action, resource, request, lv) | some c in compiled]
 	denied_by := [m.name | some m in matches; m.effect == "Deny"; m.value == "yes"]
 	allowed_by := [m | some m in matches; m.effect == "Allow"; m.value == "yes"]
 	may_deny := [uncertain_entry(m) | some m in matches; m.effect != "Allow"; m.value == "maybe"]
 	may_allow := [uncertain_entry(m) | some m in matches; m.effect != "Deny"; m.value == "maybe"]
-	result := decision(denied_by, allowed_by, may_deny, may_allow)
 }
 
 decision(denied_by, allowed_by, may_deny, may_allow) := {"decision": "denied", "statement": denied_by[0], "delegated": false, "uncertain": []} if {
@@ -98,29 +120,56 @@ deciding_allow(allowed_by) := m if {
 
 uncertain_entry(m) := {"name": m.name, "effect": m.effect, "why": concat("; ", sort(m.why))}
 
-# statement_match is {"name", "effect", "value", "why", "via_account"} for
-# one statement: value "yes", "no" or "maybe" with the reasons for "maybe".
-statement_match(s, i, request) := {
+# compile_statement reads one statement: each element is parsed once, and
+# what IAM would not read is kept as the reason its part matches "maybe".
+compile_statement(s, i) := {
 	"name": statement_name(s, i),
 	"effect": effect,
-	"value": and3({e.value, a.value, r.value, p.value, c.value}),
-	"why": ((((e.why | a.why) | r.why) | p.why) | c.why),
-	"via_account": p.via_account,
+	"effect_why": effect_problem(effect),
+	"action": compile_action(s),
+	"resource": compile_resource(s),
+	"principal": compile_principal(s),
+	"condition": compile_condition(s),
 } if {
 	is_object(s)
 	effect := object.get(s, "Effect", "")
-	e := effect_part(effect)
-	a := action_part(s, lower(request.action))
-	r := resource_part(s, request.resource)
-	p := principal_part(s, request.principal)
-	c := condition_part(s, request)
-} else := {
-	"name": sprintf("statement %d", [i]),
+} else := {"name": sprintf("statement %d", [i]), "effect": "", "invalid": true}
+
+# statement_match is {"name", "effect", "value", "why", "via_account"} for
+# one compiled statement: value "yes", "no" or "maybe" with the reasons for
+# "maybe".
+statement_match(c, action, resource, request, lv) := {
+	"name": c.name,
 	"effect": "",
 	"value": "maybe",
 	"why": {"the statement is not an object"},
 	"via_account": false,
+} if {
+	c.invalid
+} else := {
+	"name": c.name,
+	"effect": c.effect,
+	"value": value,
+	"why": reasons(value, [e, a, r, p, k]),
+	"via_account": p.via_account,
+} if {
+	e := problem_or_yes(c.effect_why)
+	a := action_match(c.action, action)
+	r := resource_match(c.resource, resource)
+	p := principal_match(c.principal, lv)
+	k := condition_match(c.condition, request)
+	value := and3({e.value, a.value, r.value, p.value, k.value})
 }
+
+# reasons gathers the reasons of the parts of a statement that matches
+# "maybe"; a "yes" or "no" needs none.
+reasons("maybe", parts) := {why | some part in parts; some why in part.why}
+
+reasons(value, _) := set() if value != "maybe"
+
+problem_or_yes("") := yes
+
+problem_or_yes(why) := maybe(why) if why != ""
 
 # and3 is the three-valued AND of a set of "yes", "no" and "maybe".
 and3(values) := "no" if {
@@ -144,33 +193,46 @@ no := {"value": "no", "why": set()}
 
 maybe(why) := {"value": "maybe", "why": {why}}
 
-effect_part(effect) := yes if {
+effect_problem(effect) := "" if {
 	effect in {"Allow", "Deny"}
-} else := maybe(sprintf("Effect %v is neither Allow nor Deny", [effect]))
+} else := sprintf("Effect %v is neither Allow nor Deny", [effect])
 
 # Action and NotAction: patterns match case-insensitively, with * and ?.
 
-action_part(s, action) := maybe("it has both Action and NotAction") if {
+compile_action(s) := {"why": "it has both Action and NotAction"} if {
 	"Action" in object.keys(s)
 	"NotAction" in object.keys(s)
-} else := maybe("it has neither Action nor NotAction") if {
+} else := {"why": "it has neither Action nor NotAction"} if {
 	not "Action" in object.keys(s)
 	not "NotAction" in object.keys(s)
-} else := maybe("its Action or NotAction holds a value that is not a string") if {
+} else := {"why": "its Action or NotAction holds a value that is not a string"} if {
 	some p in as_list(object.get(s, "Action", object.get(s, "NotAction", null)))
 	not is_string(p)
-} else := yes if {
-	some p in as_list(s.Action)
-	action_matches(p, action)
-} else := no if {
-	"Action" in object.keys(s)
-} else := no if {
-	some p in as_list(s.NotAction)
-	action_matches(p, action)
-} else := yes
+} else := {"why": "", "not": not_element, "exact": {p | some p in patterns; not wildcard(p)}, "globs": [glob_pattern(p) | some p in patterns; wildcard(p)]} if {
+	not_element := "NotAction" in object.keys(s)
+	patterns := {lower(p) | some p in as_list(object.get(s, "Action", object.get(s, "NotAction", [])))}
+}
 
-# action_matches holds when an IAM action pattern covers action (lower case).
-action_matches(pattern, action) if glob.match(glob_pattern(lower(pattern)), null, action)
+# wildcard holds for a pattern with * or ?; others are compared as they are.
+wildcard(p) if contains(p, "*")
+
+wildcard(p) if contains(p, "?")
+
+action_match(a, action) := maybe(a.why) if {
+	a.why != ""
+} else := yes if {
+	action_hit(a, action) != a.not
+} else := no
+
+action_hit(a, action) if {
+	action in a.exact
+} else if {
+	some g in a.globs
+	glob.match(g, null, action)
+} else := false
+
+# action_part is the Action/NotAction part of a statement for action.
+action_part(s, action) := action_match(compile_action(s), action)
 
 # glob_pattern keeps only * and ? special in an IAM pattern: every other
 # glob metacharacter is matched literally.
@@ -180,28 +242,51 @@ glob_pattern(pattern) := strings.replace_n({`\*`: "*", `\?`: "?"}, glob.quote_me
 # component. A statement with neither covers the resource the policy is
 # attached to (IAM would refuse to store it; this reads it as meant).
 
-resource_part(s, resource) := maybe("it has both Resource and NotResource") if {
+compile_resource(s) := {"why": "it has both Resource and NotResource"} if {
 	"Resource" in object.keys(s)
 	"NotResource" in object.keys(s)
-} else := maybe("its Resource or NotResource holds a value that is not a string") if {
+} else := {"why": "its Resource or NotResource holds a value that is not a string"} if {
 	some p in as_list(object.get(s, "Resource", object.get(s, "NotResource", [])))
 	not is_string(p)
-} else := yes if {
+} else := {"why": "", "any": true} if {
 	not "Resource" in object.keys(s)
 	not "NotResource" in object.keys(s)
+} else := {
+	"why": "",
+	"any": false,
+	"not": not_element,
+	"patterns": [resource_pattern(p) | some p in as_list(object.get(s, "Resource", object.get(s, "NotResource", [])))],
+} if {
+	not_element := "NotResource" in object.keys(s)
+}
+
+# resource_pattern is "*", the glob patterns of an ARN pattern's six
+# components, or [] for a pattern that is not an ARN (it matches nothing).
+resource_pattern("*") := "*"
+
+resource_pattern(p) := [glob_pattern(part) | some part in arn_parts_or_none(p)] if p != "*"
+
+# resource_match matches the resource's ARN components.
+resource_match(r, resource) := maybe(r.why) if {
+	r.why != ""
 } else := yes if {
-	some p in as_list(s.Resource)
-	resource_matches(p, resource)
-} else := no if {
-	"Resource" in object.keys(s)
-} else := no if {
-	some p in as_list(s.NotResource)
-	resource_matches(p, resource)
-} else := yes
+	r.any
+} else := yes if {
+	hit := count([p | some p in r.patterns; resource_hit(p, resource)]) > 0
+	hit != r.not
+} else := no
 
-resource_matches("*", _)
+resource_hit("*", _)
 
-resource_matches(pattern, resource) if arn_like(pattern, resource)
+resource_hit(p, resource) if {
+	count(p) == 6
+	every i, g in p {
+		glob.match(g, null, resource[i])
+	}
+}
+
+# resource_part is the Resource/NotResource part of a statement for an ARN.
+resource_part(s, resource) := resource_match(compile_resource(s), arn_parts_or_none(resource))
 
 # arn_like matches an ARN against an ARN pattern: each of the six
 # colon-separated components separately, with * and ?, case-sensitively.
@@ -213,10 +298,17 @@ arn_like(pattern, arn) if {
 	}
 }
 
+arn_parts_or_none(arn) := parts if {
+	parts := arn_parts(arn)
+} else := []
+
 # arn_parts splits an ARN into its six components; the last keeps its colons.
-arn_parts(arn) := array.concat(array.slice(parts, 0, 5), [concat(":", array.slice(parts, 5, count(parts)))]) if {
+arn_parts(arn) := parts if {
 	parts := split(arn, ":")
-	count(parts) >= 6
+	count(parts) == 6
+} else := array.concat(array.slice(parts, 0, 5), [concat(":", array.slice(parts, 5, count(parts)))]) if {
+	parts := split(arn, ":")
+	count(parts) > 6
 }
 
 # Principal and NotPrincipal.
@@ -229,23 +321,61 @@ arn_parts(arn) := array.concat(array.slice(parts, 0, 5), [concat(":", array.slic
 # so an exemption must name them all). An anonymous caller has no level:
 # only "*" names it.
 
-principal_part(s, principal) := {"value": "maybe", "why": {"it has both Principal and NotPrincipal"}, "via_account": false} if {
+compile_principal(s) := {"why": "it has both Principal and NotPrincipal"} if {
 	"Principal" in object.keys(s)
 	"NotPrincipal" in object.keys(s)
-} else := {"value": "maybe", "why": {"it has neither Principal nor NotPrincipal"}, "via_account": false} if {
+} else := {"why": "it has neither Principal nor NotPrincipal"} if {
 	not "Principal" in object.keys(s)
 	not "NotPrincipal" in object.keys(s)
-} else := {"value": "maybe", "why": {why}, "via_account": false} if {
-	some why in principal_shape_problems(object.get(s, "Principal", object.get(s, "NotPrincipal", null)))
-} else := {"value": v, "why": principal_why(v), "via_account": via_account} if {
-	"Principal" in object.keys(s)
-	named := principal_named(s.Principal, principal)
+} else := {"why": concat("; ", sort(problems))} if {
+	problems := principal_shape_problems(object.get(s, "Principal", object.get(s, "NotPrincipal", null)))
+	count(problems) > 0
+} else := {"why": "", "not": not_element, "value": value, "everyone": everyone(value), "values": principal_values(value)} if {
+	not_element := "NotPrincipal" in object.keys(s)
+	value := object.get(s, "Principal", object.get(s, "NotPrincipal", null))
+}
+
+# principal_values parses each value of a Principal object once: its key
+# ("AWS", "Service", ...), the account it names as a whole, and its ARN
+# components.
+principal_values("*") := []
+
+principal_values(value) := [{"key": k, "raw": v, "account": object.get(accounts, v, ""), "arn": arn_parts_or_none(v)} |
+	some k, values in value
+	some v in as_list(values)
+] if {
+	is_object(value)
+	accounts := {v: a | some values in value; some v in as_list(values); a := account_of(v)}
+}
+
+# everyone is true for "*" and {"AWS": "*"}: every principal, anonymous
+# included.
+everyone(value) if {
+	value == "*"
+} else if {
+	is_object(value)
+	"*" in as_list(object.get(value, "AWS", []))
+} else := false
+
+principal_match(p, lv) := {"value": "maybe", "why": {p.why}, "via_account": false} if {
+	p.why != ""
+} else := {"value": "yes", "why": set(), "via_account": false} if {
+	p.everyone
+	not p.not
+} else := {"value": "no", "why": set(), "via_account": false} if {
+	p.everyone
+} else := {"value": v, "why": principal_why(v), "via_account": only_account(named)} if {
+	not p.not
+	named := principal_named(p, lv)
 	v := or3({l | some l in named})
-	via_account := only_account(named)
 } else := {"value": v, "why": principal_why(v), "via_account": false} if {
-	named := principal_named(s.NotPrincipal, principal)
+	named := principal_named(p, lv)
 	v := or3({not3(l) | some l in named})
 }
+
+# principal_part is the Principal/NotPrincipal part of a statement for a
+# principal.
+principal_part(s, principal) := principal_match(compile_principal(s), levels(principal))
 
 principal_why("maybe") := {"it names principals the requester may or may not be"}
 
@@ -270,16 +400,12 @@ principal_shape_problems(p) := set() if {
 
 # principal_named maps each level of the principal to "yes", "no" or
 # "maybe": whether the Principal (or NotPrincipal) value names it.
-principal_named("*", principal) := {level: "yes" | some level, _ in levels(principal)}
-
-principal_named(p, principal) := {level: or3(answers) |
-	some level, id in levels(principal)
-	answers := {answer |
-		some k, values in p
-		some v in as_list(values)
-		answer := names(k, v, id)
-	}
-} if is_object(p)
+principal_named(p, lv) := {level: "yes" | some level, _ in lv} if {
+	p.value == "*"
+} else := {level: or3(answers) |
+	some level, id in lv
+	answers := {names(pv, id) | some pv in p.values}
+}
 
 # levels are the levels of a principal: anonymous; account plus user,
 # role and session, or other (root, federated user, ...), or unknown.
@@ -289,69 +415,58 @@ levels(principal) := {"anonymous": {"kind": "anonymous"}} if {
 
 identity_levels(principal, account) := {"unknown": {"kind": "unknown", "account": account}} if {
 	not is_string(principal.arn)
-} else := {"unknown": {"kind": "unknown", "account": account}} if {
-	not arn_parts(principal.arn)
-} else := {"session": {"kind": "exact", "arn": principal.arn}, "role": {"kind": "role", "account": account, "name": name}} if {
-	a := arn_parts(principal.arn)
+} else := arn_levels(arn_parts_or_none(principal.arn), principal.arn, account)
+
+arn_levels(a, arn, account) := {"unknown": {"kind": "unknown", "account": account}} if {
+	count(a) != 6
+} else := {"session": {"kind": "exact", "arn": arn}, "role": {"kind": "role", "account": account, "name": name}} if {
 	a[2] == "sts"
 	startswith(a[5], "assumed-role/")
 	name := split(a[5], "/")[1]
 } else := {"user": {"kind": "user", "account": account, "name": name}} if {
-	a := arn_parts(principal.arn)
 	a[2] == "iam"
 	startswith(a[5], "user/")
 	name := last(split(a[5], "/"))
 } else := {"role": {"kind": "role", "account": account, "name": name}} if {
-	a := arn_parts(principal.arn)
 	a[2] == "iam"
 	startswith(a[5], "role/")
 	name := last(split(a[5], "/"))
 } else := {} if {
-	a := arn_parts(principal.arn)
 	a[2] == "iam"
 	a[5] == "root"
-} else := {"other": {"kind": "exact", "arn": principal.arn}}
+} else := {"other": {"kind": "exact", "arn": arn}}
 
 last(parts) := parts[count(parts) - 1]
 
-# names says whether the principal value v under key k ("AWS", "Service",
-# ...) names the level id.
-names("AWS", "*", _) := "yes"
-
+# names says whether a parsed principal value pv names the level id.
 # Service, Federated and CanonicalUser principals are never the IAM or
 # anonymous principals atrest asks about.
-names(k, _, _) := "no" if k != "AWS"
-
-names("AWS", v, id) := "yes" if {
-	v != "*"
+names(pv, id) := "no" if {
+	pv.key != "AWS"
+} else := "yes" if {
+	pv.raw == "*"
+} else := "yes" if {
 	id.kind == "account"
-	account_of(v) == id.account
+	pv.account == id.account
 } else := "yes" if {
-	v != "*"
 	id.kind == "exact"
-	v == id.arn
+	pv.raw == id.arn
 } else := "yes" if {
-	v != "*"
 	id.kind in {"role", "user"}
-	a := arn_parts(v)
-	a[2] == "iam"
-	a[4] == id.account
-	startswith(a[5], concat("", [id.kind, "/"]))
-	last(split(a[5], "/")) == id.name
+	pv.arn[2] == "iam"
+	pv.arn[4] == id.account
+	startswith(pv.arn[5], concat("", [id.kind, "/"]))
+	last(split(pv.arn[5], "/")) == id.name
 } else := "maybe" if {
-	v != "*"
+	# A unique principal id: it may name anyone.
 	id.kind == "unknown"
-	not account_of(v)
-	not arn_parts(v) # a unique principal id: it may name anyone
+	pv.account == ""
+	count(pv.arn) == 0
 } else := "maybe" if {
-	v != "*"
 	id.kind == "unknown"
-	a := arn_parts(v)
-	a[4] == id.account
-	not account_of(v)
-} else := "no" if {
-	v != "*"
-}
+	pv.account == ""
+	pv.arn[4] == id.account
+} else := "no"
 
 # account_of is the account a principal value names as a whole: a bare
 # 12-digit account id or an account root ARN.
@@ -366,18 +481,36 @@ account_of(v) := v if {
 # Conditions: every operator, every key within it must hold (AND); the
 # values listed for one key are alternatives (OR).
 
-condition_part(s, request) := yes if {
+compile_condition(s) := {"why": "", "entries": []} if {
 	not "Condition" in object.keys(s)
-} else := maybe("its Condition is not an object") if {
+} else := {"why": "its Condition is not an object"} if {
 	not is_object(s.Condition)
-} else := {"value": v, "why": why} if {
-	results := [condition_result(op, key, values, request) |
-		some op, block in s.Condition
-		some key, values in condition_block(op, block)
-	]
-	v := and3({r.value | some r in results})
-	why := {w | some r in results; some w in r.why}
+} else := {"why": "", "entries": [compile_entry(op, key, values) |
+	some op, block in s.Condition
+	some key, values in condition_block(op, block)
+]}
+
+compile_entry(op, key, values) := {
+	"why": condition_problem(op, key, values),
+	"op": op,
+	"key": key,
+	"lkey": lower(key),
+	"o": operator(op),
+	"values": [value_string(v) | some v in as_list(values)],
 }
+
+condition_match(k, request) := maybe(k.why) if {
+	k.why != ""
+} else := {"value": and3({r.value | some r in results}), "why": {w | some r in results; some w in r.why}} if {
+	results := [entry_result(e, request) | some e in k.entries]
+}
+
+entry_result(e, request) := maybe(e.why) if {
+	e.why != ""
+} else := condition_on(e.o, e.op, e.key, e.values, key_state(request, e.lkey))
+
+# condition_part is the Condition part of a statement for a request.
+condition_part(s, request) := condition_match(compile_condition(s), request)
 
 # condition_block is an operator's block; a block that is not an object is
 # read as one unreadable entry.
@@ -385,19 +518,19 @@ condition_block(_, block) := block if is_object(block)
 
 else := {"": null}
 
-condition_result(op, key, values, request) := maybe(sprintf("its %s block is not an object", [op])) if {
+condition_problem(op, key, values) := sprintf("its %s block is not an object", [op]) if {
 	key == ""
 	values == null
-} else := maybe(sprintf("its %s condition on %s has a value that is not a string, number or boolean", [op, key])) if {
+} else := sprintf("its %s condition on %s has a value that is not a string, number or boolean", [op, key]) if {
 	some v in as_list(values)
 	not is_string(v)
 	not is_number(v)
 	not is_boolean(v)
-} else := maybe(sprintf("its %s condition on %s uses a policy variable", [op, key])) if {
+} else := sprintf("its %s condition on %s uses a policy variable", [op, key]) if {
 	some v in as_list(values)
 	is_string(v)
 	contains(v, "${")
-} else := condition_on(operator(op), op, key, [value_string(v) | some v in as_list(values)], key_state(request, lower(key)))
+} else := ""
 
 value_string(v) := v if is_string(v)
 
@@ -453,7 +586,11 @@ key_state(request, key) := {"state": "values", "values": v} if {
 } else := {"state": "unknown"}
 
 # condition_on evaluates one operator on one key.
-condition_on(o, op, key, values, ks) := null_check(key, values, ks) if {
+condition_on(o, op, key, values, ks) := three(values_hold(o, values, ks.values)) if {
+	# The usual case first: the request carries the key with known values.
+	ks.state == "values"
+	positive[o.base]
+} else := null_check(key, values, ks) if {
 	o.base == "null"
 } else := yes if {
 	# A key the request does not carry: ...IfExists and ForAllValues hold,
@@ -475,9 +612,7 @@ condition_on(o, op, key, values, ks) := null_check(key, values, ks) if {
 	ks.state == "unknown"
 } else := maybe(sprintf("the value of %s is not known", [key])) if {
 	ks.state == "present"
-} else := maybe(sprintf("operator %s is not evaluated", [op])) if {
-	not positive[o.base]
-} else := three(values_hold(o, values, ks.values))
+} else := maybe(sprintf("operator %s is not evaluated", [op]))
 
 three(true) := yes
 
@@ -531,6 +666,5 @@ value_matches("arnlike", p, v) if arn_like(p, v)
 # summarize groups [who, what] pairs into "who what1, what2" phrases, joined
 # with "; " in a stable order.
 summarize(pairs) := concat("; ", sort({sprintf("%s %s", [who, concat(", ", sort({pair[1] | some pair in pairs; pair[0] == who}))]) |
-	some p in pairs
-	who := p[0]
+	some who in {pair[0] | some pair in pairs}
 }))
