@@ -67,7 +67,9 @@ func BuildInput(ctx context.Context, store state.Store, ref state.ResourceRef, r
 			return nil, nil, fmt.Errorf("file systems protected by %s: %w", ref.ARN, err)
 		}
 		for _, fs := range fss {
-			in.FileSystems = append(in.FileSystems, policy.FileSystemRef{ARN: fs.ARN, ID: fs.ID})
+			in.FileSystems = append(in.FileSystems, policy.FileSystemRef{
+				ARN: fs.ARN, ID: fs.ID, Account: fs.Account, Region: fs.Region, Creator: fs.Creator,
+			})
 			blast = append(blast, fs.ARN)
 		}
 	case state.TypeTrail:
@@ -122,7 +124,8 @@ func fileSystemInput(fs *state.FileSystem) (*policy.FileSystemInput, error) {
 	out := &policy.FileSystemInput{
 		ARN: fs.ARN, ID: fs.ID, Account: fs.Account, Region: fs.Region,
 		Encrypted: fs.Encrypted, KMSKeyID: fs.KMSKeyID, KMSKeyARN: fs.KMSKeyARN, Deleted: fs.Deleted,
-		Known: fs.Known,
+		Creator: fs.Creator,
+		Known:   fs.Known,
 		// A file system whose creation was seen has no policy until one is put.
 		PolicyKnown: fs.Known || fs.PolicyKnown,
 	}

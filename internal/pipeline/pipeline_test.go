@@ -256,3 +256,60 @@ func TestRecordsOutsideMonitoredScope(t *testing.T) {
 		t.Errorf("only CreateKey may be judged: %+v", got)
 	}
 }
+
+// The key policy rule evaluates the calls EFS makes to the key as the
+// principal that created the file system. CreateKey follows the KMS guide's
+// example entry (https://docs.aws.amazon.com/kms/latest/developerguide/ct-createkey.html);
+// CreateFileSystem has no documented entry and follows the API reference
+// (https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html), its
+// userIdentity the CloudTrail guide's IAM user and assumed-role shapes
+// (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html).
+func TestKeyPolicyJudgedForTheFileSystemCreator(t *testing.T) {
+	keyPolicy := `{"Version":"2012-10-17","Statement":[` +
+		`{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":["kms:Describe*","kms:List*","kms:Get*","kms:Put*"],"Resource":"*"},` +
+		`{"Sid":"AllowEFS","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/StorageAdmin"},"Action":["kms:Decrypt","kms:GenerateDataKey*","kms:CreateGrant","kms:DescribeKey"],"Resource":"*",` +
+		`"Condition":{"StringEquals":{"kms:ViaService":"elasticfilesystem.us-east-1.amazonaws.com"}}}]}`
+	createKeyWithPolicy := record("ck", 0, cloudtrail.SourceKMS, "CreateKey",
+		fmt.Sprintf(`{"keySpec":"SYMMETRIC_DEFAULT","keyUsage":"ENCRYPT_DECRYPT","origin":"AWS_KMS","bypassPolicyLockoutSafetyCheck":false,"policy":%q}`, keyPolicy),
+		string(createKey["responseElements"].(json.RawMessage)))
+	byRole := map[string]any{"type": "AssumedRole", "principalId": "AROAIDPPEZS35WEXAMPLE:deploy",
+		"arn": "arn:aws:sts::111122223333:assumed-role/StorageAdmin/deploy", "accountId": acct,
+		"sessionContext": map[string]any{"sessionIssuer": map[string]any{"type": "Role", "arn": "arn:aws:iam::111122223333:role/StorageAdmin", "accountId": acct, "userName": "StorageAdmin"}}}
+	byUser := map[string]any{"type": "IAMUser", "principalId": "AIDAJ45Q7YFFAREXAMPLE", "arn": "arn:aws:iam::111122223333:user/Alice", "accountId": acct, "userName": "Alice"}
+	tests := []struct {
+		name     string
+		identity map[string]any
+		want     finding.Status
+		reason   string
+	}{
+		{"created by a session of the allowed role", byRole, finding.Compliant,
+			"for " + fsID + " (created by arn:aws:sts::111122223333:assumed-role/StorageAdmin/deploy): statement AllowEFS allows EFS kms:CreateGrant, kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext"},
+		{"created by a user the key policy leaves out", byUser, finding.NonCompliant,
+			"key policy blocks EFS: for " + fsID + " (created by arn:aws:iam::111122223333:user/Alice): no statement allows kms:CreateGrant, kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			create := record("cf", 1, cloudtrail.SourceEFS, "CreateFileSystem", fmt.Sprintf(`{"creationToken":"tok","encrypted":true,"kmsKeyId":%q}`, keyID),
+				fmt.Sprintf(`{"ownerId":%q,"fileSystemId":%q,"fileSystemArn":%q,"lifeCycleState":"creating","encrypted":true,"kmsKeyId":%q}`, acct, fsID, fsARN, keyARN))
+			create["userIdentity"] = tc.identity
+			store := state.NewMemory()
+			var got collected
+			if _, err := newPipeline(t, store).ProcessInput(context.Background(), "k.json",
+				strings.NewReader(logFile(t, createKeyWithPolicy, create)), got.emit); err != nil {
+				t.Fatal(err)
+			}
+			f := got.last(t, "efs_kms_key_policy_grants_efs")
+			if f.Status != tc.want || f.Reason != tc.reason {
+				t.Errorf("finding = %s %q\nwant %s %q", f.Status, f.Reason, tc.want, tc.reason)
+			}
+			in, _, err := BuildInput(context.Background(), store, state.ResourceRef{Type: state.TypeKey, ARN: keyARN}, nil, config.Default())
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantRef := policy.FileSystemRef{ARN: fsARN, ID: fsID, Account: acct, Region: region, Creator: tc.identity["arn"].(string)}
+			if len(in.FileSystems) != 1 || in.FileSystems[0] != wantRef {
+				t.Errorf("file_systems = %+v, want [%+v]", in.FileSystems, wantRef)
+			}
+		})
+	}
+}

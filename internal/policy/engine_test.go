@@ -15,6 +15,10 @@ import (
 const (
 	keyARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	fsID   = "fs-0123456789abcdef0"
+	// delegated is what efs_kms_key_policy_grants_efs says of the default
+	// key policy: it leaves the decision to IAM identity policies.
+	delegated = "statement Enable IAM User Permissions allows account 111122223333 as a whole, so its IAM identity policies decide " +
+		"(the key policy does not block EFS): kms:CreateGrant, kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext"
 )
 
 // embedded builds the engine from the embedded rules once per test binary.
@@ -54,7 +58,7 @@ func TestEvaluateRules(t *testing.T) {
 			input: "fs-encrypted-cmk-tls",
 			want: []Result{
 				{"efs_encrypted_at_rest", finding.Compliant, "file system " + fsID + " is encrypted with key " + keyARN},
-				{"efs_encryption_in_transit_enforced", finding.Compliant, "file-system policy of " + fsID + " denies requests with aws:SecureTransport false (statement DenyInsecureTransport)"},
+				{"efs_encryption_in_transit_enforced", finding.Compliant, "file-system policy of " + fsID + " stops anonymous clients without TLS: statement DenyInsecureTransport denies ClientMount, ClientRootAccess, ClientWrite"},
 			},
 		},
 		{
@@ -62,7 +66,7 @@ func TestEvaluateRules(t *testing.T) {
 			input: "fs-unencrypted",
 			want: []Result{
 				{"efs_encrypted_at_rest", finding.NonCompliant, "file system " + fsID + " was created with encrypted=false"},
-				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "file system " + fsID + " has no file-system policy"},
+				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "file system " + fsID + " has no file-system policy: EFS grants every anonymous client full access, with or without TLS"},
 			},
 		},
 		{
@@ -70,7 +74,7 @@ func TestEvaluateRules(t *testing.T) {
 			input: "fs-aws-managed-required-cmk",
 			want: []Result{
 				{"efs_encrypted_at_rest", finding.NonCompliant, "require_customer_managed_keys is set but file system " + fsID + " uses an AWS managed key (key reference alias/aws/elasticfilesystem is the AWS managed key)"},
-				{"efs_encryption_in_transit_enforced", finding.Compliant, "file-system policy of " + fsID + " denies requests with aws:SecureTransport false (statement 0)"},
+				{"efs_encryption_in_transit_enforced", finding.Compliant, "file-system policy of " + fsID + " stops anonymous clients without TLS: statement 0 denies ClientMount, ClientRootAccess, ClientWrite"},
 			},
 		},
 		{
@@ -78,7 +82,7 @@ func TestEvaluateRules(t *testing.T) {
 			input: "fs-key-not-allowed",
 			want: []Result{
 				{"efs_encrypted_at_rest", finding.NonCompliant, "key " + keyARN + " of file system " + fsID + " is not in allowed_kms_key_arns"},
-				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "file-system policy of " + fsID + " has no Deny statement with condition aws:SecureTransport false"},
+				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "file-system policy of " + fsID + " lets anonymous clients in without TLS: statement 0 allows ClientMount"},
 			},
 		},
 		{
@@ -94,7 +98,7 @@ func TestEvaluateRules(t *testing.T) {
 			input: "key-cmk-healthy",
 			want: []Result{
 				{"efs_kms_key_available", finding.Compliant, "key state is Enabled and no EFS grant for " + fsID + " is revoked or retired"},
-				{"efs_kms_key_policy_grants_efs", finding.Compliant, "key policy allows kms:CreateGrant, kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext"},
+				{"efs_kms_key_policy_grants_efs", finding.Compliant, "for " + fsID + " (created by arn:aws:iam::111122223333:user/alice): " + delegated},
 				{"efs_kms_key_symmetric", finding.Compliant, "key is SYMMETRIC_DEFAULT with usage ENCRYPT_DECRYPT and protects " + fsID},
 				{"efs_kms_key_verified", finding.NotApplicable, "no envelope round trip was performed for the key"},
 				{"kms_key_rotation_enabled", finding.Compliant, "automatic key rotation is enabled every 365 days"},
@@ -105,7 +109,7 @@ func TestEvaluateRules(t *testing.T) {
 			input: "key-pending-deletion",
 			want: []Result{
 				{"efs_kms_key_available", finding.NonCompliant, "key state is PendingDeletion (deletion scheduled); the key protects " + fsID},
-				{"efs_kms_key_policy_grants_efs", finding.Compliant, "key policy allows kms:CreateGrant, kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext"},
+				{"efs_kms_key_policy_grants_efs", finding.Compliant, "for " + fsID + " (creator unknown): " + delegated},
 				{"efs_kms_key_symmetric", finding.Compliant, "key is SYMMETRIC_DEFAULT with usage ENCRYPT_DECRYPT and protects " + fsID},
 				{"efs_kms_key_verified", finding.NotApplicable, "no envelope round trip was performed for the key"},
 				{"kms_key_rotation_enabled", finding.NotApplicable, "key state is PendingDeletion (deletion scheduled)"},
@@ -149,7 +153,7 @@ func TestEvaluateRules(t *testing.T) {
 			input: "key-grant-revoked-policy-narrow",
 			want: []Result{
 				{"efs_kms_key_available", finding.NonCompliant, "EFS grant g-revoked for file system " + fsID + " is revoked and no active EFS grant remains; the key protects " + fsID},
-				{"efs_kms_key_policy_grants_efs", finding.NonCompliant, "key policy denies kms:CreateGrant, kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext to every principal; key policy does not allow kms:CreateGrant, kms:DescribeKey; the key protects " + fsID},
+				{"efs_kms_key_policy_grants_efs", finding.NonCompliant, "key policy blocks EFS: for " + fsID + " (created by arn:aws:sts::111122223333:assumed-role/app/deploy): no statement allows kms:DescribeKey; statement 1 denies kms:CreateGrant, kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext"},
 				{"efs_kms_key_symmetric", finding.Compliant, "key is SYMMETRIC_DEFAULT with usage ENCRYPT_DECRYPT and protects " + fsID},
 				{"efs_kms_key_verified", finding.NotApplicable, "no envelope round trip was performed for the key"},
 				{"kms_key_rotation_enabled", finding.NonCompliant, "rotation period is 730 days, more than max_rotation_period_days 365"},

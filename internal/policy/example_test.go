@@ -55,5 +55,5 @@ func ExampleEngine_Evaluate() {
 	}
 	// Output:
 	// efs_encrypted_at_rest NON_COMPLIANT: file system fs-0123 was created with encrypted=false
-	// efs_encryption_in_transit_enforced NON_COMPLIANT: file system fs-0123 has no file-system policy
+	// efs_encryption_in_transit_enforced NON_COMPLIANT: file system fs-0123 has no file-system policy: EFS grants every anonymous client full access, with or without TLS
 }

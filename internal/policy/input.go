@@ -53,6 +53,9 @@ type FileSystemInput struct {
 	PolicyKnown bool   `json:"policy_known"`
 	KMSKeyID    string `json:"kms_key_id"`
 	KMSKeyARN   string `json:"kms_key_arn"`
+	// Creator is the ARN of the principal that created the file system, ""
+	// when unknown.
+	Creator string `json:"creator"`
 	// Policy is the parsed file-system policy, nil when there is none.
 	Policy  any  `json:"policy"`
 	Deleted bool `json:"deleted"`
@@ -118,10 +121,16 @@ type GrantInput struct {
 	RetiredAfterDelete bool     `json:"retired_after_delete"`
 }
 
-// FileSystemRef names a file system a key protects.
+// FileSystemRef names a file system a key protects, with what the key
+// policy rule needs to evaluate the calls EFS makes to the key for it.
 type FileSystemRef struct {
-	ARN string `json:"arn"`
-	ID  string `json:"id"`
+	ARN     string `json:"arn"`
+	ID      string `json:"id"`
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	// Creator is the ARN of the principal that created the file system, ""
+	// when unknown (the live store cannot know it).
+	Creator string `json:"creator"`
 }
 
 // EventInput is the triggering record, as the rules see it.

@@ -69,6 +69,9 @@ func inputValue(in *Input) (ast.Value, error) {
 			refs[i] = ast.ObjectTerm(
 				item("arn", stringTerm(r.ARN)),
 				item("id", stringTerm(r.ID)),
+				item("account", stringTerm(r.Account)),
+				item("region", stringTerm(r.Region)),
+				item("creator", stringTerm(r.Creator)),
 			)
 		}
 		fileSystems = ast.ArrayTerm(refs...)
@@ -113,6 +116,7 @@ func fileSystemTerm(fs *FileSystemInput) (*ast.Term, error) {
 		item("policy_known", ast.BooleanTerm(fs.PolicyKnown)),
 		item("kms_key_id", stringTerm(fs.KMSKeyID)),
 		item("kms_key_arn", stringTerm(fs.KMSKeyARN)),
+		item("creator", stringTerm(fs.Creator)),
 		item("policy", policy),
 		item("deleted", ast.BooleanTerm(fs.Deleted)),
 	), nil

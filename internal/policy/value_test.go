@@ -88,6 +88,14 @@ func TestInputValueMatchesJSONForm(t *testing.T) {
 			Watched: &WatchedInput{Kind: "event_rule", Name: "r", EventBus: "default", State: "DELETED", RemovedTargets: []string{"atrest"}},
 			Config:  config.Config{WatchedTrails: []string{"t"}, WatchedEventRules: []string{}, WatchedSubscriptionFilters: []string{"g:*"}},
 		},
+		"file systems a key protects, with their creators": {
+			ResourceType: "AWS::KMS::Key",
+			FileSystems: []FileSystemRef{
+				{ARN: "arn:aws:elasticfilesystem:eu-west-1:1:file-system/fs-1", ID: "fs-1", Account: "1", Region: "eu-west-1", Creator: "arn:aws:sts::1:assumed-role/Admin/s\xff"},
+				{ID: "fs-2"},
+			},
+			FileSystem: &FileSystemInput{ID: "fs-1", Creator: "arn:aws:iam::1:user/alice"},
+		},
 		"json.Number in a policy": {
 			FileSystem: &FileSystemInput{Policy: map[string]any{"n": json.Number("12.50"), "m": []string{"x"}}},
 		},

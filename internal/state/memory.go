@@ -256,6 +256,9 @@ func (m *Memory) createFileSystem(rec *cloudtrail.Record) (Change, error) {
 	}
 	fs.Encrypted = encrypted
 	fs.Known = true
+	if rec.UserIdentity.ARN != "" {
+		fs.Creator = rec.UserIdentity.ARN
+	}
 	fs.Deleted = false
 	ch := Change{Touched: []ResourceRef{{TypeFileSystem, fs.ARN}}}
 	if !encrypted {

@@ -297,3 +297,83 @@ func TestMemoryBadRecords(t *testing.T) {
 		})
 	}
 }
+
+// TestMemoryCreateFileSystemRecordsCreator checks that the principal that
+// created a file system is kept: EFS calls KMS as that principal. The
+// records follow the CloudTrail record shape of the EFS guide's logging
+// page, which documents no CreateFileSystem entry
+// (https://docs.aws.amazon.com/efs/latest/ug/logging-using-cloudtrail.html),
+// with requestParameters and responseElements from the API reference
+// (https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html) and
+// userIdentity as the CloudTrail guide documents it for an IAM user, an
+// assumed role and the root user
+// (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html).
+func TestMemoryCreateFileSystemRecordsCreator(t *testing.T) {
+	ctx := context.Background()
+	record := func(identity, errorCode string) *cloudtrail.Record {
+		doc := fmt.Sprintf(`{
+			"eventVersion": "1.08",
+			"userIdentity": %s,
+			"eventTime": "2026-11-20T09:00:00Z",
+			"eventSource": "elasticfilesystem.amazonaws.com",
+			"eventName": "CreateFileSystem",
+			"awsRegion": %q,
+			"sourceIPAddress": "192.0.2.10",
+			"userAgent": "aws-cli/2.17.0",
+			"errorCode": %q,
+			"requestParameters": {"creationToken": "console-d215fa78-1f83-4651-b026-facafd8a7da7", "performanceMode": "generalPurpose", "encrypted": true, "kmsKeyId": %q},
+			"responseElements": {"ownerId": %q, "creationToken": "console-d215fa78-1f83-4651-b026-facafd8a7da7", "fileSystemId": %q, "fileSystemArn": %q, "lifeCycleState": "creating", "encrypted": true, "kmsKeyId": %q},
+			"requestID": "d7c7d3d2-5d6e-4c5a-9c0f-0c7e1d5a7b01",
+			"eventID": "5eed0000-0000-0000-0000-0000000000c1",
+			"eventType": "AwsApiCall",
+			"recipientAccountId": %q
+		}`, identity, region, errorCode, k1ARN, acct, fs1, fs1ARN, k1ARN, acct)
+		var r cloudtrail.Record
+		if err := json.Unmarshal([]byte(doc), &r); err != nil {
+			t.Fatalf("fixture: %v", err)
+		}
+		return &r
+	}
+	tests := []struct {
+		name      string
+		identity  string
+		errorCode string
+		want      string
+		wantFS    bool
+	}{
+		{"IAM user", `{"type": "IAMUser", "principalId": "AIDAJ45Q7YFFAREXAMPLE", "arn": "arn:aws:iam::111122223333:user/Alice", "accountId": "111122223333", "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "userName": "Alice"}`,
+			"", "arn:aws:iam::111122223333:user/Alice", true},
+		{"assumed role: the session ARN", `{"type": "AssumedRole", "principalId": "AROAIDPPEZS35WEXAMPLE:AssumedRoleSessionName", "arn": "arn:aws:sts::111122223333:assumed-role/RoleToBeAssumed/MySessionName", "accountId": "111122223333", "accessKeyId": "ASIAIOSFODNN7EXAMPLE", "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAIDPPEZS35WEXAMPLE", "arn": "arn:aws:iam::111122223333:role/RoleToBeAssumed", "accountId": "111122223333", "userName": "RoleToBeAssumed"}, "attributes": {"mfaAuthenticated": "false", "creationDate": "2026-11-20T08:50:00Z"}}}`,
+			"", "arn:aws:sts::111122223333:assumed-role/RoleToBeAssumed/MySessionName", true},
+		{"root user", `{"type": "Root", "principalId": "111122223333", "arn": "arn:aws:iam::111122223333:root", "accountId": "111122223333", "accessKeyId": "AKIAIOSFODNN7EXAMPLE"}`,
+			"", "arn:aws:iam::111122223333:root", true},
+		{"no ARN in userIdentity: creator unknown", `{"type": "AWSService", "invokedBy": "cloudformation.amazonaws.com"}`,
+			"", "", true},
+		{"failed call records nothing", `{"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/Alice", "accountId": "111122223333"}`,
+			"AccessDenied", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMemory()
+			if _, err := m.Apply(ctx, record(tc.identity, tc.errorCode)); err != nil {
+				t.Fatal(err)
+			}
+			fs, err := m.FileSystem(ctx, fs1ARN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.wantFS {
+				if fs != nil {
+					t.Fatalf("failed call created %+v", fs)
+				}
+				return
+			}
+			if fs == nil {
+				t.Fatal("file system not created")
+			}
+			if fs.Creator != tc.want {
+				t.Errorf("Creator = %q, want %q", fs.Creator, tc.want)
+			}
+		})
+	}
+}

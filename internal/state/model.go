@@ -83,6 +83,11 @@ type FileSystem struct {
 	KMSKeyID string `json:"kms_key_id,omitempty"`
 	// KMSKeyARN is KMSKeyID resolved to a key ARN, when it could be.
 	KMSKeyARN string `json:"kms_key_arn,omitempty"`
+	// Creator is the ARN of the principal that created the file system
+	// (CreateFileSystem's userIdentity.arn: an IAM user, the account root,
+	// or an assumed-role session), "" when unknown. EFS calls KMS as this
+	// principal.
+	Creator string `json:"creator,omitempty"`
 	// Policy is the file-system policy document as JSON text, "" when none.
 	Policy string `json:"policy,omitempty"`
 	// PolicyKnown is set when Policy is a fact: a policy was put or deleted,

@@ -1,12 +1,18 @@
 # METADATA
 # title: EFS file-system policy enforces encryption in transit
 # description: >-
-#   Data encrypted at rest on EFS is only as safe as the path to it. The
-#   file-system policy must deny every request made without TLS, with a Deny
-#   statement conditioned on aws:SecureTransport being false.
+#   Data encrypted at rest on EFS is only as safe as the path to it. A client
+#   that mounts without TLS is anonymous (IAM authorization of NFS clients
+#   needs TLS), connects through a mount target and carries only the
+#   condition keys EFS documents for NFS clients. The file-system policy must
+#   let no such client mount, write or act as root, on the file system or
+#   through any of its access points: an explicit Deny stops it, or no Allow
+#   grants it. Without a file-system policy EFS grants every anonymous client
+#   full access.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/efs/latest/ug/encryption-in-transit.html
 #   - ref: https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html
+#   - ref: https://docs.aws.amazon.com/efs/latest/ug/mounting-IAM-option.html
 #   - ref: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-securetransport
 # custom:
 #   id: efs_encryption_in_transit_enforced
@@ -14,14 +20,14 @@
 #   resource_type: AWS::EFS::FileSystem
 #   remediation: >-
 #     Attach a file-system policy (PutFileSystemPolicy) with a statement that
-#     denies all actions to principal * when aws:SecureTransport is false, and
+#     denies all actions to principal * when aws:SecureTransport is false (or
+#     that allows client access only when aws:SecureTransport is true), and
 #     mount with the EFS mount helper's tls option.
 #   controls:
 #     - NIST 800-53 SC-8
 package atrest.efs.encryption_in_transit_enforced
 
 import data.atrest.lib.iam
-import data.atrest.lib.report
 
 # results holds this rule's one result for a file system.
 results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
@@ -37,7 +43,10 @@ fs := input.file_system
 # but the one giving the same verdict would apply.
 verdict := compliant if {
 	not fs.deleted == true
-	count(enforcing) > 0
+	is_object(fs.policy)
+	count(decisions) == count(client_actions) * count(paths)
+	count(let_in) == 0
+	count(may_let_in) == 0
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not known", [input.resource])} if {
 	not is_object(fs)
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is deleted", [fs.id])} if {
@@ -48,40 +57,103 @@ verdict := compliant if {
 )} if {
 	fs.policy == null
 	fs.policy_known == false
-} else := {"status": "NON_COMPLIANT", "reason": sprintf("file system %s has no file-system policy", [fs.id])} if {
-	fs.policy == null
-} else := compliant if {
-	count(enforcing) > 0
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
-	"file-system policy of %s has no Deny statement with condition aws:SecureTransport false",
+	"file system %s has no file-system policy: EFS grants every anonymous client full access, with or without TLS",
 	[fs.id],
+)} if {
+	not is_object(fs.policy)
+} else := {"status": "NON_COMPLIANT", "reason": sprintf(
+	"file-system policy of %s lets anonymous clients in without TLS: %s",
+	[fs.id, iam.summarize(let_in)],
+)} if {
+	count(let_in) > 0
+} else := {"status": "NON_COMPLIANT", "reason": sprintf(
+	"file-system policy of %s does not show that anonymous clients without TLS are stopped: %s",
+	[fs.id, iam.summarize(may_let_in)],
 )}
 
 compliant := {"status": "COMPLIANT", "reason": sprintf(
-	"file-system policy of %s denies requests with aws:SecureTransport false (%s)",
-	[fs.id, report.join(enforcing)],
+	"file-system policy of %s stops anonymous clients without TLS: %s",
+	[fs.id, iam.summarize(stopped)],
 )}
 
-# enforcing names the statements that deny requests made without TLS.
-enforcing contains name if {
-	some i, statement in iam.statements(fs.policy)
-	statement.Effect == "Deny"
-	some operator in {"Bool", "BoolIfExists"}
-	some key, value in object.get(statement, ["Condition", operator], {})
-	lower(key) == "aws:securetransport"
-	some v in iam.as_list(value)
-	is_false(v)
-	name := statement_name(statement, i)
+# client_actions are the actions EFS authorizes for NFS clients.
+client_actions := ["ClientMount", "ClientWrite", "ClientRootAccess"]
+
+# paths are the ways a plaintext client reaches the file system: directly
+# through a mount target, or through one of its access points (whose ARN
+# the client carries, of a value the rule does not know). The second is
+# asked only of a policy with a condition on that key: for any other the
+# two requests are the same.
+paths := {
+	"": {},
+	" through an access point": {"elasticfilesystem:accesspointarn": "present"},
+} if {
+	iam.conditions_on(compiled, "elasticfilesystem:accesspointarn")
+} else := {"": {}}
+
+# request is what a client mounting without TLS asks for. It carries only
+# the condition keys EFS documents for NFS clients: aws:SecureTransport
+# (false), elasticfilesystem:AccessedViaMountTarget (true), aws:SourceIp
+# (its address, not known here) and, through an access point,
+# elasticfilesystem:AccessPointArn.
+request(action, extra) := {
+	"action": concat(":", ["elasticfilesystem", action]),
+	"resource": input.resource,
+	"principal": {"anonymous": true},
+	"context": object.union(
+		{
+			"aws:securetransport": ["false"],
+			"elasticfilesystem:accessedviamounttarget": ["true"],
+			"aws:sourceip": "present",
+		},
+		extra,
+	),
+	"other_keys": "absent",
 }
 
-is_false(v) if v == false
+# compiled is the file-system policy, read once for all requests.
+compiled := iam.compile(fs.policy)
 
-is_false(v) if {
-	is_string(v)
-	lower(v) == "false"
+# decisions maps [action, path] to the policy's decision.
+decisions := {[action, path]: iam.decide_compiled(compiled, request(action, extra)) |
+	some action in client_actions
+	some path, extra in paths
 }
 
-statement_name(statement, i) := sprintf("statement %s", [statement.Sid]) if {
-	is_string(statement.Sid)
-	statement.Sid != ""
-} else := sprintf("statement %d", [i])
+# let_in pairs each allowing statement with what it allows.
+let_in contains [sprintf("%s allows", [d.statement]), concat("", [action, path])] if {
+	some [action, path], d in decisions
+	d.decision == "allowed"
+}
+
+# may_let_in pairs each statement that may decide with what it may decide.
+may_let_in contains [sprintf("%s may %s (%s)", [u.name, verb(u.effect), u.why]), concat("", [action, path])] if {
+	some [action, path], d in decisions
+	d.decision == "unknown"
+	some u in d.uncertain
+}
+
+verb("Allow") := "allow"
+
+verb("Deny") := "deny"
+
+verb(effect) := "apply to" if not effect in {"Allow", "Deny"}
+
+# stopped pairs each deciding statement (or the absence of an Allow) with
+# what it stops. Through an access point the outcome is named only where it
+# differs from the direct one.
+stopped contains [who(d), action] if {
+	some [action, path], d in decisions
+	path == ""
+}
+
+stopped contains [who(d), concat("", [action, path])] if {
+	some [action, path], d in decisions
+	path != ""
+	who(d) != who(decisions[[action, ""]])
+}
+
+who(d) := sprintf("%s denies", [d.statement]) if d.decision == "denied"
+
+else := "no statement allows"

@@ -2,59 +2,225 @@ package atrest.efs.encryption_in_transit_enforced_test
 
 import data.atrest.efs.encryption_in_transit_enforced as rule
 
+fs_arn := "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-0123"
+
 mk_input(policy, overrides) := {
 	"resource_type": "AWS::EFS::FileSystem",
-	"resource": "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-0123",
-	"file_system": object.union({"id": "fs-0123", "encrypted": true, "known": true, "policy_known": true, "policy": policy, "deleted": false}, overrides),
+	"resource": fs_arn,
+	"file_system": object.union({"arn": fs_arn, "id": "fs-0123", "encrypted": true, "known": true, "policy_known": true, "policy": policy, "deleted": false}, overrides),
 	"key": null,
 	"file_systems": null,
 	"event": null,
 	"config": {"allowed_kms_key_arns": [], "require_customer_managed_keys": false, "max_rotation_period_days": 0},
 }
 
+# The statement the EFS console's "Enforce in-transit encryption for all
+# clients" option adds, as in the EFS user guide:
+# https://docs.aws.amazon.com/efs/latest/ug/create-file-system-policy.html
 deny_insecure(condition) := {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*", "Condition": condition}
+
+deny_http := object.union(deny_insecure({"Bool": {"aws:SecureTransport": "false"}}), {"Sid": "DenyHTTP"})
+
+# Allow to every client through a mount target: the console's preconfigured
+# statement, https://docs.aws.amazon.com/efs/latest/ug/create-file-system-policy.html
+allow_all := {
+	"Sid": "AllowAll",
+	"Effect": "Allow",
+	"Principal": {"AWS": "*"},
+	"Action": ["elasticfilesystem:ClientRootAccess", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientMount"],
+	"Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+}
 
 want(status, reason) := {{"rule": "efs_encryption_in_transit_enforced", "status": status, "reason": reason}}
 
-missing := "file-system policy of fs-0123 has no Deny statement with condition aws:SecureTransport false"
+stopped_by(name) := sprintf("file-system policy of fs-0123 stops anonymous clients without TLS: %s denies ClientMount, ClientRootAccess, ClientWrite", [name])
+
+let_in(what) := concat("", ["file-system policy of fs-0123 lets anonymous clients in without TLS: ", what])
 
 test_compliant_bool_string_false if {
-	rule.results == want("COMPLIANT", "file-system policy of fs-0123 denies requests with aws:SecureTransport false (statement DenyHTTP)")
+	rule.results == want("COMPLIANT", stopped_by("statement DenyHTTP")) with input as mk_input({"Statement": [allow_all, deny_http]}, {})
+}
+
+test_compliant_bool_if_exists_boolean_single_statement if {
+	rule.results == want("COMPLIANT", stopped_by("statement 0"))
+		with input as mk_input({"Statement": deny_insecure({"BoolIfExists": {"AWS:SecureTransport": false}})}, {})
+}
+
+test_compliant_value_list if {
+	rule.results == want("COMPLIANT", stopped_by("statement 1"))
+		with input as mk_input({"Statement": [allow_all, deny_insecure({"Bool": {"aws:securetransport": ["FALSE"]}})]}, {})
+}
+
+# The DataSync guide's EFS policy allows access only with TLS and through
+# one access point:
+# https://docs.aws.amazon.com/datasync/latest/userguide/create-efs-location.html
+test_compliant_allow_only_with_secure_transport if {
+	rule.results == want("COMPLIANT", "file-system policy of fs-0123 stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite")
+		with input as mk_input(
+			{"Version": "2012-10-17", "Statement": [{
+				"Sid": "AccessEFSFileSystem",
+				"Effect": "Allow",
+				"Principal": {"AWS": "*"},
+				"Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
+				"Resource": fs_arn,
+				"Condition": {"Bool": {"aws:SecureTransport": "true"}},
+			}]},
+			{},
+		)
+}
+
+# The EFS guide's read-only example grants one role: a plaintext client is
+# anonymous, so no statement grants it anything.
+# https://docs.aws.amazon.com/efs/latest/ug/security_iam_resource-based-policy-examples.html
+test_compliant_allow_to_a_role_only if {
+	rule.results == want("COMPLIANT", "file-system policy of fs-0123 stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite")
+		with input as mk_input(
+			{"Id": "read-only-example-policy02", "Statement": [{
+				"Sid": "efs-statement-example02",
+				"Effect": "Allow",
+				"Principal": {"AWS": "arn:aws:iam::111122223333:role/EfsReadOnly"},
+				"Action": ["elasticfilesystem:ClientMount"],
+				"Resource": fs_arn,
+			}]},
+			{},
+		)
+}
+
+test_compliant_deny_with_not_principal_exemption if {
+	rule.results == want("COMPLIANT", stopped_by("statement DenyAllButAdmin"))
 		with input as mk_input(
 			{"Statement": [
-				{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "elasticfilesystem:ClientMount"},
-				object.union(deny_insecure({"Bool": {"aws:SecureTransport": "false"}}), {"Sid": "DenyHTTP"}),
+				allow_all,
+				{
+					"Sid": "DenyAllButAdmin",
+					"Effect": "Deny",
+					"NotPrincipal": {"AWS": ["arn:aws:iam::111122223333:role/Admin", "arn:aws:iam::111122223333:root"]},
+					"Action": "elasticfilesystem:*",
+					"Resource": fs_arn,
+				},
 			]},
 			{},
 		)
 }
 
-test_compliant_bool_if_exists_boolean_single_statement if {
-	rule.results == want("COMPLIANT", "file-system policy of fs-0123 denies requests with aws:SecureTransport false (statement 0)")
-		with input as mk_input({"Statement": deny_insecure({"BoolIfExists": {"AWS:SecureTransport": false}})}, {})
+test_compliant_deny_and_not_equals_on_a_key_clients_do_not_carry if {
+	# A StringNotEquals on a key the request does not carry holds.
+	rule.results == want("COMPLIANT", stopped_by("statement 1"))
+		with input as mk_input(
+			{"Statement": [allow_all, deny_insecure({
+				"Bool": {"aws:SecureTransport": "false"},
+				"StringNotEquals": {"aws:SourceVpc": "vpc-1a2b3c4d"},
+			})]},
+			{},
+		)
 }
 
-test_compliant_value_list if {
-	rule.results == want("COMPLIANT", "file-system policy of fs-0123 denies requests with aws:SecureTransport false (statement 0)")
-		with input as mk_input({"Statement": [deny_insecure({"Bool": {"aws:securetransport": ["FALSE"]}})]}, {})
+test_compliant_string_operator_on_the_bool_key if {
+	rule.results == want("COMPLIANT", stopped_by("statement 1"))
+		with input as mk_input({"Statement": [allow_all, deny_insecure({"StringEquals": {"aws:SecureTransport": "false"}})]}, {})
 }
 
-test_not_applicable_policy_unknown if {
-	rule.results == want("NOT_APPLICABLE", "file system fs-0123: whether it has a file-system policy is unknown")
-		with input as mk_input(null, {"known": false, "policy_known": false})
+test_compliant_no_statements if {
+	rule.results == want("COMPLIANT", "file-system policy of fs-0123 stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite")
+		with input as mk_input({"Version": "2012-10-17"}, {})
+}
+
+test_compliant_deny_on_access_points_too if {
+	# Direct mounts find no Allow; through an access point the Deny decides.
+	rule.results == want("COMPLIANT", concat("; ", [
+		"file-system policy of fs-0123 stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite",
+		"statement 1 denies ClientMount through an access point, ClientRootAccess through an access point, ClientWrite through an access point",
+	]))
+		with input as mk_input(
+			{"Statement": [
+				object.union(allow_all, {"Condition": {"Null": {"elasticfilesystem:AccessPointArn": "false"}}}),
+				deny_insecure({"Bool": {"aws:SecureTransport": "false"}, "Null": {"elasticfilesystem:AccessPointArn": "false"}}),
+			]},
+			{},
+		)
 }
 
 test_non_compliant_no_policy if {
-	rule.results == want("NON_COMPLIANT", "file system fs-0123 has no file-system policy") with input as mk_input(null, {})
+	rule.results == want("NON_COMPLIANT", "file system fs-0123 has no file-system policy: EFS grants every anonymous client full access, with or without TLS")
+		with input as mk_input(null, {})
 }
 
-test_non_compliant_condition_true if {
-	rule.results == want("NON_COMPLIANT", missing)
-		with input as mk_input({"Statement": [deny_insecure({"Bool": {"aws:SecureTransport": "true"}})]}, {})
+test_non_compliant_console_policy_without_tls_option if {
+	rule.results == want("NON_COMPLIANT", let_in("statement AllowAll allows ClientMount, ClientRootAccess, ClientWrite"))
+		with input as mk_input({"Statement": [allow_all]}, {})
 }
 
-test_non_compliant_allow_not_deny if {
-	rule.results == want("NON_COMPLIANT", missing)
+test_non_compliant_deny_limited_to_write_and_root if {
+	rule.results == want("NON_COMPLIANT", let_in("statement AllowAll allows ClientMount"))
+		with input as mk_input(
+			{"Statement": [allow_all, object.union(deny_http, {"Action": ["elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"]})]},
+			{},
+		)
+}
+
+test_non_compliant_deny_naming_principals if {
+	rule.results == want("NON_COMPLIANT", let_in("statement AllowAll allows ClientMount, ClientRootAccess, ClientWrite"))
+		with input as mk_input(
+			{"Statement": [allow_all, object.union(deny_http, {"Principal": {"AWS": ["arn:aws:iam::111122223333:role/app", "111122223333"]}})]},
+			{},
+		)
+}
+
+test_non_compliant_deny_on_another_file_system if {
+	rule.results == want("NON_COMPLIANT", let_in("statement AllowAll allows ClientMount, ClientRootAccess, ClientWrite"))
+		with input as mk_input(
+			{"Statement": [allow_all, object.union(deny_http, {"Resource": "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-9999"})]},
+			{},
+		)
+}
+
+test_non_compliant_deny_on_one_access_point if {
+	rule.results == want("NON_COMPLIANT", let_in("statement AllowAll allows ClientMount, ClientRootAccess, ClientWrite"))
+		with input as mk_input(
+			{"Statement": [allow_all, object.union(deny_http, {"Resource": "arn:aws:elasticfilesystem:eu-west-1:111122223333:access-point/fsap-01234567"})]},
+			{},
+		)
+}
+
+test_non_compliant_deny_for_one_access_point_arn if {
+	# Through the access point the Deny may apply (its ARN is not known);
+	# directly, without the key, StringEquals does not hold.
+	rule.results == want("NON_COMPLIANT", let_in("statement AllowAll allows ClientMount, ClientRootAccess, ClientWrite"))
+		with input as mk_input(
+			{"Statement": [allow_all, object.union(deny_http, {"Condition": {
+				"Bool": {"aws:SecureTransport": "false"},
+				"StringEquals": {"elasticfilesystem:AccessPointArn": "arn:aws:elasticfilesystem:eu-west-1:111122223333:access-point/fsap-01234567"},
+			}})]},
+			{},
+		)
+}
+
+test_non_compliant_deny_and_source_vpc if {
+	rule.results == want("NON_COMPLIANT", let_in("statement AllowAll allows ClientMount, ClientRootAccess, ClientWrite"))
+		with input as mk_input(
+			{"Statement": [allow_all, deny_insecure({"Bool": {"aws:SecureTransport": "false"}, "StringEquals": {"aws:SourceVpc": "vpc-1a2b3c4d"}})]},
+			{},
+		)
+}
+
+test_non_compliant_deny_and_source_ip_unknown if {
+	rule.results == want("NON_COMPLIANT", concat("", [
+		"file-system policy of fs-0123 does not show that anonymous clients without TLS are stopped: ",
+		"statement 1 may deny (the value of aws:SourceIp is not known) ClientMount, ClientRootAccess, ClientWrite",
+	]))
+		with input as mk_input(
+			{"Statement": [allow_all, deny_insecure({"Bool": {"aws:SecureTransport": "false"}, "NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}})]},
+			{},
+		)
+}
+
+test_non_compliant_deny_with_secure_transport_true if {
+	rule.results == want("NON_COMPLIANT", let_in("statement AllowAll allows ClientMount, ClientRootAccess, ClientWrite"))
+		with input as mk_input({"Statement": [allow_all, deny_insecure({"Bool": {"aws:SecureTransport": "true"}})]}, {})
+}
+
+test_non_compliant_allow_without_tls if {
+	rule.results == want("NON_COMPLIANT", let_in("statement 0 allows ClientMount, ClientRootAccess, ClientWrite"))
 		with input as mk_input(
 			{"Statement": [object.union(
 				deny_insecure({"Bool": {"aws:SecureTransport": "false"}}),
@@ -64,13 +230,26 @@ test_non_compliant_allow_not_deny if {
 		)
 }
 
-test_non_compliant_other_operator if {
-	rule.results == want("NON_COMPLIANT", missing)
-		with input as mk_input({"Statement": [deny_insecure({"StringEquals": {"aws:SecureTransport": "false"}})]}, {})
+test_non_compliant_odd_shapes_give_a_reason if {
+	# A Principal that is a list, and a Condition block that is a string:
+	# IAM would not store them; the rule says why it cannot count them.
+	rule.results == want("NON_COMPLIANT", concat("", [
+		"file-system policy of fs-0123 does not show that anonymous clients without TLS are stopped: ",
+		"statement 0 may allow (its Principal is not \"*\" or an object) ClientMount, ClientRootAccess, ClientWrite; ",
+		"statement 1 may deny (its Bool block is not an object) ClientMount, ClientRootAccess, ClientWrite",
+	]))
+		with input as mk_input(
+			{"Statement": [
+				object.union(allow_all, {"Sid": 7, "Principal": ["*"]}),
+				deny_insecure({"Bool": "aws:SecureTransport=false"}),
+			]},
+			{},
+		)
 }
 
-test_non_compliant_no_statements if {
-	rule.results == want("NON_COMPLIANT", missing) with input as mk_input({"Version": "2012-10-17"}, {})
+test_not_applicable_policy_unknown if {
+	rule.results == want("NOT_APPLICABLE", "file system fs-0123: whether it has a file-system policy is unknown")
+		with input as mk_input(null, {"known": false, "policy_known": false})
 }
 
 test_not_applicable_deleted if {
@@ -78,7 +257,7 @@ test_not_applicable_deleted if {
 }
 
 test_not_applicable_file_system_unknown if {
-	rule.results == want("NOT_APPLICABLE", "file system arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-0123 is not known")
+	rule.results == want("NOT_APPLICABLE", sprintf("file system %s is not known", [fs_arn]))
 		with input as object.union(mk_input(null, {}), {"file_system": null})
 }
 

@@ -1,24 +1,32 @@
 # METADATA
 # title: KMS key policy lets EFS use the key
 # description: >-
-#   EFS uses a customer managed key through the key policy: it needs
-#   kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext, kms:CreateGrant and
-#   kms:DescribeKey. A key policy whose Allow statements leave one of them out,
-#   or that denies one to every principal without a condition, breaks the file
-#   systems the key protects.
+#   EFS uses a customer managed key on behalf of the principal that created
+#   the file system: it calls kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext,
+#   kms:CreateGrant and kms:DescribeKey as that principal, with kms:ViaService
+#   elasticfilesystem.<region>.amazonaws.com and kms:CallerAccount the file
+#   system's account. The key policy is evaluated for those requests as IAM
+#   evaluates it: a Deny that applies (through NotPrincipal, to the account,
+#   or with a condition the requests meet) breaks the file systems the key
+#   protects, and so does the absence of an Allow that surely applies. Where
+#   the key policy allows the actions to the key's account as a whole (the
+#   account root, as in the default key policy), IAM identity policies
+#   decide: the key policy does not block EFS, and the rule says so.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/efs/latest/ug/encryption-at-rest.html#EFSKMSPolicy
-#   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
-#   - ref: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+#   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+#   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+#   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-caller-account
 # custom:
 #   id: efs_kms_key_policy_grants_efs
 #   severity: HIGH
 #   resource_type: AWS::KMS::Key
 #   remediation: >-
-#     Update the key policy (PutKeyPolicy) so that the principals using EFS are
-#     allowed kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext,
-#     kms:CreateGrant and kms:DescribeKey, and remove any unconditional Deny of
-#     these actions to principal *.
+#     Update the key policy (PutKeyPolicy) so that the principals that create
+#     file systems are allowed kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext,
+#     kms:CreateGrant and kms:DescribeKey through EFS (or the key's account is,
+#     with IAM policies granting them), and no Deny statement applies to those
+#     requests.
 #   controls:
 #     - NIST 800-53 SC-12
 #     - NIST 800-53 SC-28
@@ -26,7 +34,6 @@ package atrest.efs.kms_key_policy_grants_efs
 
 import data.atrest.lib.iam
 import data.atrest.lib.key
-import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
 results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
@@ -36,56 +43,139 @@ results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.r
 	input.resource_type == meta.resource_type
 }
 
-# required maps each action EFS needs, in lower case, to its name.
-required := {
-	"kms:creategrant": "kms:CreateGrant",
-	"kms:decrypt": "kms:Decrypt",
-	"kms:describekey": "kms:DescribeKey",
-	"kms:generatedatakeywithoutplaintext": "kms:GenerateDataKeyWithoutPlaintext",
-}
-
-required_names := {name | some name in required}
+# required lists the actions EFS calls on the key.
+required := ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext"]
 
 policy := input.key.policy
 
-statements := iam.statements(policy)
-
-# allowed names the required actions Allow statements allow. A statement
-# allowing kms:* or * (the usual root statement) allows them all; otherwise
-# each Allow statement's patterns are matched.
-allowed := required_names if {
-	some s in statements
-	s.Effect == "Allow"
-	is_string(s.Action)
-	lower(s.Action) in {"kms:*", "*"}
-} else := iam.covered([s | some s in statements; s.Effect == "Allow"], required)
-
-not_allowed := required_names - allowed
-
-denied := iam.covered(iam.denying_everyone(statements), required)
-
-problems contains sprintf("key policy does not allow %s", [concat(", ", sort(not_allowed))]) if {
-	count(not_allowed) > 0
-}
-
-problems contains sprintf("key policy denies %s to every principal", [concat(", ", sort(denied))]) if {
-	count(denied) > 0
-}
-
 # The usual outcome is tried first. Its body holds exactly when no branch
 # after it would, so those keep the scope-first order and need no default.
-verdict := {"status": "COMPLIANT", "reason": sprintf("key policy allows %s", [concat(", ", sort(required_names))])} if {
+verdict := {"status": "COMPLIANT", "reason": summarize(granted)} if {
 	key.protects_file_systems
 	not input.key.key_manager == "AWS"
 	is_object(policy)
-	count(not_allowed) == 0
-	count(denied) == 0
+	count(decisions) == count(required) * count(input.file_systems)
+	count(blocked) == 0
+	count(not_granted) == 0
+	count(undecided) == 0
 } else := key.unused if {
 	not key.protects_file_systems
 } else := {"status": "COMPLIANT", "reason": "key is AWS managed: AWS maintains its key policy"} if {
 	key.manager == "AWS"
 } else := {"status": "NOT_APPLICABLE", "reason": "key policy is unknown"} if {
 	not is_object(policy)
-} else := {"status": "NON_COMPLIANT", "reason": sprintf("%s; the key protects %s", [report.join(problems), key.file_systems])} if {
-	count(problems) > 0
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy blocks EFS: %s", [summarize(blocked)])} if {
+	count(blocked) > 0
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy does not grant EFS: %s", [summarize(not_granted)])} if {
+	count(not_granted) > 0
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("whether the key policy lets EFS use the key is unknown: %s", [summarize(undecided)])}
+
+# requests are the calls EFS makes for each file system the key protects,
+# keyed by [file system id, action].
+requests[[f.id, action]] := {
+	"action": action,
+	"resource": input.resource,
+	"principal": principal,
+	"levels": iam.levels(principal),
+	"context": {
+		"kms:viaservice": [sprintf("elasticfilesystem.%s.amazonaws.com", [region])],
+		"kms:calleraccount": [account],
+	},
+	"other_keys": "unknown",
+} if {
+	some f in input.file_systems
+	account := fallback(object.get(f, "account", ""), input.key.account)
+	principal := {"arn": object.get(f, "creator", ""), "account": account}
+	region := fallback(object.get(f, "region", ""), input.key.region)
+	some action in required
+}
+
+fallback(v, d) := v if v != ""
+
+else := d
+
+# compiled is the key policy, read once for all requests.
+compiled := iam.compile(policy)
+
+decisions[id] := iam.decide_compiled(compiled, r) if some id, r in requests
+
+# summarize describes [file system id, who, action] triples, file system by
+# file system.
+summarize(triples) := concat("; ", sort({sprintf("for %s: %s", [creator(id), iam.summarize({[t[1], t[2]] | some t in triples; t[0] == id})]) |
+	some id in {t[0] | some t in triples}
+}))
+
+creator(id) := sprintf("%s (created by %s)", [id, c]) if {
+	some f in input.file_systems
+	f.id == id
+	c := object.get(f, "creator", "")
+	c != ""
+} else := sprintf("%s (creator unknown)", [id])
+
+creator_known(id) if {
+	some f in input.file_systems
+	f.id == id
+	object.get(f, "creator", "") != ""
+}
+
+# blocked: a Deny applies, or no statement may allow.
+blocked contains [id, sprintf("%s denies", [d.statement]), action] if {
+	some [id, action], d in decisions
+	d.decision == "denied"
+}
+
+blocked contains [id, "no statement allows", action] if {
+	some [id, action], d in decisions
+	d.decision == "implicit"
+}
+
+# not_granted: an Allow only may apply; with a known creator, an Allow whose
+# condition EFS's requests may not meet does not count as granting.
+not_granted contains [id, sprintf("%s may not apply (%s) to", [u.name, u.why]), action] if {
+	some [id, action], d in decisions
+	d.decision == "unknown"
+	creator_known(id)
+	count([u | some u in d.uncertain; u.effect == "Deny"]) == 0
+	some u in d.uncertain
+}
+
+# undecided: a Deny may apply, or the creator is not known and the policy
+# names principals.
+undecided contains [id, sprintf("%s may %s (%s)", [u.name, verb(u.effect), u.why]), action] if {
+	some [id, action], d in decisions
+	d.decision == "unknown"
+	some u in d.uncertain
+	not_counted(id, d)
+}
+
+not_counted(id, _) if not creator_known(id)
+
+not_counted(_, d) if {
+	some u in d.uncertain
+	u.effect == "Deny"
+}
+
+verb("Allow") := "allow"
+
+verb("Deny") := "deny"
+
+verb(effect) := "apply to" if not effect in {"Allow", "Deny"}
+
+granted contains [id, sprintf("%s allows EFS", [d.statement]), action] if {
+	some [id, action], d in decisions
+	d.decision == "allowed"
+	not d.delegated
+}
+
+granted contains [
+	id,
+	sprintf(
+		"%s allows account %s as a whole, so its IAM identity policies decide (the key policy does not block EFS):",
+		[d.statement, requests[[id, action]].principal.account],
+	),
+	action,
+] if {
+	some [id, action], d in decisions
+	d.decision == "allowed"
+	d.delegated
 }
