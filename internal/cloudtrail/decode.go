@@ -52,6 +52,29 @@ const detailTypeCloudTrail = "AWS API Call via CloudTrail"
 // returned error is non-nil only when ctx is cancelled, emit returns an
 // error, or a reader fails (r, or the body of an S3 object being read).
 func (d *Decoder) Decode(ctx context.Context, input string, r io.Reader, emit func(rec *Record, shape Shape) error, onErr func(*DecodeError)) (Stats, error) {
+	return d.DecodePositions(ctx, input, r, func(rec *Record, shape Shape, _ Position) error { return emit(rec, shape) }, onErr)
+}
+
+// Position names where a record was read: the input (a file name, an S3
+// URI, "-") and the location in it, as a DecodeError names them.
+type Position struct {
+	Input    string
+	Location string // e.g. "Records[12]", "value[0].awslogs.data.logEvents[3]"
+}
+
+func (p Position) String() string {
+	switch {
+	case p.Location == "":
+		return p.Input
+	case p.Input == "":
+		return p.Location
+	}
+	return p.Input + ": " + p.Location
+}
+
+// DecodePositions is Decode that also tells emit where each record was read,
+// so that what is found wrong with it later can say where it came from.
+func (d *Decoder) DecodePositions(ctx context.Context, input string, r io.Reader, emit func(rec *Record, shape Shape, at Position) error, onErr func(*DecodeError)) (Stats, error) {
 	ru := &run{ctx: ctx, opener: d.Opener, lim: d.Limits.withDefaults(), emit: emit, onErr: onErr, plain: d.plain}
 	src := &source{run: ru, input: input}
 	err := src.stream(r)
@@ -63,7 +86,7 @@ type run struct {
 	ctx    context.Context
 	opener Opener
 	lim    Limits
-	emit   func(*Record, Shape) error
+	emit   func(*Record, Shape, Position) error
 	onErr  func(*DecodeError)
 	stats  Stats
 	plain  bool
@@ -95,12 +118,16 @@ func (src *source) report(loc, eventID string, kind, err error) {
 	if src.run.onErr == nil {
 		return
 	}
+	src.run.onErr(&DecodeError{Input: src.input, Location: src.where(loc), EventID: eventID, Kind: kind, Err: err})
+}
+
+// where is the full location of loc in the input: with the prefix of the
+// envelope it is in.
+func (src *source) where(loc string) string {
 	if loc != "" {
-		loc = src.prefix + loc
-	} else if src.prefix != "" {
-		loc = strings.TrimSuffix(src.prefix, ".")
+		return src.prefix + loc
 	}
-	src.run.onErr(&DecodeError{Input: src.input, Location: loc, EventID: eventID, Kind: kind, Err: err})
+	return strings.TrimSuffix(src.prefix, ".")
 }
 
 // trackedReader remembers the error of the reader it wraps, so that a failing
@@ -782,7 +809,7 @@ func (src *source) record(raw []byte, info *keyInfo, at location, note string, s
 		}
 	}
 	ru.stats.Relevant++
-	if err := ru.emit(rec, shape); err != nil {
+	if err := ru.emit(rec, shape, Position{Input: src.input, Location: src.where(loc)}); err != nil {
 		return fmt.Errorf("emit record %s: %w", rec.EventID, err)
 	}
 	return nil
