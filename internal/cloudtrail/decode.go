@@ -974,7 +974,7 @@ func (src *source) eventBridge(raw []byte, loc string) error {
 	}
 	if len(ev.Detail) == 0 || string(ev.Detail) == "null" {
 		src.run.stats.Records++
-		src.report(loc, "", ErrMissingField, fmt.Errorf("EventBridge event %s: detail missing", ev.ID))
+		src.report(loc, "", ErrMissingField, fmt.Errorf("detail (EventBridge event %s)", ev.ID))
 		return nil
 	}
 	env := &envelopeCheck{id: ev.ID, account: ev.Account, region: ev.Region}

@@ -126,3 +126,15 @@ func TestDecodeErrorMessages(t *testing.T) {
 		}
 	}
 }
+
+// An EventBridge event without its record names the missing member once.
+// Envelope: https://docs.aws.amazon.com/eventbridge/latest/ref/events-structure.html
+func TestEventBridgeWithoutDetail(t *testing.T) {
+	in := `{"version":"0","id":"eb-1","detail-type":"AWS API Call via CloudTrail","source":"aws.kms",` +
+		`"account":"111122223333","time":"2020-07-25T23:41:56Z","region":"us-west-2","resources":[]}`
+	got := decodeBytes(t, &Decoder{}, "in", []byte(in))
+	want := "in: value[0]: missing field: detail (EventBridge event eb-1)"
+	if len(got.errs) != 1 || got.errs[0].Error() != want {
+		t.Fatalf("errors %v, want %q", got.errs, want)
+	}
+}
