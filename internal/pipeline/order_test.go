@@ -26,7 +26,7 @@ var userAlice = map[string]any{
 	"accountId": acct, "accessKeyId": "EXAMPLE_KEY_ID", "userName": "Alice",
 }
 
-func docRecord(id string, at time.Time, source, name string, req, resp any) map[string]any {
+func apiRecord(id string, at time.Time, source, name string, req, resp any) map[string]any {
 	return map[string]any{
 		"eventVersion": "1.08", "userIdentity": userAlice, "eventTime": at.UTC().Format(time.RFC3339),
 		"eventSource": source, "eventName": name, "awsRegion": region, "sourceIPAddress": "192.0.2.0",
@@ -45,7 +45,7 @@ func withKeyResource(r map[string]any) map[string]any {
 // https://docs.aws.amazon.com/kms/latest/developerguide/ct-createkey.html
 // (origin AWS_KMS instead of the example's EXTERNAL, so the key is Enabled).
 func docCreateKey(id string, at time.Time) map[string]any {
-	return withKeyResource(docRecord(id, at, cloudtrail.SourceKMS, "CreateKey",
+	return withKeyResource(apiRecord(id, at, cloudtrail.SourceKMS, "CreateKey",
 		map[string]any{"description": "", "origin": "AWS_KMS", "bypassPolicyLockoutSafetyCheck": false,
 			"customerMasterKeySpec": "SYMMETRIC_DEFAULT", "keySpec": "SYMMETRIC_DEFAULT", "keyUsage": "ENCRYPT_DECRYPT"},
 		map[string]any{"keyMetadata": map[string]any{
@@ -59,14 +59,14 @@ func docCreateKey(id string, at time.Time) map[string]any {
 // docEnableKeyRotation follows
 // https://docs.aws.amazon.com/kms/latest/developerguide/ct-enablekeyrotation.html
 func docEnableKeyRotation(id string, at time.Time) map[string]any {
-	return withKeyResource(docRecord(id, at, cloudtrail.SourceKMS, "EnableKeyRotation",
+	return withKeyResource(apiRecord(id, at, cloudtrail.SourceKMS, "EnableKeyRotation",
 		map[string]any{"keyId": keyID, "rotationPeriodInDays": 180}, map[string]any{"keyId": keyARN}))
 }
 
 // docScheduleKeyDeletion follows
 // https://docs.aws.amazon.com/kms/latest/developerguide/ct-schedule-key-deletion.html
 func docScheduleKeyDeletion(id string, at time.Time) map[string]any {
-	return withKeyResource(docRecord(id, at, cloudtrail.SourceKMS, "ScheduleKeyDeletion",
+	return withKeyResource(apiRecord(id, at, cloudtrail.SourceKMS, "ScheduleKeyDeletion",
 		map[string]any{"keyId": keyID, "pendingWindowInDays": 30},
 		map[string]any{"keyId": keyARN, "deletionDate": "Dec 20, 2026, 12:00:00 AM", "keyState": "PendingDeletion", "pendingWindowInDays": 30}))
 }
@@ -78,7 +78,7 @@ const trailName = "atrest-trail" // trailARN's (monitoring_test.go)
 // https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_CreateTrail.html
 // in the camelCase CloudTrail records use.
 func docCreateTrail(id string, at time.Time) map[string]any {
-	r := docRecord(id, at, cloudtrail.SourceCloudTrail, "CreateTrail",
+	r := apiRecord(id, at, cloudtrail.SourceCloudTrail, "CreateTrail",
 		map[string]any{"name": trailName, "s3BucketName": "aws-cloudtrail-logs-" + acct, "isMultiRegionTrail": true,
 			"includeGlobalServiceEvents": true, "enableLogFileValidation": true},
 		map[string]any{"name": trailName, "s3BucketName": "aws-cloudtrail-logs-" + acct, "includeGlobalServiceEvents": true,
@@ -91,7 +91,7 @@ func docCreateTrail(id string, at time.Time) map[string]any {
 // https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_StartLogging.html
 // (the response is empty: null in the record).
 func docStartLogging(id string, at time.Time) map[string]any {
-	r := docRecord(id, at, cloudtrail.SourceCloudTrail, "StartLogging", map[string]any{"name": trailARN}, nil)
+	r := apiRecord(id, at, cloudtrail.SourceCloudTrail, "StartLogging", map[string]any{"name": trailARN}, nil)
 	r["userAgent"] = "aws-cli/2.17.0"
 	return r
 }
@@ -99,7 +99,7 @@ func docStartLogging(id string, at time.Time) map[string]any {
 // docDeleteTrail: the request of
 // https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_DeleteTrail.html
 func docDeleteTrail(id string, at time.Time) map[string]any {
-	return docRecord(id, at, cloudtrail.SourceCloudTrail, "DeleteTrail", map[string]any{"name": trailARN}, nil)
+	return apiRecord(id, at, cloudtrail.SourceCloudTrail, "DeleteTrail", map[string]any{"name": trailARN}, nil)
 }
 
 // docCreateFileSystem: the EFS guide's CloudTrail page
@@ -107,7 +107,7 @@ func docDeleteTrail(id string, at time.Time) map[string]any {
 // shows the record's envelope; the parameters and response are those of
 // https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html
 func docCreateFileSystem(id string, at time.Time) map[string]any {
-	return docRecord(id, at, cloudtrail.SourceEFS, "CreateFileSystem",
+	return apiRecord(id, at, cloudtrail.SourceEFS, "CreateFileSystem",
 		map[string]any{"creationToken": "app-data", "performanceMode": "generalPurpose", "encrypted": true, "kmsKeyId": keyARN},
 		map[string]any{"ownerId": acct, "creationToken": "app-data", "fileSystemId": fsID, "fileSystemArn": fsARN,
 			"creationTime": "Nov 20, 2026, 9:01:00 AM", "lifeCycleState": "creating", "numberOfMountTargets": 0,
@@ -118,7 +118,7 @@ func docCreateFileSystem(id string, at time.Time) map[string]any {
 // https://docs.aws.amazon.com/efs/latest/ug/API_DeleteFileSystem.html
 // (no response body: null in the record).
 func docDeleteFileSystem(id string, at time.Time) map[string]any {
-	return docRecord(id, at, cloudtrail.SourceEFS, "DeleteFileSystem", map[string]any{"fileSystemId": fsID}, nil)
+	return apiRecord(id, at, cloudtrail.SourceEFS, "DeleteFileSystem", map[string]any{"fileSystemId": fsID}, nil)
 }
 
 // eventBridge wraps a record as the "AWS API Call via CloudTrail" event of
@@ -393,7 +393,7 @@ func TestOneEventIDTwoRecords(t *testing.T) {
 // docDisableKey follows
 // https://docs.aws.amazon.com/kms/latest/developerguide/ct-disablekey.html
 func docDisableKey(id string, at time.Time) map[string]any {
-	return withKeyResource(docRecord(id, at, cloudtrail.SourceKMS, "DisableKey", map[string]any{"keyId": keyID}, nil))
+	return withKeyResource(apiRecord(id, at, cloudtrail.SourceKMS, "DisableKey", map[string]any{"keyId": keyID}, nil))
 }
 
 // An apply error names the input, the position and the eventID.
