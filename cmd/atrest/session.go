@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -201,7 +202,14 @@ func (s *session) report(input string, rep pipeline.Report) {
 		fmt.Fprintf(s.stderr, "atrest: %v\n", e)
 	}
 	for _, e := range rep.ApplyErrors {
-		fmt.Fprintf(s.stderr, "atrest: %s: %v\n", input, e)
+		if re := (*pipeline.RecordError)(nil); errors.As(e, &re) && re.At.Input != "" {
+			fmt.Fprintf(s.stderr, "atrest: %v\n", e) // names the input already
+		} else {
+			fmt.Fprintf(s.stderr, "atrest: %s: %v\n", input, e)
+		}
+	}
+	for _, c := range rep.Conflicts {
+		fmt.Fprintf(s.stderr, "atrest: warning: %s\n", c)
 	}
 	if rep.Bad() {
 		s.bad = true

@@ -24,6 +24,7 @@ const (
 var (
 	ErrMalformed    = errors.New("malformed JSON")
 	ErrWrongType    = errors.New("wrong type")
+	ErrWrongFormat  = errors.New("wrong format") // a string of the right type that does not parse, such as a time
 	ErrMissingField = errors.New("missing field")
 	ErrUnknownShape = errors.New("unrecognised input shape")
 	ErrEncoding     = errors.New("bad encoding") // base64 or gzip
@@ -114,7 +115,8 @@ func (l Limits) withDefaults() Limits {
 // Stats counts what one Decode call saw.
 type Stats struct {
 	Records  int // CloudTrail records seen
-	Relevant int // records of interest passed to emit
+	Relevant int // records of interest: passed to emit, or Invalid
+	Invalid  int // records of interest reported as bad instead of emitted
 	Skipped  int // records of no interest
 	Errors   int // DecodeErrors reported
 	Digests  int // digest files skipped
@@ -125,6 +127,7 @@ type Stats struct {
 func (s *Stats) Add(o Stats) {
 	s.Records += o.Records
 	s.Relevant += o.Relevant
+	s.Invalid += o.Invalid
 	s.Skipped += o.Skipped
 	s.Errors += o.Errors
 	s.Digests += o.Digests

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
@@ -58,6 +60,29 @@ const (
 // returned error is non-nil only when ctx is cancelled, emit returns an
 // error, or a reader fails (r, or the body of an S3 object being read).
 func (d *Decoder) Decode(ctx context.Context, input string, r io.Reader, emit func(rec *Record, shape Shape) error, onErr func(*DecodeError)) (Stats, error) {
+	return d.DecodePositions(ctx, input, r, func(rec *Record, shape Shape, _ Position) error { return emit(rec, shape) }, onErr)
+}
+
+// Position names where a record was read: the input (a file name, an S3
+// URI, "-") and the location in it, as a DecodeError names them.
+type Position struct {
+	Input    string
+	Location string // e.g. "Records[12]", "value[0].awslogs.data.logEvents[3]"
+}
+
+func (p Position) String() string {
+	switch {
+	case p.Location == "":
+		return p.Input
+	case p.Input == "":
+		return p.Location
+	}
+	return p.Input + ": " + p.Location
+}
+
+// DecodePositions is Decode that also tells emit where each record was read,
+// so that what is found wrong with it later can say where it came from.
+func (d *Decoder) DecodePositions(ctx context.Context, input string, r io.Reader, emit func(rec *Record, shape Shape, at Position) error, onErr func(*DecodeError)) (Stats, error) {
 	ru := &run{ctx: ctx, opener: d.Opener, lim: d.Limits.withDefaults(), emit: emit, onErr: onErr, plain: d.plain}
 	src := &source{run: ru, input: input}
 	err := src.stream(r)
@@ -69,7 +94,7 @@ type run struct {
 	ctx    context.Context
 	opener Opener
 	lim    Limits
-	emit   func(*Record, Shape) error
+	emit   func(*Record, Shape, Position) error
 	onErr  func(*DecodeError)
 	stats  Stats
 	plain  bool
@@ -101,12 +126,16 @@ func (src *source) report(loc, eventID string, kind, err error) {
 	if src.run.onErr == nil {
 		return
 	}
+	src.run.onErr(&DecodeError{Input: src.input, Location: src.where(loc), EventID: eventID, Kind: kind, Err: err})
+}
+
+// where is the full location of loc in the input: with the prefix of the
+// envelope it is in.
+func (src *source) where(loc string) string {
 	if loc != "" {
-		loc = src.prefix + loc
-	} else if src.prefix != "" {
-		loc = strings.TrimSuffix(src.prefix, ".")
+		return src.prefix + loc
 	}
-	src.run.onErr(&DecodeError{Input: src.input, Location: loc, EventID: eventID, Kind: kind, Err: err})
+	return strings.TrimSuffix(src.prefix, ".")
 }
 
 // trackedReader remembers the error of the reader it wraps, so that a failing
@@ -723,24 +752,22 @@ func (src *source) record(raw []byte, info *keyInfo, at location, note string, s
 				ru.stats.Skipped++
 				return nil
 			}
-			src.report(loc, eventID, ErrMissingField, notePrefix(note, errors.New("eventName missing")))
+			src.report(loc, eventID, ErrMissingField, notePrefix(note, errors.New("eventName")))
 			return nil
 		case !info.v[keyEventName].isString:
-			src.report(loc, eventID, ErrWrongType, notePrefix(note, errors.New("eventName is not a string")))
+			src.report(loc, eventID, ErrWrongType, notePrefix(note, fmt.Errorf("eventName is %s, not a string", withArticle(fieldKind(raw, "eventName")))))
 			return nil
 		}
 	}
 	if !utf8.Valid(raw) {
+		ru.countInvalid(raw)
 		src.report(loc, eventID, ErrMalformed, notePrefix(note, errors.New("invalid UTF-8")))
 		return nil
 	}
 	rec := new(Record)
 	if err := json.Unmarshal(raw, rec); err != nil {
-		kind := ErrWrongType
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) {
-			kind = ErrMalformed
-		}
+		ru.countInvalid(raw)
+		kind, err := explainUnmarshal(raw, err)
 		src.report(loc, eventID, kind, notePrefix(note, err))
 		return nil
 	}
@@ -768,12 +795,14 @@ func (src *source) record(raw []byte, info *keyInfo, at location, note string, s
 		}
 	}
 	if missing != nil {
-		src.report(loc, eventID, ErrMissingField, notePrefix(note, fmt.Errorf("%s missing", strings.Join(missing, ", "))))
+		ru.invalid(rec.EventSource, rec.EventName)
+		src.report(loc, eventID, ErrMissingField, notePrefix(note, errors.New(strings.Join(missing, ", "))))
 		return nil
 	}
 	// CloudTrail record fields are stable within major version 1; another
 	// major version may change them, so it is reported, not guessed at.
 	if rec.EventVersion != "" && !strings.HasPrefix(rec.EventVersion, "1.") {
+		ru.invalid(rec.EventSource, rec.EventName)
 		src.report(loc, eventID, ErrVersion, notePrefix(note, fmt.Errorf("eventVersion %q: atrest reads version 1.x records", rec.EventVersion)))
 		return nil
 	}
@@ -788,10 +817,102 @@ func (src *source) record(raw []byte, info *keyInfo, at location, note string, s
 		}
 	}
 	ru.stats.Relevant++
-	if err := ru.emit(rec, shape); err != nil {
+	if err := ru.emit(rec, shape, Position{Input: src.input, Location: src.where(loc)}); err != nil {
 		return fmt.Errorf("emit record %s: %w", rec.EventID, err)
 	}
 	return nil
+}
+
+// invalid counts a record that is reported as bad instead of emitted, as of
+// interest when its event source and name (or its name alone, when the
+// source is missing) are.
+func (ru *run) invalid(source, name string) {
+	if Interesting(source, name) || source == "" && InterestingName(name) {
+		ru.stats.Relevant++
+		ru.stats.Invalid++
+	}
+}
+
+// countInvalid counts a record that did not decode by the event source and
+// name it carries, read on their own.
+func (ru *run) countInvalid(raw []byte) {
+	var id struct {
+		EventSource string `json:"eventSource"`
+		EventName   string `json:"eventName"`
+	}
+	_ = json.Unmarshal(raw, &id) // a field of the wrong type stays empty
+	ru.invalid(id.EventSource, id.EventName)
+}
+
+// explainUnmarshal turns the error of decoding a record into its kind and a
+// message that names the field: a syntax error is malformed JSON, a value of
+// the wrong JSON type is a wrong type, and an eventTime string that is not an
+// RFC 3339 time is a wrong format.
+func explainUnmarshal(raw []byte, err error) (error, error) {
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return ErrMalformed, err
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return ErrWrongType, fmt.Errorf("%s is %s, not %s", typeErr.Field, withArticle(typeErr.Value), goKindName(typeErr.Type))
+	}
+	// time.Time's own decoding failed: eventTime is the record's only time.
+	var t struct {
+		EventTime json.RawMessage `json:"eventTime"`
+	}
+	if json.Unmarshal(raw, &t) == nil && len(t.EventTime) > 0 {
+		var s string
+		if json.Unmarshal(t.EventTime, &s) != nil {
+			return ErrWrongType, fmt.Errorf("eventTime is %s, not a string", withArticle(jsonKind(t.EventTime[0])))
+		}
+		if _, perr := time.Parse(time.RFC3339, s); perr != nil {
+			return ErrWrongFormat, fmt.Errorf("eventTime %q is not an RFC 3339 time such as 2006-01-02T15:04:05Z", s)
+		}
+	}
+	return ErrWrongType, err
+}
+
+// fieldKind names the kind of JSON value a top-level field of raw holds.
+func fieldKind(raw []byte, field string) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil || len(fields[field]) == 0 {
+		return "value of another type"
+	}
+	return jsonKind(fields[field][0])
+}
+
+// withArticle puts "a" or "an" before the name of a kind of JSON value.
+func withArticle(kind string) string {
+	switch kind {
+	case "bool", "boolean":
+		return "a boolean"
+	case "array", "object":
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
+// goKindName names the JSON value a Go type decodes from.
+func goKindName(t reflect.Type) string {
+	if t == nil {
+		return "a value of another type"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a " + t.String()
 }
 
 // notePrefix puts a note (such as a log event id) before err.
@@ -860,7 +981,7 @@ func (src *source) eventBridge(raw []byte, loc string) error {
 	}
 	if len(ev.Detail) == 0 || string(ev.Detail) == "null" {
 		src.run.stats.Records++
-		src.report(loc, "", ErrMissingField, fmt.Errorf("EventBridge event %s: detail missing", ev.ID))
+		src.report(loc, "", ErrMissingField, fmt.Errorf("detail (EventBridge event %s)", ev.ID))
 		return nil
 	}
 	env := &envelopeCheck{id: ev.ID, account: ev.Account, region: ev.Region}
@@ -902,7 +1023,7 @@ func (src *source) awsLogs(raw []byte, loc string) error {
 		src.report(loc, "", ErrEncoding, errors.New("payload is not gzip"))
 		return nil
 	}
-	return src.nested(bytes.NewReader(data), "", ShapeCloudWatchLogs)
+	return src.nested(bytes.NewReader(data), loc+".", ShapeCloudWatchLogs)
 }
 
 // nested decodes an envelope's payload as a stream of its own. Locations in

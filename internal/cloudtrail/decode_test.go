@@ -141,7 +141,7 @@ func TestDecodeFixtures(t *testing.T) {
 		{name: "CloudWatch Logs with a bad log event", fixture: "kms-mixed-cloudwatchlogs.json",
 			ids: []string{idCreateKey, idCreateGrant}, shape: ShapeCloudWatchLogs,
 			stats: Stats{Records: 3, Relevant: 2, Skipped: 1, Errors: 1},
-			errs:  []wantErr{{kind: ErrMalformed, loc: "logEvents[1]"}}},
+			errs:  []wantErr{{kind: ErrMalformed, loc: "value[0].awslogs.data.logEvents[1]"}}},
 		{name: "CloudWatch Logs payload without awslogs", fixture: "efs-createfilesystem-cloudwatchlogs-bare.json",
 			ids: []string{idCreateFS}, shape: ShapeCloudWatchLogs, stats: Stats{Records: 1, Relevant: 1}},
 		{name: "CloudWatch Logs control message", fixture: "cloudwatchlogs-control-message.json",

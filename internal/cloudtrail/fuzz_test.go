@@ -54,7 +54,7 @@ func fuzzDecode(t *testing.T, data []byte) {
 	if err != nil {
 		t.Fatalf("Decode returned %v for in-memory input", err)
 	}
-	if st.Errors != errs || st.Relevant != emitted || st.Relevant+st.Skipped > st.Records {
+	if st.Errors != errs || st.Relevant-st.Invalid != emitted || st.Invalid > st.Errors || st.Relevant+st.Skipped > st.Records {
 		t.Fatalf("stats %+v, %d errors, %d emitted", st, errs, emitted)
 	}
 }

@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -290,9 +289,9 @@ func Backfill(ctx context.Context, src ClientSource, opts BackfillOptions, emit 
 			}
 		}
 	}
-	slices.SortStableFunc(cp.Pending, func(a, b cloudtrail.Record) int {
-		return cmp.Or(a.EventTime.Compare(b.EventTime), cmp.Compare(a.EventID, b.EventID))
-	})
+	// The order the pipeline applies records in: eventTime, the causal rank
+	// of the event name, eventID.
+	slices.SortStableFunc(cp.Pending, func(a, b cloudtrail.Record) int { return cloudtrail.Compare(&a, &b) })
 	for i := range cp.Pending {
 		if err := emit(&cp.Pending[i]); err != nil {
 			return rep, fmt.Errorf("backfill: record %s: %w", cp.Pending[i].EventID, err)

@@ -133,7 +133,7 @@ func (inv *invocation) finish(ctx context.Context) {
 		"records", rep.Decode.Records, "processed", rep.Processed, "skipped", rep.Decode.Skipped,
 		"duplicates", rep.Duplicates, "failed_calls", rep.Failed, "findings", rep.Findings,
 		"evaluation_errors", rep.EvalErrors, "apply_errors", len(rep.ApplyErrors),
-		"decode_errors", len(rep.DecodeErrors), "control_messages", rep.Decode.Control)
+		"decode_errors", len(rep.DecodeErrors), "conflicts", len(rep.Conflicts), "control_messages", rep.Decode.Control)
 }
 
 // verified counts one key verification in the current invocation.

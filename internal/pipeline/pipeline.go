@@ -1,16 +1,21 @@
 // Package pipeline is the one path every atrest driver shares: decode any
-// delivery shape into CloudTrail records, order them by eventTime, judge each
-// eventID once, apply each record to the state store, and evaluate the rules
-// over a snapshot of every resource the record touched.
+// delivery shape into CloudTrail records, order them (cloudtrail.Compare:
+// eventTime, then the causal rank of the event name, then eventID), judge
+// each eventID once, apply each record to the state store, and evaluate the
+// rules over a snapshot of every resource the record touched.
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
@@ -57,7 +62,7 @@ type Pipeline struct {
 	config  config.Config
 	decoder *cloudtrail.Decoder
 	log     *slog.Logger
-	seen    map[string]struct{}
+	seen    map[string]seenRecord
 	maxSeen int
 	judged  func(ctx context.Context, eventID string) (bool, error)
 
@@ -83,7 +88,7 @@ func New(o Options) (*Pipeline, error) {
 		// A store that reads file systems and keys from AWS knows the
 		// monitoring path from events alone.
 		store: state.WithTrails(o.Store), engine: o.Engine, config: o.Config, decoder: o.Decoder,
-		log: o.Logger, seen: map[string]struct{}{}, maxSeen: o.MaxSeen, judged: o.Seen,
+		log: o.Logger, seen: map[string]seenRecord{}, maxSeen: o.MaxSeen, judged: o.Seen,
 		verifier: o.Verifier, onVerify: o.OnVerify,
 	}, nil
 }
@@ -97,7 +102,10 @@ type Report struct {
 	Findings     int
 	EvalErrors   int // findings with status ERROR
 	DecodeErrors []*cloudtrail.DecodeError
-	ApplyErrors  []error
+	ApplyErrors  []error // each a *RecordError
+	// Conflicts are records that share an eventID with one judged before
+	// but differ from it: warnings, not bad input.
+	Conflicts []Conflict
 }
 
 // Bad reports whether any part of the input was bad.
@@ -113,6 +121,72 @@ func (r *Report) Add(o Report) {
 	r.EvalErrors += o.EvalErrors
 	r.DecodeErrors = append(r.DecodeErrors, o.DecodeErrors...)
 	r.ApplyErrors = append(r.ApplyErrors, o.ApplyErrors...)
+	r.Conflicts = append(r.Conflicts, o.Conflicts...)
+}
+
+// RecordError is a record that decoded but could not be judged: outside the
+// monitored scope, or with parameters the store cannot apply. It names where
+// the record was read and its eventID.
+type RecordError struct {
+	At        cloudtrail.Position
+	EventID   string
+	EventName string
+	Err       error
+}
+
+func (e *RecordError) Error() string {
+	msg := e.At.String()
+	label := "eventID " + e.EventID
+	if e.EventName != "" {
+		label += ", " + e.EventName
+	}
+	if msg == "" {
+		msg = label
+	} else {
+		msg += " (" + label + ")"
+	}
+	return msg + ": " + e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// Conflict reports two records with one eventID and different content: a
+// replayed or altered record, or a failed and a successful call that
+// claim one id. The one judged first is kept unless it failed and the
+// second did not: a failed call never displaces a successful one.
+type Conflict struct {
+	EventID       string
+	First, Second Delivery
+}
+
+// Delivery names one copy of a record: where it was read and what it says.
+type Delivery struct {
+	At        cloudtrail.Position
+	EventName string
+	EventTime time.Time
+	ErrorCode string // the failed call's error code; "" when it succeeded
+}
+
+func (d Delivery) String() string {
+	s := d.EventName + " at " + d.EventTime.UTC().Format(time.RFC3339)
+	if d.ErrorCode != "" {
+		s += " failed with " + d.ErrorCode
+	}
+	if at := d.At.String(); at != "" {
+		s += " in " + at
+	}
+	return s
+}
+
+func (c Conflict) String() string {
+	return fmt.Sprintf("eventID %s names two different records: %s, and %s", c.EventID, c.First, c.Second)
+}
+
+// seenRecord is what the pipeline remembers of a judged eventID.
+type seenRecord struct {
+	digest   [sha256.Size]byte
+	delivery Delivery
 }
 
 // Emit receives each finding as it is made.
@@ -121,10 +195,12 @@ type Emit func(finding.Finding) error
 type delivered struct {
 	rec   *cloudtrail.Record
 	shape cloudtrail.Shape
+	at    cloudtrail.Position
 }
 
-// ProcessInput decodes one input of any shape and judges its records in
-// eventTime order. Bad records are reported in the Report and the valid ones
+// ProcessInput decodes one input of any shape and judges its records in the
+// order cloudtrail.Compare gives: eventTime, then the causal rank of the
+// event name, then eventID. Bad records are reported in the Report and the valid ones
 // around them still produce findings; the error is non-nil only when the
 // context ends, the reader fails or emit fails.
 func (p *Pipeline) ProcessInput(ctx context.Context, name string, r io.Reader, emit Emit) (Report, error) {
@@ -132,8 +208,8 @@ func (p *Pipeline) ProcessInput(ctx context.Context, name string, r io.Reader, e
 		rep  Report
 		recs []delivered
 	)
-	stats, err := p.decoder.Decode(ctx, name, r, func(rec *cloudtrail.Record, shape cloudtrail.Shape) error {
-		recs = append(recs, delivered{rec, shape})
+	stats, err := p.decoder.DecodePositions(ctx, name, r, func(rec *cloudtrail.Record, shape cloudtrail.Shape, at cloudtrail.Position) error {
+		recs = append(recs, delivered{rec, shape, at})
 		return nil
 	}, func(e *cloudtrail.DecodeError) {
 		rep.DecodeErrors = append(rep.DecodeErrors, e)
@@ -142,29 +218,31 @@ func (p *Pipeline) ProcessInput(ctx context.Context, name string, r io.Reader, e
 	if err != nil {
 		return rep, fmt.Errorf("decode %s: %w", name, err)
 	}
-	// CloudTrail does not promise order; judge in eventTime order so a later
-	// change is never overwritten by an earlier one delivered after it.
-	slices.SortStableFunc(recs, func(a, b delivered) int { return a.rec.EventTime.Compare(b.rec.EventTime) })
+	// CloudTrail does not promise order, and eventTime has one-second
+	// resolution: judge in causal order so a later change is never
+	// overwritten by an earlier one delivered after it, whatever the order
+	// of the input. Copies of one record keep their input order.
+	slices.SortStableFunc(recs, func(a, b delivered) int { return cloudtrail.Compare(a.rec, b.rec) })
 	for _, d := range recs {
-		if err := p.record(ctx, d.rec, SourceOf(d.shape), emit, &rep); err != nil {
+		if err := p.record(ctx, d.rec, d.at, SourceOf(d.shape), emit, &rep); err != nil {
 			return rep, err
 		}
 	}
 	return rep, nil
 }
 
-// ProcessRecords judges already decoded records (a backfill) in eventTime
-// order, as ProcessInput does.
+// ProcessRecords judges already decoded records (a backfill) in the order
+// ProcessInput does. Their position is the source.
 func (p *Pipeline) ProcessRecords(ctx context.Context, recs []*cloudtrail.Record, source string, emit Emit) (Report, error) {
 	var rep Report
 	sorted := slices.Clone(recs)
-	slices.SortStableFunc(sorted, func(a, b *cloudtrail.Record) int { return a.EventTime.Compare(b.EventTime) })
+	slices.SortStableFunc(sorted, cloudtrail.Compare)
 	for _, rec := range sorted {
 		if !cloudtrail.Interesting(rec.EventSource, rec.EventName) {
 			rep.Decode.Skipped++
 			continue
 		}
-		if err := p.record(ctx, rec, source, emit, &rep); err != nil {
+		if err := p.record(ctx, rec, cloudtrail.Position{Input: source}, source, emit, &rep); err != nil {
 			return rep, err
 		}
 	}
@@ -184,23 +262,20 @@ func SourceOf(s cloudtrail.Shape) string {
 	return "cli"
 }
 
-func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, source string, emit Emit, rep *Report) error {
+func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, at cloudtrail.Position, source string, emit Emit, rep *Report) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if rec.EventID != "" {
-		if _, dup := p.seen[rec.EventID]; dup {
-			rep.Duplicates++
-			return nil
-		}
-		if len(p.seen) >= p.maxSeen {
-			clear(p.seen)
-		}
-		p.seen[rec.EventID] = struct{}{}
+	if rec.EventID != "" && !p.first(ctx, rec, at, rep) {
+		rep.Duplicates++
+		return nil
+	}
+	recordError := func(err error) *RecordError {
+		return &RecordError{At: at, EventID: rec.EventID, EventName: rec.EventName, Err: err}
 	}
 	if !p.config.Monitors(rec.Account(), rec.AWSRegion) {
-		rep.ApplyErrors = append(rep.ApplyErrors, fmt.Errorf("record %s (%s): %w: account %q, region %q",
-			rec.EventID, rec.EventName, ErrNotMonitored, rec.Account(), rec.AWSRegion))
+		rep.ApplyErrors = append(rep.ApplyErrors, recordError(fmt.Errorf("%w: account %q, region %q",
+			ErrNotMonitored, rec.Account(), rec.AWSRegion)))
 		return nil
 	}
 	elsewhere := false // another delivery judged this eventID (Options.Seen)
@@ -225,8 +300,9 @@ func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, source st
 	}
 	ch, err := p.store.Apply(ctx, rec)
 	if err != nil {
-		rep.ApplyErrors = append(rep.ApplyErrors, err)
-		p.log.WarnContext(ctx, "record not applied", "event_id", rec.EventID, "event_name", rec.EventName, "error", err.Error())
+		rep.ApplyErrors = append(rep.ApplyErrors, recordError(err))
+		p.log.WarnContext(ctx, "record not applied", "input", at.Input, "location", at.Location,
+			"event_id", rec.EventID, "event_name", rec.EventName, "error", err.Error())
 		return nil
 	}
 	if elsewhere {
@@ -248,6 +324,74 @@ func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, source st
 		}
 	}
 	return nil
+}
+
+// first reports whether rec is the copy of its eventID to judge: the first
+// seen, or a successful call after a failed one with the same eventID. A copy
+// whose content differs from the one seen before is reported as a Conflict
+// either way.
+func (p *Pipeline) first(ctx context.Context, rec *cloudtrail.Record, at cloudtrail.Position, rep *Report) bool {
+	this := seenRecord{digest: digest(rec), delivery: Delivery{At: at, EventName: rec.EventName, EventTime: rec.EventTime, ErrorCode: rec.ErrorCode}}
+	prev, seen := p.seen[rec.EventID]
+	if seen && prev.digest != this.digest {
+		c := Conflict{EventID: rec.EventID, First: prev.delivery, Second: this.delivery}
+		rep.Conflicts = append(rep.Conflicts, c)
+		p.log.WarnContext(ctx, "two records share an eventID but differ", "event_id", rec.EventID,
+			"first", c.First.String(), "second", c.Second.String())
+	}
+	if seen && (prev.delivery.ErrorCode == "" || rec.Failed()) {
+		return false
+	}
+	if !seen && len(p.seen) >= p.maxSeen {
+		clear(p.seen)
+	}
+	p.seen[rec.EventID] = this
+	return true
+}
+
+// digest hashes what a record says that atrest reads: its identity, time,
+// place, caller, outcome, parameters, response and resources. JSON objects
+// in it are compared by content, not by key order or spacing, so the copies
+// of one record that different delivery shapes carry hash alike.
+func digest(rec *cloudtrail.Record) [sha256.Size]byte {
+	h := sha256.New()
+	for _, s := range []string{
+		rec.EventSource, rec.EventName, rec.EventTime.UTC().Format(time.RFC3339Nano), rec.AWSRegion, rec.Account(),
+		rec.EventType, rec.UserIdentity.Type, rec.UserIdentity.ARN, rec.UserIdentity.AccountID, rec.UserIdentity.InvokedBy,
+		rec.ErrorCode, rec.ErrorMessage,
+	} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	for _, raw := range []json.RawMessage{rec.RequestParameters, rec.ResponseElements, rec.AdditionalEventData} {
+		h.Write(canonicalJSON(raw))
+		h.Write([]byte{0})
+	}
+	for _, r := range rec.Resources {
+		h.Write([]byte(r.ARN + "\x00" + r.AccountID + "\x00" + r.Type + "\x00"))
+	}
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// canonicalJSON re-encodes a JSON value with sorted object keys and no
+// spacing; a value that does not decode is returned as it is.
+func canonicalJSON(raw json.RawMessage) []byte {
+	if len(raw) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return raw
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 // EvaluateResource judges one resource as it now stands, with no triggering

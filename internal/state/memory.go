@@ -28,9 +28,32 @@ type Memory struct {
 	// imported holds, per key ARN, whether the newest key material change
 	// applied was an import (true) or a deletion or expiry (false).
 	imported map[string]bool
-	// versions holds, per resource ARN and attribute, the eventTime of the
-	// change that set it, so an older record never overwrites newer state.
-	versions map[string]time.Time
+	// versions holds, per resource ARN and attribute, the place in the
+	// apply order (cloudtrail.Compare) of the record that set it, so an
+	// earlier record never overwrites newer state, whatever order the
+	// records arrive in.
+	versions map[string]version
+	// applying is the place of the record being applied.
+	applying version
+}
+
+// version is a record's place in the order records are applied: eventTime,
+// then the causal rank of its event name, then eventID.
+type version struct {
+	at   time.Time
+	rank cloudtrail.Rank
+	id   string
+}
+
+// before reports whether v comes before w.
+func (v version) before(w version) bool {
+	if c := v.at.Compare(w.at); c != 0 {
+		return c < 0
+	}
+	if v.rank != w.rank {
+		return v.rank < w.rank
+	}
+	return v.id < w.id
 }
 
 var _ Store = (*Memory)(nil)
@@ -46,7 +69,7 @@ func NewMemory() *Memory {
 		watched:      map[string]*Watched{},
 		disconnected: map[string]bool{},
 		imported:     map[string]bool{},
-		versions:     map[string]time.Time{},
+		versions:     map[string]version{},
 	}
 }
 
@@ -124,14 +147,18 @@ func (m *Memory) link(keyARN, fsARN string) {
 	set[fsARN] = true
 }
 
-// newer reports whether a change at t to attr of arn is at least as new as
-// the last one applied, and if so records t.
+// newer reports whether a change at t to attr of arn, made by the record
+// being applied, comes no earlier than the last one applied, and if so
+// records it. Records with the same eventTime compare by the rank of their
+// event names and then by eventID (cloudtrail.Compare), so a creation
+// delivered after a modification of the same second never undoes it.
 func (m *Memory) newer(arn, attr string, t time.Time) bool {
 	k := arn + "#" + attr
-	if last, ok := m.versions[k]; ok && t.Before(last) {
+	v := version{at: t, rank: m.applying.rank, id: m.applying.id}
+	if last, ok := m.versions[k]; ok && v.before(last) {
 		return false
 	}
-	m.versions[k] = t
+	m.versions[k] = v
 	return true
 }
 
@@ -140,6 +167,7 @@ func (m *Memory) Apply(_ context.Context, rec *cloudtrail.Record) (Change, error
 	if rec.Failed() {
 		return Change{Ignored: "call failed with " + rec.ErrorCode}, nil
 	}
+	m.applying = version{at: rec.EventTime, rank: cloudtrail.RankOf(rec.EventName), id: rec.EventID}
 	var (
 		ch  Change
 		err error
@@ -259,7 +287,10 @@ func (m *Memory) createFileSystem(rec *cloudtrail.Record) (Change, error) {
 	if rec.UserIdentity.ARN != "" {
 		fs.Creator = rec.UserIdentity.ARN
 	}
-	fs.Deleted = false
+	// Deletion is final: file-system ids are never reused, so a creation
+	// applied after the deletion is an older record delivered late (the S3
+	// copy after the EventBridge one). It never brings the file system back,
+	// nor into its key's blast radius (FileSystemsForKey skips it).
 	ch := Change{Touched: []ResourceRef{{TypeFileSystem, fs.ARN}}}
 	if !encrypted {
 		return ch, nil
