@@ -131,3 +131,21 @@ func TestWildcard(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`{"source":["aws.kms"]}`, `{"detail":{"eventName":[{"anything-but":{"prefix":"D"}}]}}`, `{"$or":[{"a":[1]},{"b":[{"numeric":[">",1]}]}]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, pattern string) {
+		p, err := Parse(pattern)
+		if err != nil {
+			if !errors.Is(err, ErrUnreadable) {
+				t.Fatalf("error %v is not ErrUnreadable", err)
+			}
+			return
+		}
+		if _, err := p.MatchJSON([]byte(event)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
