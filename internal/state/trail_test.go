@@ -47,7 +47,7 @@ func TestTrailLifecycle(t *testing.T) {
 		ARN: trailARN, Name: "org", Account: acct, HomeRegion: region,
 		MultiRegion: &yes, IncludeGlobalEvents: &yes, S3Bucket: "logs",
 		BaselineMultiRegion: &yes, BaselineS3Bucket: "logs",
-		ManagementEvents: ManagementAll, ExcludedSources: []string{},
+		ManagementEvents: ManagementAll, ExcludedSources: []string{}, CloudWatchLogsKnown: true,
 	}
 	with := func(f func(*Trail)) Trail {
 		c := base
@@ -124,6 +124,7 @@ func TestTrailLifecycle(t *testing.T) {
 			got := getTrail(t, m, trailARN)
 			got.Updated = tc.want.Updated
 			got.baselineMultiRegionAt, got.baselineS3BucketAt = tc.want.baselineMultiRegionAt, tc.want.baselineS3BucketAt
+			got.baselineCloudWatchLogsAt = tc.want.baselineCloudWatchLogsAt
 			if tc.name == "update then older create: baseline is the older record" {
 				// The update only named the bucket; multi-region came from the create.
 				tc.want.MultiRegion = &yes
