@@ -150,9 +150,6 @@ watched := input.watched
 
 watched_label := sprintf("EventBridge rule %s", [watched.name]) if {
 	watched.kind == "event_rule"
-} else := sprintf("subscription filters on log group %s", [watched.log_group]) if {
-	watched.kind == "subscription_filter"
-	watched.name == "*"
 } else := sprintf("subscription filter %s on log group %s", [watched.name, watched.log_group]) if {
 	watched.kind == "subscription_filter"
 } else := sprintf("%s %s", [watched.kind, watched.arn])

@@ -274,17 +274,17 @@ any_filter := filter({
 })
 
 test_non_compliant_log_group_of_named_filter_deleted if {
-	rule.results == want("NON_COMPLIANT", "log group trail of watched subscription filters on log group trail was deleted")
+	rule.results == want("NON_COMPLIANT", "log group trail of watched subscription filter * on log group trail was deleted")
 		with input as mk_input(null, any_filter, config({"watched_subscription_filters": ["trail:atrest"]}))
 }
 
 test_not_applicable_deleted_log_group_not_watched if {
-	rule.results == want("NOT_APPLICABLE", "subscription filters on log group trail is not in watched_subscription_filters")
+	rule.results == want("NOT_APPLICABLE", "subscription filter * on log group trail is not in watched_subscription_filters")
 		with input as mk_input(null, any_filter, config({"watched_subscription_filters": ["other:atrest"]}))
 }
 
 test_compliant_log_group_recreated if {
-	rule.results == want("COMPLIANT", "watched subscription filters on log group trail is in place")
+	rule.results == want("COMPLIANT", "watched subscription filter * on log group trail is in place")
 		with input as mk_input(null, object.union(any_filter, {"state": "ENABLED", "log_group_deleted": false}), config({}))
 }
 
