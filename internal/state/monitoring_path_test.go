@@ -343,3 +343,18 @@ func TestTrailCloudWatchLogsDelivery(t *testing.T) {
 		t.Errorf("LogGroupName of a bucket = %q", got)
 	}
 }
+
+// TestServiceEventShape: a service event is judged as EventBridge delivers
+// it ("AWS Service Event via CloudTrail"), so a rule that matches only API
+// calls misses it, as it would in AWS.
+func TestServiceEventShape(t *testing.T) {
+	rec := representativeRecord(cloudtrail.SourceKMS, "DeleteExpiredKeyMaterial", acct, region)
+	ev := eventBridgeEvent(rec, acct, region)
+	if ev["detail-type"] != "AWS Service Event via CloudTrail" || rec["eventType"] != "AwsServiceEvent" || ev["source"] != "aws.kms" {
+		t.Fatalf("service event = %v", ev)
+	}
+	call := eventBridgeEvent(representativeRecord(cloudtrail.SourceKMS, "DisableKey", acct, region), acct, region)
+	if call["detail-type"] != "AWS API Call via CloudTrail" || call["detail"].(map[string]any)["eventType"] != "AwsApiCall" {
+		t.Fatalf("API call = %v", call)
+	}
+}

@@ -47,15 +47,31 @@ func EventRuleCoverage(pattern, account, region string) Coverage {
 	if err != nil {
 		return Coverage{Error: err.Error(), Dropped: []Dropped{}}
 	}
-	return judge(func(rec map[string]any) bool {
-		return p.Match(map[string]any{
-			"version": "0", "id": "00000000-0000-0000-0000-000000000000",
-			"detail-type": "AWS API Call via CloudTrail", "source": eventBridgeSource(rec["eventSource"].(string)),
-			"account": account, "time": rec["eventTime"], "region": region, "resources": []any{},
-			"detail": rec,
-		})
-	}, account, region, nil)
+	return judge(func(rec map[string]any) bool { return p.Match(eventBridgeEvent(rec, account, region)) }, account, region, nil)
 }
+
+// eventBridgeEvent wraps a record as EventBridge delivers it: "AWS API Call
+// via CloudTrail", or "AWS Service Event via CloudTrail" for a service
+// event.
+// https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-cloudtrail.html
+func eventBridgeEvent(rec map[string]any, account, region string) map[string]any {
+	detailType := "AWS API Call via CloudTrail"
+	if rec["eventType"] == "AwsServiceEvent" {
+		detailType = "AWS Service Event via CloudTrail"
+	}
+	return map[string]any{
+		"version": "0", "id": "00000000-0000-0000-0000-000000000000",
+		"detail-type": detailType, "source": eventBridgeSource(rec["eventSource"].(string)),
+		"account": account, "time": rec["eventTime"], "region": region, "resources": []any{},
+		"detail": rec,
+	}
+}
+
+// serviceEvents are the event names CloudTrail records as AWS service
+// events (eventType AwsServiceEvent) rather than API calls.
+// https://docs.aws.amazon.com/kms/latest/developerguide/ct-deleteexpiredkeymaterial.html
+// https://docs.aws.amazon.com/kms/latest/developerguide/ct-delete-key.html
+var serviceEvents = map[string]bool{"DeleteExpiredKeyMaterial": true, "DeleteKey": true}
 
 // FilterCoverage judges a subscription filter's filter pattern: it matches
 // the pattern against a CloudTrail record (the message CloudTrail writes to
@@ -108,10 +124,22 @@ func eventBridgeSource(eventSource string) string {
 	return "aws." + strings.TrimSuffix(eventSource, ".amazonaws.com")
 }
 
-// representativeRecord is a successful management API call in the shape
-// CloudTrail writes it, as decoded JSON.
+// representativeRecord is a successful management API call, or a service
+// event, in the shape CloudTrail writes it, as decoded JSON.
 // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
 func representativeRecord(source, name, account, region string) map[string]any {
+	if serviceEvents[name] {
+		return map[string]any{
+			"eventVersion": "1.11",
+			"userIdentity": map[string]any{"accountId": account, "invokedBy": "AWS Internal"},
+			"eventTime":    "2026-01-01T00:00:00Z", "eventSource": source, "eventName": name,
+			"awsRegion": region, "sourceIPAddress": "AWS Internal", "userAgent": "AWS Internal",
+			"requestParameters": nil, "responseElements": nil,
+			"eventID": "00000000-0000-0000-0000-000000000000", "readOnly": false,
+			"eventType": "AwsServiceEvent", "managementEvent": true,
+			"recipientAccountId": account, "eventCategory": "Management",
+		}
+	}
 	return map[string]any{
 		"eventVersion": "1.09",
 		"userIdentity": map[string]any{
