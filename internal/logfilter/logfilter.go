@@ -12,6 +12,7 @@
 // selectors) is an error: a pattern this package cannot read is never taken
 // to pass an event.
 // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/matching-terms-json-log-events.html
 package logfilter
 
 import (

@@ -50,6 +50,9 @@ func TestMatch(t *testing.T) {
 		{"numeric other", `{ $.n = 6 }`, false},
 		{"numeric against a string", `{ $.eventName > 1 }`, false},
 		{"string value against a number", `{ $.n = "5" }`, false},
+		// The examples of matching-terms-json-log-events.html.
+		{"documented: eventType", `{ $.eventType = "UpdateTrail" }`, false},
+		{"documented: bare wildcard value", `{ $.sourceIPAddress != 123.123.* }`, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
