@@ -1,6 +1,9 @@
 package cloudtrail
 
-import "slices"
+import (
+	"maps"
+	"slices"
+)
 
 // EventNames returns every event name of interest, sorted.
 func EventNames() []string {
@@ -12,4 +15,15 @@ func EventNames() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// SourceEventNames returns the event names of interest of one event source,
+// sorted.
+func SourceEventNames(source string) []string {
+	return slices.Sorted(maps.Keys(interest[source]))
+}
+
+// Sources returns every event source of interest, sorted.
+func Sources() []string {
+	return slices.Sorted(maps.Keys(interest))
 }

@@ -106,6 +106,7 @@ const (
 const (
 	EventPutSubscriptionFilter    = "PutSubscriptionFilter"
 	EventDeleteSubscriptionFilter = "DeleteSubscriptionFilter"
+	EventDeleteLogGroup           = "DeleteLogGroup"
 )
 
 // interest maps an event source to the event names atrest evaluates.
@@ -137,6 +138,7 @@ var interest = map[string]map[string]bool{
 	},
 	SourceLogs: {
 		EventPutSubscriptionFilter: true, EventDeleteSubscriptionFilter: true,
+		EventDeleteLogGroup: true,
 	},
 }
 

@@ -55,9 +55,9 @@ type Live struct {
 	watch       Watch
 
 	mu             sync.Mutex
-	trailBaselines map[string]trailBaseline // by trail ARN
-	ruleTargets    map[string][]string      // target ids seen, by rule ARN
-	deletedKeys    map[string]bool          // keys a DeleteKey record named
+	trailBaselines map[string]trailBaseline     // by trail ARN
+	ruleTargets    map[string]map[string]string // first ARN seen of each target id, by rule ARN
+	deletedKeys    map[string]bool              // keys a DeleteKey record named
 }
 
 var _ state.Store = (*Live)(nil)
@@ -77,7 +77,7 @@ func NewLive(opts Options) *Live {
 		src: opts.Clients, cache: newCache(opts.TTL, opts.Now), now: opts.Now, concurrency: opts.Concurrency,
 		watch:          Watch{Trails: slices.Clone(opts.Watch.Trails), EventRules: slices.Clone(opts.Watch.EventRules), SubscriptionFilters: slices.Clone(opts.Watch.SubscriptionFilters)},
 		trailBaselines: map[string]trailBaseline{},
-		ruleTargets:    map[string][]string{},
+		ruleTargets:    map[string]map[string]string{},
 		deletedKeys:    map[string]bool{},
 	}
 }

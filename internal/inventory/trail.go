@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -104,26 +105,30 @@ type trailSelectorsEntry struct {
 }
 
 type ruleEntry struct {
-	found bool
-	state string
-	bus   string
-	name  string
+	found   bool
+	state   string
+	bus     string
+	name    string
+	pattern string // "" when the rule has no event pattern
 }
 
 type targetsEntry struct {
 	found bool
-	ids   []string // sorted
+	ids   []string          // sorted
+	arns  map[string]string // by id
 }
 
 type filtersEntry struct {
 	groupFound bool
-	names      []string // sorted
+	names      []string          // sorted
+	patterns   map[string]string // filter pattern by name
 }
 
 // trailBaseline is a trail as this store first read it.
 type trailBaseline struct {
-	multiRegion *bool
-	s3Bucket    string
+	multiRegion    *bool
+	s3Bucket       string
+	cloudWatchLogs string
 }
 
 // Trail reads a trail by ARN from its home region: DescribeTrails,
@@ -165,6 +170,7 @@ func (l *Live) Trail(ctx context.Context, arn string) (*state.Trail, error) {
 	t.MultiRegion = copyBool(tr.IsMultiRegionTrail)
 	t.IncludeGlobalEvents = copyBool(tr.IncludeGlobalServiceEvents)
 	t.S3Bucket = aws.ToString(tr.S3BucketName)
+	t.CloudWatchLogsLogGroupARN, t.CloudWatchLogsKnown = aws.ToString(tr.CloudWatchLogsLogGroupArn), true
 	st, err := l.trailStatus(ctx, c, arn)
 	if err != nil {
 		return nil, err
@@ -183,8 +189,9 @@ func (l *Live) Trail(ctx context.Context, arn string) (*state.Trail, error) {
 		t.Logging = state.LoggingOn
 	}
 	t.ManagementEvents, t.ExcludedSources = sel.level, slices.Clone(sel.excluded)
-	b := l.trailBaseline(arn, trailBaseline{multiRegion: copyBool(t.MultiRegion), s3Bucket: t.S3Bucket})
+	b := l.trailBaseline(arn, trailBaseline{multiRegion: copyBool(t.MultiRegion), s3Bucket: t.S3Bucket, cloudWatchLogs: t.CloudWatchLogsLogGroupARN})
 	t.BaselineMultiRegion, t.BaselineS3Bucket = copyBool(b.multiRegion), b.s3Bucket
+	t.BaselineCloudWatchLogsLogGroupARN = b.cloudWatchLogs
 	return t, nil
 }
 
@@ -208,6 +215,9 @@ func (l *Live) trailBaseline(arn string, now trailBaseline) trailBaseline {
 		if b.s3Bucket == "" {
 			b.s3Bucket = now.s3Bucket
 		}
+		if b.cloudWatchLogs == "" {
+			b.cloudWatchLogs = now.cloudWatchLogs
+		}
 		l.trailBaselines[arn] = b
 		return b
 	}
@@ -215,20 +225,22 @@ func (l *Live) trailBaseline(arn string, now trailBaseline) trailBaseline {
 	return now
 }
 
-// ruleTargetBaseline returns the target ids first read for a rule, adding
-// ids seen since (a target put later is part of the path too).
-func (l *Live) ruleTargetBaseline(arn string, ids []string) []string {
+// ruleTargetBaseline returns the first ARN read for each of a rule's target
+// ids, adding ids seen since (a target put later is part of the path too).
+func (l *Live) ruleTargetBaseline(arn string, arns map[string]string) map[string]string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.ruleTargets[arn]
-	for _, id := range ids {
-		if !slices.Contains(b, id) {
-			b = append(b, id)
+	if b == nil {
+		b = map[string]string{}
+		l.ruleTargets[arn] = b
+	}
+	for id, a := range arns {
+		if _, ok := b[id]; !ok {
+			b[id] = a
 		}
 	}
-	slices.Sort(b)
-	l.ruleTargets[arn] = b
-	return slices.Clone(b)
+	return maps.Clone(b)
 }
 
 func (l *Live) trailDesc(ctx context.Context, c *Clients, arn string) (trailDescEntry, error) {
@@ -381,18 +393,24 @@ func (l *Live) eventRule(ctx context.Context, a state.ARN, arn string) (*state.W
 		return w, nil
 	}
 	w.State = r.state
+	cov := state.EventRuleCoverage(r.pattern, a.Account, a.Region)
+	w.Pattern, w.PatternKnown, w.PatternError, w.Dropped = r.pattern, true, cov.Error, cov.Dropped
 	targets, err := l.ruleTargetIDs(ctx, c, arn, bus, name)
 	if err != nil {
 		return nil, err
 	}
 	if !targets.found {
-		w.State = state.WatchedDeleted
-		return w, nil
+		return &state.Watched{Kind: state.WatchedEventRule, ARN: arn, Name: name, Account: a.Account, Region: a.Region,
+			EventBus: bus, State: state.WatchedDeleted, RemovedTargets: []string{}, Updated: w.Updated}, nil
 	}
-	for _, id := range l.ruleTargetBaseline(arn, targets.ids) {
+	baseline := l.ruleTargetBaseline(arn, targets.arns)
+	for _, id := range slices.Sorted(maps.Keys(baseline)) {
 		if !slices.Contains(targets.ids, id) {
 			w.RemovedTargets = append(w.RemovedTargets, id)
 		}
+	}
+	if len(targets.arns) > 0 {
+		w.Targets, w.BaselineTargets = maps.Clone(targets.arns), baseline
 	}
 	return w, nil
 }
@@ -411,7 +429,8 @@ func (l *Live) ruleDesc(ctx context.Context, c *Clients, arn, bus, name string) 
 		if out.State == ebtypes.RuleStateDisabled {
 			st = state.WatchedDisabled
 		}
-		return ruleEntry{found: true, state: st, bus: aws.ToString(out.EventBusName), name: aws.ToString(out.Name)}, nil
+		return ruleEntry{found: true, state: st, bus: aws.ToString(out.EventBusName), name: aws.ToString(out.Name),
+			pattern: aws.ToString(out.EventPattern)}, nil
 	})
 	if err != nil {
 		return ruleEntry{}, err
@@ -421,7 +440,7 @@ func (l *Live) ruleDesc(ctx context.Context, c *Clients, arn, bus, name string) 
 
 func (l *Live) ruleTargetIDs(ctx context.Context, c *Clients, arn, bus, name string) (targetsEntry, error) {
 	v, err := l.cache.get(ctx, ruleTargetsKey(arn), func(ctx context.Context) (any, error) {
-		e := targetsEntry{found: true, ids: []string{}}
+		e := targetsEntry{found: true, ids: []string{}, arns: map[string]string{}}
 		in := &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name), EventBusName: aws.String(bus)}
 		for {
 			out, err := c.EventRules.ListTargetsByRule(ctx, in)
@@ -434,6 +453,7 @@ func (l *Live) ruleTargetIDs(ctx context.Context, c *Clients, arn, bus, name str
 			}
 			for _, t := range out.Targets {
 				e.ids = append(e.ids, aws.ToString(t.Id))
+				e.arns[aws.ToString(t.Id)] = aws.ToString(t.Arn)
 			}
 			if aws.ToString(out.NextToken) == "" {
 				break
@@ -466,6 +486,11 @@ func (l *Live) subscriptionFilter(ctx context.Context, a state.ARN, arn, group, 
 	if filter == "*" && len(f.names) > 0 || slices.Contains(f.names, filter) {
 		w.State = state.WatchedEnabled
 	}
+	w.LogGroupDeleted = !f.groupFound
+	if p, ok := f.patterns[filter]; ok {
+		cov := state.FilterCoverage(p, a.Account, a.Region)
+		w.Pattern, w.PatternKnown, w.PatternError, w.Dropped = p, true, cov.Error, cov.Dropped
+	}
 	return w, nil
 }
 
@@ -473,7 +498,7 @@ func (l *Live) subscriptionFilter(ctx context.Context, a state.ARN, arn, group, 
 // name prefix is not sent: names are matched exactly here.
 func (l *Live) groupFilters(ctx context.Context, c *Clients, account, region, group string) (filtersEntry, error) {
 	v, err := l.cache.get(ctx, filtersKey(account, region, group), func(ctx context.Context) (any, error) {
-		e := filtersEntry{groupFound: true, names: []string{}}
+		e := filtersEntry{groupFound: true, names: []string{}, patterns: map[string]string{}}
 		p := cloudwatchlogs.NewDescribeSubscriptionFiltersPaginator(c.Logs, &cloudwatchlogs.DescribeSubscriptionFiltersInput{LogGroupName: aws.String(group)})
 		for p.HasMorePages() {
 			out, err := p.NextPage(ctx)
@@ -487,6 +512,7 @@ func (l *Live) groupFilters(ctx context.Context, c *Clients, account, region, gr
 			}
 			for _, f := range out.SubscriptionFilters {
 				e.names = append(e.names, aws.ToString(f.FilterName))
+				e.patterns[aws.ToString(f.FilterName)] = aws.ToString(f.FilterPattern)
 			}
 		}
 		slices.Sort(e.names)

@@ -23,6 +23,16 @@ import (
 
 const otherRegion = "us-west-2"
 
+// What the fakes return: the CloudWatch Logs log group of trail "org", the
+// target ARN of a rule's targets, atrest's KMS rule pattern and the
+// template's subscription filter pattern.
+var (
+	orgLogGroup    = "arn:aws:logs:" + testRegion + ":" + testAccount + ":log-group:aws-cloudtrail-logs:*"
+	fnTarget       = "arn:aws:lambda:" + testRegion + ":" + testAccount + ":function:atrest-trail-events"
+	kmsPattern     = `{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail","AWS Service Event via CloudTrail"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":[{"anything-but":"Decrypt"}]}}`
+	templateFilter = `{ ($.eventSource = "kms.amazonaws.com") || ($.eventSource = "elasticfilesystem.amazonaws.com") || ($.eventSource = "cloudtrail.amazonaws.com") || ($.eventSource = "events.amazonaws.com") || ($.eventSource = "logs.amazonaws.com") }`
+)
+
 var (
 	trailOrg   = "arn:aws:cloudtrail:" + testRegion + ":" + testAccount + ":trail/org"
 	trailAudit = "arn:aws:cloudtrail:" + otherRegion + ":" + testAccount + ":trail/audit"
@@ -110,7 +120,9 @@ func (f *fakeTrails) GetEventSelectors(ctx context.Context, in *awscloudtrail.Ge
 
 type fakeRule struct {
 	state   ebtypes.RuleState
+	pattern string
 	targets []string
+	arns    map[string]string // target ARN by id; default fnTarget
 }
 
 // fakeRules serves the default bus's rules by name.
@@ -129,7 +141,11 @@ func (f *fakeRules) DescribeRule(ctx context.Context, in *eventbridge.DescribeRu
 	if r == nil || aws.ToString(in.EventBusName) != "default" {
 		return nil, &ebtypes.ResourceNotFoundException{Message: aws.String("Rule " + aws.ToString(in.Name) + " does not exist.")}
 	}
-	return &eventbridge.DescribeRuleOutput{Name: in.Name, State: r.state, EventBusName: in.EventBusName}, nil
+	out := &eventbridge.DescribeRuleOutput{Name: in.Name, State: r.state, EventBusName: in.EventBusName}
+	if r.pattern != "" {
+		out.EventPattern = aws.String(r.pattern)
+	}
+	return out, nil
 }
 
 func (f *fakeRules) ListTargetsByRule(ctx context.Context, in *eventbridge.ListTargetsByRuleInput, _ ...func(*eventbridge.Options)) (*eventbridge.ListTargetsByRuleOutput, error) {
@@ -148,7 +164,11 @@ func (f *fakeRules) ListTargetsByRule(ctx context.Context, in *eventbridge.ListT
 	}
 	out := &eventbridge.ListTargetsByRuleOutput{}
 	if i < len(r.targets) {
-		out.Targets = []ebtypes.Target{{Id: aws.String(r.targets[i]), Arn: aws.String("arn:aws:lambda:x")}}
+		arn := fnTarget
+		if a, ok := r.arns[r.targets[i]]; ok {
+			arn = a
+		}
+		out.Targets = []ebtypes.Target{{Id: aws.String(r.targets[i]), Arn: aws.String(arn)}}
 	}
 	if i+1 < len(r.targets) {
 		out.NextToken = aws.String(string(rune('0' + i + 1)))
@@ -159,8 +179,9 @@ func (f *fakeRules) ListTargetsByRule(ctx context.Context, in *eventbridge.ListT
 // fakeLogs serves subscription filters by log group.
 type fakeLogs struct {
 	counts
-	deny    deny
-	filters map[string][]string // group -> filter names
+	deny     deny
+	filters  map[string][]string // group -> filter names
+	patterns map[string]string   // filter name -> filter pattern
 }
 
 func (f *fakeLogs) DescribeSubscriptionFilters(ctx context.Context, in *cloudwatchlogs.DescribeSubscriptionFiltersInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeSubscriptionFiltersOutput, error) {
@@ -174,7 +195,8 @@ func (f *fakeLogs) DescribeSubscriptionFilters(ctx context.Context, in *cloudwat
 	}
 	out := &cloudwatchlogs.DescribeSubscriptionFiltersOutput{}
 	for _, n := range names {
-		out.SubscriptionFilters = append(out.SubscriptionFilters, logstypes.SubscriptionFilter{FilterName: aws.String(n), LogGroupName: in.LogGroupName})
+		out.SubscriptionFilters = append(out.SubscriptionFilters, logstypes.SubscriptionFilter{FilterName: aws.String(n), LogGroupName: in.LogGroupName,
+			FilterPattern: aws.String(f.patterns[n])})
 	}
 	return out, nil
 }
@@ -213,7 +235,7 @@ func newTrailFixture(t *testing.T, watch Watch) *trailFixture {
 	org := &fakeTrail{
 		desc: cttypes.Trail{Name: aws.String("org"), TrailARN: aws.String(trailOrg), HomeRegion: aws.String(testRegion),
 			IsMultiRegionTrail: aws.Bool(true), IncludeGlobalServiceEvents: aws.Bool(true), S3BucketName: aws.String("logs"),
-			HasCustomEventSelectors: aws.Bool(false)},
+			HasCustomEventSelectors: aws.Bool(false), CloudWatchLogsLogGroupArn: aws.String(orgLogGroup)},
 		logging: true,
 	}
 	audit := &fakeTrail{
@@ -235,8 +257,9 @@ func newTrailFixture(t *testing.T, watch Watch) *trailFixture {
 		f.logs[region] = &fakeLogs{filters: map[string][]string{}}
 		src.clients[region] = &Clients{Trails: f.trails[region], EventRules: f.rules[region], Logs: f.logs[region], KMS: &fakeKMS{}, EFS: &fakeEFS{}}
 	}
-	f.rules[testRegion].rules["atrest-trail-events"] = &fakeRule{state: ebtypes.RuleStateEnabled, targets: []string{"fn", "queue"}}
+	f.rules[testRegion].rules["atrest-trail-events"] = &fakeRule{state: ebtypes.RuleStateEnabled, pattern: kmsPattern, targets: []string{"fn", "queue"}}
 	f.logs[testRegion].filters["aws-cloudtrail-logs"] = []string{"atrest", "other"}
+	f.logs[testRegion].patterns = map[string]string{"atrest": templateFilter}
 	f.live = NewLive(Options{Clients: src, TTL: time.Minute, Now: f.clock.Now, Watch: watch})
 	return f
 }
@@ -254,14 +277,15 @@ func TestTrailSnapshot(t *testing.T) {
 			arn:  trailOrg,
 			want: &state.Trail{ARN: trailOrg, Name: "org", Account: testAccount, HomeRegion: testRegion, Logging: state.LoggingOn,
 				MultiRegion: &on, IncludeGlobalEvents: &on, S3Bucket: "logs", BaselineMultiRegion: &on, BaselineS3Bucket: "logs",
-				ManagementEvents: state.ManagementAll, ExcludedSources: []string{}, Updated: t0},
+				ManagementEvents: state.ManagementAll, ExcludedSources: []string{}, CloudWatchLogsLogGroupARN: orgLogGroup, CloudWatchLogsKnown: true,
+				BaselineCloudWatchLogsLogGroupARN: orgLogGroup, Updated: t0},
 		},
 		{
 			name: "selectors excluding KMS, read in the trail's home region",
 			arn:  trailAudit,
 			want: &state.Trail{ARN: trailAudit, Name: "audit", Account: testAccount, HomeRegion: otherRegion, Logging: state.LoggingOn,
 				MultiRegion: &off, IncludeGlobalEvents: &off, S3Bucket: "audit-logs", BaselineMultiRegion: &off, BaselineS3Bucket: "audit-logs",
-				ManagementEvents: state.ManagementAll, ExcludedSources: []string{cloudtrail.SourceKMS}, Updated: t0},
+				ManagementEvents: state.ManagementAll, ExcludedSources: []string{cloudtrail.SourceKMS}, CloudWatchLogsKnown: true, Updated: t0},
 		},
 		{
 			name:   "logging stopped",
@@ -269,7 +293,8 @@ func TestTrailSnapshot(t *testing.T) {
 			change: func(f *trailFixture) { f.trails[testRegion].trails[trailOrg].logging = false },
 			want: &state.Trail{ARN: trailOrg, Name: "org", Account: testAccount, HomeRegion: testRegion, Logging: state.LoggingOff,
 				MultiRegion: &on, IncludeGlobalEvents: &on, S3Bucket: "logs", BaselineMultiRegion: &on, BaselineS3Bucket: "logs",
-				ManagementEvents: state.ManagementAll, ExcludedSources: []string{}, Updated: t0},
+				ManagementEvents: state.ManagementAll, ExcludedSources: []string{}, CloudWatchLogsLogGroupARN: orgLogGroup, CloudWatchLogsKnown: true,
+				BaselineCloudWatchLogsLogGroupARN: orgLogGroup, Updated: t0},
 		},
 		{
 			name: "advanced selectors logging read-only management events",
@@ -284,7 +309,8 @@ func TestTrailSnapshot(t *testing.T) {
 			},
 			want: &state.Trail{ARN: trailOrg, Name: "org", Account: testAccount, HomeRegion: testRegion, Logging: state.LoggingOn,
 				MultiRegion: &on, IncludeGlobalEvents: &on, S3Bucket: "logs", BaselineMultiRegion: &on, BaselineS3Bucket: "logs",
-				ManagementEvents: state.ManagementReadOnly, ExcludedSources: []string{}, Updated: t0},
+				ManagementEvents: state.ManagementReadOnly, ExcludedSources: []string{}, CloudWatchLogsLogGroupARN: orgLogGroup, CloudWatchLogsKnown: true,
+				BaselineCloudWatchLogsLogGroupARN: orgLogGroup, Updated: t0},
 		},
 		{
 			name: "custom selectors that are all gone log nothing",
@@ -294,7 +320,8 @@ func TestTrailSnapshot(t *testing.T) {
 			},
 			want: &state.Trail{ARN: trailOrg, Name: "org", Account: testAccount, HomeRegion: testRegion, Logging: state.LoggingOn,
 				MultiRegion: &on, IncludeGlobalEvents: &on, S3Bucket: "logs", BaselineMultiRegion: &on, BaselineS3Bucket: "logs",
-				ManagementEvents: state.ManagementNone, ExcludedSources: []string{}, Updated: t0},
+				ManagementEvents: state.ManagementNone, ExcludedSources: []string{}, CloudWatchLogsLogGroupARN: orgLogGroup, CloudWatchLogsKnown: true,
+				BaselineCloudWatchLogsLogGroupARN: orgLogGroup, Updated: t0},
 		},
 		{
 			name: "a trail CloudTrail does not know is deleted",
@@ -342,6 +369,7 @@ func TestTrailBaseline(t *testing.T) {
 }
 
 func TestWatchedSnapshot(t *testing.T) {
+	targets := map[string]string{"fn": fnTarget, "queue": fnTarget}
 	tests := []struct {
 		name   string
 		change func(f *trailFixture)
@@ -352,7 +380,8 @@ func TestWatchedSnapshot(t *testing.T) {
 			name: "enabled rule",
 			arn:  ruleARN,
 			want: &state.Watched{Kind: state.WatchedEventRule, ARN: ruleARN, Name: "atrest-trail-events", Account: testAccount, Region: testRegion,
-				EventBus: "default", State: state.WatchedEnabled, RemovedTargets: []string{}, Updated: t0},
+				EventBus: "default", State: state.WatchedEnabled, RemovedTargets: []string{}, Updated: t0,
+				Targets: targets, BaselineTargets: targets, Pattern: kmsPattern, PatternKnown: true, Dropped: []state.Dropped{}},
 		},
 		{
 			name: "disabled rule",
@@ -361,7 +390,8 @@ func TestWatchedSnapshot(t *testing.T) {
 				f.rules[testRegion].rules["atrest-trail-events"].state = ebtypes.RuleStateDisabled
 			},
 			want: &state.Watched{Kind: state.WatchedEventRule, ARN: ruleARN, Name: "atrest-trail-events", Account: testAccount, Region: testRegion,
-				EventBus: "default", State: state.WatchedDisabled, RemovedTargets: []string{}, Updated: t0},
+				EventBus: "default", State: state.WatchedDisabled, RemovedTargets: []string{}, Updated: t0,
+				Targets: targets, BaselineTargets: targets, Pattern: kmsPattern, PatternKnown: true, Dropped: []state.Dropped{}},
 		},
 		{
 			name:   "deleted rule",
@@ -374,7 +404,8 @@ func TestWatchedSnapshot(t *testing.T) {
 			name: "filter in place",
 			arn:  filterID,
 			want: &state.Watched{Kind: state.WatchedSubscriptionFilter, ARN: filterID, Name: "atrest", Account: testAccount, Region: testRegion,
-				LogGroup: "aws-cloudtrail-logs", State: state.WatchedEnabled, RemovedTargets: []string{}, Updated: t0},
+				LogGroup: "aws-cloudtrail-logs", State: state.WatchedEnabled, RemovedTargets: []string{}, Updated: t0,
+				Pattern: templateFilter, PatternKnown: true, Dropped: []state.Dropped{}},
 		},
 		{
 			name:   "filter deleted, another one on the group",
@@ -388,7 +419,7 @@ func TestWatchedSnapshot(t *testing.T) {
 			arn:    filterID,
 			change: func(f *trailFixture) { delete(f.logs[testRegion].filters, "aws-cloudtrail-logs") },
 			want: &state.Watched{Kind: state.WatchedSubscriptionFilter, ARN: filterID, Name: "atrest", Account: testAccount, Region: testRegion,
-				LogGroup: "aws-cloudtrail-logs", State: state.WatchedDeleted, RemovedTargets: []string{}, Updated: t0},
+				LogGroup: "aws-cloudtrail-logs", State: state.WatchedDeleted, RemovedTargets: []string{}, Updated: t0, LogGroupDeleted: true},
 		},
 		{
 			name: "any filter on the group",

@@ -19,6 +19,7 @@ import (
 	"github.com/atrest/atrest/internal/lambdafn"
 	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/remediation"
+	"github.com/atrest/atrest/internal/state"
 )
 
 const repoRoot = "../.."
@@ -510,7 +511,7 @@ func TestTrailEventRulesNameExactlyTheEventsOfInterest(t *testing.T) {
 		},
 		cloudtrail.SourceLogs: {
 			cloudtrail.EventPutSubscriptionFilter, cloudtrail.EventDeleteSubscriptionFilter,
-			"CreateLogStream", "PutLogEvents",
+			cloudtrail.EventDeleteLogGroup, "CreateLogStream", "PutLogEvents",
 		},
 	}
 	for src := range names {
@@ -529,6 +530,42 @@ func TestTrailEventRulesNameExactlyTheEventsOfInterest(t *testing.T) {
 				t.Errorf("%s %s is in the rule but of no interest", src, n)
 			}
 		}
+	}
+}
+
+// TestTemplateMonitoringPathJudgedIntact: the stack's own EventBridge rules
+// and subscription filter, as deployed, are judged by
+// cloudtrail_monitoring_intact's pattern checks to drop nothing atrest
+// judges, so the stack watching itself starts COMPLIANT.
+func TestTemplateMonitoringPathJudgedIntact(t *testing.T) {
+	tp := loadTemplate(t)
+	rules := 0
+	for fn, pats := range rulePatterns(t, tp) {
+		if fn != "trail-events" {
+			continue
+		}
+		for _, p := range pats {
+			b, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cov := state.EventRuleCoverage(string(b), "111122223333", "us-east-1")
+			if cov.Error != "" || len(cov.Dropped) != 0 {
+				t.Errorf("rule pattern %s: error %q, dropped %+v", b, cov.Error, cov.Dropped)
+			}
+			rules++
+		}
+	}
+	if rules != 5 {
+		t.Errorf("%d trail-events rules judged, want 5", rules)
+	}
+	filter, ok := tp.resources()["TrailLogsSubscriptionFilter"].(map[string]any)
+	if !ok {
+		t.Fatal("no TrailLogsSubscriptionFilter")
+	}
+	pattern := filter["Properties"].(map[string]any)["FilterPattern"].(string)
+	if cov := state.FilterCoverage(pattern, "111122223333", "us-east-1"); cov.Error != "" || len(cov.Dropped) != 0 {
+		t.Errorf("filter pattern %s: error %q, dropped %+v", pattern, cov.Error, cov.Dropped)
 	}
 }
 

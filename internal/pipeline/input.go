@@ -104,10 +104,18 @@ func monitoringInput(ctx context.Context, store state.Store, ref state.ResourceR
 		in.Watched = &policy.WatchedInput{
 			Kind: w.Kind, ARN: w.ARN, Name: w.Name, Account: w.Account, Region: w.Region,
 			EventBus: w.EventBus, LogGroup: w.LogGroup, State: w.State,
-			RemovedTargets: slices.Clone(w.RemovedTargets),
+			RemovedTargets: slices.Clone(w.RemovedTargets), Retargeted: []policy.RetargetInput{},
+			PatternKnown: w.PatternKnown, PatternError: w.PatternError, Dropped: []policy.DroppedInput{},
+			LogGroupDeleted: w.LogGroupDeleted,
 		}
 		if in.Watched.RemovedTargets == nil {
 			in.Watched.RemovedTargets = []string{}
+		}
+		for _, r := range w.Retargeted() {
+			in.Watched.Retargeted = append(in.Watched.Retargeted, policy.RetargetInput{ID: r.ID, ARN: r.ARN, Expected: r.Expected})
+		}
+		for _, d := range w.Dropped {
+			in.Watched.Dropped = append(in.Watched.Dropped, policy.DroppedInput{Source: d.Source, EventNames: slices.Clone(d.EventNames), All: d.All})
 		}
 		return nil
 	}
@@ -116,6 +124,19 @@ func monitoringInput(ctx context.Context, store state.Store, ref state.ResourceR
 		Known: t.Known(), Logging: t.Logging, MultiRegion: t.MultiRegion, IncludeGlobalEvents: t.IncludeGlobalEvents,
 		S3Bucket: t.S3Bucket, BaselineMultiRegion: t.BaselineMultiRegion, BaselineS3Bucket: t.BaselineS3Bucket,
 		ManagementEvents: t.ManagementEvents, ExcludedSources: slices.Clone(t.ExcludedSources), Deleted: t.Deleted,
+		CloudWatchLogsLogGroup: state.LogGroupName(t.CloudWatchLogsLogGroupARN), CloudWatchLogsKnown: t.CloudWatchLogsKnown,
+		BaselineCloudWatchLogsLogGroup: state.LogGroupName(t.BaselineCloudWatchLogsLogGroupARN),
+		UncoveredRegions:               []string{},
+	}
+	// A single-Region trail logs its home region only (Security Hub
+	// CloudTrail.1 asks for a multi-Region trail).
+	if t.MultiRegion != nil && !*t.MultiRegion {
+		for _, r := range in.Config.MonitoredRegions {
+			if r != t.HomeRegion && !slices.Contains(in.Trail.UncoveredRegions, r) {
+				in.Trail.UncoveredRegions = append(in.Trail.UncoveredRegions, r)
+			}
+		}
+		slices.Sort(in.Trail.UncoveredRegions)
 	}
 	return nil
 }

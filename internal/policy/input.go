@@ -167,7 +167,16 @@ type TrailInput struct {
 	// ExcludedSources are the event sources atrest judges (kms, EFS) whose
 	// write management events the selectors do not log; nil when unknown.
 	ExcludedSources []string `json:"excluded_sources"`
-	Deleted         bool     `json:"deleted"`
+	// CloudWatchLogsLogGroup is the name of the log group the trail
+	// delivers to ("" none or unknown); CloudWatchLogsKnown says whether it
+	// is known. BaselineCloudWatchLogsLogGroup is the first one seen.
+	CloudWatchLogsLogGroup         string `json:"cloudwatch_logs_log_group"`
+	CloudWatchLogsKnown            bool   `json:"cloudwatch_logs_known"`
+	BaselineCloudWatchLogsLogGroup string `json:"baseline_cloudwatch_logs_log_group"`
+	// UncoveredRegions are the config's monitored_regions other than the
+	// home region of a trail that is not multi-region; nil when none.
+	UncoveredRegions []string `json:"uncovered_regions"`
+	Deleted          bool     `json:"deleted"`
 }
 
 // WatchedInput is an EventBridge rule or a CloudWatch Logs subscription
@@ -188,6 +197,34 @@ type WatchedInput struct {
 	// RemovedTargets are the ids of the rule's targets removed by
 	// RemoveTargets and not put back since; nil when none.
 	RemovedTargets []string `json:"removed_targets"`
+	// Retargeted are the rule's targets that point elsewhere than the first
+	// ARN seen for their id; nil when none.
+	Retargeted []RetargetInput `json:"retargeted"`
+	// PatternKnown is true when the rule's event pattern or the filter's
+	// filter pattern is known; PatternError then says why atrest could not
+	// read it ("" when it could), and Dropped what it does not let through
+	// of the KMS and EFS events atrest judges (nil when nothing).
+	PatternKnown bool           `json:"pattern_known"`
+	PatternError string         `json:"pattern_error"`
+	Dropped      []DroppedInput `json:"dropped"`
+	// LogGroupDeleted is true when the filter's log group was deleted.
+	LogGroupDeleted bool `json:"log_group_deleted"`
+}
+
+// RetargetInput is a re-pointed target of a watched rule.
+type RetargetInput struct {
+	ID       string `json:"id"`
+	ARN      string `json:"arn"`
+	Expected string `json:"expected"`
+}
+
+// DroppedInput is what a watched pattern does not let through of one event
+// source's events of interest.
+type DroppedInput struct {
+	Source     string   `json:"source"`
+	EventNames []string `json:"event_names"`
+	// All is true when none of the source's events of interest gets through.
+	All bool `json:"all"`
 }
 
 // VerificationInput is an envelope round trip's outcome, as the rules see it.

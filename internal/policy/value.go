@@ -45,6 +45,10 @@ func inputValue(in *Input) (ast.Value, error) {
 			item("baseline_s3_bucket", stringTerm(t.BaselineS3Bucket)),
 			item("management_events", stringTerm(t.ManagementEvents)),
 			item("excluded_sources", stringsTerm(t.ExcludedSources)),
+			item("cloudwatch_logs_log_group", stringTerm(t.CloudWatchLogsLogGroup)),
+			item("cloudwatch_logs_known", ast.BooleanTerm(t.CloudWatchLogsKnown)),
+			item("baseline_cloudwatch_logs_log_group", stringTerm(t.BaselineCloudWatchLogsLogGroup)),
+			item("uncovered_regions", stringsTerm(t.UncoveredRegions)),
 			item("deleted", ast.BooleanTerm(t.Deleted)),
 		)
 	}
@@ -60,6 +64,11 @@ func inputValue(in *Input) (ast.Value, error) {
 			item("log_group", stringTerm(w.LogGroup)),
 			item("state", stringTerm(w.State)),
 			item("removed_targets", stringsTerm(w.RemovedTargets)),
+			item("retargeted", retargetedTerm(w.Retargeted)),
+			item("pattern_known", ast.BooleanTerm(w.PatternKnown)),
+			item("pattern_error", stringTerm(w.PatternError)),
+			item("dropped", droppedTerm(w.Dropped)),
+			item("log_group_deleted", ast.BooleanTerm(w.LogGroupDeleted)),
 		)
 	}
 	fileSystems := ast.NullTerm()
@@ -96,6 +105,36 @@ func inputValue(in *Input) (ast.Value, error) {
 		item("event", event),
 		item("config", config),
 	), nil
+}
+
+func retargetedTerm(l []RetargetInput) *ast.Term {
+	if l == nil {
+		return ast.NullTerm()
+	}
+	terms := make([]*ast.Term, len(l))
+	for i, r := range l {
+		terms[i] = ast.ObjectTerm(
+			item("id", stringTerm(r.ID)),
+			item("arn", stringTerm(r.ARN)),
+			item("expected", stringTerm(r.Expected)),
+		)
+	}
+	return ast.ArrayTerm(terms...)
+}
+
+func droppedTerm(l []DroppedInput) *ast.Term {
+	if l == nil {
+		return ast.NullTerm()
+	}
+	terms := make([]*ast.Term, len(l))
+	for i, d := range l {
+		terms[i] = ast.ObjectTerm(
+			item("source", stringTerm(d.Source)),
+			item("event_names", stringsTerm(d.EventNames)),
+			item("all", ast.BooleanTerm(d.All)),
+		)
+	}
+	return ast.ArrayTerm(terms...)
 }
 
 func fileSystemTerm(fs *FileSystemInput) (*ast.Term, error) {

@@ -73,18 +73,35 @@ type Trail struct {
 	ManagementEvents string `json:"management_events,omitempty"`
 	// ExcludedSources are the MonitoredSources whose write management events
 	// the selectors do not log, when ManagementEvents is ManagementAll.
-	ExcludedSources []string  `json:"excluded_sources"`
-	Deleted         bool      `json:"deleted"`
-	Updated         time.Time `json:"updated"`
+	ExcludedSources []string `json:"excluded_sources"`
+	// CloudWatchLogsLogGroupARN is the log group the trail delivers to
+	// ("" none); CloudWatchLogsKnown is false when no record or read said.
+	// BaselineCloudWatchLogsLogGroupARN is the earliest one seen.
+	CloudWatchLogsLogGroupARN         string    `json:"cloudwatch_logs_log_group_arn,omitempty"`
+	CloudWatchLogsKnown               bool      `json:"cloudwatch_logs_known,omitempty"`
+	BaselineCloudWatchLogsLogGroupARN string    `json:"baseline_cloudwatch_logs_log_group_arn,omitempty"`
+	Deleted                           bool      `json:"deleted"`
+	Updated                           time.Time `json:"updated"`
 
-	baselineMultiRegionAt time.Time
-	baselineS3BucketAt    time.Time
+	baselineMultiRegionAt    time.Time
+	baselineS3BucketAt       time.Time
+	baselineCloudWatchLogsAt time.Time
+}
+
+// LogGroupName is the name in a log group ARN
+// (arn:<partition>:logs:<region>:<account>:log-group:<name>[:*]), or "".
+func LogGroupName(arn string) string {
+	a, ok := ParseARN(arn)
+	if !ok || a.Service != "logs" || !strings.HasPrefix(a.Resource, "log-group:") {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(a.Resource, "log-group:"), ":*")
 }
 
 // Known reports whether anything beyond the trail's name was ever seen.
 func (t *Trail) Known() bool {
 	return t.Logging != "" || t.MultiRegion != nil || t.IncludeGlobalEvents != nil ||
-		t.S3Bucket != "" || t.ManagementEvents != "" || t.Deleted
+		t.S3Bucket != "" || t.ManagementEvents != "" || t.CloudWatchLogsKnown || t.Deleted
 }
 
 // Watched is an EventBridge rule or a CloudWatch Logs subscription filter on
@@ -103,8 +120,50 @@ type Watched struct {
 	State string `json:"state,omitempty"`
 	// RemovedTargets are the ids of targets removed from the rule and not
 	// put back since, sorted.
-	RemovedTargets []string  `json:"removed_targets"`
-	Updated        time.Time `json:"updated"`
+	RemovedTargets []string `json:"removed_targets"`
+	// Targets maps the rule's target ids to their ARNs as last put or read;
+	// BaselineTargets maps each id to the first ARN seen for it: the
+	// target atrest expects (its function, when the rule is atrest's).
+	Targets         map[string]string `json:"targets,omitempty"`
+	BaselineTargets map[string]string `json:"baseline_targets,omitempty"`
+	// Pattern is the rule's event pattern or the filter's filter pattern,
+	// as last put or read; PatternKnown is false when none was seen.
+	// PatternError and Dropped are its judgement (EventRuleCoverage,
+	// FilterCoverage).
+	Pattern      string    `json:"pattern,omitempty"`
+	PatternKnown bool      `json:"pattern_known,omitempty"`
+	PatternError string    `json:"pattern_error,omitempty"`
+	Dropped      []Dropped `json:"dropped,omitempty"`
+	// LogGroupDeleted is true when the filter's log group was deleted
+	// (DeleteLogGroup) and no filter was put on it since.
+	LogGroupDeleted bool      `json:"log_group_deleted,omitempty"`
+	Updated         time.Time `json:"updated"`
+
+	baselineTargetAt map[string]time.Time
+}
+
+// Retarget is a target of a watched rule that points elsewhere than the
+// first ARN seen for its id.
+type Retarget struct {
+	ID       string `json:"id"`
+	ARN      string `json:"arn"`
+	Expected string `json:"expected"`
+}
+
+// Retargeted lists the rule's re-pointed targets, sorted by id.
+func (w *Watched) Retargeted() []Retarget {
+	out := []Retarget{}
+	for _, id := range slices.Sorted(maps.Keys(w.Targets)) {
+		if b, ok := w.BaselineTargets[id]; ok && b != w.Targets[id] {
+			out = append(out, Retarget{ID: id, ARN: w.Targets[id], Expected: b})
+		}
+	}
+	return out
+}
+
+// setPattern records a pattern and its judgement.
+func (w *Watched) setPattern(pattern string, cov Coverage) {
+	w.Pattern, w.PatternKnown, w.PatternError, w.Dropped = pattern, true, cov.Error, cov.Dropped
 }
 
 // TrailStore is a Store that also models the monitoring path.
@@ -178,6 +237,9 @@ func (m *Memory) Watched(_ context.Context, arn string) (*Watched, error) {
 	}
 	c := *w
 	c.RemovedTargets = slices.Clone(w.RemovedTargets)
+	c.Targets, c.BaselineTargets = maps.Clone(w.Targets), maps.Clone(w.BaselineTargets)
+	c.Dropped = slices.Clone(w.Dropped)
+	c.baselineTargetAt = nil
 	return &c, nil
 }
 
@@ -213,6 +275,7 @@ type trailParams struct {
 	IncludeGlobalServiceEvents *bool                   `json:"includeGlobalServiceEvents"`
 	EventSelectors             []EventSelector         `json:"eventSelectors"`
 	AdvancedEventSelectors     []AdvancedEventSelector `json:"advancedEventSelectors"`
+	CloudWatchLogsLogGroupARN  *string                 `json:"cloudWatchLogsLogGroupArn"`
 }
 
 // EventSelector is a classic event selector, in the shape CloudTrail
@@ -247,9 +310,11 @@ type eventRuleParams struct {
 	EventBusName string   `json:"eventBusName"`
 	State        string   `json:"state"`
 	RuleARN      string   `json:"ruleArn"`
+	EventPattern *string  `json:"eventPattern"`
 	IDs          []string `json:"ids"`
 	Targets      []struct {
-		ID string `json:"id"`
+		ID  string `json:"id"`
+		ARN string `json:"arn"`
 	} `json:"targets"`
 	FailedEntries []struct {
 		TargetID string `json:"targetId"`
@@ -257,8 +322,9 @@ type eventRuleParams struct {
 }
 
 type subscriptionFilterParams struct {
-	LogGroupName string `json:"logGroupName"`
-	FilterName   string `json:"filterName"`
+	LogGroupName  string  `json:"logGroupName"`
+	FilterName    string  `json:"filterName"`
+	FilterPattern *string `json:"filterPattern"`
 }
 
 // applyMonitoring applies a CloudTrail, EventBridge or CloudWatch Logs record.
@@ -269,6 +335,9 @@ func (m *Memory) applyMonitoring(rec *cloudtrail.Record) (Change, error) {
 	case cloudtrail.SourceEvents:
 		return m.applyEventRule(rec)
 	default:
+		if rec.EventName == cloudtrail.EventDeleteLogGroup {
+			return m.applyDeleteLogGroup(rec)
+		}
 		return m.applySubscriptionFilter(rec)
 	}
 }
@@ -349,6 +418,20 @@ func (m *Memory) applyTrail(rec *cloudtrail.Record) (Change, error) {
 		}
 		if global != nil && m.newer(t.ARN, "include_global_events", at) {
 			t.IncludeGlobalEvents = ptr(*global)
+		}
+		// CreateTrail without a log group delivers to none; UpdateTrail
+		// changes the delivery only when the request names it ("" removes it).
+		cw := firstPtr(req.CloudWatchLogsLogGroupARN, resp.CloudWatchLogsLogGroupARN)
+		if cw == nil && rec.EventName == cloudtrail.EventCreateTrail {
+			cw = ptr("")
+		}
+		if cw != nil {
+			if m.newer(t.ARN, "cloudwatch_logs", at) {
+				t.CloudWatchLogsLogGroupARN, t.CloudWatchLogsKnown = *cw, true
+			}
+			if *cw != "" && (t.BaselineCloudWatchLogsLogGroupARN == "" || at.Before(t.baselineCloudWatchLogsAt)) {
+				t.BaselineCloudWatchLogsLogGroupARN, t.baselineCloudWatchLogsAt = *cw, at
+			}
 		}
 	}
 	if at.After(t.Updated) {
@@ -517,6 +600,13 @@ func (m *Memory) applyEventRule(rec *cloudtrail.Record) (Change, error) {
 			state = WatchedDisabled
 		}
 		m.setWatchedState(w, state, at)
+		if m.newer(arn, "pattern", at) {
+			pattern := ""
+			if req.EventPattern != nil {
+				pattern = *req.EventPattern
+			}
+			w.setPattern(pattern, EventRuleCoverage(pattern, w.Account, w.Region))
+		}
 	case cloudtrail.EventDeleteRule:
 		m.setWatchedState(w, WatchedDeleted, at)
 	case cloudtrail.EventDisableRule:
@@ -525,15 +615,33 @@ func (m *Memory) applyEventRule(rec *cloudtrail.Record) (Change, error) {
 		m.setWatchedState(w, WatchedEnabled, at)
 	case cloudtrail.EventRemoveTargets:
 		for _, id := range req.IDs {
-			if !failed[id] && m.newer(arn, "target#"+id, at) && !slices.Contains(w.RemovedTargets, id) {
-				w.RemovedTargets = append(w.RemovedTargets, id)
+			if !failed[id] && m.newer(arn, "target#"+id, at) {
+				delete(w.Targets, id)
+				if !slices.Contains(w.RemovedTargets, id) {
+					w.RemovedTargets = append(w.RemovedTargets, id)
+				}
 			}
 		}
 		slices.Sort(w.RemovedTargets)
 	case cloudtrail.EventPutTargets:
 		for _, t := range req.Targets {
-			if !failed[t.ID] && m.newer(arn, "target#"+t.ID, at) {
+			if failed[t.ID] {
+				continue
+			}
+			if m.newer(arn, "target#"+t.ID, at) {
 				w.RemovedTargets = slices.DeleteFunc(w.RemovedTargets, func(id string) bool { return id == t.ID })
+				if t.ARN != "" {
+					w.Targets = setKey(w.Targets, t.ID, t.ARN)
+				}
+			}
+			if t.ARN != "" {
+				if last, ok := w.baselineTargetAt[t.ID]; !ok || at.Before(last) {
+					w.BaselineTargets = setKey(w.BaselineTargets, t.ID, t.ARN)
+					if w.baselineTargetAt == nil {
+						w.baselineTargetAt = map[string]time.Time{}
+					}
+					w.baselineTargetAt[t.ID] = at
+				}
 			}
 		}
 	}
@@ -551,12 +659,82 @@ func (m *Memory) applySubscriptionFilter(rec *cloudtrail.Record) (Change, error)
 	arn := SubscriptionFilterID(rec.AWSRegion, rec.Account(), req.LogGroupName, req.FilterName)
 	w := m.watchedFor(arn, WatchedSubscriptionFilter, req.FilterName, rec)
 	w.LogGroup = req.LogGroupName
+	at := rec.EventTime
+	ch := Change{Touched: []ResourceRef{{TypeTrail, w.ARN}}}
 	state := WatchedEnabled
 	if rec.EventName == cloudtrail.EventDeleteSubscriptionFilter {
 		state = WatchedDeleted
 	}
-	m.setWatchedState(w, state, rec.EventTime)
-	return Change{Touched: []ResourceRef{{TypeTrail, w.ARN}}}, nil
+	m.setWatchedState(w, state, at)
+	if rec.EventName == cloudtrail.EventPutSubscriptionFilter {
+		// The filter pattern is required; an empty one passes everything.
+		pattern := ""
+		if req.FilterPattern != nil {
+			pattern = *req.FilterPattern
+		}
+		if m.newer(arn, "pattern", at) {
+			w.setPattern(pattern, FilterCoverage(pattern, w.Account, w.Region))
+		}
+		// A filter put on the group shows the group exists again.
+		groupID := SubscriptionFilterID(w.Region, w.Account, w.LogGroup, "*")
+		for _, g := range []*Watched{w, m.watched[groupID]} {
+			if g != nil && m.newer(g.ARN, "log_group", at) {
+				g.LogGroupDeleted = false
+				if g != w && g.State == WatchedDeleted && m.newer(g.ARN, "state", at) {
+					g.State = WatchedEnabled
+					ch.Touched = append(ch.Touched, ResourceRef{TypeTrail, g.ARN})
+				}
+			}
+		}
+	}
+	return ch, nil
+}
+
+// applyDeleteLogGroup marks every filter known on the group deleted with
+// it; when none is known, the group's "*" filter stands for them.
+// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DeleteLogGroup.html
+func (m *Memory) applyDeleteLogGroup(rec *cloudtrail.Record) (Change, error) {
+	var req subscriptionFilterParams
+	if err := decodeParams("requestParameters", rec.RequestParameters, &req); err != nil {
+		return Change{}, err
+	}
+	if req.LogGroupName == "" {
+		return Change{}, fmt.Errorf("%w: requestParameters.logGroupName missing", ErrBadRecord)
+	}
+	account, region := rec.Account(), rec.AWSRegion
+	var hit []*Watched
+	for _, w := range m.watched {
+		if w.Kind == WatchedSubscriptionFilter && w.LogGroup == req.LogGroupName && w.Account == account && w.Region == region {
+			hit = append(hit, w)
+		}
+	}
+	if len(hit) == 0 {
+		arn := SubscriptionFilterID(region, account, req.LogGroupName, "*")
+		w := m.watchedFor(arn, WatchedSubscriptionFilter, "*", rec)
+		w.LogGroup = req.LogGroupName
+		hit = append(hit, w)
+	}
+	slices.SortFunc(hit, func(a, b *Watched) int { return strings.Compare(a.ARN, b.ARN) })
+	var ch Change
+	for _, w := range hit {
+		if rec.EventTime.After(w.Updated) {
+			w.Updated = rec.EventTime
+		}
+		m.setWatchedState(w, WatchedDeleted, rec.EventTime)
+		if m.newer(w.ARN, "log_group", rec.EventTime) {
+			w.LogGroupDeleted = true
+		}
+		ch.Touched = append(ch.Touched, ResourceRef{TypeTrail, w.ARN})
+	}
+	return ch, nil
+}
+
+func setKey(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
 }
 
 // SubscriptionFilterID is atrest's identifier for a subscription filter, which

@@ -47,7 +47,7 @@ func TestTrailLifecycle(t *testing.T) {
 		ARN: trailARN, Name: "org", Account: acct, HomeRegion: region,
 		MultiRegion: &yes, IncludeGlobalEvents: &yes, S3Bucket: "logs",
 		BaselineMultiRegion: &yes, BaselineS3Bucket: "logs",
-		ManagementEvents: ManagementAll, ExcludedSources: []string{},
+		ManagementEvents: ManagementAll, ExcludedSources: []string{}, CloudWatchLogsKnown: true,
 	}
 	with := func(f func(*Trail)) Trail {
 		c := base
@@ -124,6 +124,7 @@ func TestTrailLifecycle(t *testing.T) {
 			got := getTrail(t, m, trailARN)
 			got.Updated = tc.want.Updated
 			got.baselineMultiRegionAt, got.baselineS3BucketAt = tc.want.baselineMultiRegionAt, tc.want.baselineS3BucketAt
+			got.baselineCloudWatchLogsAt = tc.want.baselineCloudWatchLogsAt
 			if tc.name == "update then older create: baseline is the older record" {
 				// The update only named the bucket; multi-region came from the create.
 				tc.want.MultiRegion = &yes
@@ -294,12 +295,16 @@ func FuzzApplyMonitoring(f *testing.F) {
 	f.Add(5, `{"trailName":"org","advancedEventSelectors":[{"fieldSelectors":[{"field":"eventSource","startsWith":["k"],"notEndsWith":["m"]}]}]}`, ``)
 	f.Add(9, `{"rule":"r","ids":["a"],"eventBusName":"arn:aws:events:us-east-1:1:event-bus/b"}`, `{"failedEntries":[{"targetId":"a"}]}`)
 	f.Add(13, `{"logGroupName":"g","filterName":"f"}`, `null`)
+	f.Add(7, `{"name":"r","eventPattern":"{\"detail\":{\"eventName\":[{\"anything-but\":{\"prefix\":\"D\"}}]}}"}`, ``)
+	f.Add(12, `{"logGroupName":"g","filterName":"f","filterPattern":"{ ($.eventSource = \"kms*\") || $.x NOT EXISTS }"}`, ``)
+	f.Add(14, `{"logGroupName":"g"}`, ``)
 	events := []struct{ source, name string }{
 		{cloudtrail.SourceCloudTrail, "CreateTrail"}, {cloudtrail.SourceCloudTrail, "UpdateTrail"}, {cloudtrail.SourceCloudTrail, "DeleteTrail"},
 		{cloudtrail.SourceCloudTrail, "StartLogging"}, {cloudtrail.SourceCloudTrail, "StopLogging"}, {cloudtrail.SourceCloudTrail, "PutEventSelectors"},
 		{cloudtrail.SourceCloudTrail, "PutInsightSelectors"}, {cloudtrail.SourceEvents, "PutRule"}, {cloudtrail.SourceEvents, "DeleteRule"},
 		{cloudtrail.SourceEvents, "RemoveTargets"}, {cloudtrail.SourceEvents, "PutTargets"}, {cloudtrail.SourceEvents, "DisableRule"},
 		{cloudtrail.SourceLogs, "PutSubscriptionFilter"}, {cloudtrail.SourceLogs, "DeleteSubscriptionFilter"},
+		{cloudtrail.SourceLogs, "DeleteLogGroup"},
 	}
 	f.Fuzz(func(t *testing.T, which int, req, resp string) {
 		e := events[(which%len(events)+len(events))%len(events)]

@@ -3,12 +3,16 @@
 # description: >-
 #   atrest judges encryption at rest from CloudTrail management events, so it
 #   must notice when someone turns that evidence off: a trail stopped or
-#   deleted, multi-region logging turned off, log files sent to another S3
-#   bucket, event selectors that no longer log write management events from
-#   KMS or EFS, and a watched EventBridge rule or CloudWatch Logs subscription
-#   filter that delivers the events to atrest disabled, deleted or stripped
-#   of targets. EventBridge rules and subscription filters are judged as
-#   resources of this rule's type, named by their own identifiers.
+#   deleted, multi-region logging turned off or never on for the monitored
+#   regions, log files sent to another S3 bucket, the CloudWatch Logs
+#   delivery a watched subscription filter reads removed, event selectors
+#   that no longer log write management events from KMS or EFS, and a
+#   watched EventBridge rule or CloudWatch Logs subscription filter that
+#   delivers the events to atrest disabled, deleted (or its log group
+#   deleted), stripped of targets, re-pointed elsewhere, or given a pattern
+#   that drops KMS or EFS events or that atrest cannot read. EventBridge
+#   rules and subscription filters are judged as resources of this rule's
+#   type, named by their own identifiers.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/how-cloudtrail-works.html
@@ -21,12 +25,15 @@
 #   resource_type: AWS::CloudTrail::Trail
 #   remediation: >-
 #     Restart logging (StartLogging); recreate a deleted trail; turn
-#     multi-region logging back on and restore the S3 bucket (UpdateTrail);
+#     multi-region logging on, restore the S3 bucket and the CloudWatch Logs
+#     log group (UpdateTrail);
 #     log all write management events, without excluding kms.amazonaws.com or
 #     elasticfilesystem.amazonaws.com (PutEventSelectors); re-enable or
-#     recreate the EventBridge rule and put its targets back (EnableRule,
-#     PutRule, PutTargets); recreate the subscription filter
-#     (PutSubscriptionFilter). Then find out who changed it and why.
+#     recreate the EventBridge rule with its event pattern and point its
+#     targets back at atrest's function (EnableRule, PutRule, PutTargets);
+#     recreate the log group and the subscription filter with a pattern
+#     that passes KMS and EFS records (PutSubscriptionFilter). Then find out
+#     who changed it and why.
 #   controls:
 #     - AWS Security Hub CloudTrail.1
 #     - CIS AWS Foundations Benchmark v3.0.0 3.1
@@ -86,6 +93,38 @@ trail_problems contains sprintf("log files go to S3 bucket %s, not %s", [trail.s
 	trail.s3_bucket != trail.baseline_s3_bucket
 }
 
+# The log groups watched subscription filters read.
+watched_log_groups contains split(f, ":")[0] if some f in configured("watched_subscription_filters")
+
+trail_problems contains sprintf(
+	"CloudWatch Logs delivery to log group %s, which watched subscription filters read, was removed",
+	[trail.baseline_cloudwatch_logs_log_group],
+) if {
+	trail.cloudwatch_logs_known == true
+	trail.cloudwatch_logs_log_group == ""
+	trail.baseline_cloudwatch_logs_log_group in watched_log_groups
+}
+
+trail_problems contains sprintf(
+	"CloudWatch Logs delivery goes to log group %s, not %s, which watched subscription filters read",
+	[trail.cloudwatch_logs_log_group, trail.baseline_cloudwatch_logs_log_group],
+) if {
+	trail.cloudwatch_logs_log_group != ""
+	trail.baseline_cloudwatch_logs_log_group in watched_log_groups
+	trail.cloudwatch_logs_log_group != trail.baseline_cloudwatch_logs_log_group
+}
+
+# A trail single-Region from creation logs its home region only.
+trail_problems contains sprintf(
+	"single-Region trail logs only %s, not monitored regions %s",
+	[trail.home_region, concat(", ", sort(uncovered))],
+) if {
+	trail.multi_region == false
+	not trail.baseline_multi_region == true
+	uncovered := {r | some r in trail.uncovered_regions}
+	count(uncovered) > 0
+}
+
 trail_problems contains "event selectors log no management events" if trail.management_events == "none"
 
 trail_problems contains "event selectors log only read-only management events" if trail.management_events == "read_only"
@@ -131,23 +170,72 @@ watched_in_scope if {
 	f in {concat(":", [watched.log_group, watched.name]), concat(":", [watched.log_group, "*"])}
 }
 
+# The "*" filter of a group (a deleted log group whose filters were never
+# seen) is in scope when any watched filter is on the group.
+watched_in_scope if {
+	watched.kind == "subscription_filter"
+	watched.name == "*"
+	some f in configured("watched_subscription_filters")
+	split(f, ":")[0] == watched.log_group
+}
+
 watched_working := "is enabled" if watched.kind == "event_rule"
 
 else := "is in place"
 
 removed_targets := {t | some t in watched.removed_targets}
 
+pattern_kind := "event pattern" if watched.kind == "event_rule"
+
+else := "filter pattern"
+
+# watched_problems lists each way a rule or filter that is in place no
+# longer delivers what atrest judges.
+watched_problems contains sprintf("targets %s were removed", [concat(", ", sort(removed_targets))]) if count(removed_targets) > 0
+
+watched_problems contains sprintf("target %s points to %s, not %s", [r.id, r.arn, r.expected]) if some r in watched.retargeted
+
+watched_problems contains sprintf("atrest cannot read its %s (%s)", [pattern_kind, watched.pattern_error]) if {
+	watched.pattern_known == true
+	is_string(watched.pattern_error)
+	watched.pattern_error != ""
+}
+
+watched_problems contains sprintf("its event pattern matches no %s call atrest judges", [d.source]) if {
+	watched.kind == "event_rule"
+	some d in watched.dropped
+	d.all == true
+}
+
+watched_problems contains sprintf("its event pattern no longer matches %s calls %s", [d.source, concat(", ", d.event_names)]) if {
+	watched.kind == "event_rule"
+	some d in watched.dropped
+	d.all == false
+}
+
+watched_problems contains sprintf("its filter pattern drops every %s record", [d.source]) if {
+	watched.kind == "subscription_filter"
+	some d in watched.dropped
+	d.all == true
+}
+
+watched_problems contains sprintf("its filter pattern drops %s records %s", [d.source, concat(", ", d.event_names)]) if {
+	watched.kind == "subscription_filter"
+	some d in watched.dropped
+	d.all == false
+}
+
 watched_verdict := {"status": "NOT_APPLICABLE", "reason": sprintf("%s is not in %s", [watched_label, watched_setting])} if {
 	not watched_in_scope
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("log group %s of watched %s was deleted", [watched.log_group, watched_label])} if {
+	watched.state == "DELETED"
+	watched.log_group_deleted == true
 } else := {"status": "NON_COMPLIANT", "reason": sprintf("watched %s was deleted", [watched_label])} if {
 	watched.state == "DELETED"
 } else := {"status": "NON_COMPLIANT", "reason": sprintf("watched %s is disabled", [watched_label])} if {
 	watched.state == "DISABLED"
-} else := {"status": "NON_COMPLIANT", "reason": sprintf(
-	"targets %s were removed from watched %s",
-	[concat(", ", sort(removed_targets)), watched_label],
-)} if {
-	count(removed_targets) > 0
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("watched %s: %s", [watched_label, report.join(watched_problems)])} if {
+	count(watched_problems) > 0
 } else := {"status": "COMPLIANT", "reason": sprintf("watched %s %s", [watched_label, watched_working])} if {
 	watched.state == "ENABLED"
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("watched %s: state unknown", [watched_label])}

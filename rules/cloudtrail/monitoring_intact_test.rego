@@ -148,12 +148,12 @@ test_non_compliant_event_rule_disabled if {
 }
 
 test_non_compliant_event_rule_targets_removed if {
-	rule.results == want("NON_COMPLIANT", "targets a, b were removed from watched EventBridge rule atrest-trail-events")
+	rule.results == want("NON_COMPLIANT", "watched EventBridge rule atrest-trail-events: targets a, b were removed")
 		with input as mk_input(null, event_rule({"removed_targets": ["b", "a"]}), config({}))
 }
 
 test_non_compliant_targets_removed_state_unknown if {
-	rule.results == want("NON_COMPLIANT", "targets atrest were removed from watched EventBridge rule atrest-trail-events")
+	rule.results == want("NON_COMPLIANT", "watched EventBridge rule atrest-trail-events: targets atrest were removed")
 		with input as mk_input(null, event_rule({"state": "", "removed_targets": ["atrest"]}), config({}))
 }
 
@@ -194,4 +194,142 @@ test_not_applicable_nothing_to_judge if {
 
 test_not_applicable_other_resource_type_gives_nothing if {
 	count(rule.results) == 0 with input as object.union(mk_input(trail({}), null, config({})), {"resource_type": "AWS::KMS::Key"})
+}
+
+# Patterns, targets, log groups and CloudWatch Logs delivery.
+
+kms := "kms.amazonaws.com"
+
+efs := "elasticfilesystem.amazonaws.com"
+
+test_compliant_event_rule_pattern_matches_everything if {
+	rule.results == want("COMPLIANT", "watched EventBridge rule atrest-trail-events is enabled")
+		with input as mk_input(null, event_rule({"pattern_known": true, "pattern_error": "", "dropped": [], "retargeted": []}), config({}))
+}
+
+test_non_compliant_event_rule_pattern_narrowed if {
+	rule.results == want("NON_COMPLIANT", "watched EventBridge rule atrest-trail-events: its event pattern no longer matches kms.amazonaws.com calls DisableKey, EnableKey")
+		with input as mk_input(null, event_rule({"pattern_known": true, "pattern_error": "", "dropped": [{"source": kms, "event_names": ["DisableKey", "EnableKey"], "all": false}]}), config({}))
+}
+
+test_non_compliant_event_rule_pattern_matches_neither_kms_nor_efs if {
+	rule.results == want("NON_COMPLIANT", "watched EventBridge rule atrest-trail-events: its event pattern matches no elasticfilesystem.amazonaws.com call atrest judges; its event pattern matches no kms.amazonaws.com call atrest judges")
+		with input as mk_input(
+			null,
+			event_rule({"pattern_known": true, "pattern_error": "", "dropped": [
+				{"source": efs, "event_names": ["CreateFileSystem"], "all": true},
+				{"source": kms, "event_names": ["CreateKey"], "all": true},
+			]}),
+			config({}),
+		)
+}
+
+test_non_compliant_event_rule_pattern_unreadable if {
+	rule.results == want("NON_COMPLIANT", "watched EventBridge rule atrest-trail-events: atrest cannot read its event pattern (event pattern cannot be read: not JSON)")
+		with input as mk_input(null, event_rule({"pattern_known": true, "pattern_error": "event pattern cannot be read: not JSON", "dropped": []}), config({}))
+}
+
+test_non_compliant_event_rule_target_repointed if {
+	rule.results == want("NON_COMPLIANT", "watched EventBridge rule atrest-trail-events: target fn points to arn:aws:sqs:us-east-1:111122223333:q, not arn:aws:lambda:us-east-1:111122223333:function:atrest")
+		with input as mk_input(
+			null,
+			event_rule({"retargeted": [{"id": "fn", "arn": "arn:aws:sqs:us-east-1:111122223333:q", "expected": "arn:aws:lambda:us-east-1:111122223333:function:atrest"}]}),
+			config({}),
+		)
+}
+
+test_non_compliant_event_rule_targets_removed_and_pattern_narrowed if {
+	rule.results == want("NON_COMPLIANT", "watched EventBridge rule atrest-trail-events: its event pattern no longer matches kms.amazonaws.com calls DisableKey; targets fn were removed")
+		with input as mk_input(null, event_rule({"removed_targets": ["fn"], "pattern_known": true, "dropped": [{"source": kms, "event_names": ["DisableKey"], "all": false}]}), config({}))
+}
+
+test_compliant_subscription_filter_pattern_passes_everything if {
+	rule.results == want("COMPLIANT", "watched subscription filter atrest on log group trail is in place")
+		with input as mk_input(null, filter({"pattern_known": true, "pattern_error": "", "dropped": [], "log_group_deleted": false}), config({}))
+}
+
+test_non_compliant_subscription_filter_drops_efs if {
+	rule.results == want("NON_COMPLIANT", "watched subscription filter atrest on log group trail: its filter pattern drops every elasticfilesystem.amazonaws.com record")
+		with input as mk_input(null, filter({"pattern_known": true, "pattern_error": "", "dropped": [{"source": efs, "event_names": ["CreateFileSystem"], "all": true}]}), config({}))
+}
+
+test_non_compliant_subscription_filter_drops_some_kms if {
+	rule.results == want("NON_COMPLIANT", "watched subscription filter atrest on log group trail: its filter pattern drops kms.amazonaws.com records DisableKey")
+		with input as mk_input(null, filter({"pattern_known": true, "pattern_error": "", "dropped": [{"source": kms, "event_names": ["DisableKey"], "all": false}]}), config({}))
+}
+
+test_non_compliant_subscription_filter_pattern_unreadable if {
+	rule.results == want("NON_COMPLIANT", "watched subscription filter atrest on log group trail: atrest cannot read its filter pattern (filter pattern cannot be read: only JSON filter patterns ({ $.field = value }) are read)")
+		with input as mk_input(null, filter({"pattern_known": true, "pattern_error": "filter pattern cannot be read: only JSON filter patterns ({ $.field = value }) are read", "dropped": []}), config({}))
+}
+
+test_non_compliant_log_group_deleted if {
+	rule.results == want("NON_COMPLIANT", "log group trail of watched subscription filter atrest on log group trail was deleted")
+		with input as mk_input(null, filter({"state": "DELETED", "log_group_deleted": true}), config({}))
+}
+
+any_filter := filter({
+	"arn": "arn:aws:logs:us-east-1:111122223333:log-group:trail:subscription-filter:*", "name": "*",
+	"state": "DELETED", "log_group_deleted": true,
+})
+
+test_non_compliant_log_group_of_named_filter_deleted if {
+	rule.results == want("NON_COMPLIANT", "log group trail of watched subscription filter * on log group trail was deleted")
+		with input as mk_input(null, any_filter, config({"watched_subscription_filters": ["trail:atrest"]}))
+}
+
+test_not_applicable_deleted_log_group_not_watched if {
+	rule.results == want("NOT_APPLICABLE", "subscription filter * on log group trail is not in watched_subscription_filters")
+		with input as mk_input(null, any_filter, config({"watched_subscription_filters": ["other:atrest"]}))
+}
+
+test_compliant_log_group_recreated if {
+	rule.results == want("COMPLIANT", "watched subscription filter * on log group trail is in place")
+		with input as mk_input(null, object.union(any_filter, {"state": "ENABLED", "log_group_deleted": false}), config({}))
+}
+
+cw_trail(overrides) := trail(object.union(
+	{
+		"cloudwatch_logs_known": true, "cloudwatch_logs_log_group": "trail",
+		"baseline_cloudwatch_logs_log_group": "trail", "uncovered_regions": [],
+	},
+	overrides,
+))
+
+test_compliant_trail_delivers_to_watched_log_group if {
+	rule.results == want("COMPLIANT", "trail org is logging") with input as mk_input(cw_trail({}), null, config({}))
+}
+
+test_non_compliant_trail_cloudwatch_logs_delivery_removed if {
+	rule.results == want("NON_COMPLIANT", "trail org: CloudWatch Logs delivery to log group trail, which watched subscription filters read, was removed")
+		with input as mk_input(cw_trail({"cloudwatch_logs_log_group": ""}), null, config({}))
+}
+
+test_non_compliant_trail_cloudwatch_logs_delivery_moved if {
+	rule.results == want("NON_COMPLIANT", "trail org: CloudWatch Logs delivery goes to log group elsewhere, not trail, which watched subscription filters read")
+		with input as mk_input(cw_trail({"cloudwatch_logs_log_group": "elsewhere"}), null, config({}))
+}
+
+test_compliant_trail_delivery_removed_from_unwatched_group if {
+	rule.results == want("COMPLIANT", "trail org is logging")
+		with input as mk_input(cw_trail({"cloudwatch_logs_log_group": ""}), null, config({"watched_subscription_filters": ["other:*"]}))
+}
+
+test_non_compliant_single_region_trail_misses_monitored_regions if {
+	rule.results == want("NON_COMPLIANT", "trail org: single-Region trail logs only us-east-1, not monitored regions eu-west-1, us-west-2")
+		with input as mk_input(
+			cw_trail({"multi_region": false, "baseline_multi_region": false, "uncovered_regions": ["us-west-2", "eu-west-1"]}),
+			null,
+			config({}),
+		)
+}
+
+test_compliant_single_region_trail_in_its_only_monitored_region if {
+	rule.results == want("COMPLIANT", "trail org is logging")
+		with input as mk_input(cw_trail({"multi_region": false, "baseline_multi_region": false, "uncovered_regions": []}), null, config({}))
+}
+
+test_non_compliant_multi_region_turned_off_says_so_once if {
+	rule.results == want("NON_COMPLIANT", "trail org: multi-region logging was turned off")
+		with input as mk_input(cw_trail({"multi_region": false, "uncovered_regions": ["eu-west-1"]}), null, config({}))
 }
