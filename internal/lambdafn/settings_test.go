@@ -1,7 +1,9 @@
 package lambdafn_test
 
 import (
+	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -104,6 +106,40 @@ func TestSettingsFromEnv(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, s)
+		})
+	}
+}
+
+// The monitored accounts and regions join the rule config, which checks
+// them: a bad entry stops the function at its cold start, naming it.
+func TestMonitoredScopeIsValidated(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string // "" for none
+	}{
+		{name: "valid", env: map[string]string{lambdafn.EnvMonitoredAccounts: "111122223333", lambdafn.EnvMonitoredRegions: "us-east-1"}},
+		{name: "account not 12 digits", env: map[string]string{lambdafn.EnvMonitoredAccounts: "111122223333,12345"}, wantErr: `monitored_accounts[1] "12345" is not a 12-digit account id`},
+		{name: "region not a region", env: map[string]string{lambdafn.EnvMonitoredRegions: "US East"}, wantErr: `monitored_regions[0] "US East" is not a region name`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := localEnv()
+			maps.Copy(env, tc.env)
+			s, err := lambdafn.FromEnv(func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = lambdafn.NewMonitor(context.Background(), s, lambdafn.NewLogger(&output{}), &output{})
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("NewMonitor: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, lambdafn.ErrSettings) || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("NewMonitor: %v, want ErrSettings naming %s", err, tc.wantErr)
+			}
 		})
 	}
 }
