@@ -336,7 +336,7 @@ func TestTemplateFindingsBusOnlyItsFunctions(t *testing.T) {
 	if want := map[string]any{"Fn::Sub": "${RemediationMaxEventAge}s"}; !reflect.DeepEqual(env[lambdafn.EnvRemediationMaxAge], want) {
 		t.Errorf("remediate %s = %v, want %v", lambdafn.EnvRemediationMaxAge, env[lambdafn.EnvRemediationMaxAge], want)
 	}
-	age := tp["Parameters"].(map[string]any)["RemediationMaxEventAge"].(map[string]any)
+	age, _ := tp["Parameters"].(map[string]any)["RemediationMaxEventAge"].(map[string]any)
 	if age["Type"] != "Number" || age["Default"] != 3600 {
 		t.Errorf("RemediationMaxEventAge %v, want a Number defaulting to 3600", age)
 	}
@@ -436,7 +436,11 @@ func TestTemplateOrganizationReads(t *testing.T) {
 		{"DataKmsKeyArn", "alias/aws/sns", false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.param+" "+tc.value, func(t *testing.T) {
+		name := tc.value
+		if len(name) > 40 {
+			name = fmt.Sprintf("%s... (%d characters)", name[:10], len(name))
+		}
+		t.Run(tc.param+" "+name, func(t *testing.T) {
 			p, ok := params[tc.param].(map[string]any)
 			if !ok {
 				t.Fatalf("no parameter %s", tc.param)
@@ -577,7 +581,8 @@ func TestTemplateDataKeyEncryptsEveryStore(t *testing.T) {
 				t.Errorf("%s SSESpecification %v", id, sse)
 			}
 		case "AWS::SNS::Topic":
-			if c := p["KmsMasterKeyId"].(map[string]any)["Fn::If"].([]any); c[0] != "HasDataKmsKey" || !reflect.DeepEqual(c[1], key) {
+			m, _ := p["KmsMasterKeyId"].(map[string]any)
+			if c, _ := m["Fn::If"].([]any); len(c) != 3 || c[0] != "HasDataKmsKey" || !reflect.DeepEqual(c[1], key) {
 				t.Errorf("%s KmsMasterKeyId %v", id, p["KmsMasterKeyId"])
 			}
 		case "AWS::S3::Bucket", "AWS::Kinesis::Stream", "AWS::Logs::Destination", "AWS::Events::Archive":
@@ -592,7 +597,10 @@ func TestTemplateDataKeyEncryptsEveryStore(t *testing.T) {
 		t.Errorf("stores %v, want %v", stores, want)
 	}
 
-	mp := tp.resources()["DataKeyQueuePolicy"].(map[string]any)
+	mp, ok := tp.resources()["DataKeyQueuePolicy"].(map[string]any)
+	if !ok {
+		t.Fatal("template has no DataKeyQueuePolicy")
+	}
 	if mp["Condition"] != "HasDataKmsKey" {
 		t.Errorf("DataKeyQueuePolicy condition %v", mp["Condition"])
 	}
