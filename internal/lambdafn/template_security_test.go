@@ -5,7 +5,10 @@ package lambdafn_test
 // are encrypted.
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -619,5 +622,50 @@ func TestTemplateDataKeyEncryptsEveryStore(t *testing.T) {
 		}) {
 			t.Errorf("%s does not get DataKeyQueuePolicy under HasDataKmsKey", name)
 		}
+	}
+}
+
+// Every EventBridge-shaped sample event reaches trail-events as it is, and
+// no function once its call failed (errorCode set, as CloudTrail records a
+// refused call): the trail-events rules drop failed calls.
+func TestRulePatternsDropFailedCalls(t *testing.T) {
+	tp := loadTemplate(t)
+	patterns := rulePatterns(t, tp)
+	files, err := filepath.Glob(filepath.Join(repoRoot, "events", "*-eventbridge-*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, path := range files {
+		base := filepath.Base(path)
+		if strings.Contains(base, "malformed") {
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(base, func(t *testing.T) {
+			var ev map[string]any
+			if err := json.Unmarshal(data, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if got := matchingFunctions(t, patterns, ev); !slices.Equal(got, []string{lambdafn.FunctionTrailEvents}) {
+				t.Fatalf("as it is: reaches %v, want trail-events", got)
+			}
+			detail, ok := ev["detail"].(map[string]any)
+			if !ok {
+				t.Fatal("no detail")
+			}
+			detail["errorCode"] = "AccessDenied"
+			detail["errorMessage"] = "User is not authorized to perform this operation"
+			if got := matchingFunctions(t, patterns, ev); len(got) != 0 {
+				t.Fatalf("failed call: reaches %v, want no function", got)
+			}
+		})
+		checked++
+	}
+	if checked < 10 {
+		t.Fatalf("only %d sample events checked", checked)
 	}
 }
