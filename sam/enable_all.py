@@ -2,8 +2,10 @@
 
 checkov resolves a resource's Condition from the parameters' defaults, so
 with the defaults (no trail log group, no bucket, no key verification, no
-deduplication table, no Security Hub) it never sees the conditional
-resources. `make test-sam` runs it over this copy as well.
+deduplication table, no Security Hub, no organization, no data key) it
+never sees the conditional resources. `make test-sam` runs it over this
+copy as well. (The alarm topic's own key exists only without a data key:
+checkov sees it in the run over the template as it is.)
 
 usage: enable_all.py TEMPLATE OUT
 """
@@ -14,6 +16,11 @@ ON = {
     "TrailLogGroupName": "trail",
     "TrailBucketName": "trail-bucket",
     "OrganizationRoleName": "atrest-reader",
+    "OrganizationId": "o-a1b2c3d4e5",
+    "OrganizationExternalId": "atrest-external-id",
+    "MonitoredAccounts": '"111122223333,444455556666"',
+    "MonitoredRegions": "us-east-1,eu-west-1",
+    "DataKmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "VerifyKeys": '"true"',
     "DeduplicationTable": "Enabled",
     "SecurityHub": "Enabled",

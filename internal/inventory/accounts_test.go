@@ -101,23 +101,40 @@ func TestAccountsAssumeRole(t *testing.T) {
 	}
 }
 
+// Credentials that expire are renewed with a new AssumeRole, which carries
+// the external id when one is configured, every time, and none otherwise.
 func TestAccountsExpiredCredentialsRenewed(t *testing.T) {
-	ctx := context.Background()
-	fsts := &fakeSTS{expiresIn: 50 * time.Millisecond}
-	var built []aws.Config
-	acc := NewAccounts(AccountsOptions{
-		Config: aws.Config{Region: testRegion}, Account: testAccount, RoleName: "r", STS: fsts,
-		NewClients: func(cfg aws.Config) *Clients { built = append(built, cfg); return &Clients{} },
-	})
-	acc.Clients(ctx, "333333333333", testRegion)
-	for range 2 {
-		if _, err := built[0].Credentials.Retrieve(ctx); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond) // past expiry
-	}
-	if len(fsts.assumed) != 2 || fsts.assumed[0].ExternalId != nil {
-		t.Fatalf("AssumeRole calls = %d (external id %v), want 2 for expiring credentials and no external id", len(fsts.assumed), fsts.assumed[0].ExternalId)
+	for _, tc := range []struct {
+		name       string
+		externalID string
+	}{
+		{name: "no external id", externalID: ""},
+		{name: "external id", externalID: "org-ext-id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			fsts := &fakeSTS{expiresIn: 50 * time.Millisecond}
+			var built []aws.Config
+			acc := NewAccounts(AccountsOptions{
+				Config: aws.Config{Region: testRegion}, Account: testAccount, RoleName: "r", ExternalID: tc.externalID, STS: fsts,
+				NewClients: func(cfg aws.Config) *Clients { built = append(built, cfg); return &Clients{} },
+			})
+			acc.Clients(ctx, "333333333333", testRegion)
+			for range 2 {
+				if _, err := built[0].Credentials.Retrieve(ctx); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(100 * time.Millisecond) // past expiry
+			}
+			if len(fsts.assumed) != 2 {
+				t.Fatalf("AssumeRole calls = %d, want 2 for expiring credentials", len(fsts.assumed))
+			}
+			for i, in := range fsts.assumed {
+				if got := aws.ToString(in.ExternalId); got != tc.externalID || (tc.externalID == "") != (in.ExternalId == nil) {
+					t.Errorf("AssumeRole %d: external id %v, want %q", i, in.ExternalId, tc.externalID)
+				}
+			}
+		})
 	}
 }
 

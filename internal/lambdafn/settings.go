@@ -90,6 +90,33 @@ const (
 	EnvWatchedSubscriptionFilters = "ATREST_WATCHED_SUBSCRIPTION_FILTERS"
 	// EnvAccount is the monitor's own account id; empty asks STS once.
 	EnvAccount = "ATREST_ACCOUNT"
+	// EnvOrganizationExternalID is the external id passed on every
+	// sts:AssumeRole of EnvOrganizationRole; empty passes none.
+	EnvOrganizationExternalID = "ATREST_ORGANIZATION_EXTERNAL_ID"
+	// EnvMonitoredAccounts and EnvMonitoredRegions are comma-separated
+	// lists added to the rule config's monitored_accounts and
+	// monitored_regions: a record of an account or region not listed is
+	// reported as bad input and changes nothing, so it neither makes the
+	// live store assume a role nor adds a metric dimension. Both lists
+	// empty (and the config's too) judge every account and region.
+	EnvMonitoredAccounts = "ATREST_MONITORED_ACCOUNTS"
+	EnvMonitoredRegions  = "ATREST_MONITORED_REGIONS"
+	// EnvStackAccount is the account of the stack that deployed the
+	// function (the remediate function pins the findings it acts on to
+	// it); empty pins nothing.
+	EnvStackAccount = "ATREST_STACK_ACCOUNT"
+	// EnvRemediationMaxAge is the oldest "Atrest Finding" event the
+	// remediate function acts on, as a Go duration ("3600s"); empty or
+	// "0s" sets no limit (local runs with the sample events).
+	EnvRemediationMaxAge = "ATREST_REMEDIATION_MAX_AGE"
+	// EnvTrailBucket is the S3 bucket the trail delivers log files to:
+	// trail-archive reads only notifications of this bucket.
+	EnvTrailBucket = "ATREST_TRAIL_BUCKET"
+	// EnvMaxInflatedBytes bounds what one gzip stream (a log file, an
+	// awslogs payload) may inflate to, in bytes; empty is
+	// cloudtrail.DefaultMaxInflatedBytes. The template sizes it to what the
+	// function's timeout can read.
+	EnvMaxInflatedBytes = "ATREST_MAX_INFLATED_BYTES"
 	// EnvRegion is set by Lambda to the function's region.
 	EnvRegion = "AWS_REGION"
 )
@@ -124,6 +151,22 @@ type Settings struct {
 	Remediate        []string
 	Region           string
 	Account          string
+	// OrganizationExternalID is passed on every sts:AssumeRole of
+	// OrganizationRole when set.
+	OrganizationExternalID string
+	// MonitoredAccounts and MonitoredRegions are added to the rule
+	// config's monitored_accounts and monitored_regions.
+	MonitoredAccounts []string
+	MonitoredRegions  []string
+	// StackAccount is the account of the deploying stack ("" when unset).
+	StackAccount string
+	// RemediationMaxAge is the oldest finding event remediate acts on; 0
+	// sets no limit.
+	RemediationMaxAge time.Duration
+	// TrailBucket is the bucket whose notifications trail-archive reads.
+	TrailBucket string
+	// MaxInflatedBytes bounds one gzip stream; 0 is the decoder's default.
+	MaxInflatedBytes int64
 	VerifyKeys       bool
 	VerifyInterval   time.Duration
 	DedupTable       string
@@ -154,6 +197,12 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		Account:          strings.TrimSpace(getenv(EnvAccount)),
 		DedupTable:       strings.TrimSpace(getenv(EnvDedupTable)),
 
+		OrganizationExternalID: strings.TrimSpace(getenv(EnvOrganizationExternalID)),
+		MonitoredAccounts:      splitList(getenv(EnvMonitoredAccounts)),
+		MonitoredRegions:       splitList(getenv(EnvMonitoredRegions)),
+		StackAccount:           strings.TrimSpace(getenv(EnvStackAccount)),
+		TrailBucket:            strings.TrimSpace(getenv(EnvTrailBucket)),
+
 		WatchedTrails:              splitList(getenv(EnvWatchedTrails)),
 		WatchedEventRules:          splitList(getenv(EnvWatchedEventRules)),
 		WatchedSubscriptionFilters: splitList(getenv(EnvWatchedSubscriptionFilters)),
@@ -174,6 +223,16 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 	if s.DedupTTL, err = durationSetting(getenv, EnvDedupTTL, dedup.DefaultTTL, time.Second); err != nil {
 		return s, err
 	}
+	if s.RemediationMaxAge, err = durationSetting(getenv, EnvRemediationMaxAge, 0, 0); err != nil {
+		return s, err
+	}
+	if v := strings.TrimSpace(getenv(EnvMaxInflatedBytes)); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return s, fmt.Errorf("%w: %s=%q, want a number of bytes above 0", ErrSettings, EnvMaxInflatedBytes, v)
+		}
+		s.MaxInflatedBytes = n
+	}
 	if s.Store == "" {
 		s.Store = StoreLive
 	}
@@ -191,12 +250,18 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 	if len(s.SweepRegions) == 0 && s.Region != "" {
 		s.SweepRegions = []string{s.Region}
 	}
-	if s.TrailBucketOwner != "" {
-		if _, err := strconv.ParseUint(s.TrailBucketOwner, 10, 64); err != nil || len(s.TrailBucketOwner) != 12 {
-			return s, fmt.Errorf("%w: %s=%q is not an account id", ErrSettings, EnvTrailBucketOwner, s.TrailBucketOwner)
+	for name, v := range map[string]string{EnvTrailBucketOwner: s.TrailBucketOwner, EnvStackAccount: s.StackAccount} {
+		if v != "" && !isAccountID(v) {
+			return s, fmt.Errorf("%w: %s=%q is not an account id", ErrSettings, name, v)
 		}
 	}
 	return s, nil
+}
+
+// isAccountID reports whether v is a 12-digit AWS account id.
+func isAccountID(v string) bool {
+	_, err := strconv.ParseUint(v, 10, 64)
+	return err == nil && len(v) == 12
 }
 
 // boolSetting reads "true" or "false"; empty is false.

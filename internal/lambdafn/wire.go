@@ -57,7 +57,8 @@ func newAWSConfig(ctx context.Context, s Settings, log *slog.Logger) awsConfig {
 
 // ruleConfig is the rule config of the settings: ATREST_RULE_CONFIG (or the
 // embedded defaults) with the watched monitoring path of the ATREST_WATCHED_*
-// variables added.
+// variables and the accounts and regions of the ATREST_MONITORED_* variables
+// added.
 func ruleConfig(s Settings) (config.Config, error) {
 	cfg := config.Default()
 	if s.RuleConfig != "" {
@@ -77,7 +78,9 @@ func ruleConfig(s Settings) (config.Config, error) {
 	cfg.WatchedTrails = add(cfg.WatchedTrails, s.WatchedTrails)
 	cfg.WatchedEventRules = add(cfg.WatchedEventRules, s.WatchedEventRules)
 	cfg.WatchedSubscriptionFilters = add(cfg.WatchedSubscriptionFilters, s.WatchedSubscriptionFilters)
-	if err := cfg.Validate("ATREST_WATCHED_*"); err != nil {
+	cfg.MonitoredAccounts = add(cfg.MonitoredAccounts, s.MonitoredAccounts)
+	cfg.MonitoredRegions = add(cfg.MonitoredRegions, s.MonitoredRegions)
+	if err := cfg.Validate("ATREST_WATCHED_* and ATREST_MONITORED_*"); err != nil {
 		return cfg, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
 	return cfg, nil
@@ -112,7 +115,7 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 			return nil, err
 		}
 		accounts := inventory.NewAccounts(inventory.AccountsOptions{
-			Config: c, Account: s.Account, RoleName: s.OrganizationRole,
+			Config: c, Account: s.Account, RoleName: s.OrganizationRole, ExternalID: s.OrganizationExternalID,
 		})
 		live := inventory.NewLive(inventory.Options{Clients: accounts, Watch: inventory.Watch{
 			Trails: cfg.WatchedTrails, EventRules: cfg.WatchedEventRules, SubscriptionFilters: cfg.WatchedSubscriptionFilters,
@@ -134,7 +137,7 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 	m := &Monitor{}
 	popts := pipeline.Options{
 		Store: store, Engine: engine, Config: cfg, Logger: log,
-		Decoder: &cloudtrail.Decoder{Opener: opener},
+		Decoder: &cloudtrail.Decoder{Opener: opener, Limits: cloudtrail.Limits{MaxInflatedBytes: s.MaxInflatedBytes}},
 	}
 	if s.DedupTable != "" {
 		c, err := awsCfg()
