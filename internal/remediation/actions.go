@@ -27,8 +27,11 @@ const (
 	// kms:EnableKeyRotation.
 	ActionEnableKeyRotation = "enable_key_rotation"
 	// ActionCancelKeyDeletion cancels the scheduled deletion of a key that
-	// protects a live file system and re-enables it. IAM: kms:DescribeKey,
-	// kms:CancelKeyDeletion, kms:EnableKey, elasticfilesystem:DescribeFileSystems.
+	// protects a live file system, unless a tag marks the key as disabled
+	// on purpose; the key stays Disabled unless ActionEnableKey is opted in
+	// too. IAM: kms:DescribeKey, kms:ListResourceTags,
+	// elasticfilesystem:DescribeFileSystems, kms:CancelKeyDeletion, and
+	// kms:EnableKey with ActionEnableKey.
 	ActionCancelKeyDeletion = "cancel_key_deletion"
 	// ActionEnableKey re-enables a disabled key that protects a live file
 	// system, unless a tag marks the disable as intended. IAM:
@@ -165,7 +168,7 @@ type ActionOptions struct {
 // IAM actions needed, by action (reads are needed for a dry run too):
 //
 //	enable_key_rotation          kms:DescribeKey, kms:GetKeyRotationStatus, kms:EnableKeyRotation
-//	cancel_key_deletion          kms:DescribeKey, elasticfilesystem:DescribeFileSystems, kms:CancelKeyDeletion, kms:EnableKey
+//	cancel_key_deletion          kms:DescribeKey, kms:ListResourceTags, elasticfilesystem:DescribeFileSystems, kms:CancelKeyDeletion (kms:EnableKey when enable_key is opted in)
 //	restore_key_availability     the union of cancel_key_deletion and enable_key
 //	enable_key                   kms:DescribeKey, kms:ListResourceTags, elasticfilesystem:DescribeFileSystems, kms:EnableKey
 //	require_secure_transport     elasticfilesystem:DescribeFileSystems, elasticfilesystem:DescribeFileSystemPolicy, elasticfilesystem:PutFileSystemPolicy
@@ -365,6 +368,12 @@ func (a *Actions) restoreKey(ctx context.Context, out Outcome) (Outcome, error) 
 	return skip(out, ResultSkipped, "key is "+string(md.KeyState)+": no automated action restores it")
 }
 
+// cancelKeyDeletion cancels the scheduled deletion of a key that protects a
+// live file system. A key tagged as disabled on purpose is refused: an
+// administrator who disabled a key and then scheduled its deletion (the
+// order AWS recommends, or a crypto-shred) meant both. CancelKeyDeletion
+// leaves the key Disabled; it is enabled only when enable_key is opted in
+// too and the key is still not tagged.
 func (a *Actions) cancelKeyDeletion(ctx context.Context, out Outcome) (Outcome, error) {
 	md, err := a.describeKey(ctx, &out)
 	if md == nil {
@@ -376,26 +385,71 @@ func (a *Actions) cancelKeyDeletion(ctx context.Context, out Outcome) (Outcome, 
 	if md.KeyState != kmstypes.KeyStatePendingDeletion {
 		return skip(out, ResultSkipped, "key is "+string(md.KeyState)+", not PendingDeletion")
 	}
-	live, err := a.liveFileSystems(ctx, aws.ToString(md.KeyId))
+	id := aws.ToString(md.KeyId)
+	tagKey, tagged, err := a.intendedDisable(ctx, id, out.Resource)
+	if err != nil {
+		return out, err
+	}
+	if tagged {
+		return skip(out, ResultRefused, "key is tagged "+tagKey+": disabled on purpose, its deletion is left scheduled")
+	}
+	live, err := a.liveFileSystems(ctx, id)
 	if err != nil {
 		return out, err
 	}
 	if len(live) == 0 {
 		return skip(out, ResultSkipped, "no live file system uses the key")
 	}
-	id := aws.ToString(md.KeyId)
 	if !change(&out, a.Options.CancelKeyDeletion, "kms:CancelKeyDeletion") {
-		change(&out, false, "kms:EnableKey")
+		if a.Options.EnableKey {
+			change(&out, false, "kms:EnableKey")
+		}
 		return out, nil
 	}
 	if _, err := a.KMS.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: aws.String(id)}); err != nil {
 		return out, fmt.Errorf("remediation: cancel key deletion %s: %w", out.Resource, err)
 	}
+	protects := "; it protects " + strings.Join(live, ", ")
+	if !a.Options.EnableKey {
+		return skip(out, ResultApplied, "deletion cancelled; key left Disabled (enable_key is not opted in)"+protects)
+	}
+	// The tag may have been added while the deletion was cancelled.
+	if _, tagged, err = a.intendedDisable(ctx, id, out.Resource); err != nil {
+		return out, err
+	}
+	if tagged {
+		return skip(out, ResultApplied, "deletion cancelled; key left Disabled: it is tagged "+tagKey+protects)
+	}
 	change(&out, true, "kms:EnableKey")
 	if _, err := a.KMS.EnableKey(ctx, &kms.EnableKeyInput{KeyId: aws.String(id)}); err != nil {
 		return out, fmt.Errorf("remediation: enable key %s after cancelling deletion: %w", out.Resource, err)
 	}
-	return skip(out, ResultApplied, "deletion cancelled and key enabled; it protects "+strings.Join(live, ", "))
+	return skip(out, ResultApplied, "deletion cancelled and key enabled"+protects)
+}
+
+// intendedDisable reports whether key id carries the tag that marks a
+// disable as intended, and the tag's key.
+func (a *Actions) intendedDisable(ctx context.Context, id, resource string) (string, bool, error) {
+	tagKey := a.Options.IntendedDisableTagKey
+	if tagKey == "" {
+		tagKey = DefaultIntendedDisableTagKey
+	}
+	var marker *string
+	for {
+		res, err := a.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(id), Marker: marker})
+		if err != nil {
+			return tagKey, false, fmt.Errorf("remediation: list key tags %s: %w", resource, err)
+		}
+		for _, t := range res.Tags {
+			if aws.ToString(t.TagKey) == tagKey {
+				return tagKey, true, nil
+			}
+		}
+		if !res.Truncated || res.NextMarker == nil {
+			return tagKey, false, nil
+		}
+		marker = res.NextMarker
+	}
 }
 
 func (a *Actions) enableKey(ctx context.Context, out Outcome) (Outcome, error) {
@@ -410,25 +464,12 @@ func (a *Actions) enableKey(ctx context.Context, out Outcome) (Outcome, error) {
 		return skip(out, ResultSkipped, "key is "+string(md.KeyState)+", not Disabled")
 	}
 	id := aws.ToString(md.KeyId)
-	tagKey := a.Options.IntendedDisableTagKey
-	if tagKey == "" {
-		tagKey = DefaultIntendedDisableTagKey
+	tagKey, tagged, err := a.intendedDisable(ctx, id, out.Resource)
+	if err != nil {
+		return out, err
 	}
-	var marker *string
-	for {
-		res, err := a.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(id), Marker: marker})
-		if err != nil {
-			return out, fmt.Errorf("remediation: list key tags %s: %w", out.Resource, err)
-		}
-		for _, t := range res.Tags {
-			if aws.ToString(t.TagKey) == tagKey {
-				return skip(out, ResultSkipped, "key is tagged "+tagKey+": disabled on purpose")
-			}
-		}
-		if !res.Truncated || res.NextMarker == nil {
-			break
-		}
-		marker = res.NextMarker
+	if tagged {
+		return skip(out, ResultSkipped, "key is tagged "+tagKey+": disabled on purpose")
 	}
 	live, err := a.liveFileSystems(ctx, id)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -110,6 +111,8 @@ type motoWorld struct {
 	kms *kms.Client
 	efs *efs.Client
 	pub *recordingPublisher
+	// calls counts every call the clients make, the test's own included.
+	calls *awstest.Calls
 }
 
 func newWorld(t *testing.T) motoWorld {
@@ -117,7 +120,23 @@ func newWorld(t *testing.T) motoWorld {
 	url := awstest.Moto(t)
 	awstest.Reset(t, url)
 	cfg := awstest.Config(t, url)
-	return motoWorld{kms: kms.NewFromConfig(cfg), efs: efs.NewFromConfig(cfg), pub: &recordingPublisher{}}
+	calls := &awstest.Calls{}
+	calls.Install(&cfg)
+	return motoWorld{kms: kms.NewFromConfig(cfg), efs: efs.NewFromConfig(cfg), pub: &recordingPublisher{}, calls: calls}
+}
+
+// mutatingCalls are the API calls that change a resource.
+var mutatingCalls = []string{"EnableKeyRotation", "CancelKeyDeletion", "EnableKey", "PutFileSystemPolicy", "TagResource"}
+
+// mutations counts the changing calls made since the counter was reset.
+func (w motoWorld) mutations() map[string]int {
+	m := map[string]int{}
+	for _, op := range mutatingCalls {
+		if n := w.calls.Get(op); n > 0 {
+			m[op] = n
+		}
+	}
+	return m
 }
 
 func (w motoWorld) actions(opts ActionOptions) *Actions {
@@ -218,33 +237,145 @@ func (w motoWorld) keyState(t *testing.T, key string) kmstypes.KeyState {
 	return out.KeyMetadata.KeyState
 }
 
+// TestMotoCancelKeyDeletion runs the cancel_key_deletion path for each
+// order in which a key can come to be pending deletion. A key disabled on
+// purpose (tagged atrest:intended-disable) keeps its scheduled deletion,
+// whichever came first; a key whose deletion is cancelled stays Disabled
+// unless enable_key is opted in as well.
 func TestMotoCancelKeyDeletion(t *testing.T) {
-	w := newWorld(t)
 	ctx := context.Background()
-	key := w.key(t)
-	orphan := w.key(t)
-	w.fileSystem(t, "live", true, key)
-	for _, k := range []string{key, orphan} {
-		if _, err := w.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(state.ResourceID(k)), PendingWindowInDays: aws.Int32(7)}); err != nil {
+	tag := func(t *testing.T, w motoWorld, key string) {
+		t.Helper()
+		if _, err := w.kms.TagResource(ctx, &kms.TagResourceInput{KeyId: aws.String(state.ResourceID(key)),
+			Tags: []kmstypes.Tag{{TagKey: aws.String(DefaultIntendedDisableTagKey), TagValue: aws.String("INC-7")}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	d := detail(t, "efs_kms_key_available", key)
-	out := step(t, w.actions(ActionOptions{}), d, ResultDryRun)
-	if s := w.keyState(t, key); s != kmstypes.KeyStatePendingDeletion || !reflect.DeepEqual(out.Calls, []string{"kms:CancelKeyDeletion", "kms:EnableKey"}) {
-		t.Fatalf("dry run: state %s calls %v", s, out.Calls)
+	disable := func(t *testing.T, w motoWorld, key string) {
+		t.Helper()
+		if _, err := w.kms.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(state.ResourceID(key))}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	on := w.actions(ActionOptions{CancelKeyDeletion: true})
-	step(t, on, d, ResultApplied)
-	if s := w.keyState(t, key); s != kmstypes.KeyStateEnabled {
-		t.Fatalf("state %s after cancel, want Enabled", s)
+	schedule := func(t *testing.T, w motoWorld, key string) {
+		t.Helper()
+		if _, err := w.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(state.ResourceID(key)), PendingWindowInDays: aws.Int32(7)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	step(t, on, d, ResultAlreadyCompliant)
-	// A key no file system uses is left to its deletion.
-	step(t, on, detail(t, "efs_kms_key_available", orphan), ResultSkipped)
-	if s := w.keyState(t, orphan); s != kmstypes.KeyStatePendingDeletion {
-		t.Fatalf("orphan key state %s", s)
+	tests := []struct {
+		name       string
+		setup      func(t *testing.T, w motoWorld, key string)
+		opts       ActionOptions
+		result     string
+		reason     string
+		calls      []string
+		mutations  map[string]int
+		finalState kmstypes.KeyState
+	}{
+		{
+			name: "disabled, tagged, then scheduled: refused",
+			setup: func(t *testing.T, w motoWorld, key string) {
+				disable(t, w, key)
+				tag(t, w, key)
+				schedule(t, w, key)
+			},
+			opts:       ActionOptions{CancelKeyDeletion: true, EnableKey: true},
+			result:     ResultRefused,
+			reason:     "key is tagged atrest:intended-disable: disabled on purpose, its deletion is left scheduled",
+			mutations:  map[string]int{},
+			finalState: kmstypes.KeyStatePendingDeletion,
+		},
+		{
+			name:       "scheduled, no tag, enable_key off: cancelled and left Disabled",
+			setup:      schedule,
+			opts:       ActionOptions{CancelKeyDeletion: true},
+			result:     ResultApplied,
+			reason:     "deletion cancelled; key left Disabled (enable_key is not opted in); it protects ",
+			calls:      []string{"kms:CancelKeyDeletion"},
+			mutations:  map[string]int{"CancelKeyDeletion": 1},
+			finalState: kmstypes.KeyStateDisabled,
+		},
+		{
+			name:       "scheduled, no tag, enable_key on: cancelled and enabled",
+			setup:      schedule,
+			opts:       ActionOptions{CancelKeyDeletion: true, EnableKey: true},
+			result:     ResultApplied,
+			reason:     "deletion cancelled and key enabled; it protects ",
+			calls:      []string{"kms:CancelKeyDeletion", "kms:EnableKey"},
+			mutations:  map[string]int{"CancelKeyDeletion": 1, "EnableKey": 1},
+			finalState: kmstypes.KeyStateEnabled,
+		},
+		{
+			name: "scheduled, then tagged: refused",
+			setup: func(t *testing.T, w motoWorld, key string) {
+				schedule(t, w, key)
+				tag(t, w, key)
+			},
+			opts:       ActionOptions{CancelKeyDeletion: true, EnableKey: true},
+			result:     ResultRefused,
+			reason:     "key is tagged atrest:intended-disable: disabled on purpose, its deletion is left scheduled",
+			mutations:  map[string]int{},
+			finalState: kmstypes.KeyStatePendingDeletion,
+		},
+		{
+			name:       "scheduled, not opted in: dry run of the cancel alone",
+			setup:      schedule,
+			opts:       ActionOptions{},
+			result:     ResultDryRun,
+			reason:     "action not opted in",
+			calls:      []string{"kms:CancelKeyDeletion"},
+			mutations:  map[string]int{},
+			finalState: kmstypes.KeyStatePendingDeletion,
+		},
+		{
+			name:       "scheduled, enable_key alone opted in: dry run names both calls",
+			setup:      schedule,
+			opts:       ActionOptions{EnableKey: true},
+			result:     ResultDryRun,
+			reason:     "action not opted in",
+			calls:      []string{"kms:CancelKeyDeletion", "kms:EnableKey"},
+			mutations:  map[string]int{},
+			finalState: kmstypes.KeyStatePendingDeletion,
+		},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			key := w.key(t)
+			fs := w.fileSystem(t, "live", true, key)
+			tt.setup(t, w, key)
+			w.calls.Reset()
+			out := step(t, w.actions(tt.opts), detail(t, "efs_kms_key_available", key), tt.result)
+			reason := tt.reason
+			if strings.HasSuffix(reason, "it protects ") {
+				reason += state.ResourceID(fs)
+			}
+			if out.Reason != reason || !reflect.DeepEqual(out.Calls, tt.calls) {
+				t.Errorf("outcome reason %q calls %v\nwant reason %q calls %v", out.Reason, out.Calls, reason, tt.calls)
+			}
+			if got := w.mutations(); !reflect.DeepEqual(got, tt.mutations) {
+				t.Errorf("mutating calls %v, want %v", got, tt.mutations)
+			}
+			if s := w.keyState(t, key); s != tt.finalState {
+				t.Errorf("key state %s, want %s", s, tt.finalState)
+			}
+		})
+	}
+
+	t.Run("enabled key and key no file system uses", func(t *testing.T) {
+		w := newWorld(t)
+		key := w.key(t)
+		orphan := w.key(t)
+		w.fileSystem(t, "live", true, key)
+		schedule(t, w, orphan)
+		on := w.actions(ActionOptions{CancelKeyDeletion: true, EnableKey: true})
+		step(t, on, detail(t, "efs_kms_key_available", key), ResultAlreadyCompliant)
+		out := step(t, on, detail(t, "efs_kms_key_available", orphan), ResultSkipped)
+		if s := w.keyState(t, orphan); s != kmstypes.KeyStatePendingDeletion || out.Reason != "no live file system uses the key" {
+			t.Fatalf("orphan key state %s reason %q", s, out.Reason)
+		}
+	})
 }
 
 func TestMotoEnableKey(t *testing.T) {
