@@ -14,6 +14,7 @@ package lambdafn
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -92,7 +93,20 @@ const (
 	EnvAccount = "ATREST_ACCOUNT"
 	// EnvRegion is set by Lambda to the function's region.
 	EnvRegion = "AWS_REGION"
+	// EnvStackAccount is the account the stack is deployed in: remediate
+	// refuses finding events put in any other (default ATREST_ACCOUNT).
+	EnvStackAccount = "ATREST_STACK_ACCOUNT"
+	// EnvRemediationMaxAge is, in seconds, how old a finding event may be
+	// for remediate to act on it (default 3600).
+	EnvRemediationMaxAge = "ATREST_REMEDIATION_MAX_AGE"
+	// EnvTrailBucket is the CloudTrail bucket whose S3 notifications
+	// trail-archive reads; notifications of any other bucket are refused.
+	EnvTrailBucket = "ATREST_TRAIL_BUCKET"
 )
+
+// DefaultRemediationMaxAge is the age past which remediate refuses a
+// finding event when EnvRemediationMaxAge is not set.
+const DefaultRemediationMaxAge = time.Hour
 
 // Store kinds.
 const (
@@ -134,6 +148,12 @@ type Settings struct {
 	WatchedTrails              []string
 	WatchedEventRules          []string
 	WatchedSubscriptionFilters []string
+	// StackAccount is the stack's account (EnvStackAccount, or Account).
+	StackAccount string
+	// RemediationMaxAge bounds the age of a finding event remediate acts on.
+	RemediationMaxAge time.Duration
+	// TrailBucket is the only bucket trail-archive reads notifications of.
+	TrailBucket string
 }
 
 // FromEnv reads Settings through getenv (os.Getenv in main). The store
@@ -153,6 +173,8 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		Region:           strings.TrimSpace(getenv(EnvRegion)),
 		Account:          strings.TrimSpace(getenv(EnvAccount)),
 		DedupTable:       strings.TrimSpace(getenv(EnvDedupTable)),
+		StackAccount:     strings.TrimSpace(getenv(EnvStackAccount)),
+		TrailBucket:      strings.TrimSpace(getenv(EnvTrailBucket)),
 
 		WatchedTrails:              splitList(getenv(EnvWatchedTrails)),
 		WatchedEventRules:          splitList(getenv(EnvWatchedEventRules)),
@@ -173,6 +195,12 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 	}
 	if s.DedupTTL, err = durationSetting(getenv, EnvDedupTTL, dedup.DefaultTTL, time.Second); err != nil {
 		return s, err
+	}
+	if s.RemediationMaxAge, err = secondsSetting(getenv, EnvRemediationMaxAge, DefaultRemediationMaxAge); err != nil {
+		return s, err
+	}
+	if s.StackAccount == "" {
+		s.StackAccount = s.Account
 	}
 	if s.Store == "" {
 		s.Store = StoreLive
@@ -222,6 +250,19 @@ func durationSetting(getenv func(string) string, name string, def, least time.Du
 		return 0, fmt.Errorf("%w: %s=%q, want a duration of at least %v such as \"1h\"", ErrSettings, name, v, least)
 	}
 	return d, nil
+}
+
+// secondsSetting reads a positive whole number of seconds; empty is def.
+func secondsSetting(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/int64(time.Second) {
+		return 0, fmt.Errorf("%w: %s=%q, want a positive number of seconds", ErrSettings, name, v)
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 func splitList(v string) []string {

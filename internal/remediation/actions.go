@@ -181,11 +181,15 @@ type Actions struct {
 	// Publisher, when set, receives every outcome.
 	Publisher OutcomePublisher
 	Options   ActionOptions
-	// RuleActions maps rules to actions for events whose remediation block
-	// names none; DefaultRuleActions when nil.
+	// RuleActions maps rule ids to the action that remediates them;
+	// DefaultRuleActions when nil. The action always comes from here: an
+	// event whose remediation block names another is refused.
 	RuleActions map[string]string
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Guard admits the events HandleDelivery acts on; HandleDelivery
+	// refuses every event when it is nil.
+	Guard  *Guard
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // HandleEvent decodes the detail of an "Atrest Finding" event and handles
@@ -198,9 +202,38 @@ func (a *Actions) HandleEvent(ctx context.Context, detail json.RawMessage) (Outc
 	return a.Handle(ctx, d)
 }
 
-// Handle runs the action for one finding and publishes its outcome.
+// HandleDelivery runs the action for the finding of one event that came
+// from the findings bus, once Guard has admitted the event (the stack's
+// account, not stale, not a replay); a refused event is reported as a
+// ResultRefused outcome and no AWS call is made. An event whose action
+// failed is forgotten by the Guard, so its redelivery is handled.
+func (a *Actions) HandleDelivery(ctx context.Context, del Delivery, d FindingDetail) (Outcome, error) {
+	reason := "no guard is configured: no event is trusted"
+	if a.Guard != nil {
+		reason = a.Guard.Admit(del)
+	}
+	if reason != "" {
+		out := a.outcome(d)
+		out.Result, out.Reason = ResultRefused, reason
+		return a.report(ctx, out, nil)
+	}
+	out, err := a.Handle(ctx, d)
+	if err != nil {
+		a.Guard.Forget(del.ID)
+	}
+	return out, err
+}
+
+// Handle runs the action for one finding and publishes its outcome. It
+// trusts the finding's origin: callers that take findings from a bus use
+// HandleDelivery.
 func (a *Actions) Handle(ctx context.Context, d FindingDetail) (Outcome, error) {
 	out, err := a.run(ctx, d)
+	return a.report(ctx, out, err)
+}
+
+// report stamps, logs and publishes an outcome.
+func (a *Actions) report(ctx context.Context, out Outcome, err error) (Outcome, error) {
 	if a.Now != nil {
 		out.Time = a.Now()
 	} else {
@@ -232,23 +265,33 @@ func (a *Actions) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func (a *Actions) run(ctx context.Context, d FindingDetail) (Outcome, error) {
+// outcome starts the outcome of a finding: the action is the one its rule
+// maps to, whatever the event says.
+func (a *Actions) outcome(d FindingDetail) Outcome {
 	f := d.Finding
-	out := Outcome{FindingID: f.ID, Rule: f.Rule, Resource: f.Resource, Account: f.Account, Region: f.Region, Action: d.Remediation.Action}
+	rules := a.RuleActions
+	if rules == nil {
+		rules = DefaultRuleActions()
+	}
+	out := Outcome{FindingID: f.ID, Rule: f.Rule, Resource: f.Resource, Account: f.Account, Region: f.Region, Action: rules[f.Rule]}
 	if out.FindingID == "" {
 		out.FindingID = finding.StableID(f.Rule, f.Resource, f.EventID)
-	}
-	if out.Action == "" {
-		rules := a.RuleActions
-		if rules == nil {
-			rules = DefaultRuleActions()
-		}
-		out.Action = rules[f.Rule]
 	}
 	if arn, ok := state.ParseARN(f.Resource); ok {
 		out.Account, out.Region = arn.Account, arn.Region
 	}
-	switch {
+	return out
+}
+
+// run carries out the action of a finding's rule. Each action re-reads the
+// live resource and changes it only when the live state still fails the
+// rule's condition that the action restores.
+func (a *Actions) run(ctx context.Context, d FindingDetail) (Outcome, error) {
+	f := d.Finding
+	out := a.outcome(d)
+	switch claimed := d.Remediation.Action; {
+	case claimed != "" && claimed != out.Action:
+		return skip(out, ResultRefused, fmt.Sprintf("event names action %q, but rule %q is remediated by %q", claimed, f.Rule, out.Action))
 	case f.Status != finding.NonCompliant:
 		return skip(out, ResultSkipped, "finding is "+string(f.Status))
 	case out.Action == "":

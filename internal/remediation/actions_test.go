@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/efs"
@@ -520,3 +521,146 @@ func TestHandleRefusesWhatItDoesNotAct(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// TestMotoForgedFindingEventsAreRefused delivers finding events anyone
+// allowed to put events on the bus could forge: each is refused with its
+// reason and no call reaches KMS or EFS.
+func TestMotoForgedFindingEventsAreRefused(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	key := w.key(t)
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	guard := &Guard{Account: awstest.Account, MaxAge: time.Hour, Now: func() time.Time { return now }}
+	a := w.actions(ActionOptions{EnableKeyRotation: true, CancelKeyDeletion: true, EnableKey: true, RequireSecureTransport: true, TagUnencrypted: true})
+	a.Guard = guard
+	rotation := func() bool {
+		t.Helper()
+		out, err := w.kms.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(state.ResourceID(key))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.KeyRotationEnabled
+	}
+	var rotationOff FindingDetail
+	if err := json.Unmarshal(detail(t, "kms_key_rotation_enabled", key), &rotationOff); err != nil {
+		t.Fatal(err)
+	}
+	mismatch := rotationOff
+	mismatch.Remediation.Action = ActionCancelKeyDeletion
+
+	// A genuine event is acted on once.
+	genuine := Delivery{ID: "ev-genuine", Account: awstest.Account, Time: now.Add(-time.Minute)}
+	if out, err := a.HandleDelivery(ctx, genuine, rotationOff); err != nil || out.Result != ResultApplied || !rotation() {
+		t.Fatalf("genuine event: outcome %+v err %v", out, err)
+	}
+	if _, err := w.kms.DisableKeyRotation(ctx, &kms.DisableKeyRotationInput{KeyId: aws.String(state.ResourceID(key))}); err != nil {
+		t.Fatal(err)
+	}
+
+	reads := []string{"DescribeKey", "GetKeyRotationStatus", "ListResourceTags", "DescribeFileSystems", "DescribeFileSystemPolicy"}
+	tests := []struct {
+		name   string
+		guard  *Guard
+		del    Delivery
+		d      FindingDetail
+		reason string
+	}{
+		{
+			name:   "wrong account",
+			guard:  guard,
+			del:    Delivery{ID: "ev-1", Account: "999999999999", Time: now},
+			d:      rotationOff,
+			reason: `event put in account "999999999999", not the stack's account 123456789012`,
+		},
+		{
+			name:   "rule and action mismatch",
+			guard:  guard,
+			del:    Delivery{ID: "ev-2", Account: awstest.Account, Time: now},
+			d:      mismatch,
+			reason: `event names action "cancel_key_deletion", but rule "kms_key_rotation_enabled" is remediated by "enable_key_rotation"`,
+		},
+		{
+			name:   "stale",
+			guard:  guard,
+			del:    Delivery{ID: "ev-3", Account: awstest.Account, Time: now.Add(-61 * time.Minute)},
+			d:      rotationOff,
+			reason: "event time 2026-12-02T08:59:00Z is older than the 1h0m0s allowed",
+		},
+		{
+			name:   "in the future",
+			guard:  guard,
+			del:    Delivery{ID: "ev-4", Account: awstest.Account, Time: now.Add(time.Hour)},
+			d:      rotationOff,
+			reason: "event time 2026-12-02T11:00:00Z is in the future",
+		},
+		{
+			name:   "replayed",
+			guard:  guard,
+			del:    genuine,
+			d:      rotationOff,
+			reason: "event ev-genuine was handled already (a replay)",
+		},
+		{
+			name:   "no guard",
+			guard:  nil,
+			del:    Delivery{ID: "ev-5", Account: awstest.Account, Time: now},
+			d:      rotationOff,
+			reason: "no guard is configured: no event is trusted",
+		},
+		{
+			name:   "stack account not configured",
+			guard:  &Guard{MaxAge: time.Hour, Now: guard.Now},
+			del:    Delivery{ID: "ev-6", Account: "", Time: now},
+			d:      rotationOff,
+			reason: "the stack's account is not configured: no event is trusted",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w.calls.Reset()
+			a.Guard = tt.guard
+			out, err := a.HandleDelivery(ctx, tt.del, tt.d)
+			if err != nil || out.Result != ResultRefused || out.Reason != tt.reason {
+				t.Fatalf("outcome %s %q err %v\nwant refused %q", out.Result, out.Reason, err, tt.reason)
+			}
+			if out.Action != ActionEnableKeyRotation || len(out.Calls) != 0 {
+				t.Errorf("outcome action %q calls %v", out.Action, out.Calls)
+			}
+			if got := w.mutations(); len(got) != 0 {
+				t.Errorf("mutating calls %v", got)
+			}
+			for _, op := range reads {
+				if n := w.calls.Get(op); n != 0 {
+					t.Errorf("%d %s calls", n, op)
+				}
+			}
+			if last := w.pub.outs[len(w.pub.outs)-1]; last.Result != ResultRefused || last.Reason != tt.reason {
+				t.Errorf("published outcome %+v", last)
+			}
+		})
+	}
+	if rotation() {
+		t.Fatal("a refused event turned rotation on")
+	}
+}
+
+func TestGuardForgetsFailedEvents(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	g := &Guard{Account: awstest.Account, MaxAge: time.Hour, Now: func() time.Time { return now }}
+	d := Delivery{ID: "ev", Account: awstest.Account, Time: now}
+	if r := g.Admit(d); r != "" {
+		t.Fatalf("first delivery refused: %s", r)
+	}
+	if r := g.Admit(d); r != "event ev was handled already (a replay)" {
+		t.Fatalf("second delivery: %q", r)
+	}
+	g.Forget("ev")
+	if r := g.Admit(d); r != "" {
+		t.Fatalf("delivery after Forget refused: %s", r)
+	}
+	// An id is remembered only as long as its event is young enough.
+	now = now.Add(2 * time.Hour)
+	if r := g.Admit(Delivery{ID: "other", Account: awstest.Account, Time: now}); r != "" || len(g.handled) != 1 {
+		t.Fatalf("refused %q, %d ids remembered", r, len(g.handled))
+	}
+}
