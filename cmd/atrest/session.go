@@ -22,6 +22,7 @@ import (
 	"github.com/atrest/atrest/internal/remediation"
 	ash "github.com/atrest/atrest/internal/securityhub"
 	"github.com/atrest/atrest/internal/state"
+	"github.com/atrest/atrest/internal/terminal"
 )
 
 // commonFlags are the flags evaluate, backfill and sweep share: output, rule
@@ -133,7 +134,7 @@ func (c commonFlags) open(ctx context.Context, name string, stdout, stderr io.Wr
 }
 
 func (s *session) usage(format string, args ...any) int {
-	fmt.Fprintf(s.stderr, "atrest %s: %s\n", s.name, fmt.Sprintf(format, args...))
+	fmt.Fprintf(s.stderr, "atrest %s: %s\n", s.name, terminal.Escape(fmt.Sprintf(format, args...)))
 	return exitUsage
 }
 
@@ -198,10 +199,10 @@ func (s *session) emit(f finding.Finding) error {
 // report prints the bad input a report holds.
 func (s *session) report(input string, rep pipeline.Report) {
 	for _, e := range rep.DecodeErrors {
-		fmt.Fprintf(s.stderr, "atrest: %v\n", e)
+		fmt.Fprintf(s.stderr, "atrest: %s\n", terminal.Escape(e.Error()))
 	}
 	for _, e := range rep.ApplyErrors {
-		fmt.Fprintf(s.stderr, "atrest: %s: %v\n", input, e)
+		fmt.Fprintf(s.stderr, "atrest: %s: %s\n", terminal.Escape(input), terminal.Escape(e.Error()))
 	}
 	if rep.Bad() {
 		s.bad = true
@@ -210,7 +211,7 @@ func (s *session) report(input string, rep pipeline.Report) {
 
 // fail reports an error that made part of the run fail.
 func (s *session) fail(format string, args ...any) {
-	fmt.Fprintf(s.stderr, "atrest: %s\n", fmt.Sprintf(format, args...))
+	fmt.Fprintf(s.stderr, "atrest: %s\n", terminal.Escape(fmt.Sprintf(format, args...)))
 	s.bad = true
 }
 

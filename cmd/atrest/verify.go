@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atrest/atrest/internal/envelope"
+	"github.com/atrest/atrest/internal/terminal"
 )
 
 // stringList is a repeatable string flag.
@@ -103,7 +104,7 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		if tw == nil {
 			if err := enc.Encode(r); err != nil {
-				fmt.Fprintf(stderr, "atrest verify-key: %v\n", err)
+				fmt.Fprintf(stderr, "atrest verify-key: %s\n", terminal.Escape(err.Error()))
 				return exitBadInput
 			}
 			continue
@@ -113,7 +114,7 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			if !s.OK {
 				result = "FAILED"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", key, s.Step, result, s.Duration.Round(time.Microsecond), s.Detail)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", terminal.Escape(key), s.Step, result, s.Duration.Round(time.Microsecond), terminal.Escape(s.Detail))
 		}
 		outcome := "VERIFIED"
 		if !r.OK {
@@ -122,7 +123,7 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if r.Cached {
 			outcome += " (cached)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tsuite %s\n", key, "total", outcome, r.Duration.Round(time.Microsecond), r.AlgorithmSuite)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tsuite %s\n", terminal.Escape(key), "total", outcome, r.Duration.Round(time.Microsecond), r.AlgorithmSuite)
 	}
 	if tw != nil {
 		if err := tw.Flush(); err != nil {

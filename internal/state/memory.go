@@ -120,6 +120,9 @@ func (m *Memory) Apply(_ context.Context, rec *cloudtrail.Record) (Change, error
 	if rec.Failed() {
 		return Change{Ignored: "call failed with " + rec.ErrorCode}, nil
 	}
+	if err := ValidateIDs(rec); err != nil {
+		return Change{}, fmt.Errorf("apply %s %s: %w", rec.EventName, rec.EventID, err)
+	}
 	var (
 		ch  Change
 		err error
