@@ -642,6 +642,18 @@ func TestMotoForgedFindingEventsAreRefused(t *testing.T) {
 	if rotation() {
 		t.Fatal("a refused event turned rotation on")
 	}
+
+	// An admitted event whose finding the live resource no longer bears
+	// out changes nothing: the action re-checks the rule's condition.
+	if _, err := w.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(state.ResourceID(key))}); err != nil {
+		t.Fatal(err)
+	}
+	w.calls.Reset()
+	a.Guard = guard
+	out, err := a.HandleDelivery(ctx, Delivery{ID: "ev-stale-claim", Account: awstest.Account, Time: now}, rotationOff)
+	if err != nil || out.Result != ResultAlreadyCompliant || out.Reason != "rotation is enabled" || len(w.mutations()) != 0 {
+		t.Fatalf("outcome %+v err %v mutations %v", out, err, w.mutations())
+	}
 }
 
 func TestGuardForgetsFailedEvents(t *testing.T) {
