@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -71,6 +72,7 @@ func archiveBody(bucket string, body []byte, seen map[string]bool) (out []byte, 
 		return nil, 0, fmt.Errorf("%w: %d records, more than the %d a message may name", ErrArchiveMessage, len(n.Records), MaxObjectsPerMessage)
 	}
 	keep := make([]s3NotificationRecord, 0, len(n.Records))
+	var keys []string
 	for i, r := range n.Records {
 		at := fmt.Sprintf("Records[%d]", i)
 		if r.EventSource != "aws:s3" {
@@ -89,12 +91,16 @@ func archiveBody(bucket string, body []byte, seen map[string]bool) (out []byte, 
 		if !strings.HasPrefix(key, "AWSLogs/") && !strings.Contains(key, "/AWSLogs/") {
 			return nil, 0, fmt.Errorf("%w: %s object key %q is not under AWSLogs/", ErrArchiveMessage, at, key)
 		}
-		if seen[key] {
+		if seen[key] || slices.Contains(keys, key) {
 			dropped++
 			continue
 		}
-		seen[key] = true
+		keys = append(keys, key)
 		keep = append(keep, r)
+	}
+	// Only a message read whole marks its objects as seen.
+	for _, k := range keys {
+		seen[k] = true
 	}
 	if len(keep) == 0 {
 		return nil, dropped, nil
