@@ -92,7 +92,6 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "KEY\tSTEP\tRESULT\tTIME\tDETAIL")
 	}
-	enc := json.NewEncoder(stdout)
 	for _, key := range fl.Args() {
 		r := v.Verify(ctx, key, fileSystems)
 		switch {
@@ -103,7 +102,7 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			code = exitBadInput
 		}
 		if tw == nil {
-			if err := enc.Encode(r); err != nil {
+			if err := printJSON(stdout, r); err != nil {
 				fmt.Fprintf(stderr, "atrest verify-key: %s\n", terminal.Escape(err.Error()))
 				return exitBadInput
 			}
@@ -132,4 +131,15 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	return code
+}
+
+// printJSON writes v as one line of JSON, with the characters that could
+// reorder or hide text on a terminal as \u escapes.
+func printJSON(w io.Writer, v any) error {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(terminal.EscapeJSON(line), '\n'))
+	return err
 }
