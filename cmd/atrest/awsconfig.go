@@ -36,7 +36,7 @@ func newLazyS3Opener(ctx context.Context) *lazyS3Opener {
 		if err != nil {
 			return nil, err
 		}
-		return cloudtrail.S3Opener{Client: s3.NewFromConfig(cfg)}, nil
+		return cloudtrail.S3Opener{Client: s3.NewFromConfig(cfg), MaxBytes: cloudtrail.DefaultMaxInflatedBytes}, nil
 	})}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/policy"
+	"github.com/atrest/atrest/internal/terminal"
 )
 
 type printer interface {
@@ -25,19 +26,30 @@ func newPrinter(format string, w io.Writer) printer {
 		return &tablePrinter{tw: tw}
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	return &jsonPrinter{bw: bw, enc: json.NewEncoder(bw)}
+	return &jsonPrinter{bw: bw}
 }
 
-// jsonPrinter writes one finding per line (JSON Lines).
+// jsonPrinter writes one finding per line (JSON Lines). Characters that
+// could reorder or hide text on a terminal are written as \u escapes, which
+// decode to the same values.
 type jsonPrinter struct {
-	bw  *bufio.Writer
-	enc *json.Encoder
+	bw *bufio.Writer
 }
 
-func (p *jsonPrinter) Print(f finding.Finding) error { return p.enc.Encode(f) }
-func (p *jsonPrinter) Close() error                  { return p.bw.Flush() }
+func (p *jsonPrinter) Print(f finding.Finding) error {
+	line, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	_, err = p.bw.Write(append(terminal.EscapeJSON(line), '\n'))
+	return err
+}
 
-// tablePrinter aligns findings in columns for people.
+func (p *jsonPrinter) Close() error { return p.bw.Flush() }
+
+// tablePrinter aligns findings in columns for people. Every field is
+// escaped (terminal.Escape): text from input cannot start a row, clear a
+// line or reorder a column.
 type tablePrinter struct {
 	tw *tabwriter.Writer
 }
@@ -51,17 +63,20 @@ func (p *tablePrinter) Print(f finding.Finding) error {
 	if len(f.FileSystems) > 0 {
 		reason += " [protects " + strings.Join(f.FileSystems, ", ") + "]"
 	}
-	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\n", f.Status, f.Rule, f.Resource, event, reason)
+	e := terminal.Escape
+	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\n", e(string(f.Status)), e(f.Rule), e(f.Resource), e(event), e(reason))
 	return err
 }
 
 func (p *tablePrinter) Close() error { return p.tw.Flush() }
 
+// shorten keeps the first n runes of s.
 func shorten(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n]
+	return string(r[:n])
 }
 
 func listRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -23,6 +23,7 @@ import (
 	"github.com/atrest/atrest/internal/remediation"
 	ash "github.com/atrest/atrest/internal/securityhub"
 	"github.com/atrest/atrest/internal/state"
+	"github.com/atrest/atrest/internal/terminal"
 )
 
 // commonFlags are the flags evaluate, backfill and sweep share: output, rule
@@ -134,7 +135,7 @@ func (c commonFlags) open(ctx context.Context, name string, stdout, stderr io.Wr
 }
 
 func (s *session) usage(format string, args ...any) int {
-	fmt.Fprintf(s.stderr, "atrest %s: %s\n", s.name, fmt.Sprintf(format, args...))
+	fmt.Fprintf(s.stderr, "atrest %s: %s\n", s.name, terminal.Escape(fmt.Sprintf(format, args...)))
 	return exitUsage
 }
 
@@ -199,17 +200,17 @@ func (s *session) emit(f finding.Finding) error {
 // report prints the bad input a report holds.
 func (s *session) report(input string, rep pipeline.Report) {
 	for _, e := range rep.DecodeErrors {
-		fmt.Fprintf(s.stderr, "atrest: %v\n", e)
+		fmt.Fprintf(s.stderr, "atrest: %s\n", terminal.Escape(e.Error()))
 	}
 	for _, e := range rep.ApplyErrors {
 		if re := (*pipeline.RecordError)(nil); errors.As(e, &re) && re.At.Input != "" {
-			fmt.Fprintf(s.stderr, "atrest: %v\n", e) // names the input already
+			fmt.Fprintf(s.stderr, "atrest: %s\n", terminal.Escape(e.Error())) // names the input already
 		} else {
-			fmt.Fprintf(s.stderr, "atrest: %s: %v\n", input, e)
+			fmt.Fprintf(s.stderr, "atrest: %s: %s\n", terminal.Escape(input), terminal.Escape(e.Error()))
 		}
 	}
 	for _, c := range rep.Conflicts {
-		fmt.Fprintf(s.stderr, "atrest: warning: %s\n", c)
+		fmt.Fprintf(s.stderr, "atrest: warning: %s\n", terminal.Escape(c.String()))
 	}
 	if rep.Bad() {
 		s.bad = true
@@ -218,7 +219,7 @@ func (s *session) report(input string, rep pipeline.Report) {
 
 // fail reports an error that made part of the run fail.
 func (s *session) fail(format string, args ...any) {
-	fmt.Fprintf(s.stderr, "atrest: %s\n", fmt.Sprintf(format, args...))
+	fmt.Fprintf(s.stderr, "atrest: %s\n", terminal.Escape(fmt.Sprintf(format, args...)))
 	s.bad = true
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atrest/atrest/internal/envelope"
+	"github.com/atrest/atrest/internal/terminal"
 )
 
 // stringList is a repeatable string flag.
@@ -91,7 +92,6 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "KEY\tSTEP\tRESULT\tTIME\tDETAIL")
 	}
-	enc := json.NewEncoder(stdout)
 	for _, key := range fl.Args() {
 		r := v.Verify(ctx, key, fileSystems)
 		switch {
@@ -102,8 +102,8 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			code = exitBadInput
 		}
 		if tw == nil {
-			if err := enc.Encode(r); err != nil {
-				fmt.Fprintf(stderr, "atrest verify-key: %v\n", err)
+			if err := printJSON(stdout, r); err != nil {
+				fmt.Fprintf(stderr, "atrest verify-key: %s\n", terminal.Escape(err.Error()))
 				return exitBadInput
 			}
 			continue
@@ -113,7 +113,7 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			if !s.OK {
 				result = "FAILED"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", key, s.Step, result, s.Duration.Round(time.Microsecond), s.Detail)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", terminal.Escape(key), s.Step, result, s.Duration.Round(time.Microsecond), terminal.Escape(s.Detail))
 		}
 		outcome := "VERIFIED"
 		if !r.OK {
@@ -122,7 +122,7 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if r.Cached {
 			outcome += " (cached)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tsuite %s\n", key, "total", outcome, r.Duration.Round(time.Microsecond), r.AlgorithmSuite)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tsuite %s\n", terminal.Escape(key), "total", outcome, r.Duration.Round(time.Microsecond), r.AlgorithmSuite)
 	}
 	if tw != nil {
 		if err := tw.Flush(); err != nil {
@@ -131,4 +131,15 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	return code
+}
+
+// printJSON writes v as one line of JSON, with the characters that could
+// reorder or hide text on a terminal as \u escapes.
+func printJSON(w io.Writer, v any) error {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(terminal.EscapeJSON(line), '\n'))
+	return err
 }

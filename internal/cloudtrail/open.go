@@ -43,12 +43,19 @@ type ObjectGetter interface {
 
 var _ ObjectGetter = (*s3.Client)(nil)
 
+// ErrObjectTooLarge is wrapped by the error of an object whose size is over
+// an opener's MaxBytes: reading it again cannot succeed.
+var ErrObjectTooLarge = errors.New("object over the size limit")
+
 // S3Opener opens objects with S3 GetObject.
 type S3Opener struct {
 	Client ObjectGetter
 	// ExpectedBucketOwner, when set, makes S3 refuse objects of a bucket
 	// owned by another account.
 	ExpectedBucketOwner string
+	// MaxBytes, when positive, refuses an object whose ContentLength (or
+	// an unknown length) is over it before its body is read.
+	MaxBytes int64
 }
 
 var _ Opener = S3Opener{}
@@ -68,6 +75,16 @@ func (o S3Opener) Open(ctx context.Context, bucket, key string) (io.ReadCloser, 
 	}
 	if out.Body == nil {
 		return nil, fmt.Errorf("get s3://%s/%s: no body", bucket, key)
+	}
+	if o.MaxBytes > 0 {
+		if out.ContentLength == nil || *out.ContentLength > o.MaxBytes {
+			out.Body.Close()
+			size := "of unknown size"
+			if out.ContentLength != nil {
+				size = fmt.Sprintf("of %d bytes", *out.ContentLength)
+			}
+			return nil, fmt.Errorf("get s3://%s/%s: object %s, over the %d-byte limit: %w", bucket, key, size, o.MaxBytes, ErrObjectTooLarge)
+		}
 	}
 	return out.Body, nil
 }

@@ -76,6 +76,9 @@ func (l *Live) Apply(ctx context.Context, rec *cloudtrail.Record) (state.Change,
 	if state.MonitoringSource(rec.EventSource) {
 		return l.applyMonitoring(ctx, rec) // errors name the record already
 	}
+	if err := state.ValidateIDs(rec); err != nil {
+		return state.Change{}, fmt.Errorf("apply %s %s: %w", rec.EventName, rec.EventID, err)
+	}
 	req, err := decodeIDs("requestParameters", rec.RequestParameters)
 	if err != nil {
 		return state.Change{}, fmt.Errorf("apply %s %s: %w", rec.EventName, rec.EventID, err)

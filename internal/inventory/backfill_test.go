@@ -80,7 +80,7 @@ func event(id, source, name string, at time.Time, errorCode string) string {
 	rec := map[string]any{
 		"eventVersion": "1.08", "eventID": id, "eventSource": source, "eventName": name,
 		"eventTime": at.Format(time.RFC3339), "awsRegion": "us-east-1", "recipientAccountId": testAccount,
-		"requestParameters": map[string]any{"keyId": "aaaa-1111"},
+		"requestParameters": map[string]any{"keyId": "aaaa1111-0000-4000-8000-000000000001"},
 	}
 	if errorCode != "" {
 		rec["errorCode"] = errorCode

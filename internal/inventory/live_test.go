@@ -20,8 +20,8 @@ import (
 )
 
 var (
-	keyA    = state.KeyARN(testRegion, testAccount, "aaaa-1111")
-	keyRSA  = state.KeyARN(testRegion, testAccount, "rsa-2222")
+	keyA    = state.KeyARN(testRegion, testAccount, "aaaa1111-0000-4000-8000-000000000001")
+	keyRSA  = state.KeyARN(testRegion, testAccount, "2222aaaa-0000-4000-8000-000000000002")
 	keyAWS  = state.KeyARN(testRegion, testAccount, "aws-3333")
 	fsA     = state.FileSystemARN(testRegion, testAccount, "fs-a")
 	fsB     = state.FileSystemARN(testRegion, testAccount, "fs-b")
@@ -46,7 +46,7 @@ func newFixture(t *testing.T) *fixture {
 			keys: map[string]*fakeKey{
 				keyA: {
 					md: kmstypes.KeyMetadata{
-						Arn: aws.String(keyA), KeyId: aws.String("aaaa-1111"),
+						Arn: aws.String(keyA), KeyId: aws.String("aaaa1111-0000-4000-8000-000000000001"),
 						KeySpec: kmstypes.KeySpecSymmetricDefault, KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt,
 						Origin: kmstypes.OriginTypeAwsKms, KeyManager: kmstypes.KeyManagerTypeCustomer,
 						KeyState: kmstypes.KeyStatePendingDeletion, DeletionDate: &deletion,
@@ -78,8 +78,8 @@ func newFixture(t *testing.T) *fixture {
 				},
 			},
 			aliases: []kmstypes.AliasListEntry{
-				{AliasName: aws.String("alias/team-b"), TargetKeyId: aws.String("aaaa-1111")},
-				{AliasName: aws.String("alias/team-a"), TargetKeyId: aws.String("aaaa-1111")},
+				{AliasName: aws.String("alias/team-b"), TargetKeyId: aws.String("aaaa1111-0000-4000-8000-000000000001")},
+				{AliasName: aws.String("alias/team-a"), TargetKeyId: aws.String("aaaa1111-0000-4000-8000-000000000001")},
 				{AliasName: aws.String(state.EFSDefaultKeyAlias), TargetKeyId: aws.String("aws-3333")},
 				{AliasName: aws.String("alias/aws/rds")}, // AWS managed alias, key not created yet
 			},
@@ -116,7 +116,7 @@ func TestKeySnapshot(t *testing.T) {
 			name: "symmetric customer key pending deletion with rotation and grants",
 			arn:  keyA,
 			want: &state.Key{
-				ARN: keyA, ID: "aaaa-1111", Account: testAccount, Region: testRegion,
+				ARN: keyA, ID: "aaaa1111-0000-4000-8000-000000000001", Account: testAccount, Region: testRegion,
 				Aliases: []string{"alias/team-a", "alias/team-b"},
 				KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: "ENCRYPT_DECRYPT", Origin: "AWS_KMS", KeyManager: "CUSTOMER",
 				KeyState: "PendingDeletion", RotationEnabled: &on, RotationPeriodDays: 180,
@@ -132,7 +132,7 @@ func TestKeySnapshot(t *testing.T) {
 			name: "asymmetric key has no rotation status and no rotation call",
 			arn:  keyRSA,
 			want: &state.Key{
-				ARN: keyRSA, ID: "rsa-2222", Account: testAccount, Region: testRegion, Aliases: []string{},
+				ARN: keyRSA, ID: "2222aaaa-0000-4000-8000-000000000002", Account: testAccount, Region: testRegion, Aliases: []string{},
 				KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY", Origin: "AWS_KMS", KeyManager: "CUSTOMER", KeyState: "Enabled",
 				Policy: "{}", Grants: []state.Grant{}, Updated: t0,
 			},
@@ -274,7 +274,7 @@ func rec(source, name string, req, resp string) *cloudtrail.Record {
 func TestApply(t *testing.T) {
 	keyRef := func(arn string) state.ResourceRef { return state.ResourceRef{Type: state.TypeKey, ARN: arn} }
 	fsRef := func(arn string) state.ResourceRef { return state.ResourceRef{Type: state.TypeFileSystem, ARN: arn} }
-	failed := rec(cloudtrail.SourceKMS, cloudtrail.EventDisableKey, `{"keyId":"aaaa-1111"}`, "")
+	failed := rec(cloudtrail.SourceKMS, cloudtrail.EventDisableKey, `{"keyId":"aaaa1111-0000-4000-8000-000000000001"}`, "")
 	failed.ErrorCode = "AccessDeniedException"
 	withResource := rec(cloudtrail.SourceKMS, cloudtrail.EventPutKeyPolicy, `{"keyId":"alias/team-a","policyName":"default","policy":"{}"}`, "")
 	withResource.Resources = []cloudtrail.Resource{{ARN: keyA, Type: "AWS::KMS::Key"}}
@@ -286,13 +286,13 @@ func TestApply(t *testing.T) {
 		// reread is the calls one more read of key A and fs-a makes after Apply.
 		reread map[string]int
 	}{
-		{name: "DisableKey drops the key metadata", rec: rec(cloudtrail.SourceKMS, cloudtrail.EventDisableKey, `{"keyId":"aaaa-1111"}`, ""),
+		{name: "DisableKey drops the key metadata", rec: rec(cloudtrail.SourceKMS, cloudtrail.EventDisableKey, `{"keyId":"aaaa1111-0000-4000-8000-000000000001"}`, ""),
 			wantTouched: []state.ResourceRef{keyRef(keyA)}, reread: map[string]int{"DescribeKey": 1, "GetKeyRotationStatus": 1}},
 		{name: "EnableKeyRotation drops the rotation status", rec: rec(cloudtrail.SourceKMS, cloudtrail.EventEnableKeyRotation, `{"keyId":"`+keyA+`","rotationPeriodInDays":90}`, ""),
 			wantTouched: []state.ResourceRef{keyRef(keyA)}, reread: map[string]int{"GetKeyRotationStatus": 1}},
 		{name: "PutKeyPolicy by alias, key from resources", rec: withResource,
 			wantTouched: []state.ResourceRef{keyRef(keyA)}, reread: map[string]int{"GetKeyPolicy": 1}},
-		{name: "CreateGrant drops the grants", rec: rec(cloudtrail.SourceKMS, cloudtrail.EventCreateGrant, `{"keyId":"aaaa-1111","granteePrincipal":"efs"}`, `{"grantId":"g2"}`),
+		{name: "CreateGrant drops the grants", rec: rec(cloudtrail.SourceKMS, cloudtrail.EventCreateGrant, `{"keyId":"aaaa1111-0000-4000-8000-000000000001","granteePrincipal":"efs"}`, `{"grantId":"g2"}`),
 			wantTouched: []state.ResourceRef{keyRef(keyA)}, reread: map[string]int{"ListGrants": 1}},
 		{name: "CreateFileSystem touches the file system and its key", rec: rec(cloudtrail.SourceEFS, cloudtrail.EventCreateFileSystem, `{"encrypted":true,"kmsKeyId":"alias/team-a"}`, `{"fileSystemId":"fs-a","encrypted":true}`),
 			wantTouched: []state.ResourceRef{fsRef(fsA), keyRef(keyA)}, reread: map[string]int{"ListGrants": 1, "DescribeFileSystems": 1, "DescribeFileSystemPolicy": 1}},
@@ -300,10 +300,10 @@ func TestApply(t *testing.T) {
 			wantTouched: []state.ResourceRef{fsRef(fsA), keyRef(keyA)}, reread: map[string]int{"ListGrants": 1, "DescribeFileSystems": 1, "DescribeFileSystemPolicy": 1}},
 		{name: "PutFileSystemPolicy drops the policy only", rec: rec(cloudtrail.SourceEFS, cloudtrail.EventPutFileSystemPolicy, `{"fileSystemId":"fs-a","policy":"{}"}`, ""),
 			wantTouched: []state.ResourceRef{fsRef(fsA)}, reread: map[string]int{"DescribeFileSystemPolicy": 1}},
-		{name: "UpdateAlias touches the key it left and the key it joined", rec: rec(cloudtrail.SourceKMS, cloudtrail.EventUpdateAlias, `{"aliasName":"alias/team-a","targetKeyId":"rsa-2222"}`, ""),
+		{name: "UpdateAlias touches the key it left and the key it joined", rec: rec(cloudtrail.SourceKMS, cloudtrail.EventUpdateAlias, `{"aliasName":"alias/team-a","targetKeyId":"2222aaaa-0000-4000-8000-000000000002"}`, ""),
 			wantTouched: []state.ResourceRef{keyRef(keyA), keyRef(keyRSA)}, reread: map[string]int{"ListAliases": 1}},
 		{name: "failed call changes nothing", rec: failed, wantIgnored: true, reread: map[string]int{}},
-		{name: "event of no interest changes nothing", rec: rec(cloudtrail.SourceKMS, "Decrypt", `{"keyId":"aaaa-1111"}`, ""), wantIgnored: true, reread: map[string]int{}},
+		{name: "event of no interest changes nothing", rec: rec(cloudtrail.SourceKMS, "Decrypt", `{"keyId":"aaaa1111-0000-4000-8000-000000000001"}`, ""), wantIgnored: true, reread: map[string]int{}},
 	}
 	ops := []string{"DescribeKey", "GetKeyRotationStatus", "GetKeyPolicy", "ListGrants", "ListAliases", "DescribeFileSystems", "DescribeFileSystemPolicy"}
 	for _, tc := range tests {
@@ -402,7 +402,7 @@ func TestInvalidateDuringRead(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	// The key is disabled while its old state is being read.
-	f.live.Apply(context.Background(), rec(cloudtrail.SourceKMS, cloudtrail.EventDisableKey, `{"keyId":"aaaa-1111"}`, ""))
+	f.live.Apply(context.Background(), rec(cloudtrail.SourceKMS, cloudtrail.EventDisableKey, `{"keyId":"aaaa1111-0000-4000-8000-000000000001"}`, ""))
 	close(f.kms.block)
 	<-done
 	f.kms.block = nil

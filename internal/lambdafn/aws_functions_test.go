@@ -3,9 +3,11 @@ package lambdafn_test
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/efs"
@@ -162,8 +164,11 @@ func TestRemediateUnderEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The samples' events are made fresh: remediate refuses stale ones.
+	eventTime := regexp.MustCompile(`"time": "[^"]*"`)
 	sample := func(name string) []byte {
 		b := readEvent(t, name)
+		b = eventTime.ReplaceAll(b, []byte(`"time": "`+time.Now().UTC().Format(time.RFC3339)+`"`))
 		b = bytes.ReplaceAll(b, []byte(sampleKeyID), []byte(keyID))
 		return bytes.ReplaceAll(b, []byte(sampleFileSystemID), []byte(aws.ToString(fs.FileSystemId)))
 	}
@@ -226,5 +231,31 @@ func TestRemediateUnderEmulator(t *testing.T) {
 	}
 	if !rotation() {
 		t.Error("rotation still off after an applied remediation")
+	}
+
+	// Forged deliveries are refused by the deployed wiring: the same event
+	// again, and one put in another account.
+	if _, err := kc.DisableKeyRotation(ctx, &kms.DisableKeyRotationInput{KeyId: aws.String(keyID)}); err != nil {
+		t.Fatal(err)
+	}
+	replayed := live.invoke(t, sample("remediate-kms-rotation-off.json"))
+	otherAccount := bytes.Replace(sample("remediate-kms-rotation-off.json"), []byte(`"id": "7f0c2a4e`), []byte(`"id": "00000000`), 1)
+	otherAccount = bytes.Replace(otherAccount, []byte("\n  \"account\": \"123456789012\""), []byte("\n  \"account\": \"999999999999\""), 1)
+	forged := live.invoke(t, otherAccount)
+	for _, tc := range []struct {
+		name   string
+		r      result
+		reason string
+	}{
+		{"replayed", replayed, "event 7f0c2a4e-5b1d-4c8e-9a3f-000000000101 was handled already (a replay)"},
+		{"other account", forged, `event put in account "999999999999", not the stack's account 123456789012`},
+	} {
+		l := hasLog(tc.r, "remediation")
+		if l == nil || l["result"] != "refused" || l["reason"] != tc.reason {
+			t.Errorf("%s: remediation line %v, want refused %q", tc.name, l, tc.reason)
+		}
+	}
+	if rotation() {
+		t.Error("a forged event turned rotation on")
 	}
 }

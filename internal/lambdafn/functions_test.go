@@ -89,6 +89,7 @@ func localEnv() map[string]string {
 	return map[string]string{
 		lambdafn.EnvStore: lambdafn.StoreMemory, lambdafn.EnvS3Root: root,
 		lambdafn.EnvMetrics: lambdafn.MetricsEMF, lambdafn.EnvRegion: "us-east-1",
+		lambdafn.EnvTrailBucket: "atrest-trail-bucket",
 	}
 }
 

@@ -45,6 +45,9 @@ type Monitor struct {
 	// Keys lists the keys that protect file systems (the verify function);
 	// nil when the store is not the live one.
 	Keys KeyLister
+	// TrailBucket is the only bucket whose notifications trail-archive
+	// reads.
+	TrailBucket string
 
 	// current is the invocation under way, for the pipeline's key
 	// verification callback; a function handles one invocation at a time.
@@ -152,7 +155,7 @@ func (m *Monitor) verified(r envelope.Result) {
 // not be opened: reading it again later may succeed.
 func objectUnavailable(rep pipeline.Report) bool {
 	for _, de := range rep.DecodeErrors {
-		if errors.Is(de, cloudtrail.ErrObject) {
+		if errors.Is(de, cloudtrail.ErrObject) && !errors.Is(de, cloudtrail.ErrObjectTooLarge) {
 			return true
 		}
 	}

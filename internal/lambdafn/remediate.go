@@ -56,13 +56,20 @@ type Remediator struct {
 	Log     *slog.Logger
 }
 
-// Remediate handles one "Atrest Finding" event from the findings bus: the
-// action the finding suggests runs, or is only reported when it is not
-// opted in (a dry run). An event that is not a finding is logged and
-// dropped, never retried. The error is non-nil when an AWS call failed, so
-// Lambda retries the event (every action re-reads the live resource first
-// and is idempotent) and then sends it to the dead-letter queue.
+// Remediate handles one "Atrest Finding" event from the findings bus. The
+// event is trusted only as far as its sender is: it must have been put in
+// the stack's account, be no older than the configured age and not have
+// been handled before by this environment, and the action is the one its
+// finding's rule maps to, never the one the event names; a refused event is
+// reported as a refused outcome and touches nothing. An admitted finding's
+// action runs, or is only reported when it is not opted in (a dry run). An
+// event that is not a finding is logged and dropped, never retried. The
+// error is non-nil when an AWS call failed, so Lambda retries the event
+// (every action re-reads the live resource first and is idempotent) and
+// then sends it to the dead-letter queue.
 func (r *Remediator) Remediate(ctx context.Context, event events.CloudWatchEvent) error {
+	ctx, cancel := handlerContext(ctx)
+	defer cancel()
 	if event.Source != remediation.EventSource || event.DetailType != remediation.DetailTypeFinding {
 		r.Log.WarnContext(ctx, "not a finding event, dropped", "event_id", event.ID, "source", event.Source, "detail_type", event.DetailType)
 		return nil
@@ -73,7 +80,8 @@ func (r *Remediator) Remediate(ctx context.Context, event events.CloudWatchEvent
 		r.Log.WarnContext(ctx, "finding event dropped: detail is not a finding", "event_id", event.ID, "error", err.Error())
 		return nil
 	}
-	out, err := r.Actions.Handle(ctx, d)
+	del := remediation.Delivery{ID: event.ID, Account: event.AccountID, Time: event.Time}
+	out, err := r.Actions.HandleDelivery(ctx, del, d)
 	if err != nil {
 		return fmt.Errorf("remediate %s (%s): %w", out.Resource, out.Action, err)
 	}

@@ -14,6 +14,7 @@ package lambdafn
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -101,13 +102,12 @@ const (
 	// empty (and the config's too) judge every account and region.
 	EnvMonitoredAccounts = "ATREST_MONITORED_ACCOUNTS"
 	EnvMonitoredRegions  = "ATREST_MONITORED_REGIONS"
-	// EnvStackAccount is the account of the stack that deployed the
-	// function (the remediate function pins the findings it acts on to
-	// it); empty pins nothing.
+	// EnvStackAccount is the account the stack is deployed in: remediate
+	// refuses finding events put in any other (default ATREST_ACCOUNT).
 	EnvStackAccount = "ATREST_STACK_ACCOUNT"
 	// EnvRemediationMaxAge is the oldest "Atrest Finding" event the
-	// remediate function acts on, as a Go duration ("3600s"); empty or
-	// "0s" sets no limit (local runs with the sample events).
+	// remediate function acts on: whole seconds ("3600") or a Go duration
+	// ("3600s", "1h"); empty is DefaultRemediationMaxAge.
 	EnvRemediationMaxAge = "ATREST_REMEDIATION_MAX_AGE"
 	// EnvTrailBucket is the S3 bucket the trail delivers log files to:
 	// trail-archive reads only notifications of this bucket.
@@ -120,6 +120,10 @@ const (
 	// EnvRegion is set by Lambda to the function's region.
 	EnvRegion = "AWS_REGION"
 )
+
+// DefaultRemediationMaxAge is the age past which remediate refuses a
+// finding event when EnvRemediationMaxAge is not set.
+const DefaultRemediationMaxAge = time.Hour
 
 // Store kinds.
 const (
@@ -158,10 +162,9 @@ type Settings struct {
 	// config's monitored_accounts and monitored_regions.
 	MonitoredAccounts []string
 	MonitoredRegions  []string
-	// StackAccount is the account of the deploying stack ("" when unset).
+	// StackAccount is the stack's account (EnvStackAccount, or Account).
 	StackAccount string
-	// RemediationMaxAge is the oldest finding event remediate acts on; 0
-	// sets no limit.
+	// RemediationMaxAge is the oldest finding event remediate acts on.
 	RemediationMaxAge time.Duration
 	// TrailBucket is the bucket whose notifications trail-archive reads.
 	TrailBucket string
@@ -223,8 +226,11 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 	if s.DedupTTL, err = durationSetting(getenv, EnvDedupTTL, dedup.DefaultTTL, time.Second); err != nil {
 		return s, err
 	}
-	if s.RemediationMaxAge, err = durationSetting(getenv, EnvRemediationMaxAge, 0, 0); err != nil {
+	if s.RemediationMaxAge, err = ageSetting(getenv, EnvRemediationMaxAge, DefaultRemediationMaxAge); err != nil {
 		return s, err
+	}
+	if s.StackAccount == "" {
+		s.StackAccount = s.Account
 	}
 	if v := strings.TrimSpace(getenv(EnvMaxInflatedBytes)); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -285,6 +291,26 @@ func durationSetting(getenv func(string) string, name string, def, least time.Du
 	d, err := time.ParseDuration(v)
 	if err != nil || d < least {
 		return 0, fmt.Errorf("%w: %s=%q, want a duration of at least %v such as \"1h\"", ErrSettings, name, v, least)
+	}
+	return d, nil
+}
+
+// ageSetting reads a positive age: whole seconds or a Go duration; empty
+// is def.
+func ageSetting(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 || n > math.MaxInt64/int64(time.Second) {
+			return 0, fmt.Errorf("%w: %s=%q, want a positive number of seconds", ErrSettings, name, v)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%w: %s=%q, want a positive number of seconds or a duration such as \"1h\"", ErrSettings, name, v)
 	}
 	return d, nil
 }

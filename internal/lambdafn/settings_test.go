@@ -23,11 +23,11 @@ func TestSettingsFromEnv(t *testing.T) {
 		wantErr string // part of the error; "" for none
 	}{
 		{
-			name: "unset: no limits, nothing pinned",
+			name: "unset: the default age limit, nothing pinned",
 			env:  map[string]string{},
 			check: func(t *testing.T, s lambdafn.Settings) {
 				if s.OrganizationExternalID != "" || s.MonitoredAccounts != nil || s.MonitoredRegions != nil ||
-					s.StackAccount != "" || s.RemediationMaxAge != 0 || s.TrailBucket != "" || s.MaxInflatedBytes != 0 {
+					s.StackAccount != "" || s.RemediationMaxAge != lambdafn.DefaultRemediationMaxAge || s.TrailBucket != "" || s.MaxInflatedBytes != 0 {
 					t.Errorf("settings %+v, want the zero values", s)
 				}
 			},
@@ -73,9 +73,9 @@ func TestSettingsFromEnv(t *testing.T) {
 			wantErr: `ATREST_STACK_ACCOUNT="11112222333" is not an account id`,
 		},
 		{
-			name:    "remediation age not a duration",
-			env:     map[string]string{lambdafn.EnvRemediationMaxAge: "3600"},
-			wantErr: `ATREST_REMEDIATION_MAX_AGE="3600"`,
+			name:    "remediation age neither seconds nor a duration",
+			env:     map[string]string{lambdafn.EnvRemediationMaxAge: "3600 s"},
+			wantErr: `ATREST_REMEDIATION_MAX_AGE="3600 s"`,
 		},
 		{
 			name:    "remediation age negative",

@@ -57,7 +57,11 @@ func (m *Monitor) Sweep(ctx context.Context, event events.CloudWatchEvent) error
 	}
 	inv := m.start(metrics.SourceSweep)
 	m.Log.InfoContext(ctx, "sweep started", "event_id", event.ID, "regions", m.Regions)
-	res, err := m.Sweeper.Sweep(ctx, m.Regions)
+	// The work stops a margin before Lambda's deadline; ctx is left for
+	// delivering what was found.
+	hctx, cancel := handlerContext(ctx)
+	defer cancel()
+	res, err := m.Sweeper.Sweep(hctx, m.Regions)
 	if err != nil {
 		m.Log.ErrorContext(ctx, "sweep failed", "error", err.Error())
 		inv.metrics.Count(metrics.EvaluationErrors, metrics.SourceSweep, 1)
@@ -78,7 +82,7 @@ func (m *Monitor) Sweep(ctx context.Context, event events.CloudWatchEvent) error
 	}
 	var evalErrors int
 	for _, ref := range res.Refs {
-		fs, err := m.Pipeline.EvaluateResource(ctx, ref, metrics.SourceSweep)
+		fs, err := m.Pipeline.EvaluateResource(hctx, ref, metrics.SourceSweep)
 		if err != nil {
 			m.Log.WarnContext(ctx, "resource not evaluated", "resource_arn", ref.ARN, "error", err.Error())
 		}
@@ -93,7 +97,7 @@ func (m *Monitor) Sweep(ctx context.Context, event events.CloudWatchEvent) error
 				}
 			}
 		}
-		if ctx.Err() != nil {
+		if hctx.Err() != nil {
 			break
 		}
 	}
@@ -105,5 +109,5 @@ func (m *Monitor) Sweep(ctx context.Context, event events.CloudWatchEvent) error
 	m.Log.InfoContext(ctx, "sweep done", "file_systems", res.FileSystems, "keys", res.Keys,
 		"findings", len(inv.findings), "evaluation_errors", evalErrors, "read_errors", len(res.Errors))
 	inv.finish(ctx)
-	return contextError(ctx, ctx.Err())
+	return contextError(hctx, hctx.Err())
 }

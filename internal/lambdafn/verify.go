@@ -164,7 +164,11 @@ func (m *Monitor) Verify(ctx context.Context, event events.CloudWatchEvent) erro
 	}
 	inv := m.start(SourceVerify)
 	m.Log.InfoContext(ctx, "verification started", "event_id", event.ID, "regions", m.Regions)
-	keys, readErrs, err := m.Keys.ProtectingKeys(ctx, m.Regions)
+	// The work stops a margin before Lambda's deadline; ctx is left for
+	// delivering what was found.
+	hctx, cancel := handlerContext(ctx)
+	defer cancel()
+	keys, readErrs, err := m.Keys.ProtectingKeys(hctx, m.Regions)
 	for _, e := range readErrs {
 		m.Log.WarnContext(ctx, "verification read failed", "error", e.Error())
 	}
@@ -176,11 +180,11 @@ func (m *Monitor) Verify(ctx context.Context, event events.CloudWatchEvent) erro
 	}
 	var failed, evalErrors int
 	for _, k := range keys {
-		if ctx.Err() != nil {
+		if hctx.Err() != nil {
 			break
 		}
 		m.KeyVerifier.Invalidate(k.ARN)
-		r := m.KeyVerifier.Verify(ctx, k.ARN, k.FileSystems)
+		r := m.KeyVerifier.Verify(hctx, k.ARN, k.FileSystems)
 		m.verified(r)
 		f, err := envelope.Finding(r, m.Engine, SourceVerify)
 		if err != nil {
@@ -200,5 +204,5 @@ func (m *Monitor) Verify(ctx context.Context, event events.CloudWatchEvent) erro
 	m.Log.InfoContext(ctx, "verification done", "keys", len(keys), "failed", failed,
 		"evaluation_errors", evalErrors, "read_errors", len(readErrs))
 	inv.finish(ctx)
-	return contextError(ctx, ctx.Err())
+	return contextError(hctx, hctx.Err())
 }

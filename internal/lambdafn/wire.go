@@ -131,7 +131,10 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 		if err != nil {
 			return nil, err
 		}
-		opener = cloudtrail.S3Opener{Client: s3.NewFromConfig(c), ExpectedBucketOwner: s.TrailBucketOwner}
+		// A log file is gzip of JSON: an object larger than what the
+		// decoder would inflate is refused before it is read.
+		opener = cloudtrail.S3Opener{Client: s3.NewFromConfig(c), ExpectedBucketOwner: s.TrailBucketOwner,
+			MaxBytes: cloudtrail.DefaultMaxInflatedBytes}
 	}
 
 	m := &Monitor{}
@@ -170,7 +173,7 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 
 	*m = Monitor{
 		Pipeline: p, Engine: engine, Log: log, Sweeper: sweeper, Regions: s.SweepRegions,
-		KeyVerifier: verifier, Keys: keys,
+		KeyVerifier: verifier, Keys: keys, TrailBucket: s.TrailBucket,
 		MetricsOptions: metrics.Options{Namespace: s.MetricNamespace, Organization: s.OrganizationRole != ""},
 	}
 	switch s.Metrics {
@@ -254,6 +257,7 @@ func NewRemediator(ctx context.Context, s Settings, log *slog.Logger) (*Remediat
 	a := &remediation.Actions{
 		KMS: kms.NewFromConfig(c), EFS: efs.NewFromConfig(c),
 		Options: opts, Logger: log,
+		Guard: &remediation.Guard{Account: s.StackAccount, MaxAge: s.RemediationMaxAge},
 	}
 	if s.FindingsBus != "" {
 		a.Publisher = remediation.NewPublisher(eventbridge.NewFromConfig(c), remediation.PublisherOptions{EventBusName: s.FindingsBus})

@@ -52,6 +52,12 @@ type Options struct {
 	Verifier KeyVerifier
 	// OnVerify, when set, is told each verification's outcome (metrics).
 	OnVerify func(envelope.Result)
+	// ReverifyEvery bounds how often one key is verified again because of
+	// events that can break it (DefaultReverifyEvery when 0, never bounded
+	// when negative); an event within it gets no round trip, and says so.
+	ReverifyEvery time.Duration
+	// Now is the clock of ReverifyEvery; time.Now when nil.
+	Now func() time.Time
 }
 
 // Pipeline turns inputs into findings. It is not safe for concurrent use:
@@ -68,6 +74,11 @@ type Pipeline struct {
 
 	verifier KeyVerifier
 	onVerify func(envelope.Result)
+	// reverified holds when each key was last verified again after an
+	// event.
+	reverified    map[string]time.Time
+	reverifyEvery time.Duration
+	now           func() time.Time
 }
 
 // New builds a pipeline.
@@ -84,12 +95,19 @@ func New(o Options) (*Pipeline, error) {
 	if o.MaxSeen <= 0 {
 		o.MaxSeen = 100_000
 	}
+	if o.ReverifyEvery == 0 {
+		o.ReverifyEvery = DefaultReverifyEvery
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return &Pipeline{
 		// A store that reads file systems and keys from AWS knows the
 		// monitoring path from events alone.
 		store: state.WithTrails(o.Store), engine: o.Engine, config: o.Config, decoder: o.Decoder,
 		log: o.Logger, seen: map[string]seenRecord{}, maxSeen: o.MaxSeen, judged: o.Seen,
 		verifier: o.Verifier, onVerify: o.OnVerify,
+		reverified: map[string]time.Time{}, reverifyEvery: o.ReverifyEvery, now: o.Now,
 	}, nil
 }
 

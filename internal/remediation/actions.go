@@ -27,8 +27,11 @@ const (
 	// kms:EnableKeyRotation.
 	ActionEnableKeyRotation = "enable_key_rotation"
 	// ActionCancelKeyDeletion cancels the scheduled deletion of a key that
-	// protects a live file system and re-enables it. IAM: kms:DescribeKey,
-	// kms:CancelKeyDeletion, kms:EnableKey, elasticfilesystem:DescribeFileSystems.
+	// protects a live file system, unless a tag marks the key as disabled
+	// on purpose; the key stays Disabled unless ActionEnableKey is opted in
+	// too. IAM: kms:DescribeKey, kms:ListResourceTags,
+	// elasticfilesystem:DescribeFileSystems, kms:CancelKeyDeletion, and
+	// kms:EnableKey with ActionEnableKey.
 	ActionCancelKeyDeletion = "cancel_key_deletion"
 	// ActionEnableKey re-enables a disabled key that protects a live file
 	// system, unless a tag marks the disable as intended. IAM:
@@ -165,7 +168,7 @@ type ActionOptions struct {
 // IAM actions needed, by action (reads are needed for a dry run too):
 //
 //	enable_key_rotation          kms:DescribeKey, kms:GetKeyRotationStatus, kms:EnableKeyRotation
-//	cancel_key_deletion          kms:DescribeKey, elasticfilesystem:DescribeFileSystems, kms:CancelKeyDeletion, kms:EnableKey
+//	cancel_key_deletion          kms:DescribeKey, kms:ListResourceTags, elasticfilesystem:DescribeFileSystems, kms:CancelKeyDeletion (kms:EnableKey when enable_key is opted in)
 //	restore_key_availability     the union of cancel_key_deletion and enable_key
 //	enable_key                   kms:DescribeKey, kms:ListResourceTags, elasticfilesystem:DescribeFileSystems, kms:EnableKey
 //	require_secure_transport     elasticfilesystem:DescribeFileSystems, elasticfilesystem:DescribeFileSystemPolicy, elasticfilesystem:PutFileSystemPolicy
@@ -178,11 +181,15 @@ type Actions struct {
 	// Publisher, when set, receives every outcome.
 	Publisher OutcomePublisher
 	Options   ActionOptions
-	// RuleActions maps rules to actions for events whose remediation block
-	// names none; DefaultRuleActions when nil.
+	// RuleActions maps rule ids to the action that remediates them;
+	// DefaultRuleActions when nil. The action always comes from here: an
+	// event whose remediation block names another is refused.
 	RuleActions map[string]string
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Guard admits the events HandleDelivery acts on; HandleDelivery
+	// refuses every event when it is nil.
+	Guard  *Guard
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // HandleEvent decodes the detail of an "Atrest Finding" event and handles
@@ -195,9 +202,38 @@ func (a *Actions) HandleEvent(ctx context.Context, detail json.RawMessage) (Outc
 	return a.Handle(ctx, d)
 }
 
-// Handle runs the action for one finding and publishes its outcome.
+// HandleDelivery runs the action for the finding of one event that came
+// from the findings bus, once Guard has admitted the event (the stack's
+// account, not stale, not a replay); a refused event is reported as a
+// ResultRefused outcome and no AWS call is made. An event whose action
+// failed is forgotten by the Guard, so its redelivery is handled.
+func (a *Actions) HandleDelivery(ctx context.Context, del Delivery, d FindingDetail) (Outcome, error) {
+	reason := "no guard is configured: no event is trusted"
+	if a.Guard != nil {
+		reason = a.Guard.Admit(del)
+	}
+	if reason != "" {
+		out := a.outcome(d)
+		out.Result, out.Reason = ResultRefused, reason
+		return a.report(ctx, out, nil)
+	}
+	out, err := a.Handle(ctx, d)
+	if err != nil {
+		a.Guard.Forget(del.ID)
+	}
+	return out, err
+}
+
+// Handle runs the action for one finding and publishes its outcome. It
+// trusts the finding's origin: callers that take findings from a bus use
+// HandleDelivery.
 func (a *Actions) Handle(ctx context.Context, d FindingDetail) (Outcome, error) {
 	out, err := a.run(ctx, d)
+	return a.report(ctx, out, err)
+}
+
+// report stamps, logs and publishes an outcome.
+func (a *Actions) report(ctx context.Context, out Outcome, err error) (Outcome, error) {
 	if a.Now != nil {
 		out.Time = a.Now()
 	} else {
@@ -229,23 +265,33 @@ func (a *Actions) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func (a *Actions) run(ctx context.Context, d FindingDetail) (Outcome, error) {
+// outcome starts the outcome of a finding: the action is the one its rule
+// maps to, whatever the event says.
+func (a *Actions) outcome(d FindingDetail) Outcome {
 	f := d.Finding
-	out := Outcome{FindingID: f.ID, Rule: f.Rule, Resource: f.Resource, Account: f.Account, Region: f.Region, Action: d.Remediation.Action}
+	rules := a.RuleActions
+	if rules == nil {
+		rules = DefaultRuleActions()
+	}
+	out := Outcome{FindingID: f.ID, Rule: f.Rule, Resource: f.Resource, Account: f.Account, Region: f.Region, Action: rules[f.Rule]}
 	if out.FindingID == "" {
 		out.FindingID = finding.StableID(f.Rule, f.Resource, f.EventID)
-	}
-	if out.Action == "" {
-		rules := a.RuleActions
-		if rules == nil {
-			rules = DefaultRuleActions()
-		}
-		out.Action = rules[f.Rule]
 	}
 	if arn, ok := state.ParseARN(f.Resource); ok {
 		out.Account, out.Region = arn.Account, arn.Region
 	}
-	switch {
+	return out
+}
+
+// run carries out the action of a finding's rule. Each action re-reads the
+// live resource and changes it only when the live state still fails the
+// rule's condition that the action restores.
+func (a *Actions) run(ctx context.Context, d FindingDetail) (Outcome, error) {
+	f := d.Finding
+	out := a.outcome(d)
+	switch claimed := d.Remediation.Action; {
+	case claimed != "" && claimed != out.Action:
+		return skip(out, ResultRefused, fmt.Sprintf("event names action %q, but rule %q is remediated by %q", claimed, f.Rule, out.Action))
 	case f.Status != finding.NonCompliant:
 		return skip(out, ResultSkipped, "finding is "+string(f.Status))
 	case out.Action == "":
@@ -365,6 +411,12 @@ func (a *Actions) restoreKey(ctx context.Context, out Outcome) (Outcome, error) 
 	return skip(out, ResultSkipped, "key is "+string(md.KeyState)+": no automated action restores it")
 }
 
+// cancelKeyDeletion cancels the scheduled deletion of a key that protects a
+// live file system. A key tagged as disabled on purpose is refused: an
+// administrator who disabled a key and then scheduled its deletion (the
+// order AWS recommends, or a crypto-shred) meant both. CancelKeyDeletion
+// leaves the key Disabled; it is enabled only when enable_key is opted in
+// too and the key is still not tagged.
 func (a *Actions) cancelKeyDeletion(ctx context.Context, out Outcome) (Outcome, error) {
 	md, err := a.describeKey(ctx, &out)
 	if md == nil {
@@ -376,26 +428,71 @@ func (a *Actions) cancelKeyDeletion(ctx context.Context, out Outcome) (Outcome, 
 	if md.KeyState != kmstypes.KeyStatePendingDeletion {
 		return skip(out, ResultSkipped, "key is "+string(md.KeyState)+", not PendingDeletion")
 	}
-	live, err := a.liveFileSystems(ctx, aws.ToString(md.KeyId))
+	id := aws.ToString(md.KeyId)
+	tagKey, tagged, err := a.intendedDisable(ctx, id, out.Resource)
+	if err != nil {
+		return out, err
+	}
+	if tagged {
+		return skip(out, ResultRefused, "key is tagged "+tagKey+": disabled on purpose, its deletion is left scheduled")
+	}
+	live, err := a.liveFileSystems(ctx, id)
 	if err != nil {
 		return out, err
 	}
 	if len(live) == 0 {
 		return skip(out, ResultSkipped, "no live file system uses the key")
 	}
-	id := aws.ToString(md.KeyId)
 	if !change(&out, a.Options.CancelKeyDeletion, "kms:CancelKeyDeletion") {
-		change(&out, false, "kms:EnableKey")
+		if a.Options.EnableKey {
+			change(&out, false, "kms:EnableKey")
+		}
 		return out, nil
 	}
 	if _, err := a.KMS.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: aws.String(id)}); err != nil {
 		return out, fmt.Errorf("remediation: cancel key deletion %s: %w", out.Resource, err)
 	}
+	protects := "; it protects " + strings.Join(live, ", ")
+	if !a.Options.EnableKey {
+		return skip(out, ResultApplied, "deletion cancelled; key left Disabled (enable_key is not opted in)"+protects)
+	}
+	// The tag may have been added while the deletion was cancelled.
+	if _, tagged, err = a.intendedDisable(ctx, id, out.Resource); err != nil {
+		return out, err
+	}
+	if tagged {
+		return skip(out, ResultApplied, "deletion cancelled; key left Disabled: it is tagged "+tagKey+protects)
+	}
 	change(&out, true, "kms:EnableKey")
 	if _, err := a.KMS.EnableKey(ctx, &kms.EnableKeyInput{KeyId: aws.String(id)}); err != nil {
 		return out, fmt.Errorf("remediation: enable key %s after cancelling deletion: %w", out.Resource, err)
 	}
-	return skip(out, ResultApplied, "deletion cancelled and key enabled; it protects "+strings.Join(live, ", "))
+	return skip(out, ResultApplied, "deletion cancelled and key enabled"+protects)
+}
+
+// intendedDisable reports whether key id carries the tag that marks a
+// disable as intended, and the tag's key.
+func (a *Actions) intendedDisable(ctx context.Context, id, resource string) (string, bool, error) {
+	tagKey := a.Options.IntendedDisableTagKey
+	if tagKey == "" {
+		tagKey = DefaultIntendedDisableTagKey
+	}
+	var marker *string
+	for {
+		res, err := a.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(id), Marker: marker})
+		if err != nil {
+			return tagKey, false, fmt.Errorf("remediation: list key tags %s: %w", resource, err)
+		}
+		for _, t := range res.Tags {
+			if aws.ToString(t.TagKey) == tagKey {
+				return tagKey, true, nil
+			}
+		}
+		if !res.Truncated || res.NextMarker == nil {
+			return tagKey, false, nil
+		}
+		marker = res.NextMarker
+	}
 }
 
 func (a *Actions) enableKey(ctx context.Context, out Outcome) (Outcome, error) {
@@ -410,25 +507,12 @@ func (a *Actions) enableKey(ctx context.Context, out Outcome) (Outcome, error) {
 		return skip(out, ResultSkipped, "key is "+string(md.KeyState)+", not Disabled")
 	}
 	id := aws.ToString(md.KeyId)
-	tagKey := a.Options.IntendedDisableTagKey
-	if tagKey == "" {
-		tagKey = DefaultIntendedDisableTagKey
+	tagKey, tagged, err := a.intendedDisable(ctx, id, out.Resource)
+	if err != nil {
+		return out, err
 	}
-	var marker *string
-	for {
-		res, err := a.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(id), Marker: marker})
-		if err != nil {
-			return out, fmt.Errorf("remediation: list key tags %s: %w", out.Resource, err)
-		}
-		for _, t := range res.Tags {
-			if aws.ToString(t.TagKey) == tagKey {
-				return skip(out, ResultSkipped, "key is tagged "+tagKey+": disabled on purpose")
-			}
-		}
-		if !res.Truncated || res.NextMarker == nil {
-			break
-		}
-		marker = res.NextMarker
+	if tagged {
+		return skip(out, ResultSkipped, "key is tagged "+tagKey+": disabled on purpose")
 	}
 	live, err := a.liveFileSystems(ctx, id)
 	if err != nil {

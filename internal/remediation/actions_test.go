@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/efs"
@@ -110,6 +112,8 @@ type motoWorld struct {
 	kms *kms.Client
 	efs *efs.Client
 	pub *recordingPublisher
+	// calls counts every call the clients make, the test's own included.
+	calls *awstest.Calls
 }
 
 func newWorld(t *testing.T) motoWorld {
@@ -117,7 +121,23 @@ func newWorld(t *testing.T) motoWorld {
 	url := awstest.Moto(t)
 	awstest.Reset(t, url)
 	cfg := awstest.Config(t, url)
-	return motoWorld{kms: kms.NewFromConfig(cfg), efs: efs.NewFromConfig(cfg), pub: &recordingPublisher{}}
+	calls := &awstest.Calls{}
+	calls.Install(&cfg)
+	return motoWorld{kms: kms.NewFromConfig(cfg), efs: efs.NewFromConfig(cfg), pub: &recordingPublisher{}, calls: calls}
+}
+
+// mutatingCalls are the API calls that change a resource.
+var mutatingCalls = []string{"EnableKeyRotation", "CancelKeyDeletion", "EnableKey", "PutFileSystemPolicy", "TagResource"}
+
+// mutations counts the changing calls made since the counter was reset.
+func (w motoWorld) mutations() map[string]int {
+	m := map[string]int{}
+	for _, op := range mutatingCalls {
+		if n := w.calls.Get(op); n > 0 {
+			m[op] = n
+		}
+	}
+	return m
 }
 
 func (w motoWorld) actions(opts ActionOptions) *Actions {
@@ -218,33 +238,145 @@ func (w motoWorld) keyState(t *testing.T, key string) kmstypes.KeyState {
 	return out.KeyMetadata.KeyState
 }
 
+// TestMotoCancelKeyDeletion runs the cancel_key_deletion path for each
+// order in which a key can come to be pending deletion. A key disabled on
+// purpose (tagged atrest:intended-disable) keeps its scheduled deletion,
+// whichever came first; a key whose deletion is cancelled stays Disabled
+// unless enable_key is opted in as well.
 func TestMotoCancelKeyDeletion(t *testing.T) {
-	w := newWorld(t)
 	ctx := context.Background()
-	key := w.key(t)
-	orphan := w.key(t)
-	w.fileSystem(t, "live", true, key)
-	for _, k := range []string{key, orphan} {
-		if _, err := w.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(state.ResourceID(k)), PendingWindowInDays: aws.Int32(7)}); err != nil {
+	tag := func(t *testing.T, w motoWorld, key string) {
+		t.Helper()
+		if _, err := w.kms.TagResource(ctx, &kms.TagResourceInput{KeyId: aws.String(state.ResourceID(key)),
+			Tags: []kmstypes.Tag{{TagKey: aws.String(DefaultIntendedDisableTagKey), TagValue: aws.String("INC-7")}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	d := detail(t, "efs_kms_key_available", key)
-	out := step(t, w.actions(ActionOptions{}), d, ResultDryRun)
-	if s := w.keyState(t, key); s != kmstypes.KeyStatePendingDeletion || !reflect.DeepEqual(out.Calls, []string{"kms:CancelKeyDeletion", "kms:EnableKey"}) {
-		t.Fatalf("dry run: state %s calls %v", s, out.Calls)
+	disable := func(t *testing.T, w motoWorld, key string) {
+		t.Helper()
+		if _, err := w.kms.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(state.ResourceID(key))}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	on := w.actions(ActionOptions{CancelKeyDeletion: true})
-	step(t, on, d, ResultApplied)
-	if s := w.keyState(t, key); s != kmstypes.KeyStateEnabled {
-		t.Fatalf("state %s after cancel, want Enabled", s)
+	schedule := func(t *testing.T, w motoWorld, key string) {
+		t.Helper()
+		if _, err := w.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(state.ResourceID(key)), PendingWindowInDays: aws.Int32(7)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	step(t, on, d, ResultAlreadyCompliant)
-	// A key no file system uses is left to its deletion.
-	step(t, on, detail(t, "efs_kms_key_available", orphan), ResultSkipped)
-	if s := w.keyState(t, orphan); s != kmstypes.KeyStatePendingDeletion {
-		t.Fatalf("orphan key state %s", s)
+	tests := []struct {
+		name       string
+		setup      func(t *testing.T, w motoWorld, key string)
+		opts       ActionOptions
+		result     string
+		reason     string
+		calls      []string
+		mutations  map[string]int
+		finalState kmstypes.KeyState
+	}{
+		{
+			name: "disabled, tagged, then scheduled: refused",
+			setup: func(t *testing.T, w motoWorld, key string) {
+				disable(t, w, key)
+				tag(t, w, key)
+				schedule(t, w, key)
+			},
+			opts:       ActionOptions{CancelKeyDeletion: true, EnableKey: true},
+			result:     ResultRefused,
+			reason:     "key is tagged atrest:intended-disable: disabled on purpose, its deletion is left scheduled",
+			mutations:  map[string]int{},
+			finalState: kmstypes.KeyStatePendingDeletion,
+		},
+		{
+			name:       "scheduled, no tag, enable_key off: cancelled and left Disabled",
+			setup:      schedule,
+			opts:       ActionOptions{CancelKeyDeletion: true},
+			result:     ResultApplied,
+			reason:     "deletion cancelled; key left Disabled (enable_key is not opted in); it protects ",
+			calls:      []string{"kms:CancelKeyDeletion"},
+			mutations:  map[string]int{"CancelKeyDeletion": 1},
+			finalState: kmstypes.KeyStateDisabled,
+		},
+		{
+			name:       "scheduled, no tag, enable_key on: cancelled and enabled",
+			setup:      schedule,
+			opts:       ActionOptions{CancelKeyDeletion: true, EnableKey: true},
+			result:     ResultApplied,
+			reason:     "deletion cancelled and key enabled; it protects ",
+			calls:      []string{"kms:CancelKeyDeletion", "kms:EnableKey"},
+			mutations:  map[string]int{"CancelKeyDeletion": 1, "EnableKey": 1},
+			finalState: kmstypes.KeyStateEnabled,
+		},
+		{
+			name: "scheduled, then tagged: refused",
+			setup: func(t *testing.T, w motoWorld, key string) {
+				schedule(t, w, key)
+				tag(t, w, key)
+			},
+			opts:       ActionOptions{CancelKeyDeletion: true, EnableKey: true},
+			result:     ResultRefused,
+			reason:     "key is tagged atrest:intended-disable: disabled on purpose, its deletion is left scheduled",
+			mutations:  map[string]int{},
+			finalState: kmstypes.KeyStatePendingDeletion,
+		},
+		{
+			name:       "scheduled, not opted in: dry run of the cancel alone",
+			setup:      schedule,
+			opts:       ActionOptions{},
+			result:     ResultDryRun,
+			reason:     "action not opted in",
+			calls:      []string{"kms:CancelKeyDeletion"},
+			mutations:  map[string]int{},
+			finalState: kmstypes.KeyStatePendingDeletion,
+		},
+		{
+			name:       "scheduled, enable_key alone opted in: dry run names both calls",
+			setup:      schedule,
+			opts:       ActionOptions{EnableKey: true},
+			result:     ResultDryRun,
+			reason:     "action not opted in",
+			calls:      []string{"kms:CancelKeyDeletion", "kms:EnableKey"},
+			mutations:  map[string]int{},
+			finalState: kmstypes.KeyStatePendingDeletion,
+		},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			key := w.key(t)
+			fs := w.fileSystem(t, "live", true, key)
+			tt.setup(t, w, key)
+			w.calls.Reset()
+			out := step(t, w.actions(tt.opts), detail(t, "efs_kms_key_available", key), tt.result)
+			reason := tt.reason
+			if strings.HasSuffix(reason, "it protects ") {
+				reason += state.ResourceID(fs)
+			}
+			if out.Reason != reason || !reflect.DeepEqual(out.Calls, tt.calls) {
+				t.Errorf("outcome reason %q calls %v\nwant reason %q calls %v", out.Reason, out.Calls, reason, tt.calls)
+			}
+			if got := w.mutations(); !reflect.DeepEqual(got, tt.mutations) {
+				t.Errorf("mutating calls %v, want %v", got, tt.mutations)
+			}
+			if s := w.keyState(t, key); s != tt.finalState {
+				t.Errorf("key state %s, want %s", s, tt.finalState)
+			}
+		})
+	}
+
+	t.Run("enabled key and key no file system uses", func(t *testing.T) {
+		w := newWorld(t)
+		key := w.key(t)
+		orphan := w.key(t)
+		w.fileSystem(t, "live", true, key)
+		schedule(t, w, orphan)
+		on := w.actions(ActionOptions{CancelKeyDeletion: true, EnableKey: true})
+		step(t, on, detail(t, "efs_kms_key_available", key), ResultAlreadyCompliant)
+		out := step(t, on, detail(t, "efs_kms_key_available", orphan), ResultSkipped)
+		if s := w.keyState(t, orphan); s != kmstypes.KeyStatePendingDeletion || out.Reason != "no live file system uses the key" {
+			t.Fatalf("orphan key state %s reason %q", s, out.Reason)
+		}
+	})
 }
 
 func TestMotoEnableKey(t *testing.T) {
@@ -389,3 +521,158 @@ func TestHandleRefusesWhatItDoesNotAct(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// TestMotoForgedFindingEventsAreRefused delivers finding events anyone
+// allowed to put events on the bus could forge: each is refused with its
+// reason and no call reaches KMS or EFS.
+func TestMotoForgedFindingEventsAreRefused(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	key := w.key(t)
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	guard := &Guard{Account: awstest.Account, MaxAge: time.Hour, Now: func() time.Time { return now }}
+	a := w.actions(ActionOptions{EnableKeyRotation: true, CancelKeyDeletion: true, EnableKey: true, RequireSecureTransport: true, TagUnencrypted: true})
+	a.Guard = guard
+	rotation := func() bool {
+		t.Helper()
+		out, err := w.kms.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(state.ResourceID(key))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.KeyRotationEnabled
+	}
+	var rotationOff FindingDetail
+	if err := json.Unmarshal(detail(t, "kms_key_rotation_enabled", key), &rotationOff); err != nil {
+		t.Fatal(err)
+	}
+	mismatch := rotationOff
+	mismatch.Remediation.Action = ActionCancelKeyDeletion
+
+	// A genuine event is acted on once.
+	genuine := Delivery{ID: "ev-genuine", Account: awstest.Account, Time: now.Add(-time.Minute)}
+	if out, err := a.HandleDelivery(ctx, genuine, rotationOff); err != nil || out.Result != ResultApplied || !rotation() {
+		t.Fatalf("genuine event: outcome %+v err %v", out, err)
+	}
+	if _, err := w.kms.DisableKeyRotation(ctx, &kms.DisableKeyRotationInput{KeyId: aws.String(state.ResourceID(key))}); err != nil {
+		t.Fatal(err)
+	}
+
+	reads := []string{"DescribeKey", "GetKeyRotationStatus", "ListResourceTags", "DescribeFileSystems", "DescribeFileSystemPolicy"}
+	tests := []struct {
+		name   string
+		guard  *Guard
+		del    Delivery
+		d      FindingDetail
+		reason string
+	}{
+		{
+			name:   "wrong account",
+			guard:  guard,
+			del:    Delivery{ID: "ev-1", Account: "999999999999", Time: now},
+			d:      rotationOff,
+			reason: `event put in account "999999999999", not the stack's account 123456789012`,
+		},
+		{
+			name:   "rule and action mismatch",
+			guard:  guard,
+			del:    Delivery{ID: "ev-2", Account: awstest.Account, Time: now},
+			d:      mismatch,
+			reason: `event names action "cancel_key_deletion", but rule "kms_key_rotation_enabled" is remediated by "enable_key_rotation"`,
+		},
+		{
+			name:   "stale",
+			guard:  guard,
+			del:    Delivery{ID: "ev-3", Account: awstest.Account, Time: now.Add(-61 * time.Minute)},
+			d:      rotationOff,
+			reason: "event time 2026-12-02T08:59:00Z is older than the 1h0m0s allowed",
+		},
+		{
+			name:   "in the future",
+			guard:  guard,
+			del:    Delivery{ID: "ev-4", Account: awstest.Account, Time: now.Add(time.Hour)},
+			d:      rotationOff,
+			reason: "event time 2026-12-02T11:00:00Z is in the future",
+		},
+		{
+			name:   "replayed",
+			guard:  guard,
+			del:    genuine,
+			d:      rotationOff,
+			reason: "event ev-genuine was handled already (a replay)",
+		},
+		{
+			name:   "no guard",
+			guard:  nil,
+			del:    Delivery{ID: "ev-5", Account: awstest.Account, Time: now},
+			d:      rotationOff,
+			reason: "no guard is configured: no event is trusted",
+		},
+		{
+			name:   "stack account not configured",
+			guard:  &Guard{MaxAge: time.Hour, Now: guard.Now},
+			del:    Delivery{ID: "ev-6", Account: "", Time: now},
+			d:      rotationOff,
+			reason: "the stack's account is not configured: no event is trusted",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w.calls.Reset()
+			a.Guard = tt.guard
+			out, err := a.HandleDelivery(ctx, tt.del, tt.d)
+			if err != nil || out.Result != ResultRefused || out.Reason != tt.reason {
+				t.Fatalf("outcome %s %q err %v\nwant refused %q", out.Result, out.Reason, err, tt.reason)
+			}
+			if out.Action != ActionEnableKeyRotation || len(out.Calls) != 0 {
+				t.Errorf("outcome action %q calls %v", out.Action, out.Calls)
+			}
+			if got := w.mutations(); len(got) != 0 {
+				t.Errorf("mutating calls %v", got)
+			}
+			for _, op := range reads {
+				if n := w.calls.Get(op); n != 0 {
+					t.Errorf("%d %s calls", n, op)
+				}
+			}
+			if last := w.pub.outs[len(w.pub.outs)-1]; last.Result != ResultRefused || last.Reason != tt.reason {
+				t.Errorf("published outcome %+v", last)
+			}
+		})
+	}
+	if rotation() {
+		t.Fatal("a refused event turned rotation on")
+	}
+
+	// An admitted event whose finding the live resource no longer bears
+	// out changes nothing: the action re-checks the rule's condition.
+	if _, err := w.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(state.ResourceID(key))}); err != nil {
+		t.Fatal(err)
+	}
+	w.calls.Reset()
+	a.Guard = guard
+	out, err := a.HandleDelivery(ctx, Delivery{ID: "ev-stale-claim", Account: awstest.Account, Time: now}, rotationOff)
+	if err != nil || out.Result != ResultAlreadyCompliant || out.Reason != "rotation is enabled" || len(w.mutations()) != 0 {
+		t.Fatalf("outcome %+v err %v mutations %v", out, err, w.mutations())
+	}
+}
+
+func TestGuardForgetsFailedEvents(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	g := &Guard{Account: awstest.Account, MaxAge: time.Hour, Now: func() time.Time { return now }}
+	d := Delivery{ID: "ev", Account: awstest.Account, Time: now}
+	if r := g.Admit(d); r != "" {
+		t.Fatalf("first delivery refused: %s", r)
+	}
+	if r := g.Admit(d); r != "event ev was handled already (a replay)" {
+		t.Fatalf("second delivery: %q", r)
+	}
+	g.Forget("ev")
+	if r := g.Admit(d); r != "" {
+		t.Fatalf("delivery after Forget refused: %s", r)
+	}
+	// An id is remembered only as long as its event is young enough.
+	now = now.Add(2 * time.Hour)
+	if r := g.Admit(Delivery{ID: "other", Account: awstest.Account, Time: now}); r != "" || len(g.handled) != 1 {
+		t.Fatalf("refused %q, %d ids remembered", r, len(g.handled))
+	}
+}

@@ -167,6 +167,9 @@ func (m *Memory) Apply(_ context.Context, rec *cloudtrail.Record) (Change, error
 	if rec.Failed() {
 		return Change{Ignored: "call failed with " + rec.ErrorCode}, nil
 	}
+	if err := ValidateIDs(rec); err != nil {
+		return Change{}, fmt.Errorf("apply %s %s: %w", rec.EventName, rec.EventID, err)
+	}
 	m.applying = version{at: rec.EventTime, rank: cloudtrail.RankOf(rec.EventName), id: rec.EventID}
 	var (
 		ch  Change

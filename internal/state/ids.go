@@ -1,0 +1,166 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/atrest/atrest/internal/cloudtrail"
+)
+
+// Shapes of ids, as the EFS and KMS API references define them
+// (https://docs.aws.amazon.com/efs/latest/ug/API_FileSystemDescription.html,
+// https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id).
+var (
+	fileSystemIDPattern = regexp.MustCompile(`^fs-[0-9a-f]+$`)
+	keyIDPattern        = regexp.MustCompile(`^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
+	aliasNamePattern    = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]+$`)
+	// arnCharacters are the characters an ARN may carry: printable ASCII
+	// without spaces.
+	arnCharacters = regexp.MustCompile(`^[!-~]+$`)
+)
+
+// ValidFileSystemID reports whether s is an EFS file system id.
+func ValidFileSystemID(s string) bool { return fileSystemIDPattern.MatchString(s) }
+
+// ValidKeyID reports whether s is a KMS key id: a UUID, or mrk- and 32
+// hex digits for a multi-Region key.
+func ValidKeyID(s string) bool { return keyIDPattern.MatchString(s) }
+
+// checkARN parses s with the SDK's ARN parser and returns its resource.
+func checkARN(field, s string) (arn.ARN, error) {
+	a, err := arn.Parse(s)
+	if err != nil || !arnCharacters.MatchString(s) {
+		return arn.ARN{}, fmt.Errorf("%w: %s %q is not an ARN", ErrBadRecord, field, s)
+	}
+	return a, nil
+}
+
+// checkFileSystemRef accepts a file system id or file system ARN.
+func checkFileSystemRef(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	if !strings.HasPrefix(s, "arn:") {
+		if !ValidFileSystemID(s) {
+			return fmt.Errorf("%w: %s %q is not a file system id (fs- and hex digits)", ErrBadRecord, field, s)
+		}
+		return nil
+	}
+	a, err := checkARN(field, s)
+	if err != nil {
+		return err
+	}
+	id, ok := strings.CutPrefix(a.Resource, "file-system/")
+	if !ok || !ValidFileSystemID(id) {
+		return fmt.Errorf("%w: %s %q is not a file system ARN", ErrBadRecord, field, s)
+	}
+	return nil
+}
+
+// checkKeyRef accepts what KMS takes for a key: a key id, key ARN, alias
+// name or alias ARN.
+func checkKeyRef(field, s string) error {
+	switch {
+	case s == "":
+		return nil
+	case strings.HasPrefix(s, "arn:"):
+		a, err := checkARN(field, s)
+		if err != nil {
+			return err
+		}
+		if id, ok := strings.CutPrefix(a.Resource, "key/"); ok && ValidKeyID(id) || aliasNamePattern.MatchString(a.Resource) {
+			return nil
+		}
+		return fmt.Errorf("%w: %s %q is not a key or alias ARN", ErrBadRecord, field, s)
+	case strings.HasPrefix(s, "alias/"):
+		if aliasNamePattern.MatchString(s) {
+			return nil
+		}
+		return fmt.Errorf("%w: %s %q is not an alias name", ErrBadRecord, field, s)
+	case ValidKeyID(s):
+		return nil
+	}
+	return fmt.Errorf("%w: %s %q is not a key id (a UUID or mrk- and 32 hex digits)", ErrBadRecord, field, s)
+}
+
+// idFields are the members of requestParameters and responseElements that
+// name a file system or a key.
+type idFields struct {
+	FileSystemID  string `json:"fileSystemId"`
+	FileSystemARN string `json:"fileSystemArn"`
+	KMSKeyID      string `json:"kmsKeyId"`
+	KeyID         string `json:"keyId"`
+	TargetKeyID   string `json:"targetKeyId"`
+	KeyMetadata   *struct {
+		KeyID string `json:"keyId"`
+		ARN   string `json:"arn"`
+	} `json:"keyMetadata"`
+}
+
+// idCheck is one id of a record and the check of its shape.
+type idCheck struct {
+	field string
+	value string
+	check func(field, value string) error
+}
+
+// ValidateIDs checks every id an EFS or KMS record names before any of it
+// is applied: file system ids, key ids, alias names and ARNs must have
+// their documented shape, so an id carrying control characters or other
+// text never reaches the model, a finding or a terminal. The error is an
+// ErrBadRecord naming the field. Members of the wrong type are left to the
+// apply that reads them.
+func ValidateIDs(rec *cloudtrail.Record) error {
+	if rec.EventSource != cloudtrail.SourceEFS && rec.EventSource != cloudtrail.SourceKMS {
+		return nil
+	}
+	for i, r := range rec.Resources {
+		if r.ARN == "" {
+			continue
+		}
+		field := fmt.Sprintf("resources[%d].ARN", i)
+		var err error
+		switch r.Type {
+		case "AWS::KMS::Key":
+			err = checkKeyRef(field, r.ARN)
+		case "AWS::EFS::FileSystem":
+			err = checkFileSystemRef(field, r.ARN)
+		default:
+			_, err = checkARN(field, r.ARN)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, part := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"requestParameters", rec.RequestParameters}, {"responseElements", rec.ResponseElements}} {
+		var f idFields
+		if len(part.raw) == 0 || json.Unmarshal(part.raw, &f) != nil {
+			continue
+		}
+		checks := []idCheck{
+			{"fileSystemId", f.FileSystemID, checkFileSystemRef},
+			{"fileSystemArn", f.FileSystemARN, checkFileSystemRef},
+			{"kmsKeyId", f.KMSKeyID, checkKeyRef},
+			{"keyId", f.KeyID, checkKeyRef},
+			{"targetKeyId", f.TargetKeyID, checkKeyRef},
+		}
+		if f.KeyMetadata != nil {
+			checks = append(checks,
+				idCheck{"keyMetadata.keyId", f.KeyMetadata.KeyID, checkKeyRef},
+				idCheck{"keyMetadata.arn", f.KeyMetadata.ARN, checkKeyRef})
+		}
+		for _, c := range checks {
+			if err := c.check(part.name+"."+c.field, c.value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
