@@ -151,11 +151,11 @@ type span struct{ start, end time.Time }
 
 // group is what the digests of one bucket, base, region and day say.
 type group struct {
-	listed   map[string]listing    // by bucket/key of the log file
-	coverage map[string][]span     // by trail ARN: merged delivery spans of verified digests
-	trails   []string              // trails whose digests were found
-	err      error                 // the group could not be read
-	opErrs   []error               // digests whose validation could not run
+	listed   map[string]listing // by bucket/key of the log file
+	coverage map[string][]span  // by trail ARN: merged delivery spans of verified digests
+	trails   []string           // trails whose digests were found
+	err      error              // the group could not be read
+	opErrs   []error            // digests whose validation could not run
 }
 
 func (v *Validator) init() {
