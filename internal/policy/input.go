@@ -133,6 +133,10 @@ type TrailInput struct {
 	// write management events the selectors do not log; nil when unknown.
 	ExcludedSources []string `json:"excluded_sources"`
 	Deleted         bool     `json:"deleted"`
+	// IntegrityFailures are the failures of log file integrity validation
+	// against the trail's digest files, one line each naming the file;
+	// nil when none was found (or validation did not run).
+	IntegrityFailures []string `json:"integrity_failures"`
 }
 
 // WatchedInput is an EventBridge rule or a CloudWatch Logs subscription

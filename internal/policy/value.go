@@ -46,6 +46,7 @@ func inputValue(in *Input) (ast.Value, error) {
 			item("management_events", stringTerm(t.ManagementEvents)),
 			item("excluded_sources", stringsTerm(t.ExcludedSources)),
 			item("deleted", ast.BooleanTerm(t.Deleted)),
+			item("integrity_failures", stringsTerm(t.IntegrityFailures)),
 		)
 	}
 	watched := ast.NullTerm()

@@ -74,6 +74,7 @@ func TestInputValueMatchesJSONForm(t *testing.T) {
 				ARN: "arn:aws:cloudtrail:eu-west-1:1:trail/t", Name: "t", Known: true, Logging: "off",
 				MultiRegion: &enabled, BaselineMultiRegion: &enabled, S3Bucket: "b",
 				ManagementEvents: "all", ExcludedSources: []string{"kms.amazonaws.com"},
+				IntegrityFailures: []string{"log file s3://b/k altered (its hash does not match its digest)"},
 			},
 			Watched: &WatchedInput{Kind: "event_rule", Name: "r", EventBus: "default", State: "DELETED", RemovedTargets: []string{"atrest"}},
 			Config:  config.Config{WatchedTrails: []string{"t"}, WatchedEventRules: []string{}, WatchedSubscriptionFilters: []string{"g:*"}},

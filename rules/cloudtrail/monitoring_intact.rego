@@ -7,13 +7,16 @@
 #   bucket, event selectors that no longer log write management events from
 #   KMS or EFS, and a watched EventBridge rule or CloudWatch Logs subscription
 #   filter that delivers the events to atrest disabled, deleted or stripped
-#   of targets. EventBridge rules and subscription filters are judged as
+#   of targets, and the trail's log files failing integrity validation
+#   against CloudTrail's signed digest files (altered, missing or unlisted
+#   log files, a digest whose signature or chain does not hold). EventBridge rules and subscription filters are judged as
 #   resources of this rule's type, named by their own identifiers.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/how-cloudtrail-works.html
 #   - ref: https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-cloudtrail.html
 #   - ref: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html
+#   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-intro.html
 #   - ref: https://docs.aws.amazon.com/securityhub/latest/userguide/cloudtrail-controls.html#cloudtrail-1
 # custom:
 #   id: cloudtrail_monitoring_intact
@@ -26,7 +29,10 @@
 #     elasticfilesystem.amazonaws.com (PutEventSelectors); re-enable or
 #     recreate the EventBridge rule and put its targets back (EnableRule,
 #     PutRule, PutTargets); recreate the subscription filter
-#     (PutSubscriptionFilter). Then find out who changed it and why.
+#     (PutSubscriptionFilter). For a log file that fails integrity
+#     validation, restore it from a copy whose hash matches its digest, or
+#     treat the events of that hour as unproven. Then find out who changed it
+#     and why.
 #   controls:
 #     - AWS Security Hub CloudTrail.1
 #     - CIS AWS Foundations Benchmark v3.0.0 3.1
@@ -93,6 +99,12 @@ trail_problems contains "event selectors log only read-only management events" i
 trail_problems contains sprintf("event selectors do not log write management events from %s", [concat(", ", sort(excluded))]) if {
 	excluded := {s | some s in trail.excluded_sources}
 	count(excluded) > 0
+}
+
+# integrity_failures (set by log file integrity validation) each name a log
+# file or digest file and what failed.
+trail_problems contains sprintf("integrity: %s", [f]) if {
+	some f in trail.integrity_failures
 }
 
 trail_verdict := {"status": "NOT_APPLICABLE", "reason": sprintf("%s is not in watched_trails", [trail_label])} if {
