@@ -82,8 +82,12 @@ func (f Failure) Unwrap() error { return ErrIntegrity }
 // Summary is the failure as a trail fact: what and where, in one line.
 func (f Failure) Summary() string {
 	switch f.Kind {
-	case string(Altered), string(Missing), string(Unlisted):
-		return "log file " + f.Object + " " + f.Kind + ": " + f.Reason
+	case string(Altered):
+		return "log file " + f.Object + " altered (its hash does not match its digest)"
+	case string(Missing):
+		return "log file " + f.Object + " missing (its digest lists it, the bucket does not hold it)"
+	case string(Unlisted):
+		return "log file " + f.Object + " unlisted (in the hours its trail's digests cover, listed by none)"
 	}
 	return "digest " + f.Object + ": " + f.Reason
 }
