@@ -1,14 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/atrest/atrest/internal/awstest"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/integrity/integritytest"
 )
@@ -255,4 +262,52 @@ func summaries(fs []finding.Finding) []string {
 		out = append(out, f.Rule+" "+f.Resource+" "+string(f.Status)+": "+f.Reason)
 	}
 	return out
+}
+
+// TestEvaluateIntegrityOnS3 validates against a bucket on moto, without
+// --s3-root: digests and log files read with GetObject and ListObjectsV2,
+// the newest digest's signature from its S3 user metadata, a deleted log
+// file found missing.
+func TestEvaluateIntegrityOnS3(t *testing.T) {
+	l := integrityLayout(t)
+	url := awstest.Moto(t)
+	client := s3.NewFromConfig(awstest.Config(t, url), func(o *s3.Options) { o.UsePathStyle = true })
+	ctx := context.Background()
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(l.Bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	newest := l.Digests[len(l.Digests)-1]
+	for _, key := range append(slices.Clone(l.Logs), l.Digests...) {
+		if key == l.Logs[1] {
+			continue // deleted: missing
+		}
+		body, err := os.ReadFile(l.Path(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := &s3.PutObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(key), Body: bytes.NewReader(body)}
+		if key == newest {
+			in.Metadata = map[string]string{"signature": l.Signatures[len(l.Signatures)-1], "signature-algorithm": "SHA256withRSA"}
+		}
+		if _, err := client.PutObject(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	out, stderr, code := runCLI(t, "", "evaluate", "--format", "json", "--require-integrity",
+		notification(t, l.Logs[0]), notification(t, l.Logs[2]))
+	if code != exitBadInput {
+		t.Errorf("exit %d, want %d: %s", code, exitBadInput, stderr)
+	}
+	want := []string{"cloudtrail_monitoring_intact " + trailARNIn + " NON_COMPLIANT: trail atrest-trail: integrity: log file s3://atrest-trail-bucket/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/22/111122223333_CloudTrail_us-east-1_20261122T1015Z_Hour01.json.gz missing (its digest lists it, the bucket does not hold it)"}
+	plain, _, _ := runCLI(t, "", "evaluate", "--format", "json", sampleLog)
+	want = append(summaries(decodeFindings(t, plain)), want...)
+	if got := summaries(decodeFindings(t, out)); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, s := range []string{"2 valid, 0 altered, 0 missing, 0 unlisted, 0 unvalidated; 1 integrity failures", "_Hour01.json.gz: missing: listed by digest"} {
+		if !strings.Contains(stderr, s) {
+			t.Errorf("stderr lacks %q:\n%s", s, stderr)
+		}
+	}
 }
