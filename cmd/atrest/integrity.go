@@ -19,10 +19,6 @@ import (
 	"github.com/atrest/atrest/internal/pipeline"
 )
 
-// errNotJudged wraps the reason an input or log file was refused under
-// --require-integrity.
-var errNotJudged = errors.New("not judged (--require-integrity)")
-
 // integrityCheck validates the log files evaluate reads against the digest
 // files beside them (--validate-integrity), and with --require-integrity
 // refuses what it cannot prove intact.
@@ -55,42 +51,33 @@ func newIntegrityCheck(ctx context.Context, s3Root string, require bool, stderr 
 
 // opener checks each S3 object a notification names before it is read.
 func (c *integrityCheck) opener(next cloudtrail.Opener) cloudtrail.Opener {
-	return checkedOpener{next: next, c: c}
+	return &integrity.Gate{Next: next, Validator: c.v, Require: c.require, OnVerdict: c.verdict}
 }
 
-type checkedOpener struct {
-	next cloudtrail.Opener
-	c    *integrityCheck
-}
-
-func (o checkedOpener) Open(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
-	if err := o.c.admitObject(ctx, bucket, key); err != nil {
-		return nil, err
-	}
-	return o.next.Open(ctx, bucket, key)
-}
-
-// admitObject validates s3://bucket/key and says whether it may be judged.
+// admitObject validates a log file given as a local file under --s3-root
+// and says whether it may be judged.
 func (c *integrityCheck) admitObject(ctx context.Context, bucket, key string) error {
-	if _, ok := integrity.ParseDigestKey(key); ok {
-		return c.v.CheckDigest(ctx, bucket, key)
-	}
 	vd, err := c.v.Check(ctx, bucket, key)
+	c.verdict(vd, err)
+	if c.require && !vd.OK() {
+		return fmt.Errorf("%w: %s: %s", integrity.ErrNotJudged, vd.Status, vd.Reason)
+	}
+	return nil
+}
+
+// verdict counts and reports one log file's verdict.
+func (c *integrityCheck) verdict(vd integrity.Verdict, err error) {
 	if err != nil {
 		fmt.Fprintf(c.stderr, "atrest: integrity: %s: %v\n", vd.Object(), err)
 	}
 	c.counts[vd.Status]++
-	if vd.OK() {
-		return nil
-	}
-	if c.require {
+	switch {
+	case vd.OK():
+	case c.require:
 		c.refused++
-		return fmt.Errorf("%w: %s: %s", errNotJudged, vd.Status, vd.Reason)
-	}
-	if vd.Status == integrity.Unvalidated {
+	case vd.Status == integrity.Unvalidated:
 		fmt.Fprintf(c.stderr, "atrest: integrity: %s: not validated: %s\n", vd.Object(), vd.Reason)
 	}
-	return nil
 }
 
 // admitInput decides about one input file before it is read: a log file or
@@ -112,7 +99,7 @@ func (c *integrityCheck) admitInput(ctx context.Context, path string) error {
 	}
 	if path == "-" {
 		c.refused++
-		return fmt.Errorf("%w: standard input is in no trail bucket, so no digest covers it", errNotJudged)
+		return fmt.Errorf("%w: standard input is in no trail bucket, so no digest covers it", integrity.ErrNotJudged)
 	}
 	direct, err := carriesRecords(ctx, path)
 	if err != nil {
@@ -120,7 +107,7 @@ func (c *integrityCheck) admitInput(ctx context.Context, path string) error {
 	}
 	if direct {
 		c.refused++
-		return fmt.Errorf("%w: its CloudTrail records are not a log file of a trail bucket (give log files under --s3-root, or S3 notifications), so no digest covers them", errNotJudged)
+		return fmt.Errorf("%w: its CloudTrail records are not a log file of a trail bucket (give log files under --s3-root, or S3 notifications), so no digest covers them", integrity.ErrNotJudged)
 	}
 	return nil
 }
@@ -178,11 +165,10 @@ func (refuseOpener) Open(context.Context, string, string) (io.ReadCloser, error)
 // judges each trail with failures (cloudtrail_monitoring_intact).
 func (c *integrityCheck) finish(ctx context.Context, s *session, p *pipeline.Pipeline) {
 	failures := c.v.Failures()
-	byTrail := map[string][]string{}
 	for _, f := range failures {
 		s.fail("integrity: %s: %s: %s", f.Object, f.Kind, f.Reason)
-		byTrail[f.Trail] = append(byTrail[f.Trail], f.Summary())
 	}
+	byTrail := integrity.ByTrail(failures)
 	for _, trail := range slices.Sorted(maps.Keys(byTrail)) {
 		rep, err := p.RecordIntegrity(ctx, trail, byTrail[trail], "cli", s.emit)
 		s.report(trail, rep)

@@ -150,7 +150,7 @@ func TestEvaluateIntegrity(t *testing.T) {
 			},
 			code:     exitBadInput,
 			findings: []string{trailNonCompliant + ": trail atrest-trail: integrity: log file s3://atrest-trail-bucket/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/22/111122223333_CloudTrail_us-east-1_20261122T0915Z_Hour00.json.gz altered (its hash does not match its digest)"},
-			stderr:   []string{"not judged (--require-integrity): altered: SHA-256 of its uncompressed content is", "1 inputs or log files not judged"},
+			stderr:   []string{"not judged: integrity required: altered: SHA-256 of its uncompressed content is", "1 inputs or log files not judged"},
 		},
 		{
 			name:   "unlisted log file, integrity required: not judged",
@@ -162,7 +162,7 @@ func TestEvaluateIntegrity(t *testing.T) {
 			},
 			code:     exitBadInput,
 			findings: []string{trailNonCompliant + ": trail atrest-trail: integrity: log file s3://atrest-trail-bucket/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/22/111122223333_CloudTrail_us-east-1_20261122T1030Z_Forged.json.gz unlisted (in the hours its trail's digests cover, listed by none)"},
-			stderr:   []string{"not judged (--require-integrity): unlisted: in the time the trail's digests cover, but no digest lists it"},
+			stderr:   []string{"not judged: integrity required: unlisted: in the time the trail's digests cover, but no digest lists it"},
 		},
 		{
 			name:   "missing log file and a bad digest signature, validated",
@@ -183,7 +183,7 @@ func TestEvaluateIntegrity(t *testing.T) {
 			flags:  []string{"--require-integrity"},
 			inputs: []string{"../../events/06-eventbridge-efs-createfilesystem-unencrypted.json"},
 			code:   exitBadInput,
-			stderr: []string{"06-eventbridge-efs-createfilesystem-unencrypted.json: not judged (--require-integrity): its CloudTrail records are not a log file of a trail bucket", "; 1 inputs or log files not judged"},
+			stderr: []string{"06-eventbridge-efs-createfilesystem-unencrypted.json: not judged: integrity required: its CloudTrail records are not a log file of a trail bucket", "; 1 inputs or log files not judged"},
 		},
 		{
 			name:   "an EventBridge event, validated only: judged",

@@ -228,6 +228,13 @@ func (v *Validator) Check(ctx context.Context, bucket, key string) (Verdict, err
 	return vd, errors.Join(g.opErrs...)
 }
 
+// Forget drops everything read and found so far, so the next Check reads
+// the bucket again (digests arrive every hour).
+func (v *Validator) Forget() {
+	v.digests = nil
+	v.init()
+}
+
 // CheckDigest validates the digests of a digest file's folder, as Check
 // does for a log file's, so a digest given as input is validated even when
 // no log file of its folder is read.
