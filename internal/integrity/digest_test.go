@@ -1,6 +1,10 @@
 package integrity_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"strings"
 	"testing"
@@ -177,4 +181,47 @@ func FuzzParseDigest(f *testing.F) {
 		}
 		_, _ = integrity.ParseDigestKey(d.DigestS3Object)
 	})
+}
+
+func TestParsePublicKey(t *testing.T) {
+	k := integritytest.NewKey(t, "signer")
+	pkix, err := x509.MarshalPKIXPublicKey(&k.Private.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecDER, err := x509.MarshalPKIXPublicKey(&ec.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ListPublicKeys documents "DER encoded public key value in PKCS#1
+	// format"; one sample on the custom validation page is a
+	// SubjectPublicKeyInfo. Both are read.
+	tests := []struct {
+		name string
+		der  []byte
+		err  string
+	}{
+		{"PKCS #1", k.DER, ""},
+		{"SubjectPublicKeyInfo", pkix, ""},
+		{"an EC key", ecDER, "not an RSA public key"},
+		{"garbage", []byte("not DER"), "not a DER RSA public key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := integrity.ParsePublicKey(tc.der)
+			if tc.err == "" {
+				if err != nil || !got.Equal(&k.Private.PublicKey) {
+					t.Errorf("ParsePublicKey = %v, %v", got, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParsePublicKey error %v, want %q", err, tc.err)
+			}
+		})
+	}
 }

@@ -211,6 +211,8 @@ func (v *Validator) Check(ctx context.Context, bucket, key string) (Verdict, err
 		}
 	case listed && lst.state == listUnsigned:
 		vd.Reason = "listed by digest " + lst.digest + ", whose signature is not known (no S3 metadata; its successor is not there yet)"
+	case listed && lst.state == listError:
+		vd.Reason = "listed by digest " + lst.digest + ", whose validation could not run: " + lst.reason
 	case listed:
 		vd.Reason = "listed by digest " + lst.digest + ", which failed validation: " + lst.reason
 	default:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -254,5 +255,32 @@ func remove(t *testing.T, name string) {
 	t.Helper()
 	if err := os.Remove(name); err != nil {
 		t.Fatal(err)
+	}
+}
+
+type failingLister struct{}
+
+func (failingLister) ListPublicKeys(context.Context, *cloudtrail.ListPublicKeysInput, ...func(*cloudtrail.Options)) (*cloudtrail.ListPublicKeysOutput, error) {
+	return nil, errors.New("AccessDeniedException: not authorized to perform cloudtrail:ListPublicKeys")
+}
+
+// TestValidatorKeysUnavailable: when ListPublicKeys fails, nothing is
+// proven and nothing is called a failure of the trail.
+func TestValidatorKeysUnavailable(t *testing.T) {
+	root := t.TempDir()
+	l := integritytest.Write(t, root, integritytest.Trail{
+		Bucket: bucket, Account: account, Region: region, Name: "org_trail",
+		First: first, Hours: 3, Logs: logContent, Key: integritytest.NewKey(t, "signer"),
+	})
+	v := &integrity.Validator{Source: integrity.DirSource{Root: root}, Keys: &integrity.PublicKeys{Client: failingLister{}}}
+	got, err := v.Check(context.Background(), bucket, l.Logs[0])
+	if err == nil || !strings.Contains(err.Error(), "list CloudTrail public keys in us-east-1: AccessDeniedException") {
+		t.Errorf("Check error %v, want the ListPublicKeys error", err)
+	}
+	if got.Status != integrity.Unvalidated || !strings.Contains(got.Reason, "whose validation could not run: list CloudTrail public keys") {
+		t.Errorf("verdict %s: %s", got.Status, got.Reason)
+	}
+	if fs := v.Failures(); len(fs) != 0 {
+		t.Errorf("failures %v, want none", fs)
 	}
 }
