@@ -417,6 +417,9 @@ func (v *Validator) sweep(ctx context.Context, k groupKey, g *group) error {
 		}
 		bucket, key, _ := strings.Cut(id, "/")
 		folder := key[:strings.LastIndexByte(key, '/')+1]
+		if bucket != k.bucket || folder == "" {
+			continue // CloudTrail lists files of its own bucket, in folders
+		}
 		keys, err := v.list(ctx, bucket, folder)
 		if err != nil {
 			return err
