@@ -94,10 +94,12 @@ func (c *integrityCheck) admitInput(ctx context.Context, path string) error {
 			return c.v.CheckDigest(ctx, bucket, key)
 		}
 	}
-	if !c.require {
-		return nil
-	}
+	const outside = "its CloudTrail records are not a log file of a trail bucket (give log files under --s3-root, or S3 notifications), so no digest covers them"
 	if path == "-" {
+		if !c.require {
+			fmt.Fprintf(c.stderr, "atrest: integrity: standard input: not validated: it is in no trail bucket\n")
+			return nil
+		}
 		c.refused++
 		return fmt.Errorf("%w: standard input is in no trail bucket, so no digest covers it", integrity.ErrNotJudged)
 	}
@@ -105,10 +107,14 @@ func (c *integrityCheck) admitInput(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	if direct {
+	switch {
+	case !direct:
+		return nil
+	case c.require:
 		c.refused++
-		return fmt.Errorf("%w: its CloudTrail records are not a log file of a trail bucket (give log files under --s3-root, or S3 notifications), so no digest covers them", integrity.ErrNotJudged)
+		return fmt.Errorf("%w: %s", integrity.ErrNotJudged, outside)
 	}
+	fmt.Fprintf(c.stderr, "atrest: integrity: %s: not validated: %s\n", path, outside)
 	return nil
 }
 
