@@ -183,8 +183,9 @@ func (v *Validator) allowance() time.Duration {
 // day and the next (a digest is delivered within the hour after the files it
 // lists), their signatures and chain, and the file's hash. Integrity
 // failures found on the way, for this file or others of the same folder, are
-// kept for Failures. The error is non-nil when validation could not run (an
-// S3 or CloudTrail call failed); the verdict is then Unvalidated.
+// kept for Failures. The error is non-nil when validation could not run for
+// the file or a digest of its folder (an S3 or CloudTrail call failed); a
+// file whose own digest could not be validated is then Unvalidated.
 func (v *Validator) Check(ctx context.Context, bucket, key string) (Verdict, error) {
 	v.init()
 	id := bucket + "/" + key
