@@ -24,6 +24,7 @@ ON = {
     "VerifyKeys": '"true"',
     "DeduplicationTable": "Enabled",
     "SecurityHub": "Enabled",
+    "RequireIntegrity": '"true"',
 }
 
 template_path, out_path = sys.argv[1], sys.argv[2]

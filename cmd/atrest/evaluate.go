@@ -23,10 +23,14 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		c      commonFlags
 		s3Root string
 		live   bool
+
+		validateIntegrity, requireIntegrity bool
 	)
 	c.register(fl)
 	fl.StringVar(&s3Root, "s3-root", "", "resolve s3://bucket/key in S3 notifications to DIR/bucket/key (default: read S3 with the standard AWS configuration)")
 	fl.BoolVar(&live, "live", false, "read file systems and keys from the AWS APIs instead of building state from the events alone")
+	fl.BoolVar(&validateIntegrity, "validate-integrity", false, "validate each CloudTrail log file read against the signed digest files beside it (signature via ListPublicKeys, digest chain, SHA-256); report altered, missing and unlisted log files")
+	fl.BoolVar(&requireIntegrity, "require-integrity", false, "like --validate-integrity, and refuse to judge any log file or input whose integrity is not proven")
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "usage: atrest evaluate [flags] PATH|DIR|- ...")
 		fl.PrintDefaults()
@@ -53,6 +57,13 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if s3Root != "" {
 		dec.Opener = cloudtrail.DirOpener{Root: s3Root}
 	}
+	var ic *integrityCheck
+	if validateIntegrity || requireIntegrity {
+		if ic, err = newIntegrityCheck(ctx, s3Root, requireIntegrity, stderr); err != nil {
+			return s.usage("%v", err)
+		}
+		dec.Opener = ic.opener(dec.Opener)
+	}
 	p, err := s.pipeline(ctx, store, pipeline.Options{Decoder: dec})
 	if err != nil {
 		return s.usage("%v", err)
@@ -63,6 +74,12 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		s.fail("%v", e)
 	}
 	for _, in := range inputs {
+		if ic != nil {
+			if err := ic.admitInput(ctx, in); err != nil {
+				s.fail("%s: %v", in, err)
+				continue
+			}
+		}
 		rep, err := processOne(ctx, p, in, stdin, s.emit)
 		total.Add(rep)
 		s.report(in, rep)
@@ -72,6 +89,9 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 				break
 			}
 		}
+	}
+	if ic != nil {
+		ic.finish(ctx, s, p)
 	}
 	total.CountInto(s.inv, "cli")
 	fmt.Fprintf(stderr, "atrest: %d inputs, %d records (%d of interest, %d skipped, %d duplicates, %d failed calls), %d findings, %d bad\n",

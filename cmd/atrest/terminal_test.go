@@ -48,7 +48,7 @@ func TestForgedFileSystemIDCannotForgeATableRow(t *testing.T) {
 			if stdout != wantOut {
 				t.Errorf("stdout %q, want %q: no finding for a record with a forged id", stdout, wantOut)
 			}
-			wantErr := `atrest: -: apply CreateFileSystem 5eed0000-0000-0000-0000-000000000006: bad record: responseElements.fileSystemId "fs-0fedcba9876543210\x1b[2K\nCOMPLIANT  efs_encrypted_at_rest  arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-0fedcba9876543210  -  looks fine" is not a file system id (fs- and hex digits)`
+			wantErr := `atrest: -: value[0] (eventID 5eed0000-0000-0000-0000-000000000006, CreateFileSystem): apply CreateFileSystem 5eed0000-0000-0000-0000-000000000006: bad record: responseElements.fileSystemId "fs-0fedcba9876543210\x1b[2K\nCOMPLIANT  efs_encrypted_at_rest  arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-0fedcba9876543210  -  looks fine" is not a file system id (fs- and hex digits)`
 			lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
 			if len(lines) != 2 || lines[0] != wantErr || !strings.HasPrefix(lines[1], "atrest: 1 inputs, 1 records") {
 				t.Errorf("stderr:\n%s\nwant first line\n%s", stderr, wantErr)

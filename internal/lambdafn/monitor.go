@@ -9,6 +9,7 @@ import (
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/integrity"
 	"github.com/atrest/atrest/internal/metrics"
 	"github.com/atrest/atrest/internal/pipeline"
 	"github.com/atrest/atrest/internal/policy"
@@ -48,6 +49,9 @@ type Monitor struct {
 	// TrailBucket is the only bucket whose notifications trail-archive
 	// reads.
 	TrailBucket string
+	// Integrity validates each log file before it is read and refuses one
+	// not proven intact; nil unless ATREST_REQUIRE_INTEGRITY is true.
+	Integrity *integrity.Gate
 
 	// current is the invocation under way, for the pipeline's key
 	// verification callback; a function handles one invocation at a time.
@@ -91,6 +95,7 @@ func (inv *invocation) input(ctx context.Context, name string, r io.Reader) (pip
 			"input", de.Input, "location", de.Location, "event_id", de.EventID,
 			"kind", errorText(de.Kind), "error", errorText(de.Err))
 	}
+	inv.integrityFindings(ctx, &rep)
 	inv.count(rep)
 	inv.report.Add(rep)
 	if err != nil {

@@ -52,6 +52,11 @@ var deduplication = []string{"dynamodb:PutItem"}
 // calls when ATREST_SECURITY_HUB is true.
 var securityHubImport = []string{"securityhub:BatchImportFindings"}
 
+// integrityValidation is what trail-archive calls when
+// ATREST_REQUIRE_INTEGRITY is true (internal/integrity): the public keys
+// digests are signed with, and the digest and log folders of the bucket.
+var integrityValidation = []string{"cloudtrail:ListPublicKeys", "s3:ListBucket"}
+
 // Permissions lists, per function, every IAM action its code calls. The
 // template grants each function exactly these (a test compares them), plus
 // what Lambda itself needs (logs, traces, the event source, the
@@ -63,8 +68,8 @@ var Permissions = map[string][]string{
 	FunctionTrailLogs: append(slices.Concat(liveStoreReads, keyVerification, deduplication, securityHubImport),
 		"events:PutEvents",
 	),
-	FunctionTrailArchive: append(slices.Concat(liveStoreReads, keyVerification, deduplication, securityHubImport),
-		"s3:GetObject", // the log file an S3 notification names
+	FunctionTrailArchive: append(slices.Concat(liveStoreReads, keyVerification, deduplication, securityHubImport, integrityValidation),
+		"s3:GetObject", // the log file an S3 notification names (and, with integrity required, the digests)
 		"events:PutEvents",
 	),
 	// A sweep judges resources, not records: it has no eventID to
@@ -107,6 +112,7 @@ var ConditionalPermissions = map[string][]string{
 	"VerifyKeysEnabled":           keyVerification,
 	"DeduplicationTableEnabled":   deduplication,
 	"SecurityHubEnabled":          securityHubImport,
+	"RequireIntegrityEnabled":     integrityValidation,
 	"HasOrganizationRole":         {"sts:AssumeRole"},
 	"OptInEnableKeyRotation":      {"kms:EnableKeyRotation"},
 	"OptInCancelKeyDeletion":      {"kms:CancelKeyDeletion"},

@@ -89,6 +89,11 @@ const (
 	EnvWatchedTrails              = "ATREST_WATCHED_TRAILS"
 	EnvWatchedEventRules          = "ATREST_WATCHED_EVENT_RULES"
 	EnvWatchedSubscriptionFilters = "ATREST_WATCHED_SUBSCRIPTION_FILTERS"
+	// EnvRequireIntegrity, "true", makes trail-archive validate each log
+	// file against the CloudTrail digest files of its bucket before judging
+	// it, and refuse (fail the message) one not proven intact
+	// (internal/integrity).
+	EnvRequireIntegrity = "ATREST_REQUIRE_INTEGRITY"
 	// EnvAccount is the monitor's own account id; empty asks STS once.
 	EnvAccount = "ATREST_ACCOUNT"
 	// EnvOrganizationExternalID is the external id passed on every
@@ -176,6 +181,7 @@ type Settings struct {
 	DedupTTL         time.Duration
 	SecurityHub      bool
 	TraceAWSCalls    bool
+	RequireIntegrity bool
 	// Watched* are added to the rule config's watched_* lists.
 	WatchedTrails              []string
 	WatchedEventRules          []string
@@ -218,6 +224,9 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		return s, err
 	}
 	if s.TraceAWSCalls, err = boolSetting(getenv, EnvTraceAWSCalls); err != nil {
+		return s, err
+	}
+	if s.RequireIntegrity, err = boolSetting(getenv, EnvRequireIntegrity); err != nil {
 		return s, err
 	}
 	if s.VerifyInterval, err = durationSetting(getenv, EnvVerifyInterval, envelope.DefaultInterval, 0); err != nil {

@@ -151,7 +151,7 @@ func TestTemplateAlarmTopicKeyLetsCloudWatchPublish(t *testing.T) {
 		t.Fatalf("AlarmTopicKey is a %v under %v, want an AWS::KMS::Key under CreateAlarmTopicKey", key["Type"], key["Condition"])
 	}
 	kp := key["Properties"].(map[string]any)
-	if kp["EnableKeyRotation"] != "true" {
+	if kp["EnableKeyRotation"] != true {
 		t.Errorf("AlarmTopicKey rotation %v, want true", kp["EnableKeyRotation"])
 	}
 	type stmt struct {
@@ -498,7 +498,7 @@ func TestTemplateTrailInputsExcludeFailedAndReadOnlyCalls(t *testing.T) {
 	}
 	for _, p := range pats {
 		d := p["detail"].(map[string]any)
-		if want := []any{map[string]any{"exists": "false"}}; !reflect.DeepEqual(d["errorCode"], want) {
+		if want := []any{map[string]any{"exists": false}}; !reflect.DeepEqual(d["errorCode"], want) {
 			t.Errorf("rule for %v: errorCode %v, want %v", d["eventSource"], d["errorCode"], want)
 		}
 	}
@@ -577,10 +577,10 @@ func TestTemplateDataKeyEncryptsEveryStore(t *testing.T) {
 			check("KmsKeyId", onKey)
 		case "AWS::SQS::Queue":
 			check("KmsMasterKeyId", onKey)
-			check("SqsManagedSseEnabled", fnIf("HasDataKmsKey", "false", "true"))
+			check("SqsManagedSseEnabled", fnIf("HasDataKmsKey", false, true))
 		case "AWS::DynamoDB::Table":
 			sse := p["SSESpecification"].(map[string]any)
-			if sse["SSEEnabled"] != "true" || !reflect.DeepEqual(sse["KMSMasterKeyId"], onKey) || !reflect.DeepEqual(sse["SSEType"], fnIf("HasDataKmsKey", "KMS", noValue)) {
+			if sse["SSEEnabled"] != true || !reflect.DeepEqual(sse["KMSMasterKeyId"], onKey) || !reflect.DeepEqual(sse["SSEType"], fnIf("HasDataKmsKey", "KMS", noValue)) {
 				t.Errorf("%s SSESpecification %v", id, sse)
 			}
 		case "AWS::SNS::Topic":

@@ -72,9 +72,14 @@ func nodeValue(n *yaml.Node) (any, error) {
 		v = l
 	case yaml.ScalarNode:
 		v = n.Value
-		if n.Tag == "!!int" {
+		switch n.Tag {
+		case "!!int":
 			i, _ := strconv.Atoi(n.Value)
 			v = i
+		case "!!bool":
+			// A boolean stays one in a Json-typed property such as an
+			// event pattern's {"exists": false}.
+			v = n.Value == "true"
 		}
 	case yaml.AliasNode:
 		return nil, fmt.Errorf("line %d: YAML aliases are not CloudFormation", n.Line)
@@ -198,7 +203,7 @@ var lambdaServicePolicies = map[string]bool{"DataKeyQueuePolicy": true}
 // allowedOnStar are the actions IAM cannot scope to a resource.
 var allowedOnStar = map[string]bool{
 	"kms:ListAliases": true, "kms:ListKeys": true, "elasticfilesystem:DescribeFileSystems": true,
-	"cloudtrail:DescribeTrails": true,
+	"cloudtrail:DescribeTrails": true, "cloudtrail:ListPublicKeys": true,
 }
 
 func TestTemplatePermissionsAreWhatTheCodeCalls(t *testing.T) {

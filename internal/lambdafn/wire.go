@@ -23,6 +23,7 @@ import (
 	"github.com/atrest/atrest/internal/dedup"
 	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/integrity"
 	"github.com/atrest/atrest/internal/inventory"
 	"github.com/atrest/atrest/internal/metrics"
 	"github.com/atrest/atrest/internal/pipeline"
@@ -137,6 +138,14 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 			MaxBytes: cloudtrail.DefaultMaxInflatedBytes}
 	}
 
+	var gate *integrity.Gate
+	if s.RequireIntegrity {
+		if gate, err = integrityGate(s, awsCfg, opener, log); err != nil {
+			return nil, err
+		}
+		opener = gate
+	}
+
 	m := &Monitor{}
 	popts := pipeline.Options{
 		Store: store, Engine: engine, Config: cfg, Logger: log,
@@ -173,7 +182,7 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 
 	*m = Monitor{
 		Pipeline: p, Engine: engine, Log: log, Sweeper: sweeper, Regions: s.SweepRegions,
-		KeyVerifier: verifier, Keys: keys, TrailBucket: s.TrailBucket,
+		KeyVerifier: verifier, Keys: keys, TrailBucket: s.TrailBucket, Integrity: gate,
 		MetricsOptions: metrics.Options{Namespace: s.MetricNamespace, Organization: s.OrganizationRole != ""},
 	}
 	switch s.Metrics {

@@ -79,6 +79,8 @@ type Pipeline struct {
 	reverified    map[string]time.Time
 	reverifyEvery time.Duration
 	now           func() time.Time
+
+	integrity map[string][]string // trail ARN -> integrity failures (integrity.go)
 }
 
 // New builds a pipeline.
@@ -423,6 +425,9 @@ func (p *Pipeline) EvaluateResource(ctx context.Context, ref state.ResourceRef, 
 // resource type, never silence: the error is returned alongside them.
 func (p *Pipeline) evaluate(ctx context.Context, ref state.ResourceRef, rec *cloudtrail.Record, source string) ([]finding.Finding, error) {
 	in, blast, err := BuildInput(ctx, p.store, ref, rec, p.config)
+	if ref.Type == state.TypeTrail {
+		in, err = p.withIntegrity(ctx, ref, rec, in, err)
+	}
 	var results []policy.Result
 	if err == nil {
 		if ref.Type == state.TypeKey {

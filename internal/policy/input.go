@@ -177,6 +177,10 @@ type TrailInput struct {
 	// home region of a trail that is not multi-region; nil when none.
 	UncoveredRegions []string `json:"uncovered_regions"`
 	Deleted          bool     `json:"deleted"`
+	// IntegrityFailures are the failures of log file integrity validation
+	// against the trail's digest files, one line each naming the file;
+	// nil when none was found (or validation did not run).
+	IntegrityFailures []string `json:"integrity_failures"`
 }
 
 // WatchedInput is an EventBridge rule or a CloudWatch Logs subscription

@@ -50,6 +50,7 @@ func inputValue(in *Input) (ast.Value, error) {
 			item("baseline_cloudwatch_logs_log_group", stringTerm(t.BaselineCloudWatchLogsLogGroup)),
 			item("uncovered_regions", stringsTerm(t.UncoveredRegions)),
 			item("deleted", ast.BooleanTerm(t.Deleted)),
+			item("integrity_failures", stringsTerm(t.IntegrityFailures)),
 		)
 	}
 	watched := ast.NullTerm()

@@ -6,18 +6,21 @@
 #   deleted, multi-region logging turned off or never on for the monitored
 #   regions, log files sent to another S3 bucket, the CloudWatch Logs
 #   delivery a watched subscription filter reads removed, event selectors
-#   that no longer log write management events from KMS or EFS, and a
-#   watched EventBridge rule or CloudWatch Logs subscription filter that
-#   delivers the events to atrest disabled, deleted (or its log group
-#   deleted), stripped of targets, re-pointed elsewhere, or given a pattern
-#   that drops KMS or EFS events or that atrest cannot read. EventBridge
-#   rules and subscription filters are judged as resources of this rule's
-#   type, named by their own identifiers.
+#   that no longer log write management events from KMS or EFS, a watched
+#   EventBridge rule or CloudWatch Logs subscription filter that delivers
+#   the events to atrest disabled, deleted (or its log group deleted),
+#   stripped of targets, re-pointed elsewhere, or given a pattern that drops
+#   KMS or EFS events or that atrest cannot read, and the trail's log files
+#   failing integrity validation against CloudTrail's signed digest files
+#   (altered, missing or unlisted log files, a digest whose signature or
+#   chain does not hold). EventBridge rules and subscription filters are
+#   judged as resources of this rule's type, named by their own identifiers.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html
 #   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/how-cloudtrail-works.html
 #   - ref: https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-cloudtrail.html
 #   - ref: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html
+#   - ref: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-intro.html
 #   - ref: https://docs.aws.amazon.com/securityhub/latest/userguide/cloudtrail-controls.html#cloudtrail-1
 # custom:
 #   id: cloudtrail_monitoring_intact
@@ -32,8 +35,10 @@
 #     recreate the EventBridge rule with its event pattern and point its
 #     targets back at atrest's function (EnableRule, PutRule, PutTargets);
 #     recreate the log group and the subscription filter with a pattern
-#     that passes KMS and EFS records (PutSubscriptionFilter). Then find out
-#     who changed it and why.
+#     that passes KMS and EFS records (PutSubscriptionFilter). For a log
+#     file that fails integrity validation, restore it from a copy whose
+#     hash matches its digest, or treat the events of that hour as unproven.
+#     Then find out who changed it and why.
 #   controls:
 #     - AWS Security Hub CloudTrail.1
 #     - CIS AWS Foundations Benchmark v3.0.0 3.1
@@ -132,6 +137,12 @@ trail_problems contains "event selectors log only read-only management events" i
 trail_problems contains sprintf("event selectors do not log write management events from %s", [concat(", ", sort(excluded))]) if {
 	excluded := {s | some s in trail.excluded_sources}
 	count(excluded) > 0
+}
+
+# integrity_failures (set by log file integrity validation) each name a log
+# file or digest file and what failed.
+trail_problems contains sprintf("integrity: %s", [f]) if {
+	some f in trail.integrity_failures
 }
 
 trail_verdict := {"status": "NOT_APPLICABLE", "reason": sprintf("%s is not in watched_trails", [trail_label])} if {

@@ -112,6 +112,34 @@ test_non_compliant_unnamed_trail_labelled_by_arn if {
 		with input as mk_input(trail({"name": "", "logging": "off"}), null, config({}))
 }
 
+test_non_compliant_log_file_altered if {
+	rule.results == want(
+		"NON_COMPLIANT",
+		"trail org: integrity: log file s3://logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/22/a.json.gz altered (its hash does not match its digest)",
+	) with input as mk_input(
+		trail({"integrity_failures": ["log file s3://logs/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/22/a.json.gz altered (its hash does not match its digest)"]}),
+		null, config({}),
+	)
+}
+
+test_non_compliant_integrity_failure_of_a_trail_known_by_name_only if {
+	rule.results == want("NON_COMPLIANT", "trail org: integrity: digest s3://logs/d.json.gz: signature verification failed")
+		with input as mk_input(
+			trail({"known": false, "logging": "", "multi_region": null, "baseline_multi_region": null, "s3_bucket": "", "baseline_s3_bucket": "", "management_events": "", "excluded_sources": null, "integrity_failures": ["digest s3://logs/d.json.gz: signature verification failed"]}),
+			null, config({}),
+		)
+}
+
+test_compliant_no_integrity_failures if {
+	rule.results == want("COMPLIANT", "trail org is logging")
+		with input as mk_input(trail({"integrity_failures": null}), null, config({}))
+}
+
+test_not_applicable_integrity_failure_of_a_trail_not_watched if {
+	rule.results == want("NOT_APPLICABLE", "trail org is not in watched_trails")
+		with input as mk_input(trail({"integrity_failures": ["digest s3://logs/d.json.gz: signature verification failed"]}), null, config({"watched_trails": ["other"]}))
+}
+
 test_not_applicable_trail_not_watched if {
 	rule.results == want("NOT_APPLICABLE", "trail org is not in watched_trails")
 		with input as mk_input(trail({"logging": "off"}), null, config({"watched_trails": ["other"]}))

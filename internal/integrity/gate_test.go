@@ -1,0 +1,141 @@
+package integrity_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/integrity"
+	"github.com/atrest/atrest/internal/integrity/integritytest"
+)
+
+func TestGate(t *testing.T) {
+	signer := integritytest.NewKey(t, "signer")
+	tests := []struct {
+		name    string
+		require bool
+		mutate  func(t *testing.T, l *integritytest.Layout)
+		log     int
+		wantErr string // "" when the file is read
+		failure string // the one failure taken, "" when none
+	}{
+		{name: "intact, required: read", require: true, log: 0},
+		{
+			name: "altered, required: refused", require: true, log: 1,
+			mutate: func(t *testing.T, l *integritytest.Layout) {
+				integritytest.WriteFile(t, l.Path(l.Logs[1]), integritytest.Gzip(t, []byte(`{"Records":[]}`)))
+			},
+			wantErr: "not judged: integrity required: altered: SHA-256 of its uncompressed content is",
+			failure: "altered (its hash does not match its digest)",
+		},
+		{
+			name: "altered, validated only: read", log: 1,
+			mutate: func(t *testing.T, l *integritytest.Layout) {
+				integritytest.WriteFile(t, l.Path(l.Logs[1]), integritytest.Gzip(t, []byte(`{"Records":[]}`)))
+			},
+			failure: "altered (its hash does not match its digest)",
+		},
+		{
+			name: "the newest hour without a signature, required: refused", require: true, log: 2,
+			mutate: func(t *testing.T, l *integritytest.Layout) {
+				remove(t, l.Path(l.Digests[2])+".metadata")
+			},
+			wantErr: "not judged: integrity required: unvalidated: listed by digest",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			l := integritytest.Write(t, root, integritytest.Trail{
+				Bucket: bucket, Account: account, Region: region, Name: "org_trail",
+				First: first, Hours: 3, Logs: logContent, Key: signer,
+			})
+			if tc.mutate != nil {
+				tc.mutate(t, l)
+			}
+			var verdicts []integrity.Verdict
+			g := &integrity.Gate{
+				Next:      cloudtrail.DirOpener{Root: root},
+				Validator: &integrity.Validator{Source: integrity.DirSource{Root: root}, Keys: integrity.StaticKeys{signer.Fingerprint: &signer.Private.PublicKey}},
+				Require:   tc.require,
+				OnVerdict: func(v integrity.Verdict, err error) {
+					if err != nil {
+						t.Errorf("OnVerdict error %v", err)
+					}
+					verdicts = append(verdicts, v)
+				},
+			}
+			body, err := g.Open(context.Background(), bucket, l.Logs[tc.log])
+			if tc.wantErr != "" {
+				if !errors.Is(err, integrity.ErrNotJudged) || !strings.Contains(err.Error(), tc.wantErr) || body != nil {
+					t.Errorf("Open = %v, %v; want ErrNotJudged %q", body, err, tc.wantErr)
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				b, _ := io.ReadAll(body)
+				body.Close()
+				if len(b) == 0 {
+					t.Error("empty body")
+				}
+			}
+			if len(verdicts) != 1 || verdicts[0].Key != l.Logs[tc.log] {
+				t.Errorf("verdicts %v, want one for %s", verdicts, l.Logs[tc.log])
+			}
+			taken := g.TakeFailures()
+			switch {
+			case tc.failure == "" && len(taken) != 0:
+				t.Errorf("failures %v, want none", taken)
+			case tc.failure != "" && (len(taken) != 1 || !strings.Contains(taken[0].Summary(), tc.failure)):
+				t.Errorf("failures %v, want one: %s", taken, tc.failure)
+			}
+			if again := g.TakeFailures(); len(again) != 0 {
+				t.Errorf("failures taken twice: %v", again)
+			}
+		})
+	}
+}
+
+// TestGateTTL: a long-lived gate sees a digest delivered after its first
+// look once its TTL has passed.
+func TestGateTTL(t *testing.T) {
+	signer := integritytest.NewKey(t, "signer")
+	root := t.TempDir()
+	l := integritytest.Write(t, root, integritytest.Trail{
+		Bucket: bucket, Account: account, Region: region, Name: "org_trail",
+		First: first, Hours: 3, Logs: logContent, Key: signer,
+	})
+	newest := l.Path(l.Digests[2])
+	saved, err := os.ReadFile(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remove(t, newest) // not delivered yet
+	clock := first.Add(3 * time.Hour)
+	g := &integrity.Gate{
+		Now:       func() time.Time { return clock },
+		Next:      cloudtrail.DirOpener{Root: root},
+		Validator: &integrity.Validator{Source: integrity.DirSource{Root: root}, Keys: integrity.StaticKeys{signer.Fingerprint: &signer.Private.PublicKey}},
+		Require:   true, TTL: 5 * time.Minute,
+	}
+	if _, err := g.Open(context.Background(), bucket, l.Logs[2]); !errors.Is(err, integrity.ErrNotJudged) {
+		t.Fatalf("before the digest: %v, want ErrNotJudged", err)
+	}
+	integritytest.WriteFile(t, newest, saved)
+	clock = clock.Add(time.Minute)
+	if _, err := g.Open(context.Background(), bucket, l.Logs[2]); !errors.Is(err, integrity.ErrNotJudged) {
+		t.Fatalf("within the TTL: %v, want the verdict reused", err)
+	}
+	clock = clock.Add(5 * time.Minute)
+	body, err := g.Open(context.Background(), bucket, l.Logs[2])
+	if err != nil {
+		t.Fatalf("after the digest: %v", err)
+	}
+	body.Close()
+}
