@@ -1,6 +1,7 @@
 package lambdafn
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -133,9 +134,10 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 			return nil, err
 		}
 		// A log file is gzip of JSON: an object larger than what the
-		// decoder would inflate is refused before it is read.
+		// decoder would inflate (the function's own bound) is refused
+		// before it is read.
 		opener = cloudtrail.S3Opener{Client: s3.NewFromConfig(c), ExpectedBucketOwner: s.TrailBucketOwner,
-			MaxBytes: cloudtrail.DefaultMaxInflatedBytes}
+			MaxBytes: cmp.Or(s.MaxInflatedBytes, cloudtrail.DefaultMaxInflatedBytes)}
 	}
 
 	var gate *integrity.Gate
