@@ -1099,9 +1099,9 @@ func (src *source) logEventsFrom(raw []byte, loc string) error {
 	return err
 }
 
-// s3EventRecord is one record of an S3 event notification.
+// S3EventRecord is one record of an S3 event notification.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
-type s3EventRecord struct {
+type S3EventRecord struct {
 	EventSource string `json:"eventSource"`
 	EventName   string `json:"eventName"`
 	S3          struct {
@@ -1120,7 +1120,7 @@ func (src *source) s3Record(raw []byte, loc string) error {
 		src.report(loc, "", ErrUnknownShape, errors.New("S3 notification inside an S3 object"))
 		return nil
 	}
-	var rec s3EventRecord
+	var rec S3EventRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		return src.envelopeError(loc, "S3 event record", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/atrest/atrest/internal/cloudtrail"
 )
 
 // MaxObjectsPerMessage is the most S3 objects one trail-archive message may
@@ -22,24 +24,10 @@ var ErrArchiveMessage = errors.New("message refused")
 // notification is configured.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
 type s3Notification struct {
-	Records []s3NotificationRecord `json:"Records"`
+	Records []cloudtrail.S3EventRecord `json:"Records"`
 	// Event and Bucket are set in the test event.
 	Event  string `json:"Event"`
 	Bucket string `json:"Bucket"`
-}
-
-type s3NotificationRecord struct {
-	EventSource string `json:"eventSource"`
-	EventName   string `json:"eventName"`
-	S3          struct {
-		Bucket struct {
-			Name string `json:"name"`
-		} `json:"bucket"`
-		Object struct {
-			Key  string `json:"key"`
-			Size int64  `json:"size"`
-		} `json:"object"`
-	} `json:"s3"`
 }
 
 // archiveBody checks an SQS message body of trail-archive and returns the
@@ -71,7 +59,7 @@ func archiveBody(bucket string, body []byte, seen map[string]bool) (out []byte, 
 	case len(n.Records) > MaxObjectsPerMessage:
 		return nil, 0, fmt.Errorf("%w: %d records, more than the %d a message may name", ErrArchiveMessage, len(n.Records), MaxObjectsPerMessage)
 	}
-	keep := make([]s3NotificationRecord, 0, len(n.Records))
+	keep := make([]cloudtrail.S3EventRecord, 0, len(n.Records))
 	var keys []string
 	for i, r := range n.Records {
 		at := fmt.Sprintf("Records[%d]", i)
