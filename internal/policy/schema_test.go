@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"reflect"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/atrest/atrest/rules"
 )
 
 // The rule input schema has three forms that must agree: the Go types in
@@ -438,6 +441,127 @@ func TestJSONCToJSON(t *testing.T) {
 			wantJSON, _ := json.Marshal(want)
 			if string(got) != string(wantJSON) {
 				t.Errorf("got %s, want %s", got, wantJSON)
+			}
+		})
+	}
+}
+
+// inputRefPath is the schema path a rule's reference into input reads, as far
+// as its terms are constants: a string term names a member, any other term
+// indexes a slice ("[]") or, on an object, ends the path (a computed key).
+// ok is false when the path leaves the types.
+func inputRefPath(ref ast.Ref, types map[string]reflect.Type) (path string, ok bool) {
+	var t reflect.Type = reflect.TypeOf(Input{})
+	for _, term := range ref[1:] {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t == timeType || t.Kind() == reflect.Interface {
+			return path, true // inside a leaf document: anything goes
+		}
+		var next string
+		s, isString := term.Value.(ast.String)
+		switch {
+		case t.Kind() == reflect.Slice:
+			next = path + "[]"
+		case isString && path == "":
+			next = string(s)
+		case isString:
+			next = path + "." + string(s)
+		default:
+			return path, true // a computed member name
+		}
+		ft, known := types[next]
+		if !known {
+			return next, false
+		}
+		if t.Kind() == reflect.Slice {
+			ft = t.Elem()
+		}
+		path, t = next, ft
+	}
+	return path, true
+}
+
+// TestRulesReadOnlyInputKeys checks every reference to input in the rules
+// (tests left out) against the types: a rule reading a key the input does
+// not have gets undefined forever, which no error would show.
+func TestRulesReadOnlyInputKeys(t *testing.T) {
+	types := map[string]reflect.Type{}
+	schemaPaths(reflect.TypeOf(Input{}), "", types)
+	// Slices' element paths, for references that index them.
+	for p, ft := range types {
+		if ft.Kind() == reflect.Slice {
+			types[p+"[]"] = ft.Elem()
+		}
+	}
+	var files []string
+	err := fs.WalkDir(rules.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".rego") && !strings.HasSuffix(p, "_test.rego") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no rules: %v", err)
+	}
+	refs := 0
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			src, err := fs.ReadFile(rules.FS, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := ast.ParseModuleWithOpts(f, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.WalkRefs(m, func(r ast.Ref) bool {
+				if !r.HasPrefix(ast.InputRootRef) || len(r) < 2 {
+					return false
+				}
+				refs++
+				if p, ok := inputRefPath(r, types); !ok {
+					t.Errorf("%s:%d: %s reads %q, no key of policy.Input", f, r[0].Location.Row, r, p)
+				}
+				return false
+			})
+		})
+	}
+	if refs == 0 {
+		t.Error("no reference to input found in the rules; the test checks nothing")
+	}
+}
+
+func TestInputRefPath(t *testing.T) {
+	types := map[string]reflect.Type{}
+	schemaPaths(reflect.TypeOf(Input{}), "", types)
+	for p, ft := range types {
+		if ft.Kind() == reflect.Slice {
+			types[p+"[]"] = ft.Elem()
+		}
+	}
+	tests := []struct {
+		name, ref, path string
+		ok              bool
+	}{
+		{name: "member", ref: "input.key.key_state", path: "key.key_state", ok: true},
+		{name: "member of a slice element", ref: "input.key.grants[_].operations[i]", path: "key.grants[].operations[]", ok: true},
+		{name: "computed member", ref: "input.verification[name]", path: "verification", ok: true},
+		{name: "inside a policy document", ref: "input.key.policy.Statement[_].Effect", path: "key.policy", ok: true},
+		{name: "misspelt member", ref: "input.key.key_status", path: "key.key_status", ok: false},
+		{name: "member of a scalar", ref: "input.resource.arn", path: "resource.arn", ok: false},
+		{name: "config field json skips", ref: "input.config.monitored_regions", path: "config.monitored_regions", ok: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ref, err := ast.ParseRef(tc.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path, ok := inputRefPath(ref, types)
+			if path != tc.path || ok != tc.ok {
+				t.Errorf("inputRefPath(%s) = %q, %v; want %q, %v", tc.ref, path, ok, tc.path, tc.ok)
 			}
 		})
 	}
