@@ -566,3 +566,29 @@ func TestInputRefPath(t *testing.T) {
 		})
 	}
 }
+
+func TestJSONCBlock(t *testing.T) {
+	tests := []struct {
+		name, md, want, err string
+	}{
+		{name: "block under the heading", md: "# r\n## Input\n\ntext\n```jsonc\n{\"a\": 1}\n```\n## Next\n", want: "{\"a\": 1}"},
+		{name: "first block only", md: "## Input\n```jsonc\n{}\n```\n```jsonc\n{\"b\": 2}\n```\n", want: "{}"},
+		{name: "no heading", md: "## Other\n```jsonc\n{}\n```\n", err: `no heading "## Input"`},
+		{name: "block under the next heading", md: "## Input\ntext\n## Next\n```jsonc\n{}\n```\n", err: `no jsonc block under "## Input"`},
+		{name: "block not closed", md: "## Input\n```jsonc\n{}\n", err: `jsonc block under "## Input" is not closed`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := jsoncBlock(tc.md, "## Input")
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("jsoncBlock error = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("jsoncBlock = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
