@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -40,8 +41,12 @@ func loadInput(t testing.TB, name string) *Input {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A key the types do not have would be dropped silently and the
+	// fixture would test less than it shows.
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
 	var in Input
-	if err := json.Unmarshal(data, &in); err != nil {
+	if err := dec.Decode(&in); err != nil {
 		t.Fatalf("decode %s: %v", name, err)
 	}
 	return &in

@@ -8,7 +8,9 @@ import (
 
 // Input is the document one evaluation hands to the rules: one resource as it
 // now stands, plus the event that triggered the evaluation and the config.
-// rules/README.md documents the same schema for rule authors.
+// rules/README.md (and the README of a rule package that adds members)
+// documents the same schema for rule authors; schema_test.go checks that the
+// READMEs and the converter in value.go show exactly the fields declared here.
 type Input struct {
 	// ResourceType is "AWS::EFS::FileSystem", "AWS::KMS::Key" or
 	// "AWS::CloudTrail::Trail".

@@ -152,7 +152,8 @@ func TestInputValueRejectsWhatJSONRejects(t *testing.T) {
 }
 
 // FuzzInputValue checks the converter against the JSON form for policies
-// decoded from arbitrary JSON.
+// decoded from arbitrary JSON and arbitrary strings, in a sparse input and in
+// one with every field set.
 func FuzzInputValue(f *testing.F) {
 	f.Add(`{"Statement":[{"Effect":"Deny","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`, "fs-1")
 	f.Add(`[1e400, 0.000001, -0, "\ud800"]`, "\xff")
@@ -169,6 +170,16 @@ func FuzzInputValue(f *testing.F) {
 		}
 		if want := jsonFormValue(t, in); got.Compare(want) != 0 || got.String() != want.String() {
 			t.Errorf("inputValue differs from the JSON form:\n got %s\nwant %s", got, want)
+		}
+		// Every field set, every string the fuzzed one.
+		full := populatedInput(t, id)
+		full.FileSystem.Policy, full.Key.Policy = doc, doc
+		got, err = inputValue(full)
+		if err != nil {
+			t.Fatalf("inputValue (every field set): %v", err)
+		}
+		if want := jsonFormValue(t, full); got.Compare(want) != 0 || got.String() != want.String() {
+			t.Errorf("inputValue (every field set) differs from the JSON form:\n got %s\nwant %s", got, want)
 		}
 	})
 }
