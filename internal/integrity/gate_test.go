@@ -139,3 +139,61 @@ func TestGateTTL(t *testing.T) {
 	}
 	body.Close()
 }
+
+// TestGateRehashesValidFiles: a log file found valid and then overwritten
+// (its new ObjectCreated notification brings it back within the TTL) is
+// hashed again, not passed on on the strength of the earlier verdict.
+func TestGateRehashesValidFiles(t *testing.T) {
+	signer := integritytest.NewKey(t, "signer")
+	tests := []struct {
+		name      string
+		overwrite []byte // nil: the file is left as delivered
+		wantErr   string // "" when the file is read again
+	}{
+		{name: "unchanged: read again"},
+		{
+			name:      "overwritten after validation: refused",
+			overwrite: integritytest.Gzip(t, []byte(`{"Records":[]}`)),
+			wantErr:   "not judged: integrity required: altered: SHA-256 of its uncompressed content is",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			l := integritytest.Write(t, root, integritytest.Trail{
+				Bucket: bucket, Account: account, Region: region, Name: "org_trail",
+				First: first, Hours: 3, Logs: logContent, Key: signer,
+			})
+			clock := first.Add(4 * time.Hour)
+			g := &integrity.Gate{
+				Now:       func() time.Time { return clock },
+				Next:      cloudtrail.DirOpener{Root: root},
+				Validator: &integrity.Validator{Source: integrity.DirSource{Root: root}, Keys: integrity.StaticKeys{signer.Fingerprint: &signer.Private.PublicKey}},
+				Require:   true, TTL: 5 * time.Minute,
+			}
+			body, err := g.Open(context.Background(), bucket, l.Logs[1])
+			if err != nil {
+				t.Fatalf("first open: %v", err)
+			}
+			body.Close()
+			if tc.overwrite != nil {
+				integritytest.WriteFile(t, l.Path(l.Logs[1]), tc.overwrite)
+			}
+			clock = clock.Add(time.Minute) // within the TTL
+			body, err = g.Open(context.Background(), bucket, l.Logs[1])
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("second open: %v", err)
+				}
+				body.Close()
+				return
+			}
+			if !errors.Is(err, integrity.ErrNotJudged) || !strings.Contains(err.Error(), tc.wantErr) || body != nil {
+				t.Fatalf("second open = %v, %v; want ErrNotJudged %q", body, err, tc.wantErr)
+			}
+			if taken := g.TakeFailures(); len(taken) != 1 || !strings.Contains(taken[0].Summary(), "altered") {
+				t.Errorf("failures %v, want the file altered", taken)
+			}
+		})
+	}
+}

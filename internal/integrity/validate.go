@@ -189,7 +189,11 @@ func (v *Validator) allowance() time.Duration {
 func (v *Validator) Check(ctx context.Context, bucket, key string) (Verdict, error) {
 	v.init()
 	id := bucket + "/" + key
-	if vd, ok := v.verdicts[id]; ok {
+	// A file found valid is hashed again each time it is checked: the
+	// object may have been overwritten since (its new ObjectCreated
+	// notification brings it back), and only what the digest lists is
+	// valid.
+	if vd, ok := v.verdicts[id]; ok && vd.Status != Valid {
 		return vd, nil
 	}
 	vd := Verdict{Bucket: bucket, Key: key, Status: Unvalidated}

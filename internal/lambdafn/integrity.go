@@ -36,10 +36,13 @@ func integrityGate(s Settings, awsCfg awsConfig, next cloudtrail.Opener, log *sl
 		src = integrity.DirSource{Root: s.S3Root}
 	}
 	return &integrity.Gate{
-		Next:      next,
-		Validator: &integrity.Validator{Source: src, Keys: &integrity.PublicKeys{Client: awscloudtrail.NewFromConfig(c)}},
-		Require:   true,
-		TTL:       IntegrityTTL,
+		Next: next,
+		// Hashing a log file inflates it as the decoder would: within the
+		// function's own bound, not the validator's default of 1 GiB.
+		Validator: &integrity.Validator{Source: src, Keys: &integrity.PublicKeys{Client: awscloudtrail.NewFromConfig(c)},
+			MaxInflatedBytes: s.MaxInflatedBytes},
+		Require: true,
+		TTL:     IntegrityTTL,
 		OnVerdict: func(v integrity.Verdict, err error) {
 			if err != nil {
 				log.Warn("integrity validation did not run", "object", v.Object(), "error", err.Error())

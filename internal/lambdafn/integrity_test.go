@@ -167,3 +167,69 @@ func gunzip(t *testing.T, name string) []byte {
 	}
 	return b
 }
+
+// TestRequiredIntegrityHashesWithinTheFunctionBound: the validator hashes a
+// log file within ATREST_MAX_INFLATED_BYTES, as the decoder would read it,
+// not within its own default of 1 GiB.
+func TestRequiredIntegrityHashesWithinTheFunctionBound(t *testing.T) {
+	key := integritytest.NewKey(t, "lambda")
+	first := time.Date(2026, 11, 22, 9, 1, 31, 0, time.UTC)
+	l := integritytest.Write(t, t.TempDir(), integritytest.Trail{
+		Bucket: "atrest-trail-bucket", Account: "111122223333", Region: "us-east-1", Name: "atrest-trail",
+		First: first, Hours: 3, Key: key,
+		Logs: func(int) []byte { return []byte(`{"Records":[` + strings.Repeat(" ", 4096) + `]}`) },
+	})
+	srv := integritytest.ServeKeys(t, first.Add(-24*time.Hour), first.Add(24*time.Hour), key)
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	for _, tc := range []struct {
+		name      string
+		bound     string
+		wantNotOK string // the reason logged for a file not judged; "" when judged
+	}{
+		{name: "within the bound: validated", bound: "1048576"},
+		{name: "past the bound: not hashed, not judged", bound: "1024", wantNotOK: "inflates past 1024 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{
+				lambdafn.EnvStore: lambdafn.StoreMemory, lambdafn.EnvS3Root: l.Root, lambdafn.EnvMetrics: lambdafn.MetricsNone,
+				lambdafn.EnvRegion: "us-east-1", lambdafn.EnvRequireIntegrity: "true", lambdafn.EnvTrailBucket: "atrest-trail-bucket",
+				lambdafn.EnvMaxInflatedBytes: tc.bound,
+			}
+			s, err := lambdafn.FromEnv(func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logBuf bytes.Buffer
+			m, err := lambdafn.NewMonitor(context.Background(), s, lambdafn.NewLogger(&logBuf), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := `{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"atrest-trail-bucket"},"object":{"key":"` + l.Logs[0] + `"}}}]}`
+			if _, err := m.TrailArchive(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", EventSource: "aws:sqs", Body: body}}}); err != nil {
+				t.Fatal(err)
+			}
+			var reasons []string
+			for _, line := range strings.Split(strings.TrimSpace(logBuf.String()), "\n") {
+				var entry struct {
+					Msg    string `json:"msg"`
+					Reason string `json:"reason"`
+				}
+				if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "log file not proven intact: not judged" {
+					reasons = append(reasons, entry.Reason)
+				}
+			}
+			switch {
+			case tc.wantNotOK == "" && len(reasons) != 0:
+				t.Errorf("not judged: %v\n%s", reasons, logBuf.String())
+			case tc.wantNotOK != "" && (len(reasons) != 1 || !strings.Contains(reasons[0], tc.wantNotOK)):
+				t.Errorf("not judged %v, want one: %s\n%s", reasons, tc.wantNotOK, logBuf.String())
+			}
+		})
+	}
+}
