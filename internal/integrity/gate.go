@@ -1,6 +1,8 @@
 package integrity
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +32,9 @@ type Gate struct {
 	OnVerdict func(Verdict, error)
 	// Now is the clock for TTL; time.Now when nil.
 	Now func() time.Time
+	// MaxObjectBytes bounds the object a Require gate reads into memory to
+	// validate and judge one copy; zero is DefaultMaxInflatedBytes.
+	MaxObjectBytes int64
 
 	since time.Time
 	taken map[string]bool
@@ -47,14 +52,49 @@ func (g *Gate) Open(ctx context.Context, bucket, key string) (io.ReadCloser, err
 		g.Validator.Forget()
 		g.since, g.taken = t, nil
 	}
-	vd, err := g.Validator.Check(ctx, bucket, key)
+	if !g.Require {
+		vd, err := g.Validator.Check(ctx, bucket, key)
+		if g.OnVerdict != nil {
+			g.OnVerdict(vd, err)
+		}
+		return g.Next.Open(ctx, bucket, key)
+	}
+	// With integrity required, the bytes judged are the bytes hashed: the
+	// object is read once, through Next (and its size bound), and validated
+	// and decoded from that one copy, so an object overwritten between a
+	// check and a read is never judged.
+	content, err := g.read(ctx, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	vd, err := g.Validator.CheckContent(ctx, bucket, key, content)
 	if g.OnVerdict != nil {
 		g.OnVerdict(vd, err)
 	}
-	if g.Require && !vd.OK() {
+	if !vd.OK() {
 		return nil, fmt.Errorf("%w: %s: %s", ErrNotJudged, vd.Status, vd.Reason)
 	}
-	return g.Next.Open(ctx, bucket, key)
+	return io.NopCloser(bytes.NewReader(content)), nil
+}
+
+// read reads a whole object through Next, at most MaxObjectBytes of it
+// (DefaultMaxInflatedBytes when zero: a gzip object is no larger than what
+// it inflates to).
+func (g *Gate) read(ctx context.Context, bucket, key string) ([]byte, error) {
+	body, err := g.Next.Open(ctx, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	limit := cmp.Or(g.MaxObjectBytes, DefaultMaxInflatedBytes)
+	content, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+	}
+	if int64(len(content)) > limit {
+		return nil, fmt.Errorf("%w: s3://%s/%s is larger than %d bytes", ErrNotJudged, bucket, key, limit)
+	}
+	return content, nil
 }
 
 // TakeFailures returns the integrity failures found since the last call.

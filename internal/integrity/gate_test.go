@@ -197,3 +197,66 @@ func TestGateRehashesValidFiles(t *testing.T) {
 		})
 	}
 }
+
+// swapOpener serves, for one key, other content than the object the
+// validator's source holds: the object overwritten between a check of the
+// original and the read that is judged.
+type swapOpener struct {
+	cloudtrail.Opener
+	key     string
+	swapped []byte
+	opened  int
+}
+
+func (o *swapOpener) Open(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+	o.opened++
+	if key == o.key {
+		return io.NopCloser(strings.NewReader(string(o.swapped))), nil
+	}
+	return o.Opener.Open(ctx, bucket, key)
+}
+
+// TestGateJudgesTheBytesItValidated: with integrity required, the gate
+// reads a log file once and hashes and hands on that one copy. An object
+// swapped after the validator's own look at it is refused, not judged.
+func TestGateJudgesTheBytesItValidated(t *testing.T) {
+	signer := integritytest.NewKey(t, "signer")
+	root := t.TempDir()
+	l := integritytest.Write(t, root, integritytest.Trail{
+		Bucket: bucket, Account: account, Region: region, Name: "org_trail",
+		First: first, Hours: 3, Logs: logContent, Key: signer,
+	})
+	forged := integritytest.Gzip(t, []byte(`{"Records":[]}`))
+	next := &swapOpener{Opener: cloudtrail.DirOpener{Root: root}, key: l.Logs[1], swapped: forged}
+	g := &integrity.Gate{
+		Next:      next,
+		Validator: &integrity.Validator{Source: integrity.DirSource{Root: root}, Keys: integrity.StaticKeys{signer.Fingerprint: &signer.Private.PublicKey}},
+		Require:   true,
+	}
+	body, err := g.Open(context.Background(), bucket, l.Logs[1])
+	if !errors.Is(err, integrity.ErrNotJudged) || !strings.Contains(err.Error(), "altered") || body != nil {
+		t.Fatalf("swapped object: Open = %v, %v; want ErrNotJudged, altered", body, err)
+	}
+	if next.opened != 1 {
+		t.Errorf("object opened %d times, want once", next.opened)
+	}
+	// The intact file is handed on as the very bytes that were hashed.
+	body, err = g.Open(context.Background(), bucket, l.Logs[0])
+	if err != nil {
+		t.Fatalf("intact object: %v", err)
+	}
+	got, _ := io.ReadAll(body)
+	want, err := os.ReadFile(l.Path(l.Logs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("the gate handed on %d bytes, not the %d it validated", len(got), len(want))
+	}
+
+	// A gate with a small object bound refuses rather than buffer more.
+	small := &integrity.Gate{Next: cloudtrail.DirOpener{Root: root}, Validator: g.Validator, Require: true, MaxObjectBytes: 16}
+	if _, err := small.Open(context.Background(), bucket, l.Logs[0]); !errors.Is(err, integrity.ErrNotJudged) || !strings.Contains(err.Error(), "larger than 16 bytes") {
+		t.Errorf("over the bound: %v, want ErrNotJudged naming the bound", err)
+	}
+}

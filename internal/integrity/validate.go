@@ -2,6 +2,7 @@ package integrity
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto"
@@ -116,6 +117,16 @@ type Validator struct {
 	folders  map[string][]string // bucket/prefix -> keys
 	verdicts map[string]Verdict
 	failures map[string]Failure // by kind and object
+
+	// held is the content CheckContent hashes instead of reading the
+	// object again; nil outside CheckContent.
+	held *heldContent
+}
+
+// heldContent is one object's content as the caller read it.
+type heldContent struct {
+	id      string // bucket/key
+	content []byte
 }
 
 type groupKey struct {
@@ -235,6 +246,16 @@ func (v *Validator) Check(ctx context.Context, bucket, key string) (Verdict, err
 	return vd, errors.Join(g.opErrs...)
 }
 
+// CheckContent is Check for a log file whose content the caller already
+// read: the hash is taken over content, not over a second read of the
+// object, so a caller that judges content judges exactly what was
+// validated, even if the object is overwritten in between.
+func (v *Validator) CheckContent(ctx context.Context, bucket, key string, content []byte) (Verdict, error) {
+	v.held = &heldContent{id: bucket + "/" + key, content: content}
+	defer func() { v.held = nil }()
+	return v.Check(ctx, bucket, key)
+}
+
 // Forget drops everything read and found so far, so the next Check reads
 // the bucket again (digests arrive every hour).
 func (v *Validator) Forget() {
@@ -305,9 +326,15 @@ func (v *Validator) hashCheck(ctx context.Context, vd Verdict, lst listing) Verd
 
 // hashObject is the hex SHA-256 of an object's uncompressed content.
 func (v *Validator) hashObject(ctx context.Context, bucket, key string) (string, error) {
-	body, _, err := v.Source.Get(ctx, bucket, key)
-	if err != nil {
-		return "", err
+	var body io.ReadCloser
+	if v.held != nil && v.held.id == bucket+"/"+key {
+		body = io.NopCloser(bytes.NewReader(v.held.content))
+	} else {
+		b, _, err := v.Source.Get(ctx, bucket, key)
+		if err != nil {
+			return "", err
+		}
+		body = b
 	}
 	defer body.Close()
 	limit := v.MaxInflatedBytes

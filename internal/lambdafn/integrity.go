@@ -41,8 +41,9 @@ func integrityGate(s Settings, awsCfg awsConfig, next cloudtrail.Opener, log *sl
 		// function's own bound, not the validator's default of 1 GiB.
 		Validator: &integrity.Validator{Source: src, Keys: &integrity.PublicKeys{Client: awscloudtrail.NewFromConfig(c)},
 			MaxInflatedBytes: s.MaxInflatedBytes},
-		Require: true,
-		TTL:     IntegrityTTL,
+		Require:        true,
+		MaxObjectBytes: s.MaxInflatedBytes,
+		TTL:            IntegrityTTL,
 		OnVerdict: func(v integrity.Verdict, err error) {
 			if err != nil {
 				log.Warn("integrity validation did not run", "object", v.Object(), "error", err.Error())
