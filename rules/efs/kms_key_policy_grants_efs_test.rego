@@ -251,3 +251,27 @@ test_not_applicable_no_live_file_system if {
 test_not_applicable_file_system_resource_gives_nothing if {
 	count(rule.results) == 0 with input as object.union(mk_input(null, "CUSTOMER"), {"resource_type": "AWS::EFS::FileSystem"})
 }
+
+# A Deny on every principal but one role, written with aws:PrincipalArn (as
+# in the IAM user guide's aws:PrincipalArn key); EFS calls as alice, an IAM
+# user, whose ARN is the principal ARN:
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+test_non_compliant_deny_on_principal_arn if {
+	deny := {"Sid": "OnlyAdmin", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/Admin"}}}
+	rule.results == want("NON_COMPLIANT", blocked(sprintf("for %s: statement OnlyAdmin denies %s", [by_alice, all_actions])))
+		with input as mk_input({"Statement": [enable_iam, deny]}, "CUSTOMER")
+}
+
+test_non_compliant_deny_on_principal_account if {
+	deny := {"Sid": "OtherOrg", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringNotEquals": {"aws:PrincipalAccount": "444455556666"}}}
+	rule.results == want("NON_COMPLIANT", blocked(sprintf("for %s: statement OtherOrg denies kms:Decrypt", [by_alice])))
+		with input as mk_input({"Statement": [enable_iam, deny]}, "CUSTOMER")
+}
+
+# For a role session aws:PrincipalArn is the role's ARN, path included, which
+# the session ARN does not show: the Deny may apply.
+test_not_applicable_deny_on_principal_arn_for_a_role_session if {
+	deny := {"Sid": "OnlyAdmin", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/Admin"}}}
+	rule.results == want("NOT_APPLICABLE", "whether the key policy lets EFS use the key is unknown: for fs-1 (created by arn:aws:sts::111122223333:assumed-role/Ops/s1): statement OnlyAdmin may deny (the request may or may not carry aws:PrincipalArn) kms:Decrypt")
+		with input as mk_input_by({"Statement": [enable_iam, deny]}, "CUSTOMER", "arn:aws:sts::111122223333:assumed-role/Ops/s1")
+}
