@@ -83,7 +83,7 @@ requests[[f.id, action]] := {
 			"kms:calleraccount": [account],
 			"aws:principalaccount": [account],
 		},
-		principal_arn_key(principal.arn),
+		object.union(principal_arn_key(principal.arn), grant_keys(action)),
 	),
 	"other_keys": "unknown",
 } if {
@@ -93,6 +93,14 @@ requests[[f.id, action]] := {
 	region := fallback(object.get(f, "region", ""), input.key.region)
 	some action in required
 }
+
+# grant_keys: EFS's CreateGrant is made by a service integrated with KMS on
+# the creator's behalf, so kms:GrantIsForAWSResource is true (the key policy
+# the KMS console writes for key users allows CreateGrant only then).
+# https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource
+grant_keys("kms:CreateGrant") := {"kms:grantisforawsresource": ["true"]}
+
+grant_keys(action) := {} if action != "kms:CreateGrant"
 
 # principal_arn_key gives aws:PrincipalArn where the creator's ARN is it: an
 # IAM user or the account root. For a role session aws:PrincipalArn is the

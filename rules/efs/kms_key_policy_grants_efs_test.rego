@@ -275,3 +275,13 @@ test_not_applicable_deny_on_principal_arn_for_a_role_session if {
 	rule.results == want("NOT_APPLICABLE", "whether the key policy lets EFS use the key is unknown: for fs-1 (created by arn:aws:sts::111122223333:assumed-role/Ops/s1): statement OnlyAdmin may deny (the request may or may not carry aws:PrincipalArn) kms:Decrypt")
 		with input as mk_input_by({"Statement": [enable_iam, deny]}, "CUSTOMER", "arn:aws:sts::111122223333:assumed-role/Ops/s1")
 }
+
+# The key-user statements of the key policy the KMS console writes: use of
+# the key, and grants only for AWS resources:
+# https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-users
+test_compliant_grant_only_for_aws_resources if {
+	use := {"Sid": "Allow use of the key", "Effect": "Allow", "Principal": {"AWS": alice}, "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*"}
+	attach := {"Sid": "Allow attachment of persistent resources", "Effect": "Allow", "Principal": {"AWS": alice}, "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], "Resource": "*", "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
+	rule.results == want("COMPLIANT", sprintf("for %s: statement Allow attachment of persistent resources allows EFS kms:CreateGrant; statement Allow use of the key allows EFS kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext", [by_alice]))
+		with input as mk_input({"Statement": [use, attach]}, "CUSTOMER")
+}
