@@ -25,6 +25,10 @@ type Memory struct {
 	// disconnected holds the custom key stores (keyStoreRef) last seen
 	// disconnected (true) or connected (false).
 	disconnected map[string]bool
+	// connecting holds the custom key stores whose last record is a
+	// ConnectCustomKeyStore: KMS only started connecting them, and the
+	// connection may still fail, so whether their keys are usable is unknown.
+	connecting map[string]bool
 	// imported holds, per key ARN, whether the newest key material change
 	// applied was an import (true) or a deletion or expiry (false).
 	imported map[string]bool
@@ -68,6 +72,7 @@ func NewMemory() *Memory {
 		trails:       map[string]*Trail{},
 		watched:      map[string]*Watched{},
 		disconnected: map[string]bool{},
+		connecting:   map[string]bool{},
 		imported:     map[string]bool{},
 		versions:     map[string]version{},
 	}
@@ -97,6 +102,12 @@ func (m *Memory) Key(_ context.Context, arn string) (*Key, error) {
 	if k.CustomKeyStoreID != "" && m.disconnected[keyStoreRef(k.Account, k.Region, k.CustomKeyStoreID)] &&
 		k.KeyState != KeyStatePendingDeletion && !k.Deleted {
 		c.KeyState = KeyStateUnavailable
+	}
+	if k.CustomKeyStoreID != "" && m.connecting[keyStoreRef(k.Account, k.Region, k.CustomKeyStoreID)] &&
+		k.KeyState == KeyStateEnabled && !k.Deleted {
+		// An enabled key of a store still connecting: usable only once the
+		// connection succeeds, which no record shows.
+		c.KeyState = ""
 	}
 	return &c, nil
 }
@@ -893,6 +904,11 @@ func (m *Memory) applyKeyStore(rec *cloudtrail.Record, req keyRequest) (Change, 
 	if m.newer(ref, "connection", rec.EventTime) {
 		disconnected := rec.EventName == cloudtrail.EventDisconnectCustomKeyStore
 		m.disconnected[ref] = disconnected
+		// A successful ConnectCustomKeyStore "does not indicate that the
+		// custom key store is connected": it only starts the connection,
+		// which can take minutes and can fail.
+		// https://docs.aws.amazon.com/kms/latest/APIReference/API_ConnectCustomKeyStore.html
+		m.connecting[ref] = !disconnected
 		if !disconnected {
 			for _, r := range ch.Touched {
 				// A state read while the store was disconnected hid the
@@ -942,6 +958,7 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 		// KMS creates keys only in a connected custom key store.
 		if ref := keyStoreRef(k.Account, k.Region, k.CustomKeyStoreID); m.newer(ref, "connection", rec.EventTime) {
 			m.disconnected[ref] = false
+			m.connecting[ref] = false
 		}
 	}
 	initial := KeyStateEnabled

@@ -77,10 +77,14 @@ requests[[f.id, action]] := {
 	"resource": input.resource,
 	"principal": principal,
 	"levels": iam.levels(principal),
-	"context": {
-		"kms:viaservice": [sprintf("elasticfilesystem.%s.amazonaws.com", [region])],
-		"kms:calleraccount": [account],
-	},
+	"context": object.union(
+		{
+			"kms:viaservice": [sprintf("elasticfilesystem.%s.amazonaws.com", [region])],
+			"kms:calleraccount": [account],
+			"aws:principalaccount": [account],
+		},
+		object.union(principal_arn_key(principal.arn), grant_keys(action)),
+	),
 	"other_keys": "unknown",
 } if {
 	some f in input.file_systems
@@ -89,6 +93,22 @@ requests[[f.id, action]] := {
 	region := fallback(object.get(f, "region", ""), input.key.region)
 	some action in required
 }
+
+# grant_keys: EFS's CreateGrant is made by a service integrated with KMS on
+# the creator's behalf, so kms:GrantIsForAWSResource is true (the key policy
+# the KMS console writes for key users allows CreateGrant only then).
+# https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource
+grant_keys("kms:CreateGrant") := {"kms:grantisforawsresource": ["true"]}
+
+grant_keys(action) := {} if action != "kms:CreateGrant"
+
+# principal_arn_key gives aws:PrincipalArn where the creator's ARN is it: an
+# IAM user or the account root. For a role session aws:PrincipalArn is the
+# role's ARN, whose path the session ARN does not show, so it stays unknown.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+principal_arn_key(arn) := {"aws:principalarn": [arn]} if {
+	regex.match(`^arn:aws[a-z-]*:iam::[0-9]{12}:(user/.+|root)$`, arn)
+} else := {}
 
 fallback(v, d) := v if v != ""
 

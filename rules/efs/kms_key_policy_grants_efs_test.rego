@@ -251,3 +251,37 @@ test_not_applicable_no_live_file_system if {
 test_not_applicable_file_system_resource_gives_nothing if {
 	count(rule.results) == 0 with input as object.union(mk_input(null, "CUSTOMER"), {"resource_type": "AWS::EFS::FileSystem"})
 }
+
+# A Deny on every principal but one role, written with aws:PrincipalArn (as
+# in the IAM user guide's aws:PrincipalArn key); EFS calls as alice, an IAM
+# user, whose ARN is the principal ARN:
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+test_non_compliant_deny_on_principal_arn if {
+	deny := {"Sid": "OnlyAdmin", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/Admin"}}}
+	rule.results == want("NON_COMPLIANT", blocked(sprintf("for %s: statement OnlyAdmin denies %s", [by_alice, all_actions])))
+		with input as mk_input({"Statement": [enable_iam, deny]}, "CUSTOMER")
+}
+
+test_non_compliant_deny_on_principal_account if {
+	deny := {"Sid": "OtherOrg", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringNotEquals": {"aws:PrincipalAccount": "444455556666"}}}
+	rule.results == want("NON_COMPLIANT", blocked(sprintf("for %s: statement OtherOrg denies kms:Decrypt", [by_alice])))
+		with input as mk_input({"Statement": [enable_iam, deny]}, "CUSTOMER")
+}
+
+# For a role session aws:PrincipalArn is the role's ARN, path included, which
+# the session ARN does not show: the Deny may apply.
+test_not_applicable_deny_on_principal_arn_for_a_role_session if {
+	deny := {"Sid": "OnlyAdmin", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/Admin"}}}
+	rule.results == want("NOT_APPLICABLE", "whether the key policy lets EFS use the key is unknown: for fs-1 (created by arn:aws:sts::111122223333:assumed-role/Ops/s1): statement OnlyAdmin may deny (the request may or may not carry aws:PrincipalArn) kms:Decrypt")
+		with input as mk_input_by({"Statement": [enable_iam, deny]}, "CUSTOMER", "arn:aws:sts::111122223333:assumed-role/Ops/s1")
+}
+
+# The key-user statements of the key policy the KMS console writes: use of
+# the key, and grants only for AWS resources:
+# https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-users
+test_compliant_grant_only_for_aws_resources if {
+	use := {"Sid": "Allow use of the key", "Effect": "Allow", "Principal": {"AWS": alice}, "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*"}
+	attach := {"Sid": "Allow attachment of persistent resources", "Effect": "Allow", "Principal": {"AWS": alice}, "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], "Resource": "*", "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
+	rule.results == want("COMPLIANT", sprintf("for %s: statement Allow attachment of persistent resources allows EFS kms:CreateGrant; statement Allow use of the key allows EFS kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext", [by_alice]))
+		with input as mk_input({"Statement": [use, attach]}, "CUSTOMER")
+}
