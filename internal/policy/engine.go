@@ -1,6 +1,6 @@
 // Package policy evaluates atrest's Rego rules against one resource snapshot
 // at a time. The rules in rules.FS are compiled and prepared once (New); each
-// Evaluate hands one Input to the prepared query data.atrest.main.results and
+// Evaluate hands one Input to the prepared query data.main.results and
 // returns one Result per rule of the input's resource type. Everything a
 // finding says about a rule (title, severity, remediation, controls) comes
 // from the rule's METADATA annotations, read once into RuleMeta.
@@ -28,7 +28,7 @@ import (
 
 // Query is the one document the engine asks the rules for: a set of
 // {"rule", "status", "reason"} objects.
-const Query = "data.atrest.main.results"
+const Query = "data.main.results"
 
 // resultsRule is the name of the set every rule package defines.
 const resultsRule = "results"
