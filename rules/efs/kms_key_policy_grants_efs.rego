@@ -34,13 +34,11 @@ package atrest.efs.kms_key_policy_grants_efs
 
 import data.atrest.lib.iam
 import data.atrest.lib.key
+import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
+results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
-	some link in rego.metadata.chain()
-	meta := link.annotations.custom
-	input.resource_type == meta.resource_type
 }
 
 # required lists the actions EFS calls on the key.
