@@ -15,6 +15,7 @@
 #   id: efs_encrypted_at_rest
 #   severity: HIGH
 #   resource_type: AWS::EFS::FileSystem
+#   remediation_action: tag_unencrypted_file_system
 #   remediation: >-
 #     Encryption at rest is fixed when a file system is created. Create a new
 #     file system with encryption enabled and an allowed customer managed KMS

@@ -18,6 +18,7 @@
 #   id: efs_encryption_in_transit_enforced
 #   severity: MEDIUM
 #   resource_type: AWS::EFS::FileSystem
+#   remediation_action: require_secure_transport
 #   remediation: >-
 #     Attach a file-system policy (PutFileSystemPolicy) with a statement that
 #     denies all actions to principal * when aws:SecureTransport is false (or

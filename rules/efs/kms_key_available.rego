@@ -16,6 +16,7 @@
 #   id: efs_kms_key_available
 #   severity: CRITICAL
 #   resource_type: AWS::KMS::Key
+#   remediation_action: restore_key_availability
 #   remediation: >-
 #     Re-enable the key (EnableKey), cancel a scheduled deletion
 #     (CancelKeyDeletion, then EnableKey), import the key material, or

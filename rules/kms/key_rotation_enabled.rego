@@ -16,6 +16,7 @@
 #   id: kms_key_rotation_enabled
 #   severity: MEDIUM
 #   resource_type: AWS::KMS::Key
+#   remediation_action: enable_key_rotation
 #   remediation: >-
 #     Turn on automatic rotation with EnableKeyRotation, passing
 #     RotationPeriodInDays no greater than the configured maximum (KMS allows
