@@ -96,9 +96,9 @@ paths := {
 # (false), elasticfilesystem:AccessedViaMountTarget (true), aws:SourceIp
 # (its address, not known here) and, through an access point,
 # elasticfilesystem:AccessPointArn.
-request(action, extra) := {
+request(resource, action, extra) := {
 	"action": concat(":", ["elasticfilesystem", action]),
-	"resource": input.resource,
+	"resource": resource,
 	"principal": {"anonymous": true},
 	"context": object.union(
 		{
@@ -115,7 +115,7 @@ request(action, extra) := {
 compiled := iam.compile(fs.policy)
 
 # decisions maps [action, path] to the policy's decision.
-decisions := {[action, path]: iam.decide_compiled(compiled, request(action, extra)) |
+decisions := {[action, path]: iam.decide_compiled(compiled, request(input.resource, action, extra)) |
 	some action in client_actions
 	some path, extra in paths
 }

@@ -91,21 +91,27 @@ rotation := input.key if not replica
 rotation := input.key.primary if replica
 
 # on_primary names the primary key a replica's rotation comes from.
+default on_primary := ""
+
 on_primary := sprintf(" on primary key %s, which this multi-Region replica shares", [input.key.primary.arn]) if {
 	replica
-} else := ""
+}
 
 # period is the rotation period in days, 0 when unknown.
+default period := 0
+
 period := p if {
 	p := rotation.rotation_period_days
 	is_number(p)
-} else := 0
+}
 
 # max_period is the configured longest rotation period, 0 for any.
+default max_period := 0
+
 max_period := p if {
 	p := input.config.max_rotation_period_days
 	is_number(p)
-} else := 0
+}
 
 # rotation_enabled in the input is true, false or null (unknown).
 # The usual outcome is tried first. Its body holds exactly when no branch
@@ -149,6 +155,6 @@ period_within_max if {
 	period <= max_period
 }
 
-period_note := sprintf(" every %d days", [period]) if period > 0
+default period_note := ""
 
-else := ""
+period_note := sprintf(" every %d days", [period]) if period > 0
