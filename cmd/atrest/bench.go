@@ -223,7 +223,7 @@ func naiveOPA(ctx context.Context, log string, n int) (time.Duration, error) {
 		if err != nil {
 			return 0, err
 		}
-		opts := append([]func(*rego.Rego){rego.Query("data.atrest.main.results"), rego.Input(m)}, modules...)
+		opts := append([]func(*rego.Rego){rego.Query(policy.Query), rego.Input(m)}, modules...)
 		if _, err := rego.New(opts...).Eval(ctx); err != nil {
 			return 0, err
 		}

@@ -1,6 +1,6 @@
 // Package policy evaluates atrest's Rego rules against one resource snapshot
 // at a time. The rules in rules.FS are compiled and prepared once (New); each
-// Evaluate hands one Input to the prepared query data.atrest.main.results and
+// Evaluate hands one Input to the prepared query data.main.results and
 // returns one Result per rule of the input's resource type. Everything a
 // finding says about a rule (title, severity, remediation, controls) comes
 // from the rule's METADATA annotations, read once into RuleMeta.
@@ -15,6 +15,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
@@ -28,7 +29,7 @@ import (
 
 // Query is the one document the engine asks the rules for: a set of
 // {"rule", "status", "reason"} objects.
-const Query = "data.atrest.main.results"
+const Query = "data.main.results"
 
 // resultsRule is the name of the set every rule package defines.
 const resultsRule = "results"
@@ -61,6 +62,9 @@ type RuleMeta struct {
 	ResourceType string
 	// Remediation is custom.remediation.
 	Remediation string
+	// RemediationAction is custom.remediation_action, the automated action
+	// (internal/remediation) that remediates the rule, or "" when none does.
+	RemediationAction string
 	// Controls is custom.controls, the compliance controls the rule maps to.
 	Controls []string
 	// RelatedResources are the related_resources URLs (AWS documentation).
@@ -99,7 +103,15 @@ func newEngine(ctx context.Context, fsys fs.FS) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{byID: map[string]RuleMeta{}, byType: map[string][]string{}}
+	metas, err := ruleMetas(modules)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{rules: metas, byID: map[string]RuleMeta{}, byType: map[string][]string{}}
+	for _, meta := range metas { // sorted by ID, so byType's lists are too
+		e.byID[meta.ID] = meta
+		e.byType[meta.ResourceType] = append(e.byType[meta.ResourceType], meta.ID)
+	}
 	opts := []func(*rego.Rego){
 		rego.Query(Query),
 		rego.StrictBuiltinErrors(true),
@@ -107,6 +119,35 @@ func newEngine(ctx context.Context, fsys fs.FS) (*Engine, error) {
 	}
 	for _, m := range modules {
 		opts = append(opts, rego.ParsedModule(m))
+	}
+	e.query, err = rego.New(opts...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
+	}
+	return e, nil
+}
+
+// embeddedMetadata is Metadata's result, read once.
+var embeddedMetadata = sync.OnceValues(func() ([]RuleMeta, error) {
+	modules, err := parseModules(rules.FS)
+	if err != nil {
+		return nil, err
+	}
+	return ruleMetas(modules)
+})
+
+// Metadata returns the metadata of every embedded rule, sorted by ID, as
+// New reads it, without compiling the rules. The slice is the caller's.
+func Metadata() ([]RuleMeta, error) {
+	metas, err := embeddedMetadata()
+	return slices.Clone(metas), err
+}
+
+// ruleMetas reads the metadata of every rule module, sorted by ID.
+func ruleMetas(modules []*ast.Module) ([]RuleMeta, error) {
+	var metas []RuleMeta
+	seen := map[string]bool{}
+	for _, m := range modules {
 		if !isRule(m) {
 			continue
 		}
@@ -114,25 +155,17 @@ func newEngine(ctx context.Context, fsys fs.FS) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrRuleSet, m.Package.Location.File, err)
 		}
-		if _, dup := e.byID[meta.ID]; dup {
+		if seen[meta.ID] {
 			return nil, fmt.Errorf("%w: %s: rule id %q used twice", ErrRuleSet, m.Package.Location.File, meta.ID)
 		}
-		e.byID[meta.ID] = meta
-		e.rules = append(e.rules, meta)
-		e.byType[meta.ResourceType] = append(e.byType[meta.ResourceType], meta.ID)
+		seen[meta.ID] = true
+		metas = append(metas, meta)
 	}
-	if len(e.rules) == 0 {
+	if len(metas) == 0 {
 		return nil, fmt.Errorf("%w: no rules found", ErrRuleSet)
 	}
-	slices.SortFunc(e.rules, func(a, b RuleMeta) int { return cmp.Compare(a.ID, b.ID) })
-	for _, ids := range e.byType {
-		slices.Sort(ids)
-	}
-	e.query, err = rego.New(opts...).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
-	}
-	return e, nil
+	slices.SortFunc(metas, func(a, b RuleMeta) int { return cmp.Compare(a.ID, b.ID) })
+	return metas, nil
 }
 
 // parseModules parses every non-test .rego file of fsys with its annotations.
@@ -203,6 +236,13 @@ func ruleMeta(m *ast.Module) (RuleMeta, error) {
 	meta.Severity = text("severity")
 	meta.ResourceType = text("resource_type")
 	meta.Remediation = text("remediation")
+	if v, ok := a.Custom["remediation_action"]; ok {
+		s, _ := v.(string)
+		if !validAction(s) {
+			problems = append(problems, fmt.Sprintf("custom.remediation_action %v must be a lower-case action name", v))
+		}
+		meta.RemediationAction = s
+	}
 	if meta.Title == "" {
 		problems = append(problems, "title is missing")
 	}
@@ -230,6 +270,12 @@ func ruleMeta(m *ast.Module) (RuleMeta, error) {
 		return RuleMeta{}, errors.New(strings.Join(problems, "; "))
 	}
 	return meta, nil
+}
+
+// validAction reports whether s is shaped like an action name:
+// lower-case letters and underscores, as enable_key_rotation.
+func validAction(s string) bool {
+	return s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyz_") == ""
 }
 
 // Rules returns the metadata of every rule, sorted by ID.

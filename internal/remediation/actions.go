@@ -17,6 +17,7 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/state"
 )
 
@@ -66,15 +67,30 @@ const (
 // disabled key as disabled on purpose.
 const DefaultIntendedDisableTagKey = "atrest:intended-disable"
 
+// actions lists every action Actions carries out.
+var actions = []string{
+	ActionEnableKeyRotation, ActionCancelKeyDeletion, ActionEnableKey,
+	ActionRestoreKey, ActionRequireSecureTransport, ActionTagUnencrypted,
+}
+
 // DefaultRuleActions maps the rule ids atrest ships to the action that
-// remediates them.
+// remediates them, as each rule's METADATA names it in
+// custom.remediation_action (policy.RuleMeta.RemediationAction). A rule
+// naming no action, or one Actions does not carry out, is left out, and so
+// is every rule when the embedded rules cannot be read: its findings then
+// get no automated action.
 func DefaultRuleActions() map[string]string {
-	return map[string]string{
-		"kms_key_rotation_enabled":           ActionEnableKeyRotation,
-		"efs_kms_key_available":              ActionRestoreKey,
-		"efs_encryption_in_transit_enforced": ActionRequireSecureTransport,
-		"efs_encrypted_at_rest":              ActionTagUnencrypted,
+	m := map[string]string{}
+	metas, err := policy.Metadata()
+	if err != nil {
+		return m
 	}
+	for _, meta := range metas {
+		if slices.Contains(actions, meta.RemediationAction) {
+			m[meta.ID] = meta.RemediationAction
+		}
+	}
+	return m
 }
 
 // Results of an action.

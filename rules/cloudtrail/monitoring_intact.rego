@@ -49,11 +49,8 @@ import data.atrest.lib.report
 
 # results holds this rule's one result for a trail, EventBridge rule or
 # subscription filter.
-results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
+results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
 	input.resource_type == "AWS::CloudTrail::Trail" # a constant, so rule indexing skips other types
-	some link in rego.metadata.chain()
-	meta := link.annotations.custom
-	input.resource_type == meta.resource_type
 }
 
 verdict := trail_verdict if {
@@ -62,11 +59,16 @@ verdict := trail_verdict if {
 	is_object(input.watched)
 } else := {"status": "NOT_APPLICABLE", "reason": "the input holds neither a trail nor a watched resource"}
 
-# configured is a list parameter of the config, empty when absent.
-configured(name) := l if {
-	l := input.config[name]
+# config is the input's config, null when absent.
+config := object.get(input, "config", null)
+
+# configured is a list parameter of config, empty when absent.
+default configured(_, _) := []
+
+configured(config, name) := l if {
+	l := config[name]
 	is_array(l)
-} else := []
+}
 
 # Trails.
 
@@ -77,10 +79,10 @@ trail_label := sprintf("trail %s", [trail.name]) if trail.name != ""
 else := sprintf("trail %s", [trail.arn])
 
 # trail_in_scope: no watched_trails means every trail.
-trail_in_scope if count(configured("watched_trails")) == 0
+trail_in_scope if count(configured(config, "watched_trails")) == 0
 
 trail_in_scope if {
-	some t in configured("watched_trails")
+	some t in configured(config, "watched_trails")
 	t in {trail.name, trail.arn}
 }
 
@@ -99,7 +101,7 @@ trail_problems contains sprintf("log files go to S3 bucket %s, not %s", [trail.s
 }
 
 # The log groups watched subscription filters read.
-watched_log_groups contains split(f, ":")[0] if some f in configured("watched_subscription_filters")
+watched_log_groups contains split(f, ":")[0] if some f in configured(config, "watched_subscription_filters")
 
 trail_problems contains sprintf(
 	"CloudWatch Logs delivery to log group %s, which watched subscription filters read, was removed",
@@ -171,13 +173,13 @@ watched_setting := "watched_event_rules" if {
 
 watched_in_scope if {
 	watched.kind == "event_rule"
-	some r in configured("watched_event_rules")
+	some r in configured(config, "watched_event_rules")
 	r in {watched.name, watched.arn}
 }
 
 watched_in_scope if {
 	watched.kind == "subscription_filter"
-	some f in configured("watched_subscription_filters")
+	some f in configured(config, "watched_subscription_filters")
 	f in {concat(":", [watched.log_group, watched.name]), concat(":", [watched.log_group, "*"])}
 }
 
@@ -186,7 +188,7 @@ watched_in_scope if {
 watched_in_scope if {
 	watched.kind == "subscription_filter"
 	watched.name == "*"
-	some f in configured("watched_subscription_filters")
+	some f in configured(config, "watched_subscription_filters")
 	split(f, ":")[0] == watched.log_group
 }
 

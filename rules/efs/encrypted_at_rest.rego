@@ -15,6 +15,7 @@
 #   id: efs_encrypted_at_rest
 #   severity: HIGH
 #   resource_type: AWS::EFS::FileSystem
+#   remediation_action: tag_unencrypted_file_system
 #   remediation: >-
 #     Encryption at rest is fixed when a file system is created. Create a new
 #     file system with encryption enabled and an allowed customer managed KMS
@@ -29,11 +30,8 @@ package atrest.efs.encrypted_at_rest
 import data.atrest.lib.report
 
 # results holds this rule's one result for a file system.
-results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
+results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
 	input.resource_type == "AWS::EFS::FileSystem" # a constant, so rule indexing skips other types
-	some link in rego.metadata.chain()
-	meta := link.annotations.custom
-	input.resource_type == meta.resource_type
 }
 
 fs := input.file_system

@@ -18,6 +18,7 @@
 #   id: efs_encryption_in_transit_enforced
 #   severity: MEDIUM
 #   resource_type: AWS::EFS::FileSystem
+#   remediation_action: require_secure_transport
 #   remediation: >-
 #     Attach a file-system policy (PutFileSystemPolicy) with a statement that
 #     denies all actions to principal * when aws:SecureTransport is false (or
@@ -28,13 +29,11 @@
 package atrest.efs.encryption_in_transit_enforced
 
 import data.atrest.lib.iam
+import data.atrest.lib.report
 
 # results holds this rule's one result for a file system.
-results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
+results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
 	input.resource_type == "AWS::EFS::FileSystem" # a constant, so rule indexing skips other types
-	some link in rego.metadata.chain()
-	meta := link.annotations.custom
-	input.resource_type == meta.resource_type
 }
 
 fs := input.file_system
@@ -97,9 +96,9 @@ paths := {
 # (false), elasticfilesystem:AccessedViaMountTarget (true), aws:SourceIp
 # (its address, not known here) and, through an access point,
 # elasticfilesystem:AccessPointArn.
-request(action, extra) := {
+request(resource, action, extra) := {
 	"action": concat(":", ["elasticfilesystem", action]),
-	"resource": input.resource,
+	"resource": resource,
 	"principal": {"anonymous": true},
 	"context": object.union(
 		{
@@ -116,7 +115,7 @@ request(action, extra) := {
 compiled := iam.compile(fs.policy)
 
 # decisions maps [action, path] to the policy's decision.
-decisions := {[action, path]: iam.decide_compiled(compiled, request(action, extra)) |
+decisions := {[action, path]: iam.decide_compiled(compiled, request(input.resource, action, extra)) |
 	some action in client_actions
 	some path, extra in paths
 }

@@ -16,6 +16,7 @@
 #   id: efs_kms_key_available
 #   severity: CRITICAL
 #   resource_type: AWS::KMS::Key
+#   remediation_action: restore_key_availability
 #   remediation: >-
 #     Re-enable the key (EnableKey), cancel a scheduled deletion
 #     (CancelKeyDeletion, then EnableKey), import the key material, or
@@ -31,11 +32,8 @@ import data.atrest.lib.key
 import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
+results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
-	some link in rego.metadata.chain()
-	meta := link.annotations.custom
-	input.resource_type == meta.resource_type
 }
 
 unusable_states := {

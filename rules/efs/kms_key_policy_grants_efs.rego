@@ -34,13 +34,11 @@ package atrest.efs.kms_key_policy_grants_efs
 
 import data.atrest.lib.iam
 import data.atrest.lib.key
+import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
+results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
-	some link in rego.metadata.chain()
-	meta := link.annotations.custom
-	input.resource_type == meta.resource_type
 }
 
 # required lists the actions EFS calls on the key.
@@ -50,7 +48,7 @@ policy := input.key.policy
 
 # The usual outcome is tried first. Its body holds exactly when no branch
 # after it would, so those keep the scope-first order and need no default.
-verdict := {"status": "COMPLIANT", "reason": summarize(granted)} if {
+verdict := {"status": "COMPLIANT", "reason": summarize(input.file_systems, granted)} if {
 	key.protects_file_systems
 	not input.key.key_manager == "AWS"
 	is_object(policy)
@@ -64,11 +62,11 @@ verdict := {"status": "COMPLIANT", "reason": summarize(granted)} if {
 	key.manager == "AWS"
 } else := {"status": "NOT_APPLICABLE", "reason": "key policy is unknown"} if {
 	not is_object(policy)
-} else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy blocks EFS: %s", [summarize(blocked)])} if {
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy blocks EFS: %s", [summarize(input.file_systems, blocked)])} if {
 	count(blocked) > 0
-} else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy does not grant EFS: %s", [summarize(not_granted)])} if {
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy does not grant EFS: %s", [summarize(input.file_systems, not_granted)])} if {
 	count(not_granted) > 0
-} else := {"status": "NOT_APPLICABLE", "reason": sprintf("whether the key policy lets EFS use the key is unknown: %s", [summarize(undecided)])}
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("whether the key policy lets EFS use the key is unknown: %s", [summarize(input.file_systems, undecided)])}
 
 # requests are the calls EFS makes for each file system the key protects,
 # keyed by [file system id, action].
@@ -121,19 +119,19 @@ decisions[id] := iam.decide_compiled(compiled, r) if some id, r in requests
 
 # summarize describes [file system id, who, action] triples, file system by
 # file system.
-summarize(triples) := concat("; ", sort({sprintf("for %s: %s", [creator(id), iam.summarize({[t[1], t[2]] | some t in triples; t[0] == id})]) |
+summarize(file_systems, triples) := concat("; ", sort({sprintf("for %s: %s", [creator(file_systems, id), iam.summarize({[t[1], t[2]] | some t in triples; t[0] == id})]) |
 	some id in {t[0] | some t in triples}
 }))
 
-creator(id) := sprintf("%s (created by %s)", [id, c]) if {
-	some f in input.file_systems
+creator(file_systems, id) := sprintf("%s (created by %s)", [id, c]) if {
+	some f in file_systems
 	f.id == id
 	c := object.get(f, "creator", "")
 	c != ""
 } else := sprintf("%s (creator unknown)", [id])
 
-creator_known(id) if {
-	some f in input.file_systems
+creator_known(file_systems, id) if {
+	some f in file_systems
 	f.id == id
 	object.get(f, "creator", "") != ""
 }
@@ -154,7 +152,7 @@ blocked contains [id, "no statement allows", action] if {
 not_granted contains [id, sprintf("%s may not apply (%s) to", [u.name, u.why]), action] if {
 	some [id, action], d in decisions
 	d.decision == "unknown"
-	creator_known(id)
+	creator_known(input.file_systems, id)
 	count([u | some u in d.uncertain; u.effect == "Deny"]) == 0
 	some u in d.uncertain
 }
@@ -165,12 +163,12 @@ undecided contains [id, sprintf("%s may %s (%s)", [u.name, verb(u.effect), u.why
 	some [id, action], d in decisions
 	d.decision == "unknown"
 	some u in d.uncertain
-	not_counted(id, d)
+	not_counted(input.file_systems, id, d)
 }
 
-not_counted(id, _) if not creator_known(id)
+not_counted(file_systems, id, _) if not creator_known(file_systems, id)
 
-not_counted(_, d) if {
+not_counted(_, _, d) if {
 	some u in d.uncertain
 	u.effect == "Deny"
 }

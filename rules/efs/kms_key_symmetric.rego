@@ -23,13 +23,11 @@
 package atrest.efs.kms_key_symmetric
 
 import data.atrest.lib.key
+import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
+results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
-	some link in rego.metadata.chain()
-	meta := link.annotations.custom
-	input.resource_type == meta.resource_type
 }
 
 # The usual outcome is tried first. Its body holds exactly when no branch

@@ -16,6 +16,7 @@
 #   id: kms_key_rotation_enabled
 #   severity: MEDIUM
 #   resource_type: AWS::KMS::Key
+#   remediation_action: enable_key_rotation
 #   remediation: >-
 #     Turn on automatic rotation with EnableKeyRotation, passing
 #     RotationPeriodInDays no greater than the configured maximum (KMS allows
@@ -28,13 +29,11 @@
 package atrest.kms.key_rotation_enabled
 
 import data.atrest.lib.key
+import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
+results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
-	some link in rego.metadata.chain()
-	meta := link.annotations.custom
-	input.resource_type == meta.resource_type
 }
 
 # Scope first: in_scope holds for the keys KMS rotates automatically, a
@@ -92,21 +91,27 @@ rotation := input.key if not replica
 rotation := input.key.primary if replica
 
 # on_primary names the primary key a replica's rotation comes from.
+default on_primary := ""
+
 on_primary := sprintf(" on primary key %s, which this multi-Region replica shares", [input.key.primary.arn]) if {
 	replica
-} else := ""
+}
 
 # period is the rotation period in days, 0 when unknown.
+default period := 0
+
 period := p if {
 	p := rotation.rotation_period_days
 	is_number(p)
-} else := 0
+}
 
 # max_period is the configured longest rotation period, 0 for any.
+default max_period := 0
+
 max_period := p if {
 	p := input.config.max_rotation_period_days
 	is_number(p)
-} else := 0
+}
 
 # rotation_enabled in the input is true, false or null (unknown).
 # The usual outcome is tried first. Its body holds exactly when no branch
@@ -150,6 +155,6 @@ period_within_max if {
 	period <= max_period
 }
 
-period_note := sprintf(" every %d days", [period]) if period > 0
+default period_note := ""
 
-else := ""
+period_note := sprintf(" every %d days", [period]) if period > 0

@@ -36,11 +36,13 @@ package atrest.lib.iam
 # statements lists the statements of a policy document: Statement may be one
 # object or a list; [] when there is none. A Statement of another kind is
 # one statement that is not an object.
+default statements(_) := []
+
 statements(policy) := policy.Statement if {
 	is_array(policy.Statement)
 } else := [policy.Statement] if {
 	policy.Statement != null
-} else := []
+}
 
 # as_list turns a one-or-many policy value into a list.
 as_list(x) := x if is_array(x)
@@ -224,12 +226,14 @@ action_match(a, action) := maybe(a.why) if {
 	action_hit(a, action) != a.not
 } else := no
 
+default action_hit(_, _) := false
+
 action_hit(a, action) if {
 	action in a.exact
 } else if {
 	some g in a.globs
 	glob.match(g, null, action)
-} else := false
+}
 
 # action_part is the Action/NotAction part of a statement for action.
 action_part(s, action) := action_match(compile_action(s), action)
@@ -298,9 +302,11 @@ arn_like(pattern, arn) if {
 	}
 }
 
+default arn_parts_or_none(_) := []
+
 arn_parts_or_none(arn) := parts if {
 	parts := arn_parts(arn)
-} else := []
+}
 
 # arn_parts splits an ARN into its six components; the last keeps its colons.
 arn_parts(arn) := parts if {
@@ -350,12 +356,14 @@ principal_values(value) := [{"key": k, "raw": v, "account": object.get(accounts,
 
 # everyone is true for "*" and {"AWS": "*"}: every principal, anonymous
 # included.
+default everyone(_) := false
+
 everyone(value) if {
 	value == "*"
 } else if {
 	is_object(value)
 	"*" in as_list(object.get(value, "AWS", []))
-} else := false
+}
 
 principal_match(p, lv) := {"value": "maybe", "why": {p.why}, "via_account": false} if {
 	p.why != ""
@@ -382,9 +390,11 @@ principal_why("maybe") := {"it names principals the requester may or may not be"
 principal_why(v) := set() if v != "maybe"
 
 # only_account is true when the account is the only level named.
+default only_account(_) := false
+
 only_account(named) if {
 	{level | some level, value in named; value == "yes"} == {"account"}
-} else := false
+}
 
 # principal_shape_problems lists what IAM would not read in a Principal or
 # NotPrincipal value.
@@ -518,6 +528,8 @@ condition_block(_, block) := block if is_object(block)
 
 else := {"": null}
 
+default condition_problem(_, _, _) := ""
+
 condition_problem(op, key, values) := sprintf("its %s block is not an object", [op]) if {
 	key == ""
 	values == null
@@ -530,7 +542,7 @@ condition_problem(op, key, values) := sprintf("its %s block is not an object", [
 	some v in as_list(values)
 	is_string(v)
 	contains(v, "${")
-} else := ""
+}
 
 value_string(v) := v if is_string(v)
 
@@ -546,11 +558,13 @@ operator(op) := {"set": qual, "base": base, "if_exists": if_exists} if {
 	base := trim_suffix(rest, "ifexists")
 }
 
+default qualifier(_) := ""
+
 qualifier(l) := "any" if {
 	startswith(l, "foranyvalue:")
 } else := "all" if {
 	startswith(l, "forallvalues:")
-} else := ""
+}
 
 # negated operators: StringNotEquals, StringNotLike, ArnNotLike,
 # NumericNotEquals, NotIpAddress, ...
@@ -642,10 +656,12 @@ polarity(base) := false if negated(base)
 
 else := true
 
+default value_hit(_, _, _) := false
+
 value_hit(pos, policy_values, v) if {
 	some p in policy_values
 	value_matches(pos, p, v)
-} else := false
+}
 
 # set_hold combines the per-value outcomes: every one for ForAllValues, at
 # least one otherwise.

@@ -22,32 +22,42 @@ file_systems := concat(", ", file_system_ids)
 
 # Key metadata fields, each "" when the key or the field is unknown.
 
+default spec := ""
+
 spec := v if {
 	v := input.key.key_spec
 	is_string(v)
-} else := ""
+}
 
 # usage is the key usage, or ENCRYPT_DECRYPT for a SYMMETRIC_DEFAULT key
 # whose usage is missing: that key spec allows no other usage.
+default usage := ""
+
 usage := v if {
 	v := input.key.key_usage
 	is_string(v)
 	v != ""
 } else := "ENCRYPT_DECRYPT" if {
 	spec == "SYMMETRIC_DEFAULT"
-} else := ""
+}
+
+default manager := ""
 
 manager := v if {
 	v := input.key.key_manager
 	is_string(v)
-} else := ""
+}
+
+default origin := ""
 
 origin := v if {
 	v := input.key.origin
 	is_string(v)
-} else := ""
+}
+
+default state := ""
 
 state := v if {
 	v := input.key.key_state
 	is_string(v)
-} else := ""
+}

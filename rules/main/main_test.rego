@@ -1,6 +1,6 @@
-package atrest.main_test
+package main_test
 
-import data.atrest.main
+import data.main
 
 test_compliant_file_system_all_rules if {
 	main.results == {
@@ -45,4 +45,10 @@ test_non_compliant_trail_all_rules if {
 		"trail": {"arn": "arn:aws:cloudtrail:us-east-1:1:trail/t", "name": "t", "logging": "off", "deleted": false},
 		"config": {"watched_trails": []},
 	}
+}
+
+test_compliant_new_service_collected_lib_ignored if {
+	main.results == {{"rule": "s3_new_rule", "status": "COMPLIANT", "reason": "r"}} with input as {"resource_type": "AWS::S3::Bucket"}
+		with data.atrest.s3.new_rule.results as {{"rule": "s3_new_rule", "status": "COMPLIANT", "reason": "r"}}
+		with data.atrest.lib.helper.results as {{"rule": "lib_helper", "status": "COMPLIANT", "reason": "r"}}
 }

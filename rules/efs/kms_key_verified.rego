@@ -29,40 +29,43 @@
 #   controls:
 #     - NIST 800-53 SC-12
 #     - NIST 800-53 SC-28
-package atrest.kms.key_verified
+package atrest.efs.kms_key_verified
 
 import data.atrest.lib.key
+import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains {"rule": meta.id, "status": verdict.status, "reason": verdict.reason} if {
+results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
-	some link in rego.metadata.chain()
-	meta := link.annotations.custom
-	input.resource_type == meta.resource_type
 }
 
-# field is a verification field, "" when absent.
-field(name) := v if {
-	v := input.verification[name]
+# verification is the input's verification outcome, null when absent.
+verification := object.get(input, "verification", null)
+
+# field is a string field of verification, "" when absent.
+default field(_, _) := ""
+
+field(verification, name) := v if {
+	v := verification[name]
 	is_string(v)
-} else := ""
+}
 
 # protects names the file systems for a reason, "" when there are none.
-protects := sprintf("; the key protects %s", [key.file_systems]) if key.protects_file_systems
+default protects := ""
 
-else := ""
+protects := sprintf("; the key protects %s", [key.file_systems]) if key.protects_file_systems
 
 verdict := {"status": "NOT_APPLICABLE", "reason": "no envelope round trip was performed for the key"} if {
 	not input.verification.performed == true
-	field("reason") == ""
-} else := {"status": "NOT_APPLICABLE", "reason": sprintf("the envelope round trip could not be completed: %s (%s)", [field("reason"), field("detail")])} if {
+	field(verification, "reason") == ""
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("the envelope round trip could not be completed: %s (%s)", [field(verification, "reason"), field(verification, "detail")])} if {
 	not input.verification.performed == true
 } else := {"status": "COMPLIANT", "reason": sprintf(
 	"envelope round trip succeeded: GenerateDataKey, AES-256-GCM suite %s, Decrypt%s",
-	[field("algorithm_suite"), protects],
+	[field(verification, "algorithm_suite"), protects],
 )} if {
 	input.verification.ok == true
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"envelope round trip failed at step %s: %s (%s)%s",
-	[field("step"), field("reason"), field("detail"), protects],
+	[field(verification, "step"), field(verification, "reason"), field(verification, "detail"), protects],
 )}

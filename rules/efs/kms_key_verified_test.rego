@@ -1,6 +1,6 @@
-package atrest.kms.key_verified_test
+package atrest.efs.kms_key_verified_test
 
-import data.atrest.kms.key_verified as rule
+import data.atrest.efs.kms_key_verified as rule
 
 key_arn := "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 

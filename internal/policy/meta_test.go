@@ -1,0 +1,122 @@
+package policy
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/atrest/atrest/rules"
+)
+
+// TestRuleIDsFollowPackagePath checks that every embedded rule's custom.id
+// is its package path below data.atrest joined by "_": package
+// atrest.efs.kms_key_verified is rule efs_kms_key_verified. Findings carry
+// the id, so a file moved to another package must keep it.
+func TestRuleIDsFollowPackagePath(t *testing.T) {
+	modules, err := parseModules(rules.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range modules {
+		if !isRule(m) {
+			continue
+		}
+		n++
+		meta, err := ruleMeta(m)
+		if err != nil {
+			t.Fatalf("%s: %v", m.Package.Location.File, err)
+		}
+		if got, want := meta.ID, idFromPackage(m.Package.Path.String()); got != want {
+			t.Errorf("%s: package %s has custom.id %q, want %q", m.Package.Location.File, m.Package.Path, got, want)
+		}
+	}
+	if n != 8 {
+		t.Errorf("found %d rule packages, want 8", n)
+	}
+}
+
+// idFromPackage is the rule id a package path spells: data.atrest.efs.x ->
+// efs_x.
+func idFromPackage(path string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(path, "data.atrest."), ".", "_")
+}
+
+func TestIDFromPackage(t *testing.T) {
+	tests := []struct{ name, path, want string }{
+		{"service and rule", "data.atrest.efs.kms_key_verified", "efs_kms_key_verified"},
+		{"other service", "data.atrest.kms.key_rotation_enabled", "kms_key_rotation_enabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := idFromPackage(tt.path); got != tt.want {
+				t.Errorf("idFromPackage(%q) = %q, want %q", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMetadata checks that Metadata reads the embedded rules as New does,
+// remediation actions included.
+func TestMetadata(t *testing.T) {
+	metas, err := Metadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(metas, engine(t).Rules()) {
+		t.Errorf("Metadata differs from Engine.Rules:\n%+v\n%+v", metas, engine(t).Rules())
+	}
+	got := map[string]string{}
+	for _, m := range metas {
+		got[m.ID] = m.RemediationAction
+	}
+	want := map[string]string{
+		"cloudtrail_monitoring_intact":       "",
+		"efs_encrypted_at_rest":              "tag_unencrypted_file_system",
+		"efs_encryption_in_transit_enforced": "require_secure_transport",
+		"efs_kms_key_available":              "restore_key_availability",
+		"efs_kms_key_policy_grants_efs":      "",
+		"efs_kms_key_symmetric":              "",
+		"efs_kms_key_verified":               "",
+		"kms_key_rotation_enabled":           "enable_key_rotation",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("remediation actions:\n got %v\nwant %v", got, want)
+	}
+	// The result is the caller's: changing it does not change the next.
+	metas[0].ID = "changed"
+	if again, _ := Metadata(); again[0].ID != "cloudtrail_monitoring_intact" {
+		t.Error("Metadata exposes its cached slice")
+	}
+}
+
+func TestRuleMetaRemediationAction(t *testing.T) {
+	tests := []struct {
+		name, line, want, wantErr string
+	}{
+		{name: "named", line: "#   remediation_action: enable_key\n", want: "enable_key"},
+		{name: "absent", line: "", want: ""},
+		{name: "empty", line: "#   remediation_action: \"\"\n", wantErr: "custom.remediation_action  must be a lower-case action name"},
+		{name: "not a name", line: "#   remediation_action: Enable Key\n", wantErr: "custom.remediation_action Enable Key must be a lower-case action name"},
+		{name: "not a string", line: "#   remediation_action: [enable_key]\n", wantErr: "custom.remediation_action [enable_key] must be a lower-case action name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(good, "#   remediation: Nothing to do.\n", "#   remediation: Nothing to do.\n"+tt.line, 1)
+			modules, err := parseModules(fstest.MapFS{"efs/good.rego": &fstest.MapFile{Data: []byte(src)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			metas, err := ruleMetas(modules)
+			switch {
+			case tt.wantErr != "":
+				if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) {
+					t.Errorf("ruleMetas = %+v, %v; want error %q", metas, err, tt.wantErr)
+				}
+			case err != nil || len(metas) != 1 || metas[0].RemediationAction != tt.want:
+				t.Errorf("ruleMetas = %+v, %v; want action %q", metas, err, tt.want)
+			}
+		})
+	}
+}
