@@ -95,7 +95,9 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	total.CountInto(s.inv, "cli")
 	fmt.Fprintf(stderr, "atrest: %d inputs, %d records (%d of interest, %d skipped, %d duplicates, %d failed calls), %d findings, %d bad\n",
-		len(inputs), total.Decode.Records, total.Processed, total.Decode.Skipped, total.Duplicates, total.Failed,
+		// Of interest: the records judged and those of interest that were
+		// bad input (cloudtrail.Stats.Invalid).
+		len(inputs), total.Decode.Records, total.Processed+total.Decode.Invalid, total.Decode.Skipped, total.Duplicates, total.Failed,
 		total.Findings, len(total.DecodeErrors)+len(total.ApplyErrors)+len(errs))
 	return s.finish(ctx)
 }

@@ -30,10 +30,11 @@ const (
 	RankCreate   Rank = iota // creates a resource (or a grant, a link)
 	RankModify               // changes one; every name not listed
 	RankDelete               // deletes or ends one
+	RankEndGrant             // ends a grant: after the deletion that ends its use
 	RankUndelete             // undoes a deletion that only a deletion can precede
 )
 
-var rankNames = [...]string{"create", "modify", "delete", "undelete"}
+var rankNames = [...]string{"create", "modify", "delete", "end grant", "undelete"}
 
 func (r Rank) String() string {
 	if r < 0 || int(r) >= len(rankNames) {
@@ -59,10 +60,13 @@ var ranks = map[string]Rank{
 	"CreateLogGroup":                    RankCreate,
 
 	// Deletion.
-	EventScheduleKeyDeletion:            RankDelete,
-	EventDeleteKey:                      RankDelete, // the service event at the end of the waiting period
-	EventRevokeGrant:                    RankDelete,
-	EventRetireGrant:                    RankDelete,
+	EventScheduleKeyDeletion: RankDelete,
+	EventDeleteKey:           RankDelete, // the service event at the end of the waiting period
+	// EFS retires its grant because the file system was deleted: in one
+	// second the deletion comes first, so the retirement is judged as the
+	// normal end of a grant, never as a live file system losing its key.
+	EventRevokeGrant:                    RankEndGrant,
+	EventRetireGrant:                    RankEndGrant,
 	EventDeleteFileSystem:               RankDelete,
 	EventDeleteReplicationConfiguration: RankDelete,
 	"DeleteMountTarget":                 RankDelete,

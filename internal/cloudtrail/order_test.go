@@ -31,8 +31,8 @@ func TestRankOf(t *testing.T) {
 		{"file-system deletion", EventDeleteFileSystem, RankDelete},
 		{"key deletion scheduled", EventScheduleKeyDeletion, RankDelete},
 		{"trail deletion", EventDeleteTrail, RankDelete},
-		{"grant revoked", EventRevokeGrant, RankDelete},
-		{"grant retired", EventRetireGrant, RankDelete},
+		{"grant revoked", EventRevokeGrant, RankEndGrant},
+		{"grant retired", EventRetireGrant, RankEndGrant},
 		{"targets removed", EventRemoveTargets, RankDelete},
 		{"key deletion cancelled", EventCancelKeyDeletion, RankUndelete},
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -181,5 +182,45 @@ func TestRetireGrantOnEventBridge(t *testing.T) {
 	f := got.last(t, "efs_kms_key_available")
 	if f.EventName != "RetireGrant" || f.Status != finding.NonCompliant || !strings.Contains(f.Reason, "is retired and no active EFS grant remains") {
 		t.Errorf("availability after %s = %s %q, want NON_COMPLIANT naming the retired grant", f.EventName, f.Status, f.Reason)
+	}
+}
+
+// TestRetireInTheSecondOfTheDeletion: EFS retires its grant because the file
+// system was deleted, and both records often carry the same second. Whatever
+// their eventIDs, the deletion is applied first (cloudtrail.RankEndGrant),
+// so the retirement is never judged as a live file system losing its key.
+func TestRetireInTheSecondOfTheDeletion(t *testing.T) {
+	const sec = "2022-09-01T19:30:00Z"
+	deleteFS := func(id string) map[string]any {
+		return map[string]any{
+			"eventVersion": "1.08", "eventID": id, "eventTime": sec,
+			"eventSource": "elasticfilesystem.amazonaws.com", "eventName": "DeleteFileSystem", "awsRegion": "us-west-2",
+			"recipientAccountId": "111122223333", "userIdentity": map[string]any{"type": "IAMUser", "accountId": "111122223333"},
+			"requestParameters": map[string]any{"fileSystemId": docFSID},
+		}
+	}
+	for _, ids := range [][2]string{{"00000000-retire", "ffffffff-delete"}, {"ffffffff-retire", "00000000-delete"}} {
+		recs := []map[string]any{
+			docRecord(t, "kms-creategrant.json", efsGrant),
+			docRecord(t, "kms-retiregrant.json", set("eventTime", sec), set("eventID", ids[0])),
+			deleteFS(ids[1]),
+		}
+		var got collected
+		if _, err := newPipeline(t, state.NewMemory()).ProcessInput(context.Background(), "log.json", strings.NewReader(logFile(t, recs...)), got.emit); err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		for _, f := range got {
+			if f.Rule != "efs_kms_key_available" || f.Resource != docKeyARN {
+				continue
+			}
+			seen = append(seen, f.EventName+" "+string(f.Status))
+			if f.Status == finding.NonCompliant {
+				t.Errorf("eventIDs %v: %s made %s NON_COMPLIANT: %s", ids, f.EventName, f.Rule, f.Reason)
+			}
+		}
+		if want := []string{"CreateGrant NOT_APPLICABLE", "DeleteFileSystem NOT_APPLICABLE", "RetireGrant NOT_APPLICABLE"}; !slices.Equal(seen, want) {
+			t.Errorf("eventIDs %v: availability findings %v, want %v", ids, seen, want)
+		}
 	}
 }
