@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/atrest/atrest/internal/state"
+	"github.com/atrest/atrest/internal/arns"
 )
 
 // Status is what validation says of one log file.
@@ -501,8 +501,8 @@ func (v *Validator) load(ctx context.Context, bucket, key string) (*digestFile, 
 	df := &digestFile{bucket: bucket, key: key, meta: meta}
 	if dn, ok := ParseDigestKey(key); ok {
 		df.name = dn
-		df.trail = state.ARN{Partition: state.Partition(dn.HomeRegion), Service: "cloudtrail", Region: dn.HomeRegion,
-			Account: dn.Account, Resource: "trail/" + dn.Trail}.String()
+		df.trail = arns.ARN{Partition: arns.Partition(dn.HomeRegion), Service: "cloudtrail", Region: dn.HomeRegion,
+			AccountID: dn.Account, Resource: "trail/" + dn.Trail}.String()
 	}
 	df.d, df.parseErr = ParseDigest(data)
 	if df.parseErr != nil {

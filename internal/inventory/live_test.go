@@ -15,17 +15,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/state"
 )
 
 var (
-	keyA    = state.KeyARN(testRegion, testAccount, "aaaa1111-0000-4000-8000-000000000001")
-	keyRSA  = state.KeyARN(testRegion, testAccount, "2222aaaa-0000-4000-8000-000000000002")
-	keyAWS  = state.KeyARN(testRegion, testAccount, "aws-3333")
-	fsA     = state.FileSystemARN(testRegion, testAccount, "fs-a")
-	fsB     = state.FileSystemARN(testRegion, testAccount, "fs-b")
-	fsPlain = state.FileSystemARN(testRegion, testAccount, "fs-plain")
+	keyA    = arns.KeyARN(testRegion, testAccount, "aaaa1111-0000-4000-8000-000000000001")
+	keyRSA  = arns.KeyARN(testRegion, testAccount, "2222aaaa-0000-4000-8000-000000000002")
+	keyAWS  = arns.KeyARN(testRegion, testAccount, "aws-3333")
+	fsA     = arns.FileSystemARN(testRegion, testAccount, "fs-a")
+	fsB     = arns.FileSystemARN(testRegion, testAccount, "fs-b")
+	fsPlain = arns.FileSystemARN(testRegion, testAccount, "fs-plain")
 	t0      = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 )
 
@@ -139,7 +140,7 @@ func TestKeySnapshot(t *testing.T) {
 		},
 		{
 			name: "unknown key is nil",
-			arn:  state.KeyARN(testRegion, testAccount, "nope"),
+			arn:  arns.KeyARN(testRegion, testAccount, "nope"),
 			want: nil,
 		},
 	}
@@ -181,8 +182,8 @@ func TestFileSystemSnapshot(t *testing.T) {
 			Encrypted: true, Known: true, KMSKeyID: "alias/team-a", KMSKeyARN: keyA, PolicyKnown: true, Updated: t0}},
 		{"unencrypted", fsPlain, &state.FileSystem{ARN: fsPlain, ID: "fs-plain", Account: testAccount, Region: testRegion,
 			Known: true, PolicyKnown: true, Updated: t0}},
-		{"unknown file system is deleted, nothing known", state.FileSystemARN(testRegion, testAccount, "fs-x"),
-			&state.FileSystem{ARN: state.FileSystemARN(testRegion, testAccount, "fs-x"), ID: "fs-x", Account: testAccount, Region: testRegion,
+		{"unknown file system is deleted, nothing known", arns.FileSystemARN(testRegion, testAccount, "fs-x"),
+			&state.FileSystem{ARN: arns.FileSystemARN(testRegion, testAccount, "fs-x"), ID: "fs-x", Account: testAccount, Region: testRegion,
 				Deleted: true, Updated: t0}},
 	}
 	for _, tc := range tests {
@@ -460,7 +461,7 @@ func TestAccessDenied(t *testing.T) {
 
 func TestOtherAccountWithoutRole(t *testing.T) {
 	f := newFixture(t)
-	other := state.KeyARN(testRegion, "999999999999", "k")
+	other := arns.KeyARN(testRegion, "999999999999", "k")
 	_, err := f.live.Key(context.Background(), other)
 	if !errors.Is(err, ErrAccountNotMonitored) {
 		t.Fatalf("error = %v, want ErrAccountNotMonitored", err)

@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/finding"
-	"github.com/atrest/atrest/internal/state"
 )
 
 // Remediation actions, as named in a finding event's remediation block.
@@ -277,8 +277,8 @@ func (a *Actions) outcome(d FindingDetail) Outcome {
 	if out.FindingID == "" {
 		out.FindingID = finding.StableID(f.Rule, f.Resource, f.EventID)
 	}
-	if arn, ok := state.ParseARN(f.Resource); ok {
-		out.Account, out.Region = arn.Account, arn.Region
+	if arn, ok := arns.Parse(f.Resource); ok {
+		out.Account, out.Region = arn.AccountID, arn.Region
 	}
 	return out
 }
@@ -339,7 +339,7 @@ func (a *Actions) describeKey(ctx context.Context, out *Outcome) (*kmstypes.KeyM
 	if a.KMS == nil {
 		return nil, errors.New("remediation: no KMS client")
 	}
-	res, err := a.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(state.ResourceID(out.Resource))})
+	res, err := a.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(arns.ResourceID(out.Resource))})
 	if err != nil {
 		var nf *kmstypes.NotFoundException
 		if errors.As(err, &nf) {
@@ -547,7 +547,7 @@ func (a *Actions) liveFileSystems(ctx context.Context, keyID string) ([]string, 
 			if fs.LifeCycleState == efstypes.LifeCycleStateDeleting || fs.LifeCycleState == efstypes.LifeCycleStateDeleted {
 				continue
 			}
-			if fs.KmsKeyId != nil && state.ResourceID(*fs.KmsKeyId) == keyID {
+			if fs.KmsKeyId != nil && arns.ResourceID(*fs.KmsKeyId) == keyID {
 				ids = append(ids, aws.ToString(fs.FileSystemId))
 			}
 		}
@@ -564,7 +564,7 @@ func (a *Actions) describeFileSystem(ctx context.Context, out *Outcome) (*efstyp
 	if a.EFS == nil {
 		return nil, errors.New("remediation: no EFS client")
 	}
-	res, err := a.EFS.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(state.ResourceID(out.Resource))})
+	res, err := a.EFS.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(arns.ResourceID(out.Resource))})
 	var nf *efstypes.FileSystemNotFound
 	if errors.As(err, &nf) || err == nil && len(res.FileSystems) == 0 {
 		out.Result, out.Reason = ResultSkipped, "file system no longer exists"
