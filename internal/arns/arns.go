@@ -53,6 +53,18 @@ const arnPrefix = "arn:"
 // whatever it names.
 func IsARN(s string) bool { return arn.IsARN(s) }
 
+// LooksLikeARN reports whether s is written as an ARN (starts with
+// "arn:"), well formed or not: what a caller checks before telling an ARN
+// from a bare id or name, so that a malformed ARN is reported as one.
+func LooksLikeARN(s string) bool { return strings.HasPrefix(s, arnPrefix) }
+
+// IsARNOf reports whether s is a well-formed ARN of service whose resource
+// starts with resourcePrefix (e.g. "kms", "key/").
+func IsARNOf(s, service, resourcePrefix string) bool {
+	a, ok := Parse(s)
+	return ok && a.Service == service && strings.HasPrefix(a.Resource, resourcePrefix)
+}
+
 // New builds an ARN in the partition of region.
 func New(service, region, account, resource string) string {
 	return ARN{Partition: Partition(region), Service: service, Region: region, AccountID: account, Resource: resource}.String()
@@ -119,8 +131,7 @@ func FileSystemARN(region, account, fsID string) string {
 
 // IsKeyARN reports whether s is the ARN of a KMS key (not of an alias).
 func IsKeyARN(s string) bool {
-	a, ok := Parse(s)
-	return ok && a.Service == ServiceKMS && strings.HasPrefix(a.Resource, KeyPrefix)
+	return IsARNOf(s, ServiceKMS, KeyPrefix)
 }
 
 // ResourceID returns the id after the resource type in an ARN

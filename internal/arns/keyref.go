@@ -30,7 +30,7 @@ func KindOf(ref string) KeyRefKind {
 	switch {
 	case ref == "":
 		return NotKeyRef
-	case strings.HasPrefix(ref, arnPrefix):
+	case LooksLikeARN(ref):
 		a, ok := Parse(ref)
 		switch {
 		case !ok:

@@ -501,8 +501,7 @@ func (v *Validator) load(ctx context.Context, bucket, key string) (*digestFile, 
 	df := &digestFile{bucket: bucket, key: key, meta: meta}
 	if dn, ok := ParseDigestKey(key); ok {
 		df.name = dn
-		df.trail = arns.ARN{Partition: arns.Partition(dn.HomeRegion), Service: "cloudtrail", Region: dn.HomeRegion,
-			AccountID: dn.Account, Resource: "trail/" + dn.Trail}.String()
+		df.trail = arns.New(arns.ServiceCloudTrail, dn.HomeRegion, dn.Account, "trail/"+dn.Trail)
 	}
 	df.d, df.parseErr = ParseDigest(data)
 	if df.parseErr != nil {

@@ -111,7 +111,7 @@ func (l *Live) applyEFS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 	case cloudtrail.EventDeleteReplicationConfiguration:
 		id = req.SourceFileSystemID
 	}
-	if strings.HasPrefix(id, "arn:") {
+	if arns.LooksLikeARN(id) {
 		arn = id
 	}
 	if arn == "" {
@@ -166,12 +166,12 @@ func (l *Live) applyReplication(ctx context.Context, rec *cloudtrail.Record, req
 	dst := resp.Destinations[0]
 	account, region := cmp.Or(dst.OwnerID, rec.Account()), cmp.Or(dst.Region, rec.AWSRegion)
 	arn := dst.FileSystemID
-	if !strings.HasPrefix(arn, "arn:") {
+	if !arns.LooksLikeARN(arn) {
 		arn = arns.FileSystemARN(region, account, arn)
 	} else if a, ok := arns.Parse(arn); ok {
 		account, region = a.AccountID, a.Region
 	}
-	if src := cmp.Or(req.SourceFileSystemID, resp.SourceFileSystemID); src != "" && !strings.HasPrefix(src, "arn:") {
+	if src := cmp.Or(req.SourceFileSystemID, resp.SourceFileSystemID); src != "" && !arns.LooksLikeARN(src) {
 		l.cache.invalidate(fsDescKey(arns.FileSystemARN(rec.AWSRegion, rec.Account(), src)))
 	}
 	l.cache.invalidate(fsDescKey(arn), fsPolicyKey(arn), fsListKey(account, region))

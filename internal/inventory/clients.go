@@ -184,7 +184,7 @@ func (a *Accounts) OwnAccount(ctx context.Context) (string, error) {
 
 // RoleARN is the ARN of the role assumed to read account.
 func (a *Accounts) RoleARN(account, region string) string {
-	return "arn:" + arns.Partition(region) + ":iam::" + account + ":role/" + a.opts.RoleName
+	return arns.ARN{Partition: arns.Partition(region), Service: arns.ServiceIAM, AccountID: account, Resource: "role/" + a.opts.RoleName}.String()
 }
 
 // Clients returns the clients for account in region (region "" is the

@@ -508,8 +508,7 @@ func (l *Live) groupFilters(ctx context.Context, c *Clients, account, region, gr
 				if errors.As(err, &nf) {
 					return filtersEntry{names: []string{}}, nil
 				}
-				return nil, callError("logs:DescribeSubscriptionFilters", arns.ARN{Partition: arns.Partition(region), Service: "logs",
-					Region: region, AccountID: account, Resource: "log-group:" + group}.String(), err)
+				return nil, callError("logs:DescribeSubscriptionFilters", arns.New("logs", region, account, "log-group:"+group), err)
 			}
 			for _, f := range out.SubscriptionFilters {
 				e.names = append(e.names, aws.ToString(f.FilterName))
@@ -601,10 +600,10 @@ func (l *Live) monitoringRefs(ctx context.Context, account string, regions []str
 			}
 		}
 		for _, r := range l.watch.EventRules {
-			if strings.HasPrefix(r, "arn:") {
+			if arns.LooksLikeARN(r) {
 				continue
 			}
-			arn := arns.ARN{Partition: arns.Partition(region), Service: "events", Region: region, AccountID: account, Resource: "rule/" + r}.String()
+			arn := arns.New("events", region, account, "rule/"+r)
 			l.cache.invalidate(ruleKey(arn), ruleTargetsKey(arn))
 			e, err := l.ruleDesc(ctx, c, arn, "default", r)
 			if err != nil {
@@ -639,19 +638,19 @@ func (l *Live) monitoringRefs(ctx context.Context, account string, regions []str
 		if matchedTrail[w] {
 			continue
 		}
-		if strings.HasPrefix(w, "arn:") {
+		if arns.LooksLikeARN(w) {
 			add(&trails, w)
 		} else {
-			add(&trails, arns.ARN{Partition: arns.Partition(first), Service: "cloudtrail", Region: first, AccountID: account, Resource: "trail/" + w}.String())
+			add(&trails, arns.New("cloudtrail", first, account, "trail/"+w))
 		}
 	}
 	for _, r := range l.watch.EventRules {
 		switch {
-		case strings.HasPrefix(r, "arn:"):
+		case arns.LooksLikeARN(r):
 			l.cache.invalidate(ruleKey(r), ruleTargetsKey(r))
 			add(&watched, r)
 		case !ruleFound[r]:
-			add(&watched, arns.ARN{Partition: arns.Partition(first), Service: "events", Region: first, AccountID: account, Resource: "rule/" + r}.String())
+			add(&watched, arns.New("events", first, account, "rule/"+r))
 		}
 	}
 	for _, f := range l.watch.SubscriptionFilters {

@@ -142,7 +142,7 @@ func FindingID(rule, resource string) string {
 // ProductArn is the ARN of the default (own findings) product integration
 // of an account in a region.
 func ProductArn(region, account string) string {
-	return "arn:" + arns.Partition(region) + ":securityhub:" + region + ":" + account + ":product/" + account + "/default"
+	return arns.New(arns.ServiceSecurityHub, region, account, "product/"+account+"/default")
 }
 
 // ComplianceStatus maps a finding status to Security Hub's.

@@ -228,7 +228,7 @@ func (m *Memory) applyEFS(rec *cloudtrail.Record) (Change, error) {
 			return Change{}, fmt.Errorf("%w: requestParameters.fileSystemId missing", ErrBadRecord)
 		}
 		arn := ""
-		if strings.HasPrefix(id, "arn:") {
+		if arns.LooksLikeARN(id) {
 			arn = id
 		}
 		fs := m.fileSystemFor(rec, id, arn)
@@ -354,7 +354,7 @@ func (m *Memory) encryptWith(fs *FileSystem, requested, reported string, t time.
 // replicaARN names a file system of a replication configuration: by its ARN
 // when the record gives one, else by its id in region and account.
 func replicaARN(id, region, account string) string {
-	if strings.HasPrefix(id, "arn:") {
+	if arns.LooksLikeARN(id) {
 		return id
 	}
 	return arns.FileSystemARN(region, account, id)

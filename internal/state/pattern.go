@@ -145,7 +145,7 @@ func representativeRecord(source, name, account, region string) map[string]any {
 		"eventVersion": "1.09",
 		"userIdentity": map[string]any{
 			"type": "AssumedRole", "principalId": "AROAEXAMPLE:session",
-			"arn":       "arn:" + arns.Partition(region) + ":sts::" + account + ":assumed-role/admin/session",
+			"arn":       arns.ARN{Partition: arns.Partition(region), Service: arns.ServiceSTS, AccountID: account, Resource: "assumed-role/admin/session"}.String(),
 			"accountId": account,
 		},
 		"eventTime": "2026-01-01T00:00:00Z", "eventSource": source, "eventName": name,

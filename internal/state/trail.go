@@ -466,7 +466,7 @@ func (m *Memory) trailFor(rec *cloudtrail.Record, ref string) *Trail {
 		if match != nil {
 			return match
 		}
-		arn = arns.ARN{Partition: arns.Partition(region), Service: "cloudtrail", Region: region, AccountID: account, Resource: "trail/" + ref}.String()
+		arn = arns.New("cloudtrail", region, account, "trail/"+ref)
 	}
 	if t, ok := m.trails[arn]; ok {
 		return t
@@ -584,7 +584,7 @@ func (m *Memory) applyEventRule(rec *cloudtrail.Record) (Change, error) {
 		if bus != "default" {
 			res = "rule/" + bus + "/" + name
 		}
-		arn = arns.ARN{Partition: arns.Partition(rec.AWSRegion), Service: "events", Region: rec.AWSRegion, AccountID: rec.Account(), Resource: res}.String()
+		arn = arns.New("events", rec.AWSRegion, rec.Account(), res)
 	}
 	w := m.watchedFor(arn, WatchedEventRule, name, rec)
 	w.EventBus = bus
@@ -741,8 +741,7 @@ func setKey(m map[string]string, k, v string) map[string]string {
 // SubscriptionFilterID is atrest's identifier for a subscription filter, which
 // has no ARN: the log group's ARN with ":subscription-filter:<filter>".
 func SubscriptionFilterID(region, account, logGroup, filter string) string {
-	return arns.ARN{Partition: arns.Partition(region), Service: "logs", Region: region, AccountID: account,
-		Resource: "log-group:" + logGroup + ":subscription-filter:" + filter}.String()
+	return arns.New("logs", region, account, "log-group:"+logGroup+":subscription-filter:"+filter)
 }
 
 func (m *Memory) watchedFor(arn, kind, name string, rec *cloudtrail.Record) *Watched {
