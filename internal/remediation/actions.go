@@ -1,6 +1,7 @@
 package remediation
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -436,7 +437,7 @@ func (a *Actions) cancelKeyDeletion(ctx context.Context, out Outcome) (Outcome, 
 	if tagged {
 		return skip(out, ResultRefused, "key is tagged "+tagKey+": disabled on purpose, its deletion is left scheduled")
 	}
-	live, err := a.liveFileSystems(ctx, id)
+	live, err := a.liveFileSystems(ctx, out, md)
 	if err != nil {
 		return out, err
 	}
@@ -514,7 +515,7 @@ func (a *Actions) enableKey(ctx context.Context, out Outcome) (Outcome, error) {
 	if tagged {
 		return skip(out, ResultSkipped, "key is tagged "+tagKey+": disabled on purpose")
 	}
-	live, err := a.liveFileSystems(ctx, id)
+	live, err := a.liveFileSystems(ctx, out, md)
 	if err != nil {
 		return out, err
 	}
@@ -531,8 +532,10 @@ func (a *Actions) enableKey(ctx context.Context, out Outcome) (Outcome, error) {
 }
 
 // liveFileSystems lists the ids of file systems, not being deleted, whose
-// key is keyID.
-func (a *Actions) liveFileSystems(ctx context.Context, keyID string) ([]string, error) {
+// key is the key of md; a file system's key reference is resolved in the
+// finding's account and region.
+func (a *Actions) liveFileSystems(ctx context.Context, out Outcome, md *kmstypes.KeyMetadata) ([]string, error) {
+	keyARN := cmp.Or(aws.ToString(md.Arn), arns.KeyARN(out.Region, out.Account, aws.ToString(md.KeyId)))
 	if a.EFS == nil {
 		return nil, errors.New("remediation: no EFS client")
 	}
@@ -547,7 +550,7 @@ func (a *Actions) liveFileSystems(ctx context.Context, keyID string) ([]string, 
 			if fs.LifeCycleState == efstypes.LifeCycleStateDeleting || fs.LifeCycleState == efstypes.LifeCycleStateDeleted {
 				continue
 			}
-			if fs.KmsKeyId != nil && arns.ResourceID(*fs.KmsKeyId) == keyID {
+			if arns.StaticKeyARN(aws.ToString(fs.KmsKeyId), out.Account, out.Region) == keyARN {
 				ids = append(ids, aws.ToString(fs.FileSystemId))
 			}
 		}
