@@ -373,7 +373,7 @@ func (l *Live) applyAlias(ctx context.Context, rec *cloudtrail.Record, req recor
 		}
 	}
 	for _, r := range rec.Resources {
-		if r.ARN != "" && (r.Type == string(state.TypeKey) || r.Type == "" && arns.IsKeyARN(r.ARN)) {
+		if state.NamesKey(r) {
 			touched = append(touched, r.ARN)
 		}
 	}

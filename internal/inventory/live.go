@@ -125,7 +125,7 @@ type fsListEntry struct {
 
 func parseKeyARN(arn string) (arns.ARN, error) {
 	a, ok := arns.Parse(arn)
-	if !ok || a.Service != "kms" || !strings.HasPrefix(a.Resource, "key/") {
+	if !ok || a.Service != arns.ServiceKMS || !strings.HasPrefix(a.Resource, arns.KeyPrefix) {
 		return arns.ARN{}, fmt.Errorf("%w: %q is not a KMS key ARN", ErrBadARN, arn)
 	}
 	return a, nil
@@ -133,7 +133,7 @@ func parseKeyARN(arn string) (arns.ARN, error) {
 
 func parseFileSystemARN(arn string) (arns.ARN, error) {
 	a, ok := arns.Parse(arn)
-	if !ok || a.Service != "elasticfilesystem" || !strings.HasPrefix(a.Resource, "file-system/") {
+	if !ok || a.Service != arns.ServiceEFS || !strings.HasPrefix(a.Resource, arns.FileSystemPrefix) {
 		return arns.ARN{}, fmt.Errorf("%w: %q is not an EFS file system ARN", ErrBadARN, arn)
 	}
 	return a, nil

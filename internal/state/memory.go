@@ -844,7 +844,7 @@ func (m *Memory) applyAlias(rec *cloudtrail.Record, req keyRequest) (Change, err
 	target := m.resolveKey(req.TargetKeyID, rec.Account(), rec.AWSRegion)
 	if target == "" {
 		for _, r := range rec.Resources {
-			if namesKey(r) {
+			if NamesKey(r) {
 				target = r.ARN
 			}
 		}
@@ -998,14 +998,16 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 // https://docs.aws.amazon.com/kms/latest/developerguide/ct-creategrant.html
 func RecordKeyARN(rec *cloudtrail.Record) string {
 	for _, r := range rec.Resources {
-		if namesKey(r) {
+		if NamesKey(r) {
 			return r.ARN
 		}
 	}
 	return ""
 }
 
-func namesKey(r cloudtrail.Resource) bool {
+// NamesKey reports whether a record's resources entry names a KMS key: typed
+// as a key, or untyped with a key ARN.
+func NamesKey(r cloudtrail.Resource) bool {
 	return r.ARN != "" && (r.Type == string(TypeKey) || r.Type == "" && arns.IsKeyARN(r.ARN))
 }
 
