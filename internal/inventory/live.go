@@ -394,14 +394,17 @@ func (l *Live) aliases(ctx context.Context, c *Clients, account, region string) 
 }
 
 // resolveKey turns a key reference (id, key ARN, alias name, alias ARN) into
-// a key ARN, looking aliases up in the alias index of their account and
-// region. An unknown alias resolves to "".
+// a key ARN, looking aliases up in the alias index of their own account and
+// region. An unknown alias, or one of an account that is not monitored,
+// resolves to "".
 func (l *Live) resolveKey(ctx context.Context, c *Clients, ref, account, region string) (string, error) {
 	lookup := func(ctx context.Context, a arns.Alias) (string, error) {
 		ac := c
 		if a.Account != account || a.Region != region {
 			var err error
-			if ac, err = l.clients(ctx, a.Account, a.Region); err != nil {
+			if ac, err = l.clients(ctx, a.Account, a.Region); errors.Is(err, ErrAccountNotMonitored) {
+				return "", nil // an alias of an account atrest cannot read: the key stays unknown
+			} else if err != nil {
 				return "", err
 			}
 		}

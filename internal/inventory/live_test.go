@@ -467,3 +467,36 @@ func TestOtherAccountWithoutRole(t *testing.T) {
 		t.Fatalf("error = %v, want ErrAccountNotMonitored", err)
 	}
 }
+
+// A key reference is resolved in the account and region it names: an alias
+// ARN of another account is looked up there, never in the reading account's
+// alias list (which has an alias of the same name).
+// DescribeFileSystems' KmsKeyId takes any key reference:
+// https://docs.aws.amazon.com/efs/latest/ug/API_FileSystemDescription.html
+func TestFileSystemKeyReferenceForms(t *testing.T) {
+	tests := []struct {
+		name string
+		ref  string
+		want string
+	}{
+		{"key ARN", keyA, keyA},
+		{"key id in the file system's account and region", "aaaa1111-0000-4000-8000-000000000001", keyA},
+		{"alias name", "alias/team-a", keyA},
+		{"alias ARN in the own account", arns.AliasARN(testRegion, testAccount, "alias/team-a"), keyA},
+		{"alias ARN of an account not monitored", arns.AliasARN(testRegion, "999999999999", "alias/team-a"), ""},
+		{"unknown alias", "alias/none", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.efs.fs[1].KmsKeyId = aws.String(tt.ref)
+			fs, err := f.live.FileSystem(context.Background(), fsB)
+			if err != nil {
+				t.Fatalf("FileSystem: %v", err)
+			}
+			if fs.KMSKeyID != tt.ref || fs.KMSKeyARN != tt.want {
+				t.Errorf("KMSKeyID, KMSKeyARN = %q, %q; want %q, %q", fs.KMSKeyID, fs.KMSKeyARN, tt.ref, tt.want)
+			}
+		})
+	}
+}
