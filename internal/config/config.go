@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/atrest/atrest/internal/arns"
 )
 
 // Config is the set of rule parameters.
@@ -166,17 +168,17 @@ func (c Config) Validate(name string) error {
 		return fmt.Errorf("config %s: max_rotation_period_days %d: KMS allows 90 to 2560 days", name, c.MaxRotationPeriodDays)
 	}
 	for i, a := range c.AllowedKMSKeyARNs {
-		if !strings.HasPrefix(a, "arn:") || !strings.Contains(a, ":key/") {
+		if !arns.IsKeyARN(a) {
 			return fmt.Errorf("config %s: allowed_kms_key_arns[%d] %q is not a KMS key ARN", name, i, a)
 		}
 	}
 	for i, t := range c.WatchedTrails {
-		if t == "" || (strings.HasPrefix(t, "arn:") && !strings.Contains(t, ":trail/")) {
+		if t == "" || (arns.LooksLikeARN(t) && !arns.IsARNOf(t, arns.ServiceCloudTrail, "trail/")) {
 			return fmt.Errorf("config %s: watched_trails[%d] %q is not a trail name or trail ARN", name, i, t)
 		}
 	}
 	for i, r := range c.WatchedEventRules {
-		if r == "" || (strings.HasPrefix(r, "arn:") && !strings.Contains(r, ":rule/")) {
+		if r == "" || (arns.LooksLikeARN(r) && !arns.IsARNOf(r, arns.ServiceEvents, "rule/")) {
 			return fmt.Errorf("config %s: watched_event_rules[%d] %q is not an EventBridge rule name or rule ARN", name, i, r)
 		}
 	}

@@ -50,6 +50,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/atrest/atrest/internal/arns"
 )
 
 // Encryption context of a verification message. KMS sees it on
@@ -518,10 +520,10 @@ func encryptionContext(keyARN string, fileSystems []string, nonce string) map[st
 func fileSystemIDs(fileSystems []string) []string {
 	out := make([]string, 0, len(fileSystems))
 	for _, f := range fileSystems {
-		if i := strings.LastIndex(f, "file-system/"); i >= 0 {
-			f = f[i+len("file-system/"):]
+		if f = strings.TrimSpace(f); arns.IsARNOf(f, arns.ServiceEFS, arns.FileSystemPrefix) {
+			f = arns.ResourceID(f)
 		}
-		if f = strings.TrimSpace(f); f != "" {
+		if f != "" {
 			out = append(out, f)
 		}
 	}

@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/policy"
-	"github.com/atrest/atrest/internal/state"
 )
 
 // RuleID is the id of the rule that judges a verification
@@ -53,8 +53,8 @@ func Finding(r Result, rules RuleMetadata, source string) (finding.Finding, erro
 	if f.Controls == nil {
 		f.Controls = []string{}
 	}
-	if a, ok := state.ParseARN(resource); ok {
-		f.Account, f.Region = a.Account, a.Region
+	if a, ok := arns.Parse(resource); ok {
+		f.Account, f.Region = a.AccountID, a.Region
 	}
 	f.Status, f.Reason = StatusReason(r)
 	f.ID = finding.StableID(f.Rule, f.Resource, "verify:"+r.CheckedAt.UTC().Format("2006-01-02T15:04:05.000000000Z"))

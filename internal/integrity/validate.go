@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/atrest/atrest/internal/state"
+	"github.com/atrest/atrest/internal/arns"
 )
 
 // Status is what validation says of one log file.
@@ -532,8 +532,7 @@ func (v *Validator) load(ctx context.Context, bucket, key string) (*digestFile, 
 	df := &digestFile{bucket: bucket, key: key, meta: meta}
 	if dn, ok := ParseDigestKey(key); ok {
 		df.name = dn
-		df.trail = state.ARN{Partition: state.Partition(dn.HomeRegion), Service: "cloudtrail", Region: dn.HomeRegion,
-			Account: dn.Account, Resource: "trail/" + dn.Trail}.String()
+		df.trail = arns.New(arns.ServiceCloudTrail, dn.HomeRegion, dn.Account, "trail/"+dn.Trail)
 	}
 	df.d, df.parseErr = ParseDigest(data)
 	if df.parseErr != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/state"
 )
@@ -110,17 +111,17 @@ func (l *Live) applyEFS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 	case cloudtrail.EventDeleteReplicationConfiguration:
 		id = req.SourceFileSystemID
 	}
-	if strings.HasPrefix(id, "arn:") {
+	if arns.LooksLikeARN(id) {
 		arn = id
 	}
 	if arn == "" {
 		if id == "" {
 			return state.Change{}, fmt.Errorf("%w: fileSystemId missing", state.ErrBadRecord)
 		}
-		arn = state.FileSystemARN(region, account, id)
+		arn = arns.FileSystemARN(region, account, id)
 	}
-	if a, ok := state.ParseARN(arn); ok {
-		account, region = a.Account, a.Region
+	if a, ok := arns.Parse(arn); ok {
+		account, region = a.AccountID, a.Region
 	}
 	ch := state.Change{Touched: []state.ResourceRef{{Type: state.TypeFileSystem, ARN: arn}}}
 	switch rec.EventName {
@@ -165,13 +166,13 @@ func (l *Live) applyReplication(ctx context.Context, rec *cloudtrail.Record, req
 	dst := resp.Destinations[0]
 	account, region := cmp.Or(dst.OwnerID, rec.Account()), cmp.Or(dst.Region, rec.AWSRegion)
 	arn := dst.FileSystemID
-	if !strings.HasPrefix(arn, "arn:") {
-		arn = state.FileSystemARN(region, account, arn)
-	} else if a, ok := state.ParseARN(arn); ok {
-		account, region = a.Account, a.Region
+	if !arns.LooksLikeARN(arn) {
+		arn = arns.FileSystemARN(region, account, arn)
+	} else if a, ok := arns.Parse(arn); ok {
+		account, region = a.AccountID, a.Region
 	}
-	if src := cmp.Or(req.SourceFileSystemID, resp.SourceFileSystemID); src != "" && !strings.HasPrefix(src, "arn:") {
-		l.cache.invalidate(fsDescKey(state.FileSystemARN(rec.AWSRegion, rec.Account(), src)))
+	if src := cmp.Or(req.SourceFileSystemID, resp.SourceFileSystemID); src != "" && !arns.LooksLikeARN(src) {
+		l.cache.invalidate(fsDescKey(arns.FileSystemARN(rec.AWSRegion, rec.Account(), src)))
 	}
 	l.cache.invalidate(fsDescKey(arn), fsPolicyKey(arn), fsListKey(account, region))
 	ch := state.Change{Touched: []state.ResourceRef{{Type: state.TypeFileSystem, ARN: arn}}}
@@ -188,7 +189,7 @@ func (l *Live) applyReplication(ctx context.Context, rec *cloudtrail.Record, req
 func (l *Live) fileSystemKey(ctx context.Context, arn, account, region, recordRef string) string {
 	c, err := l.clients(ctx, account, region)
 	if err != nil {
-		return keyARNFromRef(recordRef, account, region)
+		return arns.StaticKeyARN(recordRef, account, region)
 	}
 	if d, err := l.fsDesc(ctx, c, arn); err == nil && d.desc != nil {
 		if fs, err := l.fileSystemFrom(ctx, c, d.desc, account, region, d.readAt); err == nil {
@@ -201,21 +202,7 @@ func (l *Live) fileSystemKey(ctx context.Context, arn, account, region, recordRe
 	if keyARN, err := l.resolveKey(ctx, c, recordRef, account, region); err == nil {
 		return keyARN
 	}
-	return keyARNFromRef(recordRef, account, region)
-}
-
-// keyARNFromRef resolves a key id or key ARN without any read; aliases give "".
-func keyARNFromRef(ref, account, region string) string {
-	if a, ok := state.ParseARN(ref); ok {
-		if strings.HasPrefix(a.Resource, "key/") {
-			return ref
-		}
-		return ""
-	}
-	if ref == "" || strings.HasPrefix(ref, "alias/") {
-		return ""
-	}
-	return state.KeyARN(region, account, ref)
+	return arns.StaticKeyARN(recordRef, account, region)
 }
 
 func (l *Live) applyKMS(ctx context.Context, rec *cloudtrail.Record, req, resp recordIDs) (state.Change, error) {
@@ -230,7 +217,7 @@ func (l *Live) applyKMS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 		if md := resp.KeyMetadata; md != nil {
 			arn = md.ARN
 			if arn == "" && md.KeyID != "" {
-				arn = state.KeyARN(region, account, md.KeyID)
+				arn = arns.KeyARN(region, account, md.KeyID)
 			}
 		}
 		if arn == "" {
@@ -247,7 +234,7 @@ func (l *Live) applyKMS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 		if ref == "" {
 			continue
 		}
-		if arn = keyARNFromRef(ref, account, region); arn == "" {
+		if arn = arns.StaticKeyARN(ref, account, region); arn == "" {
 			if c, err := l.clients(ctx, account, region); err == nil {
 				arn, _ = l.resolveKey(ctx, c, ref, account, region)
 			}
@@ -285,7 +272,7 @@ func (l *Live) applyKMS(ctx context.Context, rec *cloudtrail.Record, req, resp r
 			return state.Change{}, fmt.Errorf("%w: requestParameters.primaryRegion missing", state.ErrBadRecord)
 		}
 		keys := l.related(ctx, arn, account, region, true)
-		if a, ok := state.ParseARN(arn); ok {
+		if a, ok := arns.Parse(arn); ok {
 			a.Region = req.PrimaryRegion
 			keys = append(keys, a.String())
 		}
@@ -325,8 +312,8 @@ func (l *Live) related(ctx context.Context, arn, account, region string, cachedO
 		}
 		return nil
 	}
-	if a, ok := state.ParseARN(arn); ok {
-		account, region = a.Account, a.Region
+	if a, ok := arns.Parse(arn); ok {
+		account, region = a.AccountID, a.Region
 	}
 	c, err := l.clients(ctx, account, region)
 	if err != nil {
@@ -346,19 +333,19 @@ func (l *Live) applyKeyStore(rec *cloudtrail.Record, req recordIDs) (state.Chang
 	if req.CustomKeyStoreID == "" {
 		return state.Change{}, fmt.Errorf("%w: requestParameters.customKeyStoreId missing", state.ErrBadRecord)
 	}
-	var arns []string
+	var keyARNs []string
 	for k, v := range l.cache.fresh(keyMetaKey("")) {
 		md := v.(keyMetaEntry).md
 		arn := strings.TrimPrefix(k, keyMetaKey(""))
-		a, ok := state.ParseARN(arn)
+		a, ok := arns.Parse(arn)
 		if md != nil && aws.ToString(md.CustomKeyStoreId) == req.CustomKeyStoreID && ok &&
-			a.Account == rec.Account() && a.Region == rec.AWSRegion {
-			arns = append(arns, arn)
+			a.AccountID == rec.Account() && a.Region == rec.AWSRegion {
+			keyARNs = append(keyARNs, arn)
 		}
 	}
-	slices.Sort(arns)
+	slices.Sort(keyARNs)
 	var ch state.Change
-	for _, arn := range arns {
+	for _, arn := range keyARNs {
 		l.cache.invalidate(keyMetaKey(arn))
 		ch.Touched = append(ch.Touched, state.ResourceRef{Type: state.TypeKey, ARN: arn})
 	}
@@ -386,7 +373,7 @@ func (l *Live) applyAlias(ctx context.Context, rec *cloudtrail.Record, req recor
 		}
 	}
 	for _, r := range rec.Resources {
-		if r.ARN != "" && (r.Type == string(state.TypeKey) || r.Type == "" && state.IsKeyARN(r.ARN)) {
+		if state.NamesKey(r) {
 			touched = append(touched, r.ARN)
 		}
 	}
@@ -394,7 +381,7 @@ func (l *Live) applyAlias(ctx context.Context, rec *cloudtrail.Record, req recor
 		if req.TargetKeyID == "" {
 			return state.Change{}, fmt.Errorf("%w: requestParameters.targetKeyId missing", state.ErrBadRecord)
 		}
-		if t := keyARNFromRef(req.TargetKeyID, account, region); t != "" {
+		if t := arns.StaticKeyARN(req.TargetKeyID, account, region); t != "" {
 			touched = append(touched, t)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/atrest/atrest/internal/state"
+	"github.com/atrest/atrest/internal/arns"
 )
 
 // The small interfaces below are the SDK calls the live store makes; the
@@ -184,7 +184,7 @@ func (a *Accounts) OwnAccount(ctx context.Context) (string, error) {
 
 // RoleARN is the ARN of the role assumed to read account.
 func (a *Accounts) RoleARN(account, region string) string {
-	return "arn:" + state.Partition(region) + ":iam::" + account + ":role/" + a.opts.RoleName
+	return arns.ARN{Partition: arns.Partition(region), Service: arns.ServiceIAM, AccountID: account, Resource: "role/" + a.opts.RoleName}.String()
 }
 
 // Clients returns the clients for account in region (region "" is the

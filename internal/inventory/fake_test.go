@@ -12,7 +12,7 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/atrest/atrest/internal/state"
+	"github.com/atrest/atrest/internal/arns"
 )
 
 const (
@@ -143,7 +143,7 @@ func (f *fakeKMS) ListKeys(ctx context.Context, in *kms.ListKeysInput, _ ...func
 	f.add("ListKeys")
 	out := &kms.ListKeysOutput{}
 	for arn := range f.keys {
-		out.Keys = append(out.Keys, kmstypes.KeyListEntry{KeyArn: aws.String(arn), KeyId: aws.String(state.ResourceID(arn))})
+		out.Keys = append(out.Keys, kmstypes.KeyListEntry{KeyArn: aws.String(arn), KeyId: aws.String(arns.ResourceID(arn))})
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/state"
 )
@@ -39,7 +40,7 @@ func serviceRecord(t *testing.T, source, name, eventType, key, req, resp string)
 
 func TestApplyKeyEventsLive(t *testing.T) {
 	const store = "cks-1234567890abcdef0"
-	keyStore := state.KeyARN(testRegion, testAccount, "cks-key-1")
+	keyStore := arns.KeyARN(testRegion, testAccount, "cks-key-1")
 	keyRef := func(arn string) state.ResourceRef { return state.ResourceRef{Type: state.TypeKey, ARN: arn} }
 	fsRef := func(arn string) state.ResourceRef { return state.ResourceRef{Type: state.TypeFileSystem, ARN: arn} }
 	// The EFS user guide prints no CloudTrail entry for replication; the
@@ -150,7 +151,7 @@ func TestApplyDeleteKeyLive(t *testing.T) {
 		t.Fatalf("Key = %+v, %v; want a deleted key", k, err)
 	}
 	// A key no record said was deleted is simply unknown.
-	if k, err := f.live.Key(ctx, state.KeyARN(testRegion, testAccount, "never-seen")); err != nil || k != nil {
+	if k, err := f.live.Key(ctx, arns.KeyARN(testRegion, testAccount, "never-seen")); err != nil || k != nil {
 		t.Fatalf("unknown key = %+v, %v", k, err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/state"
 )
 
@@ -122,18 +123,18 @@ type fsListEntry struct {
 	readAt time.Time
 }
 
-func parseKeyARN(arn string) (state.ARN, error) {
-	a, ok := state.ParseARN(arn)
-	if !ok || a.Service != "kms" || !strings.HasPrefix(a.Resource, "key/") {
-		return state.ARN{}, fmt.Errorf("%w: %q is not a KMS key ARN", ErrBadARN, arn)
+func parseKeyARN(arn string) (arns.ARN, error) {
+	a, ok := arns.Parse(arn)
+	if !ok || a.Service != arns.ServiceKMS || !strings.HasPrefix(a.Resource, arns.KeyPrefix) {
+		return arns.ARN{}, fmt.Errorf("%w: %q is not a KMS key ARN", ErrBadARN, arn)
 	}
 	return a, nil
 }
 
-func parseFileSystemARN(arn string) (state.ARN, error) {
-	a, ok := state.ParseARN(arn)
-	if !ok || a.Service != "elasticfilesystem" || !strings.HasPrefix(a.Resource, "file-system/") {
-		return state.ARN{}, fmt.Errorf("%w: %q is not an EFS file system ARN", ErrBadARN, arn)
+func parseFileSystemARN(arn string) (arns.ARN, error) {
+	a, ok := arns.Parse(arn)
+	if !ok || a.Service != arns.ServiceEFS || !strings.HasPrefix(a.Resource, arns.FileSystemPrefix) {
+		return arns.ARN{}, fmt.Errorf("%w: %q is not an EFS file system ARN", ErrBadARN, arn)
 	}
 	return a, nil
 }
@@ -154,7 +155,7 @@ func (l *Live) Key(ctx context.Context, arn string) (*state.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := l.clients(ctx, a.Account, a.Region)
+	c, err := l.clients(ctx, a.AccountID, a.Region)
 	if err != nil {
 		return nil, err
 	}
@@ -170,15 +171,15 @@ func (l *Live) Key(ctx context.Context, arn string) (*state.Key, error) {
 		if deleted {
 			// KMS deleted it (a DeleteKey record) and DescribeKey
 			// confirms: nothing of it is left to read.
-			return &state.Key{ARN: arn, ID: state.ResourceID(arn), Account: a.Account, Region: a.Region,
+			return &state.Key{ARN: arn, ID: arns.ResourceID(arn), Account: a.AccountID, Region: a.Region,
 				Aliases: []string{}, Grants: []state.Grant{}, Deleted: true, Updated: meta.readAt}, nil
 		}
 		return nil, nil
 	}
 	k := &state.Key{
 		ARN:              arn,
-		ID:               state.ResourceID(arn),
-		Account:          a.Account,
+		ID:               arns.ResourceID(arn),
+		Account:          a.AccountID,
 		Region:           a.Region,
 		KeySpec:          cmp.Or(string(md.KeySpec), string(md.CustomerMasterKeySpec)),
 		Origin:           string(md.Origin),
@@ -215,7 +216,7 @@ func (l *Live) Key(ctx context.Context, arn string) (*state.Key, error) {
 		return nil, err
 	}
 	k.Grants = append(k.Grants, grants...)
-	idx, err := l.aliases(ctx, c, a.Account, a.Region)
+	idx, err := l.aliases(ctx, c, a.AccountID, a.Region)
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +377,7 @@ func (l *Live) aliases(ctx context.Context, c *Clients, account, region string) 
 				if al.TargetKeyId == nil || al.AliasName == nil {
 					continue // an AWS managed alias whose key is not created yet
 				}
-				keyARN := state.KeyARN(region, account, *al.TargetKeyId)
+				keyARN := arns.KeyARN(region, account, *al.TargetKeyId)
 				idx.toKey[*al.AliasName] = keyARN
 				idx.byKey[keyARN] = append(idx.byKey[keyARN], *al.AliasName)
 			}
@@ -393,32 +394,27 @@ func (l *Live) aliases(ctx context.Context, c *Clients, account, region string) 
 }
 
 // resolveKey turns a key reference (id, key ARN, alias name, alias ARN) into
-// a key ARN. An unknown alias resolves to "".
+// a key ARN, looking aliases up in the alias index of their own account and
+// region. An unknown alias, or one of an account that is not monitored,
+// resolves to "".
 func (l *Live) resolveKey(ctx context.Context, c *Clients, ref, account, region string) (string, error) {
-	alias := ""
-	if a, ok := state.ParseARN(ref); ok {
-		switch {
-		case strings.HasPrefix(a.Resource, "key/"):
-			return ref, nil
-		case strings.HasPrefix(a.Resource, "alias/"):
-			alias, account, region = a.Resource, a.Account, a.Region
-		default:
-			return "", nil
+	lookup := func(ctx context.Context, a arns.Alias) (string, error) {
+		ac := c
+		if a.Account != account || a.Region != region {
+			var err error
+			if ac, err = l.clients(ctx, a.Account, a.Region); errors.Is(err, ErrAccountNotMonitored) {
+				return "", nil // an alias of an account atrest cannot read: the key stays unknown
+			} else if err != nil {
+				return "", err
+			}
 		}
-	} else if strings.HasPrefix(ref, "alias/") {
-		alias = ref
-	}
-	if alias == "" {
-		if ref == "" {
-			return "", nil
+		idx, err := l.aliases(ctx, ac, a.Account, a.Region)
+		if err != nil {
+			return "", err
 		}
-		return state.KeyARN(region, account, ref), nil
+		return idx.toKey[a.Name], nil
 	}
-	idx, err := l.aliases(ctx, c, account, region)
-	if err != nil {
-		return "", err
-	}
-	return idx.toKey[alias], nil
+	return arns.KeyResolver{Aliases: lookup}.Resolve(ctx, ref, account, region)
 }
 
 // FileSystem reads a file system (DescribeFileSystems and
@@ -429,7 +425,7 @@ func (l *Live) FileSystem(ctx context.Context, arn string) (*state.FileSystem, e
 	if err != nil {
 		return nil, err
 	}
-	c, err := l.clients(ctx, a.Account, a.Region)
+	c, err := l.clients(ctx, a.AccountID, a.Region)
 	if err != nil {
 		return nil, err
 	}
@@ -438,9 +434,9 @@ func (l *Live) FileSystem(ctx context.Context, arn string) (*state.FileSystem, e
 		return nil, err
 	}
 	if d.desc == nil {
-		return &state.FileSystem{ARN: arn, ID: state.ResourceID(arn), Account: a.Account, Region: a.Region, Deleted: true, Updated: d.readAt}, nil
+		return &state.FileSystem{ARN: arn, ID: arns.ResourceID(arn), Account: a.AccountID, Region: a.Region, Deleted: true, Updated: d.readAt}, nil
 	}
-	fs, err := l.fileSystemFrom(ctx, c, d.desc, a.Account, a.Region, d.readAt)
+	fs, err := l.fileSystemFrom(ctx, c, d.desc, a.AccountID, a.Region, d.readAt)
 	if err != nil {
 		return nil, err
 	}
@@ -457,7 +453,7 @@ func (l *Live) FileSystem(ctx context.Context, arn string) (*state.FileSystem, e
 
 func (l *Live) fsDesc(ctx context.Context, c *Clients, arn string) (fsDescEntry, error) {
 	v, err := l.cache.get(ctx, fsDescKey(arn), func(ctx context.Context) (any, error) {
-		out, err := c.EFS.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(state.ResourceID(arn))})
+		out, err := c.EFS.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(arns.ResourceID(arn))})
 		if err != nil {
 			var nf *efstypes.FileSystemNotFound
 			if errors.As(err, &nf) {
@@ -480,7 +476,7 @@ func (l *Live) fsDesc(ctx context.Context, c *Clients, arn string) (fsDescEntry,
 
 func (l *Live) fsPolicy(ctx context.Context, c *Clients, arn string) (fsPolicyEntry, error) {
 	v, err := l.cache.get(ctx, fsPolicyKey(arn), func(ctx context.Context) (any, error) {
-		out, err := c.EFS.DescribeFileSystemPolicy(ctx, &efs.DescribeFileSystemPolicyInput{FileSystemId: aws.String(state.ResourceID(arn))})
+		out, err := c.EFS.DescribeFileSystemPolicy(ctx, &efs.DescribeFileSystemPolicyInput{FileSystemId: aws.String(arns.ResourceID(arn))})
 		if err != nil {
 			var nf *efstypes.PolicyNotFound
 			if errors.As(err, &nf) {
@@ -502,7 +498,7 @@ func (l *Live) fileSystemFrom(ctx context.Context, c *Clients, d *efstypes.FileS
 	id := aws.ToString(d.FileSystemId)
 	arn := aws.ToString(d.FileSystemArn)
 	if arn == "" {
-		arn = state.FileSystemARN(region, account, id)
+		arn = arns.FileSystemARN(region, account, id)
 	}
 	fs := &state.FileSystem{
 		ARN:       arn,
@@ -549,7 +545,7 @@ func (l *Live) fsList(ctx context.Context, c *Clients, account, region string) (
 			d := e.descs[i]
 			arn := aws.ToString(d.FileSystemArn)
 			if arn == "" {
-				arn = state.FileSystemARN(region, account, aws.ToString(d.FileSystemId))
+				arn = arns.FileSystemARN(region, account, aws.ToString(d.FileSystemId))
 			}
 			l.cache.put(fsDescKey(arn), fsDescEntry{desc: &d, readAt: e.readAt})
 		}
@@ -570,17 +566,17 @@ func (l *Live) FileSystemsForKey(ctx context.Context, keyARN string) ([]*state.F
 	if err != nil {
 		return nil, err
 	}
-	c, err := l.clients(ctx, a.Account, a.Region)
+	c, err := l.clients(ctx, a.AccountID, a.Region)
 	if err != nil {
 		return nil, err
 	}
-	list, err := l.fsList(ctx, c, a.Account, a.Region)
+	list, err := l.fsList(ctx, c, a.AccountID, a.Region)
 	if err != nil {
 		return nil, err
 	}
 	var out []*state.FileSystem
 	for i := range list.descs {
-		fs, err := l.fileSystemFrom(ctx, c, &list.descs[i], a.Account, a.Region, list.readAt)
+		fs, err := l.fileSystemFrom(ctx, c, &list.descs[i], a.AccountID, a.Region, list.readAt)
 		if err != nil {
 			return nil, err
 		}

@@ -15,17 +15,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/state"
 )
 
 var (
-	keyA    = state.KeyARN(testRegion, testAccount, "aaaa1111-0000-4000-8000-000000000001")
-	keyRSA  = state.KeyARN(testRegion, testAccount, "2222aaaa-0000-4000-8000-000000000002")
-	keyAWS  = state.KeyARN(testRegion, testAccount, "aws-3333")
-	fsA     = state.FileSystemARN(testRegion, testAccount, "fs-a")
-	fsB     = state.FileSystemARN(testRegion, testAccount, "fs-b")
-	fsPlain = state.FileSystemARN(testRegion, testAccount, "fs-plain")
+	keyA    = arns.KeyARN(testRegion, testAccount, "aaaa1111-0000-4000-8000-000000000001")
+	keyRSA  = arns.KeyARN(testRegion, testAccount, "2222aaaa-0000-4000-8000-000000000002")
+	keyAWS  = arns.KeyARN(testRegion, testAccount, "aws-3333")
+	fsA     = arns.FileSystemARN(testRegion, testAccount, "fs-a")
+	fsB     = arns.FileSystemARN(testRegion, testAccount, "fs-b")
+	fsPlain = arns.FileSystemARN(testRegion, testAccount, "fs-plain")
 	t0      = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 )
 
@@ -139,7 +140,7 @@ func TestKeySnapshot(t *testing.T) {
 		},
 		{
 			name: "unknown key is nil",
-			arn:  state.KeyARN(testRegion, testAccount, "nope"),
+			arn:  arns.KeyARN(testRegion, testAccount, "nope"),
 			want: nil,
 		},
 	}
@@ -181,8 +182,8 @@ func TestFileSystemSnapshot(t *testing.T) {
 			Encrypted: true, Known: true, KMSKeyID: "alias/team-a", KMSKeyARN: keyA, PolicyKnown: true, Updated: t0}},
 		{"unencrypted", fsPlain, &state.FileSystem{ARN: fsPlain, ID: "fs-plain", Account: testAccount, Region: testRegion,
 			Known: true, PolicyKnown: true, Updated: t0}},
-		{"unknown file system is deleted, nothing known", state.FileSystemARN(testRegion, testAccount, "fs-x"),
-			&state.FileSystem{ARN: state.FileSystemARN(testRegion, testAccount, "fs-x"), ID: "fs-x", Account: testAccount, Region: testRegion,
+		{"unknown file system is deleted, nothing known", arns.FileSystemARN(testRegion, testAccount, "fs-x"),
+			&state.FileSystem{ARN: arns.FileSystemARN(testRegion, testAccount, "fs-x"), ID: "fs-x", Account: testAccount, Region: testRegion,
 				Deleted: true, Updated: t0}},
 	}
 	for _, tc := range tests {
@@ -460,9 +461,42 @@ func TestAccessDenied(t *testing.T) {
 
 func TestOtherAccountWithoutRole(t *testing.T) {
 	f := newFixture(t)
-	other := state.KeyARN(testRegion, "999999999999", "k")
+	other := arns.KeyARN(testRegion, "999999999999", "k")
 	_, err := f.live.Key(context.Background(), other)
 	if !errors.Is(err, ErrAccountNotMonitored) {
 		t.Fatalf("error = %v, want ErrAccountNotMonitored", err)
+	}
+}
+
+// A key reference is resolved in the account and region it names: an alias
+// ARN of another account is looked up there, never in the reading account's
+// alias list (which has an alias of the same name).
+// DescribeFileSystems' KmsKeyId takes any key reference:
+// https://docs.aws.amazon.com/efs/latest/ug/API_FileSystemDescription.html
+func TestFileSystemKeyReferenceForms(t *testing.T) {
+	tests := []struct {
+		name string
+		ref  string
+		want string
+	}{
+		{"key ARN", keyA, keyA},
+		{"key id in the file system's account and region", "aaaa1111-0000-4000-8000-000000000001", keyA},
+		{"alias name", "alias/team-a", keyA},
+		{"alias ARN in the own account", arns.AliasARN(testRegion, testAccount, "alias/team-a"), keyA},
+		{"alias ARN of an account not monitored", arns.AliasARN(testRegion, "999999999999", "alias/team-a"), ""},
+		{"unknown alias", "alias/none", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.efs.fs[1].KmsKeyId = aws.String(tt.ref)
+			fs, err := f.live.FileSystem(context.Background(), fsB)
+			if err != nil {
+				t.Fatalf("FileSystem: %v", err)
+			}
+			if fs.KMSKeyID != tt.ref || fs.KMSKeyARN != tt.want {
+				t.Errorf("KMSKeyID, KMSKeyARN = %q, %q; want %q, %q", fs.KMSKeyID, fs.KMSKeyARN, tt.ref, tt.want)
+			}
+		})
 	}
 }

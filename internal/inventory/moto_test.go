@@ -12,6 +12,7 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/awstest"
 	"github.com/atrest/atrest/internal/state"
 )
@@ -90,12 +91,12 @@ func TestMotoSnapshots(t *testing.T) {
 	fsCustomer := e.createFS(t, "customer", true, aws.ToString(rotating.KeyId))
 	fsPlain := e.createFS(t, "plain", false, "")
 	fsAlias := e.createFS(t, "alias", true, "alias/app")
-	must(e.efs.PutFileSystemPolicy(ctx, &efs.PutFileSystemPolicyInput{FileSystemId: aws.String(state.ResourceID(fsCustomer)), Policy: aws.String(denyHTTP)}))
-	must(e.efs.PutFileSystemPolicy(ctx, &efs.PutFileSystemPolicyInput{FileSystemId: aws.String(state.ResourceID(fsAlias)), Policy: aws.String(allowPolicy)}))
+	must(e.efs.PutFileSystemPolicy(ctx, &efs.PutFileSystemPolicyInput{FileSystemId: aws.String(arns.ResourceID(fsCustomer)), Policy: aws.String(denyHTTP)}))
+	must(e.efs.PutFileSystemPolicy(ctx, &efs.PutFileSystemPolicyInput{FileSystemId: aws.String(arns.ResourceID(fsAlias)), Policy: aws.String(allowPolicy)}))
 	grant := must(e.kms.CreateGrant(ctx, &kms.CreateGrantInput{
 		KeyId: rotating.KeyId, GranteePrincipal: aws.String("arn:aws:iam::123456789012:role/efs-service"),
 		Operations:  []kmstypes.GrantOperation{kmstypes.GrantOperationDecrypt, kmstypes.GrantOperationGenerateDataKeyWithoutPlaintext},
-		Constraints: &kmstypes.GrantConstraints{EncryptionContextSubset: map[string]string{state.EFSGrantContextKey: state.ResourceID(fsCustomer)}},
+		Constraints: &kmstypes.GrantConstraints{EncryptionContextSubset: map[string]string{state.EFSGrantContextKey: arns.ResourceID(fsCustomer)}},
 	}))
 
 	// The AWS managed key EFS uses. moto gap: it lists every alias/aws/*
@@ -106,7 +107,7 @@ func TestMotoSnapshots(t *testing.T) {
 	var awsKeyARN string
 	for _, a := range must(e.kms.ListAliases(ctx, &kms.ListAliasesInput{})).Aliases {
 		if aws.ToString(a.AliasName) == state.EFSDefaultKeyAlias {
-			awsKeyARN = state.KeyARN(region, acct, aws.ToString(a.TargetKeyId))
+			awsKeyARN = arns.KeyARN(region, acct, aws.ToString(a.TargetKeyId))
 		}
 	}
 	if awsKeyARN == "" {
@@ -130,7 +131,7 @@ func TestMotoSnapshots(t *testing.T) {
 	// period is unknown (0). AWS answers 180 here.
 	wantRotating.RotationPeriodDays = 0
 	wantRotating.Grants = []state.Grant{{ID: aws.ToString(grant.GrantId), GranteePrincipal: "arn:aws:iam::123456789012:role/efs-service",
-		Operations: []string{"Decrypt", "GenerateDataKeyWithoutPlaintext"}, FileSystemID: state.ResourceID(fsCustomer), EFS: true, State: "active"}}
+		Operations: []string{"Decrypt", "GenerateDataKeyWithoutPlaintext"}, FileSystemID: arns.ResourceID(fsCustomer), EFS: true, State: "active"}}
 	wantRSA := key(rsa)
 	wantRSA.KeySpec, wantRSA.KeyUsage, wantRSA.RotationEnabled = "RSA_2048", "SIGN_VERIFY", nil
 	wantHMAC := key(hmac)
@@ -182,7 +183,7 @@ func TestMotoSnapshots(t *testing.T) {
 	})
 
 	fsWant := func(arn string) state.FileSystem {
-		return state.FileSystem{ARN: arn, ID: state.ResourceID(arn), Account: acct, Region: region, Known: true, PolicyKnown: true, Updated: e.now}
+		return state.FileSystem{ARN: arn, ID: arns.ResourceID(arn), Account: acct, Region: region, Known: true, PolicyKnown: true, Updated: e.now}
 	}
 	wantDefault := fsWant(fsDefault)
 	// moto gap: no KmsKeyId for a file system encrypted with the AWS managed
@@ -230,8 +231,8 @@ func TestMotoSnapshots(t *testing.T) {
 
 	// After the file system is deleted (and the event applied), it reads as
 	// deleted and leaves its key's list.
-	must(e.efs.DeleteFileSystem(ctx, &efs.DeleteFileSystemInput{FileSystemId: aws.String(state.ResourceID(fsAlias))}))
-	del := rec("elasticfilesystem.amazonaws.com", "DeleteFileSystem", `{"fileSystemId":"`+state.ResourceID(fsAlias)+`"}`, "")
+	must(e.efs.DeleteFileSystem(ctx, &efs.DeleteFileSystemInput{FileSystemId: aws.String(arns.ResourceID(fsAlias))}))
+	del := rec("elasticfilesystem.amazonaws.com", "DeleteFileSystem", `{"fileSystemId":"`+arns.ResourceID(fsAlias)+`"}`, "")
 	del.AWSRegion, del.RecipientAccountID = region, acct
 	ch := must(e.live.Apply(ctx, del))
 	wantTouched := []state.ResourceRef{{Type: state.TypeFileSystem, ARN: fsAlias}, {Type: state.TypeKey, ARN: aws.ToString(plain.Arn)}}
@@ -272,7 +273,7 @@ func TestMotoOtherAccount(t *testing.T) {
 	}
 	// The monitor's own account is read with its own credentials: the key
 	// is not there.
-	own := must(e.live.Key(ctx, state.KeyARN(awstest.Region, awstest.Account, aws.ToString(md.KeyId))))
+	own := must(e.live.Key(ctx, arns.KeyARN(awstest.Region, awstest.Account, aws.ToString(md.KeyId))))
 	if own != nil {
 		t.Errorf("own account sees the other account's key: %+v", own)
 	}

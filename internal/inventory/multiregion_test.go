@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/state"
 )
@@ -38,8 +39,8 @@ func docRecord(t *testing.T, name string) *cloudtrail.Record {
 // us-west-2, as DescribeKey reports them.
 func mrkFixture(t *testing.T) (f *fixture, primary, replica string) {
 	f = newFixture(t)
-	primary = state.KeyARN("us-east-1", testAccount, "1234abcd-12ab-34cd-56ef-1234567890ab")
-	replica = state.KeyARN("us-west-2", testAccount, "1234abcd-12ab-34cd-56ef-1234567890ab")
+	primary = arns.KeyARN("us-east-1", testAccount, "1234abcd-12ab-34cd-56ef-1234567890ab")
+	replica = arns.KeyARN("us-west-2", testAccount, "1234abcd-12ab-34cd-56ef-1234567890ab")
 	conf := &kmstypes.MultiRegionConfiguration{
 		PrimaryKey:  &kmstypes.MultiRegionKey{Arn: aws.String(primary), Region: aws.String("us-east-1")},
 		ReplicaKeys: []kmstypes.MultiRegionKey{{Arn: aws.String(replica), Region: aws.String("us-west-2")}},
@@ -99,7 +100,7 @@ func TestKeyMultiRegionAndImpliedUsage(t *testing.T) {
 // multi-Region record changes, and drops what it read of them.
 func TestApplyMultiRegion(t *testing.T) {
 	keyRef := func(arn string) state.ResourceRef { return state.ResourceRef{Type: state.TypeKey, ARN: arn} }
-	tokyo := state.KeyARN("ap-northeast-1", testAccount, "1234abcd-12ab-34cd-56ef-1234567890ab")
+	tokyo := arns.KeyARN("ap-northeast-1", testAccount, "1234abcd-12ab-34cd-56ef-1234567890ab")
 	tests := []struct {
 		name        string
 		rec         func(primary string) *cloudtrail.Record
@@ -138,7 +139,7 @@ func TestApplyMultiRegion(t *testing.T) {
 				return r
 			},
 			func(string, string) []state.ResourceRef {
-				return []state.ResourceRef{keyRef(state.KeyARN("us-west-2", testAccount, "1234abcd-12ab-34cd-56ef-1234567890ab"))}
+				return []state.ResourceRef{keyRef(arns.KeyARN("us-west-2", testAccount, "1234abcd-12ab-34cd-56ef-1234567890ab"))}
 			}, false},
 	}
 	for _, tc := range tests {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/state"
 )
 
@@ -39,8 +40,8 @@ func (r *SweepResult) Gone(previous []state.ResourceRef, account string, regions
 	}
 	var gone []state.ResourceRef
 	for _, ref := range previous {
-		a, ok := state.ParseARN(ref.ARN)
-		if !ok || a.Account != account || !slices.Contains(regions, a.Region) {
+		a, ok := arns.Parse(ref.ARN)
+		if !ok || a.AccountID != account || !slices.Contains(regions, a.Region) {
 			continue
 		}
 		if !found[ref.ARN] {
@@ -85,7 +86,7 @@ func (l *Live) SweepAccount(ctx context.Context, account string, regions []strin
 		for _, d := range list.descs {
 			arn := aws.ToString(d.FileSystemArn)
 			if arn == "" {
-				arn = state.FileSystemARN(region, account, aws.ToString(d.FileSystemId))
+				arn = arns.FileSystemARN(region, account, aws.ToString(d.FileSystemId))
 			}
 			fsRefs = append(fsRefs, state.ResourceRef{Type: state.TypeFileSystem, ARN: arn})
 		}
@@ -119,22 +120,22 @@ func (l *Live) SweepAccount(ctx context.Context, account string, regions []strin
 }
 
 func (l *Live) listKeys(ctx context.Context, c *Clients, account, region string) ([]string, error) {
-	var arns []string
+	var keyARNs []string
 	p := kms.NewListKeysPaginator(c.KMS, &kms.ListKeysInput{Limit: aws.Int32(1000)})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return arns, callError("kms:ListKeys", "keys of account "+account+" in "+region, err)
+			return keyARNs, callError("kms:ListKeys", "keys of account "+account+" in "+region, err)
 		}
 		for _, k := range out.Keys {
 			arn := aws.ToString(k.KeyArn)
 			if arn == "" {
-				arn = state.KeyARN(region, account, aws.ToString(k.KeyId))
+				arn = arns.KeyARN(region, account, aws.ToString(k.KeyId))
 			}
-			arns = append(arns, arn)
+			keyARNs = append(keyARNs, arn)
 		}
 	}
-	return arns, nil
+	return keyARNs, nil
 }
 
 // warm reads every ref into the cache with bounded concurrency.

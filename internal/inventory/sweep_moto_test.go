@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/efs"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/awstest"
 	"github.com/atrest/atrest/internal/state"
 )
@@ -108,8 +109,8 @@ func TestMotoSweep(t *testing.T) {
 	if got := e.calls.Get("DescribeFileSystems") - afterSweep["DescribeFileSystems"]; got != 0 {
 		t.Errorf("DescribeFileSystems calls after the sweep = %d, want 0 (list cached)", got)
 	}
-	gone := res.Gone([]state.ResourceRef{{Type: state.TypeKey, ARN: keyARNs[0]}, {Type: state.TypeKey, ARN: state.KeyARN(awstest.Region, awstest.Account, "deleted-key")}}, awstest.Account, []string{awstest.Region})
-	if len(gone) != 1 || gone[0].ARN != state.KeyARN(awstest.Region, awstest.Account, "deleted-key") {
+	gone := res.Gone([]state.ResourceRef{{Type: state.TypeKey, ARN: keyARNs[0]}, {Type: state.TypeKey, ARN: arns.KeyARN(awstest.Region, awstest.Account, "deleted-key")}}, awstest.Account, []string{awstest.Region})
+	if len(gone) != 1 || gone[0].ARN != arns.KeyARN(awstest.Region, awstest.Account, "deleted-key") {
 		t.Errorf("Gone = %v, want the deleted key only", gone)
 	}
 }

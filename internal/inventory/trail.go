@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/state"
 )
@@ -75,13 +76,13 @@ func filtersKey(acct, reg, group string) string {
 }
 func filtersPrefix(acct, reg string) string { return "logs/filters/" + acct + "/" + reg + "/" }
 func trailListPrefix(acct string) string    { return "cloudtrail/list/" + acct + "/" }
-func isTrailARN(a state.ARN) bool {
+func isTrailARN(a arns.ARN) bool {
 	return a.Service == "cloudtrail" && strings.HasPrefix(a.Resource, "trail/")
 }
-func isRuleARN(a state.ARN) bool {
+func isRuleARN(a arns.ARN) bool {
 	return a.Service == "events" && strings.HasPrefix(a.Resource, "rule/")
 }
-func filterParts(a state.ARN) (string, string, bool) {
+func filterParts(a arns.ARN) (string, string, bool) {
 	if a.Service != "logs" || !strings.HasPrefix(a.Resource, "log-group:") {
 		return "", "", false
 	}
@@ -137,23 +138,23 @@ type trailBaseline struct {
 // then asks Watched. The baseline (multi-region, S3 bucket) is the trail as
 // this store first read it.
 func (l *Live) Trail(ctx context.Context, arn string) (*state.Trail, error) {
-	a, ok := state.ParseARN(arn)
+	a, ok := arns.Parse(arn)
 	if !ok || !isTrailARN(a) {
 		return nil, nil
 	}
-	c, err := l.clients(ctx, a.Account, a.Region)
+	c, err := l.clients(ctx, a.AccountID, a.Region)
 	if err != nil {
 		return nil, err
 	}
 	if c.Trails == nil {
-		return nil, fmt.Errorf("no CloudTrail client for account %s in %s", a.Account, a.Region)
+		return nil, fmt.Errorf("no CloudTrail client for account %s in %s", a.AccountID, a.Region)
 	}
 	d, err := l.trailDesc(ctx, c, arn)
 	if err != nil {
 		return nil, err
 	}
 	t := &state.Trail{
-		ARN: arn, Name: state.ResourceID(arn), Account: a.Account, HomeRegion: a.Region,
+		ARN: arn, Name: arns.ResourceID(arn), Account: a.AccountID, HomeRegion: a.Region,
 		ExcludedSources: []string{}, Updated: d.readAt,
 	}
 	if d.trail == nil {
@@ -181,7 +182,7 @@ func (l *Live) Trail(ctx context.Context, arn string) (*state.Trail, error) {
 	}
 	if !st.found || !sel.found {
 		// Deleted between the reads.
-		return &state.Trail{ARN: arn, Name: t.Name, Account: a.Account, HomeRegion: t.HomeRegion,
+		return &state.Trail{ARN: arn, Name: t.Name, Account: a.AccountID, HomeRegion: t.HomeRegion,
 			ExcludedSources: []string{}, Deleted: true, Updated: d.readAt}, nil
 	}
 	t.Logging = state.LoggingOff
@@ -351,7 +352,7 @@ func selectorsFrom(out *awscloudtrail.GetEventSelectorsOutput) ([]state.EventSel
 // are the targets this store saw on the rule earlier and no longer sees.
 // Other identifiers give nil.
 func (l *Live) Watched(ctx context.Context, arn string) (*state.Watched, error) {
-	a, ok := state.ParseARN(arn)
+	a, ok := arns.Parse(arn)
 	if !ok {
 		return nil, nil
 	}
@@ -365,7 +366,7 @@ func (l *Live) Watched(ctx context.Context, arn string) (*state.Watched, error) 
 }
 
 // ruleName splits a rule ARN's resource: rule/NAME or rule/BUS/NAME.
-func ruleName(a state.ARN) (bus, name string) {
+func ruleName(a arns.ARN) (bus, name string) {
 	rest := strings.TrimPrefix(a.Resource, "rule/")
 	if i := strings.LastIndex(rest, "/"); i >= 0 {
 		return rest[:i], rest[i+1:]
@@ -373,16 +374,16 @@ func ruleName(a state.ARN) (bus, name string) {
 	return "default", rest
 }
 
-func (l *Live) eventRule(ctx context.Context, a state.ARN, arn string) (*state.Watched, error) {
-	c, err := l.clients(ctx, a.Account, a.Region)
+func (l *Live) eventRule(ctx context.Context, a arns.ARN, arn string) (*state.Watched, error) {
+	c, err := l.clients(ctx, a.AccountID, a.Region)
 	if err != nil {
 		return nil, err
 	}
 	if c.EventRules == nil {
-		return nil, fmt.Errorf("no EventBridge client for account %s in %s", a.Account, a.Region)
+		return nil, fmt.Errorf("no EventBridge client for account %s in %s", a.AccountID, a.Region)
 	}
 	bus, name := ruleName(a)
-	w := &state.Watched{Kind: state.WatchedEventRule, ARN: arn, Name: name, Account: a.Account, Region: a.Region,
+	w := &state.Watched{Kind: state.WatchedEventRule, ARN: arn, Name: name, Account: a.AccountID, Region: a.Region,
 		EventBus: bus, RemovedTargets: []string{}, Updated: l.now()}
 	r, err := l.ruleDesc(ctx, c, arn, bus, name)
 	if err != nil {
@@ -393,14 +394,14 @@ func (l *Live) eventRule(ctx context.Context, a state.ARN, arn string) (*state.W
 		return w, nil
 	}
 	w.State = r.state
-	cov := state.EventRuleCoverage(r.pattern, a.Account, a.Region)
+	cov := state.EventRuleCoverage(r.pattern, a.AccountID, a.Region)
 	w.Pattern, w.PatternKnown, w.PatternError, w.Dropped = r.pattern, true, cov.Error, cov.Dropped
 	targets, err := l.ruleTargetIDs(ctx, c, arn, bus, name)
 	if err != nil {
 		return nil, err
 	}
 	if !targets.found {
-		return &state.Watched{Kind: state.WatchedEventRule, ARN: arn, Name: name, Account: a.Account, Region: a.Region,
+		return &state.Watched{Kind: state.WatchedEventRule, ARN: arn, Name: name, Account: a.AccountID, Region: a.Region,
 			EventBus: bus, State: state.WatchedDeleted, RemovedTargets: []string{}, Updated: w.Updated}, nil
 	}
 	baseline := l.ruleTargetBaseline(arn, targets.arns)
@@ -469,26 +470,26 @@ func (l *Live) ruleTargetIDs(ctx context.Context, c *Clients, arn, bus, name str
 	return v.(targetsEntry), nil
 }
 
-func (l *Live) subscriptionFilter(ctx context.Context, a state.ARN, arn, group, filter string) (*state.Watched, error) {
-	c, err := l.clients(ctx, a.Account, a.Region)
+func (l *Live) subscriptionFilter(ctx context.Context, a arns.ARN, arn, group, filter string) (*state.Watched, error) {
+	c, err := l.clients(ctx, a.AccountID, a.Region)
 	if err != nil {
 		return nil, err
 	}
 	if c.Logs == nil {
-		return nil, fmt.Errorf("no CloudWatch Logs client for account %s in %s", a.Account, a.Region)
+		return nil, fmt.Errorf("no CloudWatch Logs client for account %s in %s", a.AccountID, a.Region)
 	}
-	f, err := l.groupFilters(ctx, c, a.Account, a.Region, group)
+	f, err := l.groupFilters(ctx, c, a.AccountID, a.Region, group)
 	if err != nil {
 		return nil, err
 	}
-	w := &state.Watched{Kind: state.WatchedSubscriptionFilter, ARN: arn, Name: filter, Account: a.Account, Region: a.Region,
+	w := &state.Watched{Kind: state.WatchedSubscriptionFilter, ARN: arn, Name: filter, Account: a.AccountID, Region: a.Region,
 		LogGroup: group, State: state.WatchedDeleted, RemovedTargets: []string{}, Updated: l.now()}
 	if filter == "*" && len(f.names) > 0 || slices.Contains(f.names, filter) {
 		w.State = state.WatchedEnabled
 	}
 	w.LogGroupDeleted = !f.groupFound
 	if p, ok := f.patterns[filter]; ok {
-		cov := state.FilterCoverage(p, a.Account, a.Region)
+		cov := state.FilterCoverage(p, a.AccountID, a.Region)
 		w.Pattern, w.PatternKnown, w.PatternError, w.Dropped = p, true, cov.Error, cov.Dropped
 	}
 	return w, nil
@@ -507,8 +508,7 @@ func (l *Live) groupFilters(ctx context.Context, c *Clients, account, region, gr
 				if errors.As(err, &nf) {
 					return filtersEntry{names: []string{}}, nil
 				}
-				return nil, callError("logs:DescribeSubscriptionFilters", state.ARN{Partition: state.Partition(region), Service: "logs",
-					Region: region, Account: account, Resource: "log-group:" + group}.String(), err)
+				return nil, callError("logs:DescribeSubscriptionFilters", arns.New("logs", region, account, "log-group:"+group), err)
 			}
 			for _, f := range out.SubscriptionFilters {
 				e.names = append(e.names, aws.ToString(f.FilterName))
@@ -600,10 +600,10 @@ func (l *Live) monitoringRefs(ctx context.Context, account string, regions []str
 			}
 		}
 		for _, r := range l.watch.EventRules {
-			if strings.HasPrefix(r, "arn:") {
+			if arns.LooksLikeARN(r) {
 				continue
 			}
-			arn := state.ARN{Partition: state.Partition(region), Service: "events", Region: region, Account: account, Resource: "rule/" + r}.String()
+			arn := arns.New("events", region, account, "rule/"+r)
 			l.cache.invalidate(ruleKey(arn), ruleTargetsKey(arn))
 			e, err := l.ruleDesc(ctx, c, arn, "default", r)
 			if err != nil {
@@ -638,19 +638,19 @@ func (l *Live) monitoringRefs(ctx context.Context, account string, regions []str
 		if matchedTrail[w] {
 			continue
 		}
-		if strings.HasPrefix(w, "arn:") {
+		if arns.LooksLikeARN(w) {
 			add(&trails, w)
 		} else {
-			add(&trails, state.ARN{Partition: state.Partition(first), Service: "cloudtrail", Region: first, Account: account, Resource: "trail/" + w}.String())
+			add(&trails, arns.New("cloudtrail", first, account, "trail/"+w))
 		}
 	}
 	for _, r := range l.watch.EventRules {
 		switch {
-		case strings.HasPrefix(r, "arn:"):
+		case arns.LooksLikeARN(r):
 			l.cache.invalidate(ruleKey(r), ruleTargetsKey(r))
 			add(&watched, r)
 		case !ruleFound[r]:
-			add(&watched, state.ARN{Partition: state.Partition(first), Service: "events", Region: first, Account: account, Resource: "rule/" + r}.String())
+			add(&watched, arns.New("events", first, account, "rule/"+r))
 		}
 	}
 	for _, f := range l.watch.SubscriptionFilters {
@@ -675,19 +675,19 @@ func (l *Live) applyMonitoring(ctx context.Context, rec *cloudtrail.Record) (sta
 		return state.Change{}, err
 	}
 	for _, ref := range ch.Touched {
-		a, ok := state.ParseARN(ref.ARN)
+		a, ok := arns.Parse(ref.ARN)
 		if !ok {
 			continue
 		}
 		switch {
 		case isTrailARN(a):
 			l.cache.invalidate(trailDescKey(ref.ARN), trailStatusKey(ref.ARN), trailSelectorsKey(ref.ARN))
-			l.cache.invalidatePrefix(trailListPrefix(a.Account))
+			l.cache.invalidatePrefix(trailListPrefix(a.AccountID))
 		case isRuleARN(a):
 			l.cache.invalidate(ruleKey(ref.ARN), ruleTargetsKey(ref.ARN))
 		default:
 			if group, _, ok := filterParts(a); ok {
-				l.cache.invalidate(filtersKey(a.Account, a.Region, group))
+				l.cache.invalidate(filtersKey(a.AccountID, a.Region, group))
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	efstypes "github.com/aws/aws-sdk-go-v2/service/efs/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/inventory"
@@ -81,7 +82,7 @@ func (l FileSystemKeys) ProtectingKeys(ctx context.Context, regions []string) ([
 			}
 			fsARN := aws.ToString(d.FileSystemArn)
 			if fsARN == "" {
-				fsARN = state.FileSystemARN(region, account, aws.ToString(d.FileSystemId))
+				fsARN = arns.FileSystemARN(region, account, aws.ToString(d.FileSystemId))
 			}
 			ref := cmp.Or(aws.ToString(d.KmsKeyId), state.EFSDefaultKeyAlias)
 			keyARN, ok := resolved[ref]
@@ -124,22 +125,26 @@ func fileSystems(ctx context.Context, c efs.DescribeFileSystemsAPIClient) ([]efs
 	return out, nil
 }
 
-// keyARNOf turns the key reference a file system names into the key's ARN.
+// keyARNOf turns the key reference a file system names into the key's ARN;
+// aliases are looked up with DescribeKey.
 func keyARNOf(ctx context.Context, c inventory.KeyDescriber, ref, account, region string) (string, error) {
-	if a, ok := state.ParseARN(ref); ok && strings.HasPrefix(a.Resource, "key/") {
-		return ref, nil
+	describe := func(ctx context.Context, _ arns.Alias) (string, error) {
+		// The client is the account's and region's: KMS takes the alias
+		// as the file system names it.
+		out, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(ref)})
+		if err != nil {
+			return "", fmt.Errorf("kms:DescribeKey: %w", err)
+		}
+		if out.KeyMetadata == nil || aws.ToString(out.KeyMetadata.Arn) == "" {
+			return "", fmt.Errorf("kms:DescribeKey of %s returned no key ARN", ref)
+		}
+		return aws.ToString(out.KeyMetadata.Arn), nil
 	}
-	if !strings.HasPrefix(ref, "alias/") && !strings.HasPrefix(ref, "arn:") {
-		return state.KeyARN(region, account, ref), nil
+	keyARN, err := arns.KeyResolver{Aliases: describe}.Resolve(ctx, ref, account, region)
+	if err == nil && keyARN == "" {
+		err = fmt.Errorf("%q names no KMS key", ref)
 	}
-	out, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(ref)})
-	if err != nil {
-		return "", fmt.Errorf("kms:DescribeKey: %w", err)
-	}
-	if out.KeyMetadata == nil || aws.ToString(out.KeyMetadata.Arn) == "" {
-		return "", fmt.Errorf("kms:DescribeKey of %s returned no key ARN", ref)
-	}
-	return aws.ToString(out.KeyMetadata.Arn), nil
+	return keyARN, err
 }
 
 // ErrNoVerifier is returned by Verify when the monitor has no key verifier

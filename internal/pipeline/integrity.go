@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/policy"
@@ -61,10 +62,10 @@ func (p *Pipeline) withIntegrity(ctx context.Context, ref state.ResourceRef, rec
 		if terr != nil || werr != nil || t != nil || w != nil {
 			return in, err
 		}
-		a, _ := state.ParseARN(ref.ARN)
+		a, _ := arns.Parse(ref.ARN)
 		name, _ := strings.CutPrefix(a.Resource, "trail/")
 		in = &policy.Input{ResourceType: string(ref.Type), Resource: ref.ARN, Config: p.config, FileSystems: []policy.FileSystemRef{},
-			Trail: &policy.TrailInput{ARN: ref.ARN, Name: name, Account: a.Account, Region: a.Region, HomeRegion: a.Region}}
+			Trail: &policy.TrailInput{ARN: ref.ARN, Name: name, Account: a.AccountID, Region: a.Region, HomeRegion: a.Region}}
 		if rec != nil {
 			in.Event = &policy.EventInput{EventID: rec.EventID, EventName: rec.EventName, EventSource: rec.EventSource, EventTime: rec.EventTime}
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
@@ -138,11 +139,11 @@ func TestKeyEventsMakeFileSystemsUnreadable(t *testing.T) {
 // and https://docs.aws.amazon.com/efs/latest/ug/API_Destination.html.
 func TestReplicaJoinsTheKeysBlastRadius(t *testing.T) {
 	const replica = "fs-0abcdef1234567890"
-	replicaARN := state.FileSystemARN(region, acct, replica)
+	replicaARN := arns.FileSystemARN(region, acct, replica)
 	createRepl := serviceRecord("cr", 5, "elasticfilesystem.amazonaws.com", "CreateReplicationConfiguration", false, "",
 		fmt.Sprintf(`{"sourceFileSystemId":"fs-0fedcba9876543210","destinations":[{"region":%q,"kmsKeyId":%q}]}`, region, keyARN),
 		fmt.Sprintf(`{"sourceFileSystemId":"fs-0fedcba9876543210","sourceFileSystemRegion":%q,"sourceFileSystemArn":%q,"originalSourceFileSystemArn":%q,"creationTime":"Nov 20, 2026, 9:05:00 AM","destinations":[{"status":"ENABLING","fileSystemId":%q,"region":%q}]}`,
-			region, state.FileSystemARN(region, acct, "fs-0fedcba9876543210"), state.FileSystemARN(region, acct, "fs-0fedcba9876543210"), replica, region))
+			region, arns.FileSystemARN(region, acct, "fs-0fedcba9876543210"), arns.FileSystemARN(region, acct, "fs-0fedcba9876543210"), replica, region))
 	deleteRepl := serviceRecord("dr", 9, "elasticfilesystem.amazonaws.com", "DeleteReplicationConfiguration", false, "",
 		`{"sourceFileSystemId":"fs-0fedcba9876543210"}`, "")
 	p := newPipeline(t, state.NewMemory())

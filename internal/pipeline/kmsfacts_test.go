@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/state"
@@ -77,7 +78,7 @@ func TestWhatRecordsProve(t *testing.T) {
 			"requestParameters": map[string]any{"fileSystemId": docFSID},
 		}
 	}
-	fsARN := state.FileSystemARN("us-west-2", "111122223333", docFSID)
+	fsARN := arns.FileSystemARN("us-west-2", "111122223333", docFSID)
 	tests := []struct {
 		name       string
 		maxDays    int

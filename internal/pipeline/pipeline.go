@@ -17,6 +17,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/envelope"
@@ -462,8 +463,8 @@ func (p *Pipeline) makeFinding(r policy.Result, ref state.ResourceRef, rec *clou
 		Controls:     []string{},
 		Source:       source,
 	}
-	if a, ok := state.ParseARN(ref.ARN); ok {
-		f.Account, f.Region = a.Account, a.Region
+	if a, ok := arns.Parse(ref.ARN); ok {
+		f.Account, f.Region = a.AccountID, a.Region
 	}
 	if m, ok := p.engine.Meta(r.Rule); ok {
 		f.Title, f.Severity, f.Remediation = m.Title, m.Severity, m.Remediation

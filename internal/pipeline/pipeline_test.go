@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/finding"
@@ -25,8 +26,8 @@ const (
 )
 
 var (
-	keyARN = state.KeyARN(region, acct, keyID)
-	fsARN  = state.FileSystemARN(region, acct, fsID)
+	keyARN = arns.KeyARN(region, acct, keyID)
+	fsARN  = arns.FileSystemARN(region, acct, fsID)
 	t0     = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 )
 

@@ -1,6 +1,7 @@
 package remediation
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/policy"
-	"github.com/atrest/atrest/internal/state"
 )
 
 // Remediation actions, as named in a finding event's remediation block.
@@ -293,8 +294,8 @@ func (a *Actions) outcome(d FindingDetail) Outcome {
 	if out.FindingID == "" {
 		out.FindingID = finding.StableID(f.Rule, f.Resource, f.EventID)
 	}
-	if arn, ok := state.ParseARN(f.Resource); ok {
-		out.Account, out.Region = arn.Account, arn.Region
+	if arn, ok := arns.Parse(f.Resource); ok {
+		out.Account, out.Region = arn.AccountID, arn.Region
 	}
 	return out
 }
@@ -355,7 +356,7 @@ func (a *Actions) describeKey(ctx context.Context, out *Outcome) (*kmstypes.KeyM
 	if a.KMS == nil {
 		return nil, errors.New("remediation: no KMS client")
 	}
-	res, err := a.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(state.ResourceID(out.Resource))})
+	res, err := a.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(arns.ResourceID(out.Resource))})
 	if err != nil {
 		var nf *kmstypes.NotFoundException
 		if errors.As(err, &nf) {
@@ -452,7 +453,7 @@ func (a *Actions) cancelKeyDeletion(ctx context.Context, out Outcome) (Outcome, 
 	if tagged {
 		return skip(out, ResultRefused, "key is tagged "+tagKey+": disabled on purpose, its deletion is left scheduled")
 	}
-	live, err := a.liveFileSystems(ctx, id)
+	live, err := a.liveFileSystems(ctx, out, md)
 	if err != nil {
 		return out, err
 	}
@@ -530,7 +531,7 @@ func (a *Actions) enableKey(ctx context.Context, out Outcome) (Outcome, error) {
 	if tagged {
 		return skip(out, ResultSkipped, "key is tagged "+tagKey+": disabled on purpose")
 	}
-	live, err := a.liveFileSystems(ctx, id)
+	live, err := a.liveFileSystems(ctx, out, md)
 	if err != nil {
 		return out, err
 	}
@@ -547,8 +548,10 @@ func (a *Actions) enableKey(ctx context.Context, out Outcome) (Outcome, error) {
 }
 
 // liveFileSystems lists the ids of file systems, not being deleted, whose
-// key is keyID.
-func (a *Actions) liveFileSystems(ctx context.Context, keyID string) ([]string, error) {
+// key is the key of md; a file system's key reference is resolved in the
+// finding's account and region.
+func (a *Actions) liveFileSystems(ctx context.Context, out Outcome, md *kmstypes.KeyMetadata) ([]string, error) {
+	keyARN := cmp.Or(aws.ToString(md.Arn), arns.KeyARN(out.Region, out.Account, aws.ToString(md.KeyId)))
 	if a.EFS == nil {
 		return nil, errors.New("remediation: no EFS client")
 	}
@@ -563,7 +566,7 @@ func (a *Actions) liveFileSystems(ctx context.Context, keyID string) ([]string, 
 			if fs.LifeCycleState == efstypes.LifeCycleStateDeleting || fs.LifeCycleState == efstypes.LifeCycleStateDeleted {
 				continue
 			}
-			if fs.KmsKeyId != nil && state.ResourceID(*fs.KmsKeyId) == keyID {
+			if arns.StaticKeyARN(aws.ToString(fs.KmsKeyId), out.Account, out.Region) == keyARN {
 				ids = append(ids, aws.ToString(fs.FileSystemId))
 			}
 		}
@@ -580,7 +583,7 @@ func (a *Actions) describeFileSystem(ctx context.Context, out *Outcome) (*efstyp
 	if a.EFS == nil {
 		return nil, errors.New("remediation: no EFS client")
 	}
-	res, err := a.EFS.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(state.ResourceID(out.Resource))})
+	res, err := a.EFS.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(arns.ResourceID(out.Resource))})
 	var nf *efstypes.FileSystemNotFound
 	if errors.As(err, &nf) || err == nil && len(res.FileSystems) == 0 {
 		out.Result, out.Reason = ResultSkipped, "file system no longer exists"

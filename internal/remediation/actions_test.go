@@ -17,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/awstest"
 	"github.com/atrest/atrest/internal/finding"
-	"github.com/atrest/atrest/internal/state"
 )
 
 func TestMergeSecureTransport(t *testing.T) {
@@ -169,7 +169,7 @@ func (w motoWorld) fileSystem(t *testing.T, token string, encrypted bool, keyARN
 	if err != nil {
 		t.Fatal(err)
 	}
-	return state.FileSystemARN(awstest.Region, awstest.Account, aws.ToString(out.FileSystemId))
+	return arns.FileSystemARN(awstest.Region, awstest.Account, aws.ToString(out.FileSystemId))
 }
 
 func detail(t *testing.T, rule, resource string) json.RawMessage {
@@ -200,7 +200,7 @@ func TestMotoEnableKeyRotation(t *testing.T) {
 	key := w.key(t)
 	d := detail(t, "kms_key_rotation_enabled", key)
 	rotation := func() bool {
-		out, err := w.kms.GetKeyRotationStatus(context.Background(), &kms.GetKeyRotationStatusInput{KeyId: aws.String(state.ResourceID(key))})
+		out, err := w.kms.GetKeyRotationStatus(context.Background(), &kms.GetKeyRotationStatusInput{KeyId: aws.String(arns.ResourceID(key))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,7 +231,7 @@ func TestMotoEnableKeyRotation(t *testing.T) {
 
 func (w motoWorld) keyState(t *testing.T, key string) kmstypes.KeyState {
 	t.Helper()
-	out, err := w.kms.DescribeKey(context.Background(), &kms.DescribeKeyInput{KeyId: aws.String(state.ResourceID(key))})
+	out, err := w.kms.DescribeKey(context.Background(), &kms.DescribeKeyInput{KeyId: aws.String(arns.ResourceID(key))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,20 +247,20 @@ func TestMotoCancelKeyDeletion(t *testing.T) {
 	ctx := context.Background()
 	tag := func(t *testing.T, w motoWorld, key string) {
 		t.Helper()
-		if _, err := w.kms.TagResource(ctx, &kms.TagResourceInput{KeyId: aws.String(state.ResourceID(key)),
+		if _, err := w.kms.TagResource(ctx, &kms.TagResourceInput{KeyId: aws.String(arns.ResourceID(key)),
 			Tags: []kmstypes.Tag{{TagKey: aws.String(DefaultIntendedDisableTagKey), TagValue: aws.String("INC-7")}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	disable := func(t *testing.T, w motoWorld, key string) {
 		t.Helper()
-		if _, err := w.kms.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(state.ResourceID(key))}); err != nil {
+		if _, err := w.kms.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(arns.ResourceID(key))}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	schedule := func(t *testing.T, w motoWorld, key string) {
 		t.Helper()
-		if _, err := w.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(state.ResourceID(key)), PendingWindowInDays: aws.Int32(7)}); err != nil {
+		if _, err := w.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(arns.ResourceID(key)), PendingWindowInDays: aws.Int32(7)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -350,7 +350,7 @@ func TestMotoCancelKeyDeletion(t *testing.T) {
 			out := step(t, w.actions(tt.opts), detail(t, "efs_kms_key_available", key), tt.result)
 			reason := tt.reason
 			if strings.HasSuffix(reason, "it protects ") {
-				reason += state.ResourceID(fs)
+				reason += arns.ResourceID(fs)
 			}
 			if out.Reason != reason || !reflect.DeepEqual(out.Calls, tt.calls) {
 				t.Errorf("outcome reason %q calls %v\nwant reason %q calls %v", out.Reason, out.Calls, reason, tt.calls)
@@ -387,11 +387,11 @@ func TestMotoEnableKey(t *testing.T) {
 	w.fileSystem(t, "a", true, key)
 	w.fileSystem(t, "b", true, intended)
 	for _, k := range []string{key, intended} {
-		if _, err := w.kms.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(state.ResourceID(k))}); err != nil {
+		if _, err := w.kms.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(arns.ResourceID(k))}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := w.kms.TagResource(ctx, &kms.TagResourceInput{KeyId: aws.String(state.ResourceID(intended)),
+	if _, err := w.kms.TagResource(ctx, &kms.TagResourceInput{KeyId: aws.String(arns.ResourceID(intended)),
 		Tags: []kmstypes.Tag{{TagKey: aws.String("ops:disabled-on-purpose"), TagValue: aws.String("INC-42")}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +414,7 @@ func TestMotoEnableKey(t *testing.T) {
 
 func (w motoWorld) policy(t *testing.T, fsARN string) string {
 	t.Helper()
-	out, err := w.efs.DescribeFileSystemPolicy(context.Background(), &efs.DescribeFileSystemPolicyInput{FileSystemId: aws.String(state.ResourceID(fsARN))})
+	out, err := w.efs.DescribeFileSystemPolicy(context.Background(), &efs.DescribeFileSystemPolicyInput{FileSystemId: aws.String(arns.ResourceID(fsARN))})
 	if err != nil {
 		var nf *efstypes.PolicyNotFound
 		if errorsAs(err, &nf) {
@@ -430,7 +430,7 @@ func TestMotoRequireSecureTransport(t *testing.T) {
 	bare := w.fileSystem(t, "bare", true, "")
 	withPolicy := w.fileSystem(t, "with-policy", true, "")
 	existing := `{"Version":"2012-10-17","Id":"mine","Statement":[{"Sid":"app","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/app"},"Action":"elasticfilesystem:ClientMount"}]}`
-	if _, err := w.efs.PutFileSystemPolicy(context.Background(), &efs.PutFileSystemPolicyInput{FileSystemId: aws.String(state.ResourceID(withPolicy)), Policy: aws.String(existing)}); err != nil {
+	if _, err := w.efs.PutFileSystemPolicy(context.Background(), &efs.PutFileSystemPolicyInput{FileSystemId: aws.String(arns.ResourceID(withPolicy)), Policy: aws.String(existing)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
@@ -464,7 +464,7 @@ func TestMotoTagUnencrypted(t *testing.T) {
 	plain := w.fileSystem(t, "plain", false, "")
 	encrypted := w.fileSystem(t, "enc", true, "")
 	tags := func(fs string) []string {
-		out, err := w.efs.DescribeFileSystems(context.Background(), &efs.DescribeFileSystemsInput{FileSystemId: aws.String(state.ResourceID(fs))})
+		out, err := w.efs.DescribeFileSystems(context.Background(), &efs.DescribeFileSystemsInput{FileSystemId: aws.String(arns.ResourceID(fs))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -490,13 +490,13 @@ func TestMotoTagUnencrypted(t *testing.T) {
 		t.Fatalf("encrypted file system tagged: %v", got)
 	}
 	// A file system deleted since the finding is skipped.
-	gone := state.FileSystemARN(awstest.Region, awstest.Account, "fs-00000000000000000")
+	gone := arns.FileSystemARN(awstest.Region, awstest.Account, "fs-00000000000000000")
 	step(t, on, detail(t, "efs_encrypted_at_rest", gone), ResultSkipped)
 }
 
 func TestHandleRefusesWhatItDoesNotAct(t *testing.T) {
 	a := &Actions{Options: ActionOptions{Accounts: []string{awstest.Account}, Regions: []string{awstest.Region}, EnableKeyRotation: true}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
-	key := state.KeyARN(awstest.Region, awstest.Account, "k1")
+	key := arns.KeyARN(awstest.Region, awstest.Account, "k1")
 	compliant := FindingDetail{Finding: finding.Finding{Rule: "kms_key_rotation_enabled", Status: finding.Compliant, Resource: key}}
 	unknown := FindingDetail{Finding: finding.Finding{Rule: "some_rule", Status: finding.NonCompliant, Resource: key}}
 	for _, tt := range []struct {
@@ -535,7 +535,7 @@ func TestMotoForgedFindingEventsAreRefused(t *testing.T) {
 	a.Guard = guard
 	rotation := func() bool {
 		t.Helper()
-		out, err := w.kms.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(state.ResourceID(key))})
+		out, err := w.kms.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(arns.ResourceID(key))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -553,7 +553,7 @@ func TestMotoForgedFindingEventsAreRefused(t *testing.T) {
 	if out, err := a.HandleDelivery(ctx, genuine, rotationOff); err != nil || out.Result != ResultApplied || !rotation() {
 		t.Fatalf("genuine event: outcome %+v err %v", out, err)
 	}
-	if _, err := w.kms.DisableKeyRotation(ctx, &kms.DisableKeyRotationInput{KeyId: aws.String(state.ResourceID(key))}); err != nil {
+	if _, err := w.kms.DisableKeyRotation(ctx, &kms.DisableKeyRotationInput{KeyId: aws.String(arns.ResourceID(key))}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -645,7 +645,7 @@ func TestMotoForgedFindingEventsAreRefused(t *testing.T) {
 
 	// An admitted event whose finding the live resource no longer bears
 	// out changes nothing: the action re-checks the rule's condition.
-	if _, err := w.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(state.ResourceID(key))}); err != nil {
+	if _, err := w.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(arns.ResourceID(key))}); err != nil {
 		t.Fatal(err)
 	}
 	w.calls.Reset()

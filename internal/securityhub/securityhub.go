@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/state"
 )
@@ -141,7 +142,7 @@ func FindingID(rule, resource string) string {
 // ProductArn is the ARN of the default (own findings) product integration
 // of an account in a region.
 func ProductArn(region, account string) string {
-	return "arn:" + state.Partition(region) + ":securityhub:" + region + ":" + account + ":product/" + account + "/default"
+	return arns.New(arns.ServiceSecurityHub, region, account, "product/"+account+"/default")
 }
 
 // ComplianceStatus maps a finding status to Security Hub's.
@@ -191,12 +192,12 @@ func ResourceType(f finding.Finding) string {
 // observed at its triggering event's time (now for a sweep).
 func ToASFF(f finding.Finding, now time.Time) types.AwsSecurityFinding {
 	region, account := f.Region, f.Account
-	if arn, ok := state.ParseARN(f.Resource); ok {
+	if arn, ok := arns.Parse(f.Resource); ok {
 		if region == "" {
 			region = arn.Region
 		}
 		if account == "" {
-			account = arn.Account
+			account = arn.AccountID
 		}
 	}
 	observed := now
@@ -238,7 +239,7 @@ func ToASFF(f finding.Finding, now time.Time) types.AwsSecurityFinding {
 		Resources: []types.Resource{{
 			Id:        aws.String(f.Resource),
 			Type:      aws.String(ResourceType(f)),
-			Partition: types.Partition(state.Partition(region)),
+			Partition: types.Partition(arns.Partition(region)),
 			Region:    aws.String(region),
 		}},
 		RecordState: types.RecordStateActive,

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/atrest/atrest/internal/arns"
 )
 
 // ErrBadRecord is the kind of error Apply returns for a record of interest
@@ -168,7 +170,7 @@ func DefaultKeyPolicy(partition, account string) string {
 		"Statement": []any{map[string]any{
 			"Sid":       "Enable IAM User Permissions",
 			"Effect":    "Allow",
-			"Principal": map[string]any{"AWS": "arn:" + partition + ":iam::" + account + ":root"},
+			"Principal": map[string]any{"AWS": arns.ARN{Partition: partition, Service: arns.ServiceIAM, AccountID: account, Resource: "root"}.String()},
 			"Action":    "kms:*",
 			"Resource":  "*",
 		}},

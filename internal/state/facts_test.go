@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 )
 
@@ -33,7 +34,7 @@ const (
 	docGrantID = "abcde1237f76e4ba7987489ac329fbfba6ad343d6f7075dbd1ef191f0120514a"
 )
 
-var docFSARN = FileSystemARN("us-west-2", docAccount, docFSID)
+var docFSARN = arns.FileSystemARN("us-west-2", docAccount, docFSID)
 
 // docRecord loads a documented record and applies edits to it.
 func docRecord(t *testing.T, name string, edits ...func(*cloudtrail.Record)) *cloudtrail.Record {
@@ -374,8 +375,8 @@ func TestUpdatePrimaryRegion(t *testing.T) {
 	tokyo := "arn:aws:kms:ap-northeast-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"
 	dublin := "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"
 	mrk := func(arn, role string, rotation *bool) Key {
-		a, _ := ParseARN(arn)
-		return Key{ARN: arn, ID: ResourceID(arn), Account: a.Account, Region: a.Region, KeyManager: ManagerCustomer,
+		a, _ := arns.Parse(arn)
+		return Key{ARN: arn, ID: arns.ResourceID(arn), Account: a.AccountID, Region: a.Region, KeyManager: ManagerCustomer,
 			KeySpec: SpecSymmetricDefault, KeyUsage: UsageEncryptDecrypt, Origin: OriginAWSKMS,
 			MultiRegion: boolp(true), MultiRegionKeyType: role, PrimaryKeyARN: west, RotationEnabled: rotation, RotationPeriodDays: 365}
 	}

@@ -6,8 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
-
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 )
 
@@ -30,11 +29,11 @@ func ValidFileSystemID(s string) bool { return fileSystemIDPattern.MatchString(s
 // hex digits for a multi-Region key.
 func ValidKeyID(s string) bool { return keyIDPattern.MatchString(s) }
 
-// checkARN parses s with the SDK's ARN parser and returns its resource.
-func checkARN(field, s string) (arn.ARN, error) {
-	a, err := arn.Parse(s)
-	if err != nil || !arnCharacters.MatchString(s) {
-		return arn.ARN{}, fmt.Errorf("%w: %s %q is not an ARN", ErrBadRecord, field, s)
+// checkARN parses s and returns its parts.
+func checkARN(field, s string) (arns.ARN, error) {
+	a, ok := arns.Parse(s)
+	if !ok || !arnCharacters.MatchString(s) {
+		return arns.ARN{}, fmt.Errorf("%w: %s %q is not an ARN", ErrBadRecord, field, s)
 	}
 	return a, nil
 }
@@ -44,7 +43,7 @@ func checkFileSystemRef(field, s string) error {
 	if s == "" {
 		return nil
 	}
-	if !strings.HasPrefix(s, "arn:") {
+	if !arns.LooksLikeARN(s) {
 		if !ValidFileSystemID(s) {
 			return fmt.Errorf("%w: %s %q is not a file system id (fs- and hex digits)", ErrBadRecord, field, s)
 		}
@@ -67,7 +66,7 @@ func checkKeyRef(field, s string) error {
 	switch {
 	case s == "":
 		return nil
-	case strings.HasPrefix(s, "arn:"):
+	case arns.LooksLikeARN(s):
 		a, err := checkARN(field, s)
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 )
 
@@ -75,7 +76,7 @@ func createStoreKey(t *testing.T, id, keyID string) *cloudtrail.Record {
 }
 
 func createStoreKeyAt(t *testing.T, id, keyID string, minutes int) *cloudtrail.Record {
-	arn := KeyARN(region, acct, keyID)
+	arn := arns.KeyARN(region, acct, keyID)
 	return kmsDoc(t, id, minutes, "CreateKey", false, arn,
 		fmt.Sprintf(`{"description":"","origin":"AWS_CLOUDHSM","customKeyStoreId":%q,"bypassPolicyLockoutSafetyCheck":false,"keySpec":"SYMMETRIC_DEFAULT","keyUsage":"ENCRYPT_DECRYPT"}`, keyStore1),
 		fmt.Sprintf(`{"keyMetadata":{"aWSAccountId":%q,"keyId":%q,"arn":%q,"creationDate":"Aug 10, 2022, 10:38:27 PM","enabled":true,"description":"","keyUsage":"ENCRYPT_DECRYPT","keyState":"Enabled","origin":"AWS_CLOUDHSM","customKeyStoreId":%q,"cloudHsmClusterId":"cluster-1a23b4cdefg","keyManager":"CUSTOMER","customerMasterKeySpec":"SYMMETRIC_DEFAULT","keySpec":"SYMMETRIC_DEFAULT","encryptionAlgorithms":["SYMMETRIC_DEFAULT"],"multiRegion":false}}`, acct, keyID, arn, keyStore1))
@@ -247,11 +248,11 @@ func TestMemoryDeleteKey(t *testing.T) {
 func TestMemoryCustomKeyStore(t *testing.T) {
 	ctx := context.Background()
 	const k2 = "0987dcba-09fe-87dc-65ba-ab0987654321"
-	k2ARN := KeyARN(region, acct, k2)
+	k2ARN := arns.KeyARN(region, acct, k2)
 	other := func(t *testing.T) *cloudtrail.Record { // a key in no custom key store
-		return kmsDoc(t, "other", 0, "CreateKey", false, KeyARN(region, acct, "5555aaaa-55aa-55aa-55aa-5555aaaa5555"),
+		return kmsDoc(t, "other", 0, "CreateKey", false, arns.KeyARN(region, acct, "5555aaaa-55aa-55aa-55aa-5555aaaa5555"),
 			`{"keySpec":"SYMMETRIC_DEFAULT","keyUsage":"ENCRYPT_DECRYPT"}`,
-			fmt.Sprintf(`{"keyMetadata":{"keyId":"5555aaaa-55aa-55aa-55aa-5555aaaa5555","arn":%q,"keyState":"Enabled","origin":"AWS_KMS","keyManager":"CUSTOMER","keySpec":"SYMMETRIC_DEFAULT","keyUsage":"ENCRYPT_DECRYPT"}}`, KeyARN(region, acct, "5555aaaa-55aa-55aa-55aa-5555aaaa5555")))
+			fmt.Sprintf(`{"keyMetadata":{"keyId":"5555aaaa-55aa-55aa-55aa-5555aaaa5555","arn":%q,"keyState":"Enabled","origin":"AWS_KMS","keyManager":"CUSTOMER","keySpec":"SYMMETRIC_DEFAULT","keyUsage":"ENCRYPT_DECRYPT"}}`, arns.KeyARN(region, acct, "5555aaaa-55aa-55aa-55aa-5555aaaa5555")))
 	}
 	tests := []struct {
 		name    string
@@ -263,7 +264,7 @@ func TestMemoryCustomKeyStore(t *testing.T) {
 		{"disconnecting makes every key of the store unavailable", func(t *testing.T) []*cloudtrail.Record {
 			return []*cloudtrail.Record{createStoreKey(t, "c1", k1), createStoreKey(t, "c2", k2), other(t), keyStoreDoc(t, "dis", 5, "DisconnectCustomKeyStore")}
 		}, []ResourceRef{{TypeKey, k2ARN}, {TypeKey, k1ARN}}, "",
-			map[string]string{k1ARN: KeyStateUnavailable, k2ARN: KeyStateUnavailable, KeyARN(region, acct, "5555aaaa-55aa-55aa-55aa-5555aaaa5555"): KeyStateEnabled}},
+			map[string]string{k1ARN: KeyStateUnavailable, k2ARN: KeyStateUnavailable, arns.KeyARN(region, acct, "5555aaaa-55aa-55aa-55aa-5555aaaa5555"): KeyStateEnabled}},
 		// ConnectCustomKeyStore only starts connecting the store, which may
 		// fail: "this response does not indicate that the custom key store
 		// is connected" (API_ConnectCustomKeyStore.html). A disabled key
@@ -278,7 +279,7 @@ func TestMemoryCustomKeyStore(t *testing.T) {
 		{"a key created after reconnecting proves the store connected", func(t *testing.T) []*cloudtrail.Record {
 			return []*cloudtrail.Record{createStoreKey(t, "c2", k2), keyStoreDoc(t, "dis", 5, "DisconnectCustomKeyStore"),
 				keyStoreDoc(t, "con", 9, "ConnectCustomKeyStore"), createStoreKeyAt(t, "c3", "3333cccc-33cc-33cc-33cc-3333cccc3333", 30)}
-		}, []ResourceRef{{TypeKey, KeyARN(region, acct, "3333cccc-33cc-33cc-33cc-3333cccc3333")}}, "",
+		}, []ResourceRef{{TypeKey, arns.KeyARN(region, acct, "3333cccc-33cc-33cc-33cc-3333cccc3333")}}, "",
 			map[string]string{k2ARN: KeyStateEnabled}},
 		{"a key pending deletion shows that state while disconnected", func(t *testing.T) []*cloudtrail.Record {
 			return []*cloudtrail.Record{createStoreKey(t, "c1", k1), scheduleDeletion(t, "s1", 2), keyStoreDoc(t, "dis", 5, "DisconnectCustomKeyStore")}
@@ -295,7 +296,7 @@ func TestMemoryCustomKeyStore(t *testing.T) {
 		{"a store with no known key touches nothing", func(t *testing.T) []*cloudtrail.Record {
 			return []*cloudtrail.Record{other(t), keyStoreDoc(t, "dis", 5, "DisconnectCustomKeyStore")}
 		}, nil, "no key of custom key store " + keyStore1 + " is known",
-			map[string]string{KeyARN(region, acct, "5555aaaa-55aa-55aa-55aa-5555aaaa5555"): KeyStateEnabled}},
+			map[string]string{arns.KeyARN(region, acct, "5555aaaa-55aa-55aa-55aa-5555aaaa5555"): KeyStateEnabled}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

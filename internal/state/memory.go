@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 )
 
@@ -137,7 +138,7 @@ func (m *Memory) Put(fileSystems []FileSystem, keys []Key) {
 		k := keys[i]
 		m.keys[k.ARN] = &k
 		for _, a := range k.Aliases {
-			m.aliases[AliasARN(k.Region, k.Account, a)] = k.ARN
+			m.aliases[arns.AliasARN(k.Region, k.Account, a)] = k.ARN
 		}
 	}
 	for i := range fileSystems {
@@ -204,13 +205,13 @@ func (m *Memory) Apply(_ context.Context, rec *cloudtrail.Record) (Change, error
 
 func (m *Memory) fileSystemFor(rec *cloudtrail.Record, id, arn string) *FileSystem {
 	if arn == "" {
-		arn = FileSystemARN(rec.AWSRegion, rec.Account(), id)
+		arn = arns.FileSystemARN(rec.AWSRegion, rec.Account(), id)
 	}
 	fs := m.fileSystems[arn]
 	if fs == nil {
-		fs = &FileSystem{ARN: arn, ID: ResourceID(arn), Account: rec.Account(), Region: rec.AWSRegion}
-		if a, ok := ParseARN(arn); ok {
-			fs.Account, fs.Region = a.Account, a.Region
+		fs = &FileSystem{ARN: arn, ID: arns.ResourceID(arn), Account: rec.Account(), Region: rec.AWSRegion}
+		if a, ok := arns.Parse(arn); ok {
+			fs.Account, fs.Region = a.AccountID, a.Region
 		}
 		m.fileSystems[arn] = fs
 	}
@@ -238,7 +239,7 @@ func (m *Memory) applyEFS(rec *cloudtrail.Record) (Change, error) {
 			return Change{}, fmt.Errorf("%w: requestParameters.fileSystemId missing", ErrBadRecord)
 		}
 		arn := ""
-		if strings.HasPrefix(id, "arn:") {
+		if arns.LooksLikeARN(id) {
 			arn = id
 		}
 		fs := m.fileSystemFor(rec, id, arn)
@@ -355,7 +356,7 @@ func (m *Memory) encryptWith(fs *FileSystem, requested, reported string, t time.
 		k.Origin = OriginAWSKMS
 		if !slices.Contains(k.Aliases, EFSDefaultKeyAlias) {
 			k.Aliases = append(k.Aliases, EFSDefaultKeyAlias)
-			m.aliases[AliasARN(k.Region, k.Account, EFSDefaultKeyAlias)] = k.ARN
+			m.aliases[arns.AliasARN(k.Region, k.Account, EFSDefaultKeyAlias)] = k.ARN
 		}
 	}
 	return keyARN
@@ -364,10 +365,10 @@ func (m *Memory) encryptWith(fs *FileSystem, requested, reported string, t time.
 // replicaARN names a file system of a replication configuration: by its ARN
 // when the record gives one, else by its id in region and account.
 func replicaARN(id, region, account string) string {
-	if strings.HasPrefix(id, "arn:") {
+	if arns.LooksLikeARN(id) {
 		return id
 	}
-	return FileSystemARN(region, account, id)
+	return arns.FileSystemARN(region, account, id)
 }
 
 // createReplication applies CreateReplicationConfiguration. A new destination
@@ -397,8 +398,8 @@ func (m *Memory) createReplication(rec *cloudtrail.Record) (Change, error) {
 	if srcID == "" {
 		return Change{}, fmt.Errorf("%w: requestParameters.sourceFileSystemId missing", ErrBadRecord)
 	}
-	src := m.fileSystemFor(rec, ResourceID(srcID), replicaARN(srcID, rec.AWSRegion, rec.Account()))
-	fs := m.fileSystemFor(rec, ResourceID(dst.FileSystemID),
+	src := m.fileSystemFor(rec, arns.ResourceID(srcID), replicaARN(srcID, rec.AWSRegion, rec.Account()))
+	fs := m.fileSystemFor(rec, arns.ResourceID(dst.FileSystemID),
 		replicaARN(dst.FileSystemID, first(dst.Region, asked.Region, rec.AWSRegion), first(dst.OwnerID, rec.Account())))
 	ch := Change{Touched: []ResourceRef{{TypeFileSystem, fs.ARN}}}
 	t := rec.EventTime
@@ -432,7 +433,7 @@ func (m *Memory) deleteReplication(rec *cloudtrail.Record) (Change, error) {
 	if id == "" {
 		return Change{}, fmt.Errorf("%w: requestParameters.sourceFileSystemId missing", ErrBadRecord)
 	}
-	fs := m.fileSystemFor(rec, ResourceID(id), replicaARN(id, rec.AWSRegion, rec.Account()))
+	fs := m.fileSystemFor(rec, arns.ResourceID(id), replicaARN(id, rec.AWSRegion, rec.Account()))
 	ch := Change{Touched: []ResourceRef{{TypeFileSystem, fs.ARN}}}
 	partner := cmp.Or(fs.ReplicationDestination, fs.ReplicationSource)
 	if !m.newer(fs.ARN, "replication", rec.EventTime) {
@@ -451,29 +452,20 @@ func (m *Memory) deleteReplication(rec *cloudtrail.Record) (Change, error) {
 // resolveKey turns a key id, key ARN, alias name or alias ARN into a key ARN
 // in the given account and region. It returns "" when an alias is unknown.
 func (m *Memory) resolveKey(ref, account, region string) string {
-	if a, ok := ParseARN(ref); ok {
-		if strings.HasPrefix(a.Resource, "key/") {
-			return ref
-		}
-		if strings.HasPrefix(a.Resource, "alias/") {
-			return m.aliases[ref]
-		}
-		return ""
-	}
-	if strings.HasPrefix(ref, "alias/") {
-		return m.aliases[AliasARN(region, account, ref)]
-	}
-	if ref == "" || account == "" || region == "" {
-		return ""
-	}
-	return KeyARN(region, account, ref)
+	arn, _ := arns.KeyResolver{Aliases: m.lookupAlias}.Resolve(context.Background(), ref, account, region)
+	return arn
+}
+
+// lookupAlias answers alias lookups from the model's alias table.
+func (m *Memory) lookupAlias(_ context.Context, a arns.Alias) (string, error) {
+	return m.aliases[a.ARN], nil
 }
 
 func (m *Memory) keyFor(arn string) *Key {
 	k := m.keys[arn]
 	if k == nil {
-		a, _ := ParseARN(arn)
-		k = &Key{ARN: arn, ID: ResourceID(arn), Account: a.Account, Region: a.Region}
+		a, _ := arns.Parse(arn)
+		k = &Key{ARN: arn, ID: arns.ResourceID(arn), Account: a.AccountID, Region: a.Region}
 		m.keys[arn] = k
 	}
 	return k
@@ -684,7 +676,7 @@ func (m *Memory) replicateKey(rec *cloudtrail.Record, primary *Key, req keyReque
 		replicaARN = md.ARN
 	}
 	if replicaARN == "" && req.ReplicaRegion != "" {
-		replicaARN = KeyARN(req.ReplicaRegion, primary.Account, primary.ID)
+		replicaARN = arns.KeyARN(req.ReplicaRegion, primary.Account, primary.ID)
 	}
 	if replicaARN == "" {
 		return Change{}, fmt.Errorf("%w: neither responseElements.replicaKeyMetadata.arn nor requestParameters.replicaRegion", ErrBadRecord)
@@ -729,7 +721,7 @@ func (m *Memory) updatePrimaryRegion(rec *cloudtrail.Record, k *Key, req keyRequ
 	if req.PrimaryRegion == "" {
 		return Change{}, fmt.Errorf("%w: requestParameters.primaryRegion missing", ErrBadRecord)
 	}
-	a, ok := ParseARN(k.ARN)
+	a, ok := arns.Parse(k.ARN)
 	if !ok {
 		return Change{}, fmt.Errorf("%w: key %q is not an ARN", ErrBadRecord, k.ARN)
 	}
@@ -739,7 +731,7 @@ func (m *Memory) updatePrimaryRegion(rec *cloudtrail.Record, k *Key, req keyRequ
 	var related []*Key
 	for _, arn := range slices.Sorted(maps.Keys(m.keys)) {
 		x := m.keys[arn]
-		if x.Account != k.Account || x.ID != k.ID || Partition(x.Region) != Partition(k.Region) {
+		if x.Account != k.Account || x.ID != k.ID || arns.Partition(x.Region) != arns.Partition(k.Region) {
 			continue
 		}
 		related = append(related, x)
@@ -802,7 +794,7 @@ func (m *Memory) createGrant(rec *cloudtrail.Record, k *Key, req keyRequest, res
 func (m *Memory) protectedByGrant(rec *cloudtrail.Record, k *Key, fsID string) {
 	region := first(k.Region, rec.AWSRegion)
 	account := first(rec.UserIdentity.AccountID, rec.Account())
-	fs := m.fileSystemFor(rec, fsID, FileSystemARN(region, account, fsID))
+	fs := m.fileSystemFor(rec, fsID, arns.FileSystemARN(region, account, fsID))
 	if fs.KMSKeyARN != "" && fs.KMSKeyARN != k.ARN {
 		return
 	}
@@ -832,7 +824,7 @@ func (m *Memory) endGrant(rec *cloudtrail.Record, k *Key, grantID string) {
 	if state == GrantRetired {
 		fsDeleted := false
 		if g.FileSystemID != "" {
-			if fs := m.fileSystems[FileSystemARN(k.Region, k.Account, g.FileSystemID)]; fs != nil && fs.Deleted {
+			if fs := m.fileSystems[arns.FileSystemARN(k.Region, k.Account, g.FileSystemID)]; fs != nil && fs.Deleted {
 				fsDeleted = true
 			}
 		}
@@ -845,7 +837,7 @@ func (m *Memory) applyAlias(rec *cloudtrail.Record, req keyRequest) (Change, err
 	if !strings.HasPrefix(req.AliasName, "alias/") {
 		return Change{}, fmt.Errorf("%w: requestParameters.aliasName %q does not start with alias/", ErrBadRecord, req.AliasName)
 	}
-	aliasARN := AliasARN(rec.AWSRegion, rec.Account(), req.AliasName)
+	aliasARN := arns.AliasARN(rec.AWSRegion, rec.Account(), req.AliasName)
 	var ch Change
 	if old := m.aliases[aliasARN]; old != "" {
 		if k := m.keys[old]; k != nil {
@@ -863,7 +855,7 @@ func (m *Memory) applyAlias(rec *cloudtrail.Record, req keyRequest) (Change, err
 	target := m.resolveKey(req.TargetKeyID, rec.Account(), rec.AWSRegion)
 	if target == "" {
 		for _, r := range rec.Resources {
-			if namesKey(r) {
+			if NamesKey(r) {
 				target = r.ARN
 			}
 		}
@@ -943,7 +935,7 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 		if md.KeyID == "" {
 			return Change{}, fmt.Errorf("%w: responseElements.keyMetadata has neither arn nor keyId", ErrBadRecord)
 		}
-		arn = KeyARN(rec.AWSRegion, rec.Account(), md.KeyID)
+		arn = arns.KeyARN(rec.AWSRegion, rec.Account(), md.KeyID)
 	}
 	k := m.keyFor(arn)
 	if rec.EventTime.After(k.Updated) {
@@ -1011,7 +1003,7 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 			}
 			k.Policy = *req.Policy
 		} else {
-			k.Policy = DefaultKeyPolicy(Partition(k.Region), k.Account)
+			k.Policy = DefaultKeyPolicy(arns.Partition(k.Region), k.Account)
 		}
 	}
 	return Change{Touched: []ResourceRef{{TypeKey, arn}}}, nil
@@ -1023,15 +1015,17 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 // https://docs.aws.amazon.com/kms/latest/developerguide/ct-creategrant.html
 func RecordKeyARN(rec *cloudtrail.Record) string {
 	for _, r := range rec.Resources {
-		if namesKey(r) {
+		if NamesKey(r) {
 			return r.ARN
 		}
 	}
 	return ""
 }
 
-func namesKey(r cloudtrail.Resource) bool {
-	return r.ARN != "" && (r.Type == string(TypeKey) || r.Type == "" && IsKeyARN(r.ARN))
+// NamesKey reports whether a record's resources entry names a KMS key: typed
+// as a key, or untyped with a key ARN.
+func NamesKey(r cloudtrail.Resource) bool {
+	return r.ARN != "" && (r.Type == string(TypeKey) || r.Type == "" && arns.IsKeyARN(r.ARN))
 }
 
 func first(vals ...string) string {

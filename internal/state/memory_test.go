@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 )
 
@@ -21,8 +22,8 @@ const (
 )
 
 var (
-	k1ARN  = KeyARN(region, acct, k1)
-	fs1ARN = FileSystemARN(region, acct, fs1)
+	k1ARN  = arns.KeyARN(region, acct, k1)
+	fs1ARN = arns.FileSystemARN(region, acct, fs1)
 	t0     = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 )
 

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/eventpattern"
 	"github.com/atrest/atrest/internal/logfilter"
@@ -144,7 +145,7 @@ func representativeRecord(source, name, account, region string) map[string]any {
 		"eventVersion": "1.09",
 		"userIdentity": map[string]any{
 			"type": "AssumedRole", "principalId": "AROAEXAMPLE:session",
-			"arn":       "arn:" + Partition(region) + ":sts::" + account + ":assumed-role/admin/session",
+			"arn":       arns.ARN{Partition: arns.Partition(region), Service: arns.ServiceSTS, AccountID: account, Resource: "assumed-role/admin/session"}.String(),
 			"accountId": account,
 		},
 		"eventTime": "2026-01-01T00:00:00Z", "eventSource": source, "eventName": name,

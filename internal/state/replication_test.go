@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 )
 
@@ -70,8 +71,8 @@ func deleteReplicationDoc(t *testing.T, id string, minutes int) *cloudtrail.Reco
 
 func TestMemoryReplication(t *testing.T) {
 	ctx := context.Background()
-	replicaARN := FileSystemARN(replRegion, acct, fsReplica)
-	k2ARN := KeyARN(replRegion, acct, k2)
+	replicaARN := arns.FileSystemARN(replRegion, acct, fsReplica)
+	k2ARN := arns.KeyARN(replRegion, acct, k2)
 	tests := []struct {
 		name    string
 		records func(t *testing.T) []*cloudtrail.Record

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 )
 
@@ -91,7 +92,7 @@ type Trail struct {
 // LogGroupName is the name in a log group ARN
 // (arn:<partition>:logs:<region>:<account>:log-group:<name>[:*]), or "".
 func LogGroupName(arn string) string {
-	a, ok := ParseARN(arn)
+	a, ok := arns.Parse(arn)
 	if !ok || a.Service != "logs" || !strings.HasPrefix(a.Resource, "log-group:") {
 		return ""
 	}
@@ -452,9 +453,9 @@ func (m *Memory) setLogging(t *Trail, state string, at time.Time) {
 func (m *Memory) trailFor(rec *cloudtrail.Record, ref string) *Trail {
 	account, region := rec.Account(), rec.AWSRegion
 	arn := ""
-	if a, ok := ParseARN(ref); ok {
+	if a, ok := arns.Parse(ref); ok {
 		arn = ref
-		account, region = a.Account, a.Region
+		account, region = a.AccountID, a.Region
 	} else {
 		var match *Trail
 		for _, t := range m.trails {
@@ -465,12 +466,12 @@ func (m *Memory) trailFor(rec *cloudtrail.Record, ref string) *Trail {
 		if match != nil {
 			return match
 		}
-		arn = ARN{Partition: Partition(region), Service: "cloudtrail", Region: region, Account: account, Resource: "trail/" + ref}.String()
+		arn = arns.New("cloudtrail", region, account, "trail/"+ref)
 	}
 	if t, ok := m.trails[arn]; ok {
 		return t
 	}
-	t := &Trail{ARN: arn, Name: ResourceID(arn), Account: account, HomeRegion: region}
+	t := &Trail{ARN: arn, Name: arns.ResourceID(arn), Account: account, HomeRegion: region}
 	m.trails[arn] = t
 	return t
 }
@@ -571,7 +572,7 @@ func (m *Memory) applyEventRule(rec *cloudtrail.Record) (Change, error) {
 		return Change{}, fmt.Errorf("%w: requestParameters.name missing", ErrBadRecord)
 	}
 	bus := req.EventBusName
-	if a, ok := ParseARN(bus); ok {
+	if a, ok := arns.Parse(bus); ok {
 		bus = strings.TrimPrefix(a.Resource, "event-bus/")
 	}
 	if bus == "" {
@@ -583,7 +584,7 @@ func (m *Memory) applyEventRule(rec *cloudtrail.Record) (Change, error) {
 		if bus != "default" {
 			res = "rule/" + bus + "/" + name
 		}
-		arn = ARN{Partition: Partition(rec.AWSRegion), Service: "events", Region: rec.AWSRegion, Account: rec.Account(), Resource: res}.String()
+		arn = arns.New("events", rec.AWSRegion, rec.Account(), res)
 	}
 	w := m.watchedFor(arn, WatchedEventRule, name, rec)
 	w.EventBus = bus
@@ -740,16 +741,15 @@ func setKey(m map[string]string, k, v string) map[string]string {
 // SubscriptionFilterID is atrest's identifier for a subscription filter, which
 // has no ARN: the log group's ARN with ":subscription-filter:<filter>".
 func SubscriptionFilterID(region, account, logGroup, filter string) string {
-	return ARN{Partition: Partition(region), Service: "logs", Region: region, Account: account,
-		Resource: "log-group:" + logGroup + ":subscription-filter:" + filter}.String()
+	return arns.New("logs", region, account, "log-group:"+logGroup+":subscription-filter:"+filter)
 }
 
 func (m *Memory) watchedFor(arn, kind, name string, rec *cloudtrail.Record) *Watched {
 	w, ok := m.watched[arn]
 	if !ok {
 		w = &Watched{Kind: kind, ARN: arn, Name: name, Account: rec.Account(), Region: rec.AWSRegion, RemovedTargets: []string{}}
-		if a, ok := ParseARN(arn); ok {
-			w.Account, w.Region = a.Account, a.Region
+		if a, ok := arns.Parse(arn); ok {
+			w.Account, w.Region = a.AccountID, a.Region
 		}
 		m.watched[arn] = w
 	}
