@@ -14,6 +14,7 @@ VENV        := $(CURDIR)/.cache/venv
 OPA         := $(BIN)/opa
 LOCAL_KMS   := $(BIN)/local-kms
 ATREST      := $(BIN)/atrest
+ATREST_BENCH := $(BIN)/atrest-bench
 FUZZTIME    ?= 5s
 OPA_MIN_COVERAGE := 95
 
@@ -29,11 +30,23 @@ DEMO_EVENTS := $(sort $(wildcard events/[0-8]*.json))
 
 .PHONY: help
 help:
-	@echo "make demo    run atrest on the sample events with embedded defaults (no AWS account)"
-	@echo "make test    install the pinned test tools and run every test"
-	@echo "make fuzz    run every fuzz target longer (FUZZTIME=$(FUZZTIME) each; e.g. FUZZTIME=2m)"
-	@echo "make bench   compare atrest with gunzip, jq and per-record OPA; run the Go benchmarks"
-	@echo "make build   build bin/atrest"
+	@echo "make demo           run atrest on the sample events with embedded defaults (no AWS account)"
+	@echo "make build          build bin/atrest"
+	@echo "make check          the fast loop: gofmt, go vet, opa fmt/check/test, go test -short (no moto, local-kms or emulator)"
+	@echo "make test           install the pinned test tools and run every test (what CI runs)"
+	@echo "make deps           install the pinned tools: opa, local-kms, the Lambda emulator into bin/; moto, SAM CLI, checkov into .cache/"
+	@echo "make lint           gofmt and go vet"
+	@echo "make test-rules     opa fmt, opa check --strict, opa test with coverage (>= $(OPA_MIN_COVERAGE)%)"
+	@echo "make test-go        every Go test, starting moto, local-kms and the emulator"
+	@echo "make test-sam       cfn-lint, sam validate --lint, sam build, checkov over template.yaml"
+	@echo "make test-fuzz      every fuzz target briefly (FUZZTIME=$(FUZZTIME) each)"
+	@echo "make fuzz           the same, longer with e.g. FUZZTIME=2m"
+	@echo "make bench          compare atrest with gunzip, jq and per-record OPA (bin/atrest-bench); run the Go benchmarks"
+	@echo "make invoke         run one function under the Lambda emulator (FUNCTION=$(FUNCTION) EVENT=$(EVENT))"
+	@echo "make sam-dashboard  copy sam/dashboard.json into template.yaml's DashboardBody"
+	@echo "make deps-sam       install SAM CLI, cfn-lint, checkov and the Lambda emulator"
+	@echo "make build-<LogicalId>  the sam build targets: $(SAM_BUILD_TARGETS)"
+	@echo "make clean          remove bin/ and .cache/"
 
 # go build is incremental: it decides what is stale better than a file list.
 .PHONY: build $(ATREST)
@@ -42,12 +55,17 @@ build: $(ATREST)
 $(ATREST):
 	$(GO) build -trimpath -o $@ ./cmd/atrest
 
+# The developers' benchmark command (cmd/atrest-bench), not part of atrest.
+.PHONY: $(ATREST_BENCH)
+$(ATREST_BENCH):
+	$(GO) build -trimpath -o $@ ./cmd/atrest-bench
+
 # Times atrest evaluate on a generated 200,000-record gzip log against gunzip,
 # jq and per-record OPA, and prints records/s, MB/s, peak RSS and ratios.
 .PHONY: bench
-bench: $(ATREST) $(LOCAL_KMS)
+bench: $(ATREST) $(ATREST_BENCH) $(LOCAL_KMS)
 	@command -v jq >/dev/null && [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq jq time; }
-	$(ATREST) bench --records $${RECORDS:-200000}
+	$(ATREST_BENCH) bench --atrest $(ATREST) --records $${RECORDS:-200000}
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 .PHONY: demo
@@ -78,6 +96,13 @@ deps: $(OPA) $(LOCAL_KMS) $(RIE) $(VENV)/.installed-$(MOTO_VERSION) deps-sam
 .PHONY: test
 test: deps lint test-rules test-go test-sam test-fuzz
 
+# The fast loop: everything that needs no server (moto, local-kms, the
+# Lambda emulator). Tests that need one skip under -short, saying so;
+# make test runs them all without -short.
+.PHONY: check
+check: lint test-rules
+	$(GO) test -short ./...
+
 .PHONY: lint
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -98,11 +123,12 @@ test-go: $(VENV)/.installed-$(MOTO_VERSION) $(LOCAL_KMS) $(RIE)
 # Each fuzz target runs briefly; `make fuzz FUZZTIME=2m` runs them longer.
 .PHONY: test-fuzz fuzz
 test-fuzz fuzz:
-	@for pkg in $$($(GO) list ./internal/...); do \
+	@log=$$(mktemp -t atrest-fuzz.XXXXXX); trap 'rm -f "$$log"' EXIT; \
+	for pkg in $$($(GO) list ./internal/...); do \
 	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/atrest-fuzz.log 2>&1 || { cat /tmp/atrest-fuzz.log; exit 1; }; \
-	    grep -E '^fuzz: elapsed' /tmp/atrest-fuzz.log | tail -n 1; grep -E '^(PASS|ok)' /tmp/atrest-fuzz.log | head -n 1; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg > $$log 2>&1 || { cat $$log; exit 1; }; \
+	    grep -E '^fuzz: elapsed' $$log | tail -n 1; grep -E '^(PASS|ok)' $$log | head -n 1; \
 	  done; \
 	done
 

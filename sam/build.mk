@@ -18,7 +18,8 @@ LAMBDA_BUILD   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_GOF
 
 # ---- sam build ---------------------------------------------------------------
 
-.PHONY: build-TrailEventsFunction build-TrailLogsFunction build-TrailArchiveFunction build-SweepFunction build-RemediateFunction build-VerifyFunction
+SAM_BUILD_TARGETS := build-TrailEventsFunction build-TrailLogsFunction build-TrailArchiveFunction build-SweepFunction build-RemediateFunction build-VerifyFunction
+.PHONY: $(SAM_BUILD_TARGETS)
 build-TrailEventsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/trail-events
 build-TrailLogsFunction:

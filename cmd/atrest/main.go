@@ -37,8 +37,6 @@ commands:
   backfill   replay the last days of CloudTrail event history through the rules
   verify-key prove each KMS key works with an AWS Encryption SDK round trip
   rules      list the rules with their metadata
-  bench      time atrest evaluate against gunzip, jq and per-record OPA on a generated log
-  gen-trail  write a generated CloudTrail log file for benchmarks
 
 run 'atrest <command> -h' for the flags of a command
 `
@@ -59,12 +57,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return verifyKey(ctx, args[1:], stdout, stderr)
 	case "rules":
 		return listRules(ctx, args[1:], stdout, stderr)
-	case "bench":
-		return bench(ctx, args[1:], stdout, stderr)
-	case "bench-step":
-		return benchStep(args[1:], stderr)
-	case "gen-trail":
-		return genTrail(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -69,11 +69,25 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// SkipShort skips t under -short (make check) and names the server it
+// would have started; make test runs every test without -short.
+func SkipShort(t testing.TB, server string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs %s: skipped under -short (make check); make test runs it", server)
+	}
+}
+
 // Moto returns the endpoint of a moto server: ATREST_MOTO_URL when set,
 // otherwise one started for this test binary (moto_server from
 // ATREST_MOTO_SERVER or PATH) on a free loopback port.
+//
+// Under -short (make check) the test is skipped, saying so: the fast loop
+// runs no server. make test runs without -short, where a missing server
+// fails the test.
 func Moto(t testing.TB) string {
 	t.Helper()
+	SkipShort(t, "moto")
 	once.Do(func() {
 		if u := os.Getenv("ATREST_MOTO_URL"); u != "" {
 			motoURL = u

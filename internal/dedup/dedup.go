@@ -38,25 +38,15 @@ const (
 // days, so a week covers every redelivery atrest expects.
 const DefaultTTL = 7 * 24 * time.Hour
 
-// Checker reports whether an eventID was judged before, and records it.
-type Checker interface {
-	// Seen records eventID and reports whether it was already recorded.
-	Seen(ctx context.Context, eventID string) (bool, error)
-}
-
 // PutItemAPI is the one DynamoDB call a Table makes; *dynamodb.Client
 // satisfies it.
 type PutItemAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 }
 
-var (
-	_ PutItemAPI = (*dynamodb.Client)(nil)
-	_ Checker    = (*Table)(nil)
-	_ Checker    = None{}
-)
+var _ PutItemAPI = (*dynamodb.Client)(nil)
 
-// Table is a Checker over a DynamoDB table. It is safe for concurrent use.
+// Table remembers judged eventIDs in a DynamoDB table. It is safe for concurrent use.
 type Table struct {
 	client PutItemAPI
 	name   string
@@ -73,7 +63,7 @@ func WithTTL(d time.Duration) Option { return func(t *Table) { t.ttl = d } }
 // WithClock sets the clock expiry times are computed from (default time.Now).
 func WithClock(now func() time.Time) Option { return func(t *Table) { t.now = now } }
 
-// NewTable returns a Checker over the DynamoDB table name.
+// NewTable returns a Table over the DynamoDB table name.
 func NewTable(client PutItemAPI, name string, opts ...Option) (*Table, error) {
 	if client == nil || name == "" {
 		return nil, errors.New("dedup: a client and a table name are required")
@@ -122,10 +112,3 @@ func (t *Table) Seen(ctx context.Context, eventID string) (bool, error) {
 	}
 	return false, fmt.Errorf("dedup: record event %s in table %s: %w", eventID, t.name, err)
 }
-
-// None is a Checker without a table: every eventID is new. Within one process
-// the pipeline still judges an eventID once.
-type None struct{}
-
-// Seen reports false.
-func (None) Seen(context.Context, string) (bool, error) { return false, nil }

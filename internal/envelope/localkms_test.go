@@ -70,6 +70,9 @@ func localKMSBinary() (string, error) {
 // startLocalKMS returns the endpoint of the package's local-kms.
 func startLocalKMS(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs local-kms: skipped under -short (make check); make test runs it")
+	}
 	localKMS.once.Do(func() {
 		bin, err := localKMSBinary()
 		if err != nil {

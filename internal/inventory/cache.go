@@ -19,6 +19,11 @@ type cache struct {
 	entries map[string]cacheEntry
 	gens    map[string]uint64 // bumped by invalidation
 	flights map[string]*flight
+
+	// joined, when set, is called with the key each time a caller starts
+	// waiting for a load already in flight (tests use it to know every
+	// caller has queued, instead of sleeping).
+	joined func(key string)
 }
 
 type cacheEntry struct {
@@ -52,7 +57,11 @@ func (c *cache) get(ctx context.Context, key string, load func(context.Context) 
 		return e.value, nil
 	}
 	if f, ok := c.flights[key]; ok {
+		joined := c.joined
 		c.mu.Unlock()
+		if joined != nil {
+			joined(key)
+		}
 		select {
 		case <-f.done:
 			return f.value, f.err

@@ -357,6 +357,7 @@ func TestSingleFlight(t *testing.T) {
 	f := newFixture(t)
 	f.kms.block = make(chan struct{})
 	const n = 32
+	queued := waitForJoins(f.live.cache, keyMetaKey(keyA), n-1)
 	var wg sync.WaitGroup
 	keys := make([]*state.Key, n)
 	errs := make([]error, n)
@@ -367,12 +368,8 @@ func TestSingleFlight(t *testing.T) {
 			keys[i], errs[i] = f.live.Key(context.Background(), keyA)
 		}()
 	}
-	// Let every goroutine reach the cache before the one read returns.
-	for f.kms.get("DescribeKey") == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
-	close(f.kms.block)
+	// Every other caller waits on the one read before it returns.
+	awaitQueued(t, queued, f.kms.block)
 	wg.Wait()
 	for i := range n {
 		if errs[i] != nil || keys[i] == nil || keys[i].KeyState != "PendingDeletion" {
@@ -388,6 +385,40 @@ func TestSingleFlight(t *testing.T) {
 	keys[0].Grants[0].ID = "changed"
 	if keys[1].Grants[0].ID != "g-efs" {
 		t.Errorf("callers share grant slices")
+	}
+}
+
+// waitForJoins returns a channel closed once n callers have queued on the
+// load of key in flight in c.
+func waitForJoins(c *cache, key string, n int) <-chan struct{} {
+	done := make(chan struct{})
+	var mu sync.Mutex
+	count := 0
+	c.mu.Lock()
+	c.joined = func(k string) {
+		if k != key {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if count++; count == n {
+			close(done)
+		}
+	}
+	c.mu.Unlock()
+	return done
+}
+
+// awaitQueued waits for queued; if the callers never queue (each made its
+// own read), it releases block and fails.
+func awaitQueued(t *testing.T, queued <-chan struct{}, block chan struct{}) {
+	t.Helper()
+	select {
+	case <-queued:
+		close(block)
+	case <-time.After(10 * time.Second):
+		close(block)
+		t.Fatal("concurrent callers did not queue on the one read in flight")
 	}
 }
 

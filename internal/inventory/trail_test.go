@@ -579,6 +579,7 @@ func TestTrailSingleFlight(t *testing.T) {
 	f := newTrailFixture(t, Watch{})
 	f.trails[testRegion].block = make(chan struct{})
 	const n = 16
+	queued := waitForJoins(f.live.cache, trailStatusKey(trailOrg), n-1)
 	var wg sync.WaitGroup
 	got := make([]*state.Trail, n)
 	for i := range n {
@@ -588,11 +589,8 @@ func TestTrailSingleFlight(t *testing.T) {
 			got[i], _ = f.live.Trail(context.Background(), trailOrg)
 		}()
 	}
-	for f.trails[testRegion].get("GetTrailStatus") == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond) // let the others queue on the flight
-	close(f.trails[testRegion].block)
+	// The others queue on the one GetTrailStatus in flight.
+	awaitQueued(t, queued, f.trails[testRegion].block)
 	wg.Wait()
 	for i, tr := range got {
 		if tr == nil || tr.Logging != state.LoggingOn {

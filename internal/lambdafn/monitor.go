@@ -118,8 +118,10 @@ func (inv *invocation) count(rep pipeline.Report) {
 // every finding is already in the function's log, and a retried event would
 // be judged a duplicate by a warm pipeline.
 func (inv *invocation) finish(ctx context.Context) {
-	// Sinks get their own deadline share so a slow API cannot stop the
-	// metrics from being written.
+	// finish runs on the invocation's ctx (Lambda's own deadline): the
+	// handler's work stopped a margin earlier (handlerDeadline), and that
+	// margin is what the findings sinks, then the metrics, have left. The
+	// sinks share it with no deadline of their own each.
 	for _, s := range inv.m.Findings {
 		if len(inv.findings) == 0 {
 			break

@@ -28,8 +28,10 @@ var SweptResourceTypes = map[string]bool{
 	string(state.TypeTrail):      true,
 }
 
-// verifiedRule is judged from a key verification (internal/envelope), which
-// the sweep does not perform: it gets no gauge from a sweep.
+// verifiedRule is judged from a key verification (internal/envelope). The
+// sweep does verify keys when the monitor's pipeline has a verifier
+// (VerifyKeys=true), but publishes no NonCompliantResources gauge for this
+// rule; the CLI's sweep gauges every rule.
 const verifiedRule = "efs_kms_key_verified"
 
 // SweepGauged reports whether a sweep publishes the NonCompliantResources

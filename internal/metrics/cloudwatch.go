@@ -3,14 +3,11 @@ package metrics
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/smithy-go"
 )
 
 // Limits of one PutMetricData request
@@ -38,24 +35,18 @@ type PutMetricDataAPI interface {
 }
 
 // CloudWatchSink delivers batches with PutMetricData, as few calls as the
-// API's limits allow, retrying throttled calls with exponential backoff.
+// API's limits allow. Throttled calls are retried by the client's SDK
+// retryer (with its backoff and retry quota), never by the sink as well:
+// one request is tried at most the retryer's MaxAttempts times.
 type CloudWatchSink struct {
 	client PutMetricDataAPI
-	// MaxAttempts is how often one request is tried when throttled
-	// (default 5).
-	MaxAttempts int
-	// Backoff is the wait before the first retry; it doubles each retry
-	// (default 100ms).
-	Backoff time.Duration
-	// Sleep waits between attempts; tests replace it.
-	Sleep func(context.Context, time.Duration) error
 }
 
 var _ Sink = (*CloudWatchSink)(nil)
 
 // NewCloudWatchSink returns a sink calling client.
 func NewCloudWatchSink(client PutMetricDataAPI) *CloudWatchSink {
-	return &CloudWatchSink{client: client, MaxAttempts: 5, Backoff: 100 * time.Millisecond, Sleep: sleepCtx}
+	return &CloudWatchSink{client: client}
 }
 
 // Publish sends the batch. Datums with more distinct values than one datum
@@ -67,56 +58,11 @@ func (s *CloudWatchSink) Publish(ctx context.Context, b Batch) error {
 		return err
 	}
 	for i, in := range reqs {
-		if err := s.put(ctx, in); err != nil {
+		if _, err := s.client.PutMetricData(ctx, in); err != nil {
 			return fmt.Errorf("metrics: put metric data (request %d of %d): %w", i+1, len(reqs), err)
 		}
 	}
 	return nil
-}
-
-func (s *CloudWatchSink) put(ctx context.Context, in *cloudwatch.PutMetricDataInput) error {
-	attempts := max(s.MaxAttempts, 1)
-	wait := s.Backoff
-	sleep := s.Sleep
-	if sleep == nil {
-		sleep = sleepCtx
-	}
-	var err error
-	for attempt := 1; ; attempt++ {
-		_, err = s.client.PutMetricData(ctx, in)
-		if err == nil || !IsThrottle(err) || attempt >= attempts {
-			return err
-		}
-		if serr := sleep(ctx, wait); serr != nil {
-			return errors.Join(err, serr)
-		}
-		wait *= 2
-	}
-}
-
-// IsThrottle reports whether err is an AWS throttling error.
-func IsThrottle(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.ErrorCode() {
-	case "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
-		"TooManyRequestsException", "RequestThrottled", "RequestThrottledException", "LimitExceededException":
-		return true
-	}
-	return false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // PutMetricDataInputs splits a batch into the requests CloudWatchSink

@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/atrest/atrest/internal/awstest"
 	"github.com/atrest/atrest/internal/finding"
@@ -225,35 +228,57 @@ func TestPutMetricDataInputsSizeLimit(t *testing.T) {
 	}
 }
 
-func TestCloudWatchSinkRetriesThrottles(t *testing.T) {
+// TestCloudWatchSinkThrottles sends a batch through a real CloudWatch
+// client whose responses a middleware fakes inside the SDK's retry loop: the
+// SDK retryer retries throttled calls up to its MaxAttempts, and the sink
+// adds no attempts of its own (3 attempts, not 3 × the sink's).
+func TestCloudWatchSinkThrottles(t *testing.T) {
 	throttle := &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}
 	denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "no"}
 	tests := []struct {
 		name      string
-		errs      []error
+		errs      []error // the first attempts' errors, then success
 		wantCalls int
-		wantErr   error
-		wantWaits []time.Duration
+		wantErr   string // an error code, "" for success
 	}{
-		{name: "throttled twice then ok", errs: []error{throttle, throttle}, wantCalls: 3, wantWaits: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}},
-		{name: "throttled to the limit", errs: []error{throttle, throttle, throttle, throttle, throttle}, wantCalls: 5, wantErr: throttle, wantWaits: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}},
-		{name: "other errors are not retried", errs: []error{denied}, wantCalls: 1, wantErr: denied},
+		{name: "throttled twice then ok", errs: []error{throttle, throttle}, wantCalls: 3},
+		{name: "throttled to the retryer's limit", errs: []error{throttle, throttle, throttle, throttle}, wantCalls: 3, wantErr: "Throttling"},
+		{name: "other errors are not retried", errs: []error{denied}, wantCalls: 1, wantErr: "AccessDenied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &countingPutMetricData{errs: tt.errs}
-			sink := NewCloudWatchSink(fake)
-			var waits []time.Duration
-			sink.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
-			err := sink.Publish(context.Background(), knownInvocation(false).Batch())
-			if fake.calls != tt.wantCalls {
-				t.Errorf("calls %d, want %d", fake.calls, tt.wantCalls)
+			calls := 0
+			errs := tt.errs
+			fake := middleware.DeserializeMiddlewareFunc("fakePutMetricData", func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+				calls++
+				if len(errs) > 0 {
+					err := errs[0]
+					errs = errs[1:]
+					return middleware.DeserializeOutput{}, middleware.Metadata{}, err
+				}
+				return middleware.DeserializeOutput{Result: &cloudwatch.PutMetricDataOutput{}}, middleware.Metadata{}, nil
+			})
+			client := cloudwatch.New(cloudwatch.Options{
+				Region:      "us-east-1",
+				Credentials: aws.AnonymousCredentials{},
+				Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+					o.MaxAttempts = 3
+					o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+				}),
+				APIOptions: []func(*middleware.Stack) error{func(s *middleware.Stack) error {
+					return s.Deserialize.Add(fake, middleware.Before)
+				}},
+			})
+			err := NewCloudWatchSink(client).Publish(context.Background(), knownInvocation(false).Batch())
+			if calls != tt.wantCalls {
+				t.Errorf("attempts %d, want %d", calls, tt.wantCalls)
 			}
-			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-				t.Errorf("err %v, want %v", err, tt.wantErr)
-			}
-			if !reflect.DeepEqual(waits, tt.wantWaits) {
-				t.Errorf("waits %v, want %v", waits, tt.wantWaits)
+			var ae smithy.APIError
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("err %v, want none", err)
+			case tt.wantErr != "" && (!errors.As(err, &ae) || ae.ErrorCode() != tt.wantErr):
+				t.Errorf("err %v, want %s", err, tt.wantErr)
 			}
 		})
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 // benchRecords is the size of the generated log the end-to-end benchmarks
-// read: 1 % of the records are of interest, as in `atrest bench`.
+// read: 1 % of the records are of interest, as in `atrest-bench bench`.
 const benchRecords = 20_000
 
 // benchLog is a generated gzip CloudTrail log file and its statistics.

@@ -166,8 +166,7 @@ func TestRetriedBatchWithDedupTableOnMoto(t *testing.T) {
 		t.Errorf("key after the retried batch = %+v, want Disabled", k)
 	}
 	// Without the table the retry is judged again.
-	none := dedup.None{}
-	again, _, _ := run(none.Seen)
+	again, _, _ := run(nil)
 	if len(again) != len(first) {
 		t.Errorf("without a table: %d findings, want %d", len(again), len(first))
 	}

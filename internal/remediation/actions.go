@@ -3,7 +3,6 @@ package remediation
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -207,16 +206,6 @@ type Actions struct {
 	Guard  *Guard
 	Logger *slog.Logger
 	Now    func() time.Time
-}
-
-// HandleEvent decodes the detail of an "Atrest Finding" event and handles
-// it.
-func (a *Actions) HandleEvent(ctx context.Context, detail json.RawMessage) (Outcome, error) {
-	var d FindingDetail
-	if err := json.Unmarshal(detail, &d); err != nil {
-		return Outcome{Result: ResultRefused, Reason: "detail is not a finding"}, fmt.Errorf("remediation: decode finding detail: %w", err)
-	}
-	return a.Handle(ctx, d)
 }
 
 // HandleDelivery runs the action for the finding of one event that came

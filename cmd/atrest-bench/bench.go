@@ -29,7 +29,7 @@ import (
 	"github.com/atrest/atrest/rules"
 )
 
-// bench compares `atrest evaluate` on a generated log with the floor
+// bench compares `atrest evaluate` (the binary --atrest names) on a generated log with the floor
 // (gunzip) and the alternatives a user would reach for (jq, OPA evaluated
 // per record). Each contender runs as its own process; CPU time and peak RSS
 // come from the kernel's accounting of that process, so the figures hold on
@@ -41,6 +41,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	relevant := fl.Float64("relevant", 0.01, "share of records of interest")
 	naive := fl.Int("naive-sample", 200, "records of interest evaluated with a fresh rego.New each")
 	dir := fl.String("dir", "", "folder for the generated log (default: a temporary folder)")
+	atrest := fl.String("atrest", "bin/atrest", "the atrest binary to time")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -49,12 +50,12 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "atrest bench: %v\n", err)
+		fmt.Fprintf(stderr, "atrest-bench bench: %v\n", err)
 		return exitBadInput
 	}
 	if *dir == "" {
 		if *dir, err = os.MkdirTemp("", "atrest-bench-"); err != nil {
-			fmt.Fprintf(stderr, "atrest bench: %v\n", err)
+			fmt.Fprintf(stderr, "atrest-bench bench: %v\n", err)
 			return exitBadInput
 		}
 		defer os.RemoveAll(*dir)
@@ -62,13 +63,13 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := filepath.Join(*dir, "trail.json.gz")
 	f, err := os.Create(log)
 	if err != nil {
-		fmt.Fprintf(stderr, "atrest bench: %v\n", err)
+		fmt.Fprintf(stderr, "atrest-bench bench: %v\n", err)
 		return exitBadInput
 	}
 	st, err := trailgen.Write(f, trailgen.Options{Records: *records, Relevant: *relevant, Seed: 1, Gzip: true})
 	f.Close()
 	if err != nil {
-		fmt.Fprintf(stderr, "atrest bench: %v\n", err)
+		fmt.Fprintf(stderr, "atrest-bench bench: %v\n", err)
 		return exitBadInput
 	}
 	fi, _ := os.Stat(log)
@@ -86,7 +87,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}{
 		{"gzip -dc (floor)", exec.CommandContext(ctx, "gzip", "-dc", log)},
 		{"Go compress/gzip", exec.CommandContext(ctx, self, "bench-step", "gunzip", log)},
-		{"atrest evaluate", exec.CommandContext(ctx, self, "evaluate", "--format", "json", log)},
+		{"atrest evaluate", exec.CommandContext(ctx, *atrest, "evaluate", "--format", "json", log)},
 		{"gzip -dc | jq", exec.CommandContext(ctx, "sh", "-c", `gzip -dc "$1" | jq -c "$2"`, "sh", log, jqFilter)},
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -97,7 +98,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, r := range runs {
 		m, err := measure(r.cmd, timeFile)
 		if err != nil {
-			fmt.Fprintf(stderr, "atrest bench: %s: %v\n", r.name, err)
+			fmt.Fprintf(stderr, "atrest-bench bench: %s: %v\n", r.name, err)
 			continue
 		}
 		res[r.name] = result{m.cpu, m.wall}
@@ -109,7 +110,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// OPA the naive way: a fresh rego.New over the rule files for each record.
 	perEval, err := naiveOPA(ctx, log, *naive)
 	if err != nil {
-		fmt.Fprintf(stderr, "atrest bench: naive OPA: %v\n", err)
+		fmt.Fprintf(stderr, "atrest-bench bench: naive OPA: %v\n", err)
 		return exitBadInput
 	}
 	at := res["atrest evaluate"].cpu
@@ -154,7 +155,7 @@ func measure(cmd *exec.Cmd, timeFile string) (measurement, error) {
 // benchStep runs one measured step in its own process.
 func benchStep(args []string, stderr io.Writer) int {
 	if len(args) != 2 || args[0] != "gunzip" {
-		fmt.Fprintln(stderr, "usage: atrest bench-step gunzip FILE")
+		fmt.Fprintln(stderr, "usage: atrest-bench bench-step gunzip FILE")
 		return exitUsage
 	}
 	f, err := os.Open(args[1])

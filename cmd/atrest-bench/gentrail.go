@@ -11,7 +11,7 @@ import (
 )
 
 // genTrail writes a generated CloudTrail log file, for benchmarks and load
-// tests: `atrest gen-trail --records 200000 --gzip -o trail.json.gz`.
+// tests: `atrest-bench gen-trail --records 200000 --gzip -o trail.json.gz`.
 func genTrail(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("gen-trail", flag.ContinueOnError)
 	fl.SetOutput(stderr)
@@ -31,14 +31,14 @@ func genTrail(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if o.Records < 0 || o.Relevant < 0 || o.Relevant > 1 || fl.NArg() > 0 {
-		fmt.Fprintln(stderr, "atrest gen-trail: --records must be ≥ 0, --relevant within 0..1, no arguments")
+		fmt.Fprintln(stderr, "atrest-bench gen-trail: --records must be ≥ 0, --relevant within 0..1, no arguments")
 		return exitUsage
 	}
 	w := stdout
 	if out != "-" {
 		f, err := os.Create(out)
 		if err != nil {
-			fmt.Fprintf(stderr, "atrest gen-trail: %v\n", err)
+			fmt.Fprintf(stderr, "atrest-bench gen-trail: %v\n", err)
 			return exitBadInput
 		}
 		defer f.Close()
@@ -46,9 +46,9 @@ func genTrail(args []string, stdout, stderr io.Writer) int {
 	}
 	st, err := trailgen.Write(w, o)
 	if err != nil {
-		fmt.Fprintf(stderr, "atrest gen-trail: %v\n", err)
+		fmt.Fprintf(stderr, "atrest-bench gen-trail: %v\n", err)
 		return exitBadInput
 	}
-	fmt.Fprintf(stderr, "atrest gen-trail: %d records (%d of interest), %d bytes of JSON\n", st.Records, st.Relevant, st.Bytes)
+	fmt.Fprintf(stderr, "atrest-bench gen-trail: %d records (%d of interest), %d bytes of JSON\n", st.Records, st.Relevant, st.Bytes)
 	return exitOK
 }
