@@ -669,3 +669,26 @@ func TestRulePatternsDropFailedCalls(t *testing.T) {
 		t.Fatalf("only %d sample events checked", checked)
 	}
 }
+
+// TestTemplateOrganizationReadsBounded: with an organization role, the
+// stack does not deploy unless MonitoredAccounts or OrganizationId bounds
+// the accounts whose role the functions may assume.
+func TestTemplateOrganizationReadsBounded(t *testing.T) {
+	tp := loadTemplate(t)
+	rules, _ := tp["Rules"].(map[string]any)
+	rule, _ := rules["OrganizationReadsBounded"].(map[string]any)
+	if rule == nil {
+		t.Fatal("template has no OrganizationReadsBounded rule")
+	}
+	notEmpty := func(param string) any {
+		return map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": param}, ""}}}}
+	}
+	if !reflect.DeepEqual(rule["RuleCondition"], notEmpty("OrganizationRoleName")) {
+		t.Errorf("RuleCondition %v, want OrganizationRoleName not empty", rule["RuleCondition"])
+	}
+	assertions, _ := rule["Assertions"].([]any)
+	want := map[string]any{"Fn::Or": []any{notEmpty("MonitoredAccounts"), notEmpty("OrganizationId")}}
+	if len(assertions) != 1 || !reflect.DeepEqual(assertions[0].(map[string]any)["Assert"], want) {
+		t.Errorf("assertions %v, want one: MonitoredAccounts or OrganizationId set", assertions)
+	}
+}
