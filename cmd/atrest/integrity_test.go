@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,7 +31,7 @@ const (
 // through the standard AWS configuration.
 func integrityLayout(t *testing.T) *integritytest.Layout {
 	t.Helper()
-	sample := gunzipFile(t, sampleLog)
+	sample := integritytest.GunzipFile(t, sampleLog)
 	key := integritytest.NewKey(t, "cli")
 	first := time.Date(2026, 11, 22, 9, 1, 31, 0, time.UTC)
 	l := integritytest.Write(t, t.TempDir(), integritytest.Trail{
@@ -55,24 +53,6 @@ func integrityLayout(t *testing.T) *integritytest.Layout {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	return l
-}
-
-func gunzipFile(t *testing.T, name string) []byte {
-	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // notification is the SQS sample event of events/ naming key instead.
@@ -133,7 +113,7 @@ func TestEvaluateIntegrity(t *testing.T) {
 			flags:  []string{"--validate-integrity"},
 			inputs: []string{"LOG0"},
 			mutate: func(t *testing.T, l *integritytest.Layout) {
-				forged := strings.Replace(string(gunzipFile(t, sampleLog)), `"DisableKey"`, `"EnableKey"`, 1)
+				forged := strings.Replace(string(integritytest.GunzipFile(t, sampleLog)), `"DisableKey"`, `"EnableKey"`, 1)
 				integritytest.WriteFile(t, l.Path(l.Logs[0]), integritytest.Gzip(t, []byte(forged)))
 			},
 			code:     exitBadInput,
@@ -145,7 +125,7 @@ func TestEvaluateIntegrity(t *testing.T) {
 			flags:  []string{"--require-integrity"},
 			inputs: []string{"NOTIFY0"},
 			mutate: func(t *testing.T, l *integritytest.Layout) {
-				forged := strings.Replace(string(gunzipFile(t, sampleLog)), `"DisableKey"`, `"EnableKey"`, 1)
+				forged := strings.Replace(string(integritytest.GunzipFile(t, sampleLog)), `"DisableKey"`, `"EnableKey"`, 1)
 				integritytest.WriteFile(t, l.Path(l.Logs[0]), integritytest.Gzip(t, []byte(forged)))
 			},
 			code:     exitBadInput,
@@ -158,7 +138,7 @@ func TestEvaluateIntegrity(t *testing.T) {
 			inputs: []string{"ROOT/atrest-trail-bucket/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/22/111122223333_CloudTrail_us-east-1_20261122T1030Z_Forged.json.gz"},
 			mutate: func(t *testing.T, l *integritytest.Layout) {
 				integritytest.WriteFile(t, l.Path("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/22/111122223333_CloudTrail_us-east-1_20261122T1030Z_Forged.json.gz"),
-					integritytest.Gzip(t, gunzipFile(t, sampleLog)))
+					integritytest.Gzip(t, integritytest.GunzipFile(t, sampleLog)))
 			},
 			code:     exitBadInput,
 			findings: []string{trailNonCompliant + ": trail atrest-trail: integrity: log file s3://atrest-trail-bucket/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/22/111122223333_CloudTrail_us-east-1_20261122T1030Z_Forged.json.gz unlisted (in the hours its trail's digests cover, listed by none)"},
@@ -248,7 +228,7 @@ func TestEvaluateIntegrity(t *testing.T) {
 // turned into EnableKey, judged without validation.
 func forgedFindings(t *testing.T) []string {
 	t.Helper()
-	forged := strings.Replace(string(gunzipFile(t, sampleLog)), `"DisableKey"`, `"EnableKey"`, 1)
+	forged := strings.Replace(string(integritytest.GunzipFile(t, sampleLog)), `"DisableKey"`, `"EnableKey"`, 1)
 	out, stderr, code := runCLI(t, forged, "evaluate", "--format", "json", "-")
 	if code != exitOK {
 		t.Fatalf("forged run: exit %d: %s", code, stderr)

@@ -2,7 +2,6 @@ package lambdafn_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,7 +29,7 @@ import (
 func TestTrailArchiveRequiresIntegrity(t *testing.T) {
 	sampleLog := filepath.Join(repoRoot, "events", "s3", "atrest-trail-bucket", "AWSLogs", "111122223333", "CloudTrail", "us-east-1", "2026", "11", "22",
 		"111122223333_CloudTrail_us-east-1_20261122T0905Z_Sample1.json.gz")
-	sample := gunzip(t, sampleLog)
+	sample := integritytest.GunzipFile(t, sampleLog)
 	key := integritytest.NewKey(t, "lambda")
 	first := time.Date(2026, 11, 22, 9, 1, 31, 0, time.UTC)
 	l := integritytest.Write(t, t.TempDir(), integritytest.Trail{
@@ -148,24 +147,6 @@ func TestRequireIntegritySetting(t *testing.T) {
 			t.Errorf("%s=%q: %v, %v", lambdafn.EnvRequireIntegrity, tc.value, s.RequireIntegrity, err)
 		}
 	}
-}
-
-func gunzip(t *testing.T, name string) []byte {
-	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestRequiredIntegrityHashesWithinTheFunctionBound: the validator hashes a
