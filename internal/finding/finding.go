@@ -56,6 +56,9 @@ type Finding struct {
 	// Source is how the triggering record arrived (eventbridge,
 	// cloudwatch_logs, s3, sweep, cli).
 	Source string `json:"source,omitempty"`
+	// ResourceDeleted is set when the resource no longer exists (deleted,
+	// or a key KMS deleted): its findings are resolved for good.
+	ResourceDeleted bool `json:"resource_deleted,omitempty"`
 }
 
 // StableID derives the id consumers deduplicate on: the same rule, resource
