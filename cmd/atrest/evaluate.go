@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/metrics"
+	"github.com/atrest/atrest/internal/monitor"
 	"github.com/atrest/atrest/internal/pipeline"
 )
 
@@ -64,8 +66,7 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		dec.Opener = ic.opener(dec.Opener)
 	}
-	p, err := s.pipeline(ctx, store, pipeline.Options{Decoder: dec})
-	if err != nil {
+	if err := s.start(ctx, store, pipeline.Options{Decoder: dec}, metrics.SourceCLI); err != nil {
 		return s.usage("%v", err)
 	}
 	var total pipeline.Report
@@ -80,7 +81,7 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 				continue
 			}
 		}
-		rep, err := processOne(ctx, p, in, stdin, s.emit)
+		rep, err := processOne(ctx, s.run, in, stdin)
 		total.Add(rep)
 		s.report(in, rep)
 		if err != nil {
@@ -91,9 +92,8 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 	}
 	if ic != nil {
-		ic.finish(ctx, s, p)
+		ic.finish(ctx, s)
 	}
-	total.CountInto(s.inv, "cli")
 	fmt.Fprintf(stderr, "atrest: %d inputs, %d records (%d of interest, %d skipped, %d duplicates, %d failed calls), %d findings, %d bad\n",
 		// Of interest: the records judged and those of interest that were
 		// bad input (cloudtrail.Stats.Invalid).
@@ -102,16 +102,16 @@ func evaluate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return s.finish(ctx)
 }
 
-func processOne(ctx context.Context, p *pipeline.Pipeline, path string, stdin io.Reader, emit pipeline.Emit) (pipeline.Report, error) {
+func processOne(ctx context.Context, run *monitor.Run, path string, stdin io.Reader) (pipeline.Report, error) {
 	if path == "-" {
-		return p.ProcessInput(ctx, "-", stdin, emit)
+		return run.Input(ctx, "-", stdin)
 	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return pipeline.Report{}, err
 	}
 	defer fh.Close()
-	return p.ProcessInput(ctx, path, fh, emit)
+	return run.Input(ctx, path, fh)
 }
 
 // expandInputs turns the arguments into the files to read: a folder gives

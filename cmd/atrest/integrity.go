@@ -16,7 +16,6 @@ import (
 
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/integrity"
-	"github.com/atrest/atrest/internal/pipeline"
 )
 
 // integrityCheck validates the log files evaluate reads against the digest
@@ -169,14 +168,14 @@ func (refuseOpener) Open(context.Context, string, string) (io.ReadCloser, error)
 
 // finish reports every integrity failure (an error naming the file) and
 // judges each trail with failures (cloudtrail_monitoring_intact).
-func (c *integrityCheck) finish(ctx context.Context, s *session, p *pipeline.Pipeline) {
+func (c *integrityCheck) finish(ctx context.Context, s *session) {
 	failures := c.v.Failures()
 	for _, f := range failures {
 		s.fail("integrity: %s: %s: %s", f.Object, f.Kind, f.Reason)
 	}
 	byTrail := integrity.ByTrail(failures)
 	for _, trail := range slices.Sorted(maps.Keys(byTrail)) {
-		rep, err := p.RecordIntegrity(ctx, trail, byTrail[trail], "cli", s.emit)
+		rep, err := s.run.Integrity(ctx, trail, byTrail[trail])
 		s.report(trail, rep)
 		if err != nil {
 			s.fail("%s: %v", trail, err)

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/inventory"
+	"github.com/atrest/atrest/internal/monitor"
 	"github.com/atrest/atrest/internal/pipeline"
 )
 
@@ -36,38 +36,15 @@ func newLiveStore(ctx context.Context, s liveSettings) (*inventory.Live, *invent
 	return inventory.NewLive(inventory.Options{Clients: acc, TTL: s.TTL, Watch: s.Watch}), acc, nil
 }
 
-// runBackfill reads the CloudTrail event history and pushes each record of
-// interest through the pipeline in eventTime order (the pipeline's store
+// runBackfill reads the CloudTrail event history and runs each record of
+// interest through the harness in eventTime order (the harness's store
 // should be the live store built with the same Accounts).
-func runBackfill(ctx context.Context, p *pipeline.Pipeline, acc *inventory.Accounts, opts inventory.BackfillOptions, emit pipeline.Emit) (pipeline.Report, inventory.BackfillReport, error) {
+func runBackfill(ctx context.Context, run *monitor.Run, acc *inventory.Accounts, opts inventory.BackfillOptions) (pipeline.Report, inventory.BackfillReport, error) {
 	var rep pipeline.Report
 	br, err := inventory.Backfill(ctx, acc, opts, func(rec *cloudtrail.Record) error {
-		r, err := p.ProcessRecords(ctx, []*cloudtrail.Record{rec}, "backfill", emit)
+		r, err := run.Records(ctx, []*cloudtrail.Record{rec})
 		rep.Add(r)
 		return err
 	})
 	return rep, br, err
-}
-
-// runSweep inventories regions and evaluates every file system, key and
-// piece of the monitoring path found, handing each finding to emit. Reads that failed are returned with
-// the result; evaluation goes on past them.
-func runSweep(ctx context.Context, p *pipeline.Pipeline, live *inventory.Live, regions []string, emit pipeline.Emit) (*inventory.SweepResult, error) {
-	res, err := live.Sweep(ctx, regions)
-	if err != nil {
-		return nil, err
-	}
-	for _, ref := range res.Refs {
-		// A failed read still yields ERROR findings: they are emitted too.
-		fs, err := p.EvaluateResource(ctx, ref, "sweep")
-		if err != nil {
-			res.Errors = append(res.Errors, fmt.Errorf("evaluate %s: %w", ref.ARN, err))
-		}
-		for _, f := range fs {
-			if err := emit(f); err != nil {
-				return res, err
-			}
-		}
-	}
-	return res, nil
 }

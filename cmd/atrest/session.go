@@ -14,10 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/atrest/atrest/internal/config"
-	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/inventory"
+	"github.com/atrest/atrest/internal/keyverify"
 	"github.com/atrest/atrest/internal/metrics"
+	"github.com/atrest/atrest/internal/monitor"
 	"github.com/atrest/atrest/internal/pipeline"
 	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/remediation"
@@ -58,22 +59,22 @@ func (c *commonFlags) register(fl *flag.FlagSet) {
 	fl.DurationVar(&c.verifyEvery, "verify-interval", time.Hour, "with --verify-keys: verify one key at most once per interval")
 }
 
-// session is one run of a judging command: the engine, the printer and the
-// sinks findings go to, and what to exit with.
+// clock stamps metrics and measures detection latency.
+var clock = time.Now
+
+// session is one run of a judging command: the printer, the harness options
+// its flags chose (metrics and findings sinks), the run once started, and
+// what to exit with.
 type session struct {
-	name         string
-	flags        commonFlags
-	cfg          config.Config
-	engine       *policy.Engine
-	out          printer
-	stderr       io.Writer
-	inv          *metrics.Invocation
-	metricsSink  metrics.Sink
-	publisher    *remediation.Publisher
-	hub          *ash.Exporter
-	batch        []finding.Finding // findings for the batching sinks
-	nonCompliant bool
-	bad          bool
+	name   string
+	flags  commonFlags
+	cfg    config.Config
+	engine *policy.Engine
+	out    printer
+	stderr io.Writer
+	hopts  monitor.Options
+	run    *monitor.Run
+	bad    bool
 }
 
 // open validates the common flags and builds the engine and sinks. It
@@ -103,18 +104,18 @@ func (c commonFlags) open(ctx context.Context, name string, stdout, stderr io.Wr
 	if s.engine, err = policy.New(ctx); err != nil {
 		return nil, s.usage("%v", err)
 	}
-	s.inv = metrics.NewInvocation(metrics.Options{Namespace: c.namespace, Organization: c.roleName != "", Source: "cli"})
+	s.hopts.MetricsOptions = metrics.Options{Namespace: c.namespace, Organization: c.roleName != "", Now: clock}
 	switch c.metrics {
 	case "none", "":
-		s.metricsSink = metrics.Nop{}
+		s.hopts.Metrics = metrics.Nop{}
 	case "emf":
-		s.metricsSink = metrics.NewEMFSink(stderr)
+		s.hopts.Metrics = metrics.NewEMFSink(stderr)
 	case "cloudwatch":
 		cfg, err := loadAWSConfig(ctx)
 		if err != nil {
 			return nil, s.usage("%v", err)
 		}
-		s.metricsSink = metrics.NewCloudWatchSink(cloudwatch.NewFromConfig(cfg))
+		s.hopts.Metrics = metrics.NewCloudWatchSink(cloudwatch.NewFromConfig(cfg))
 	default:
 		return nil, s.usage("--metrics %q: want emf, cloudwatch or none", c.metrics)
 	}
@@ -124,10 +125,11 @@ func (c commonFlags) open(ctx context.Context, name string, stdout, stderr io.Wr
 			return nil, s.usage("%v", err)
 		}
 		if c.publishBus != "" {
-			s.publisher = remediation.NewPublisher(eventbridge.NewFromConfig(cfg), remediation.PublisherOptions{EventBusName: c.publishBus})
+			s.hopts.Sinks = append(s.hopts.Sinks, monitor.BusSink(
+				remediation.NewPublisher(eventbridge.NewFromConfig(cfg), remediation.PublisherOptions{EventBusName: c.publishBus})))
 		}
 		if c.securityHub {
-			s.hub = ash.NewExporter(securityhub.NewFromConfig(cfg))
+			s.hopts.Sinks = append(s.hopts.Sinks, monitor.HubSink(ash.NewExporter(securityhub.NewFromConfig(cfg))))
 		}
 	}
 	s.out = newPrinter(format, stdout)
@@ -160,41 +162,31 @@ func (s *session) regions(ctx context.Context, given []string) ([]string, error)
 	return defaultRegions(ctx)
 }
 
-// pipeline builds the pipeline over store, with the key verifier when
-// --verify-keys asks for it.
-func (s *session) pipeline(ctx context.Context, store state.Store, opts pipeline.Options) (*pipeline.Pipeline, error) {
+// start builds the harness over store, with the key verifier when
+// --verify-keys asks for it, and starts the command's run: its records
+// and metrics count under source. Every finding is printed as it is judged.
+func (s *session) start(ctx context.Context, store state.Store, opts pipeline.Options, source string) error {
 	opts.Store, opts.Engine, opts.Config = store, s.engine, s.cfg
 	if s.flags.verifyKeys {
 		cfg, err := loadAWSConfig(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		v, err := envelope.New(cfg, envelope.WithInterval(s.flags.verifyEvery))
+		v, err := keyverify.New(cfg, keyverify.WithInterval(s.flags.verifyEvery))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		opts.Verifier = v
-		opts.OnVerify = func(r envelope.Result) {
-			outcome := "verified"
-			if !r.OK {
-				outcome = string(r.Reason)
-			}
-			s.inv.AddVerification(outcome, r.Duration, r.Cached)
-		}
 	}
-	return pipeline.New(opts)
-}
-
-// emit prints a finding and keeps it for the batching sinks.
-func (s *session) emit(f finding.Finding) error {
-	if f.Status == finding.NonCompliant {
-		s.nonCompliant = true
+	hopts := s.hopts
+	hopts.Pipeline = opts
+	hopts.OnFinding = func(_ context.Context, f finding.Finding) error { return s.out.Print(f) }
+	h, err := monitor.New(hopts)
+	if err != nil {
+		return err
 	}
-	s.inv.AddFinding(f)
-	if s.publisher != nil || s.hub != nil {
-		s.batch = append(s.batch, f)
-	}
-	return s.out.Print(f)
+	s.run = h.Start(source)
+	return nil
 }
 
 // report prints the bad input a report holds.
@@ -223,38 +215,48 @@ func (s *session) fail(format string, args ...any) {
 	s.bad = true
 }
 
-// finish flushes the output, delivers the batching sinks and returns the
-// exit status.
+// finish flushes the output, lets the harness deliver the findings and the
+// metrics, and returns the exit status.
 func (s *session) finish(ctx context.Context) int {
 	if err := s.out.Close(); err != nil {
 		s.fail("write output: %v", err)
 	}
-	if err := s.metricsSink.Publish(ctx, s.inv.Batch()); err != nil {
-		s.fail("metrics: %v", err)
-	}
-	if s.publisher != nil {
-		res, err := s.publisher.PublishFindings(ctx, s.batch)
-		if err != nil {
-			s.fail("publish events to %s: %v", s.flags.publishBus, err)
-		} else {
-			fmt.Fprintf(s.stderr, "atrest: %d events published to %s\n", res.Published, s.flags.publishBus)
+	nonCompliant := false
+	if s.run != nil {
+		nonCompliant = s.run.NonCompliant()
+		sum := s.run.Finish(ctx)
+		if sum.MetricsErr != nil {
+			s.fail("metrics: %v", sum.MetricsErr)
 		}
-	}
-	if s.hub != nil {
-		n, err := s.hub.Export(ctx, s.batch)
-		if err != nil {
-			s.fail("security hub: %v", err)
-		} else {
-			fmt.Fprintf(s.stderr, "atrest: %d findings imported into Security Hub\n", n)
+		for _, r := range sum.Sinks {
+			switch {
+			case r.Err != nil:
+				s.fail("%s: %v", sinkLabel(s.flags, r.Sink), r.Err)
+			case r.Sink == "event_bus":
+				fmt.Fprintf(s.stderr, "atrest: %d events published to %s\n", r.Delivered, terminal.Escape(s.flags.publishBus))
+			case r.Sink == "security_hub":
+				fmt.Fprintf(s.stderr, "atrest: %d findings imported into Security Hub\n", r.Delivered)
+			}
 		}
 	}
 	switch {
 	case s.bad:
 		return exitBadInput
-	case s.flags.failOn == "non_compliant" && s.nonCompliant:
+	case s.flags.failOn == "non_compliant" && nonCompliant:
 		return exitNonCompliant
 	}
 	return exitOK
+}
+
+// sinkLabel names a findings sink in an error line.
+func sinkLabel(c commonFlags, sink string) string {
+	switch sink {
+	case "event_bus":
+		return "publish events to " + c.publishBus
+	case "security_hub":
+		return "security hub"
+	}
+	return sink
 }
 
 // regionsFlag is a comma-separated list of regions.

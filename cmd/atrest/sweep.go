@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/inventory"
+	"github.com/atrest/atrest/internal/metrics"
 	"github.com/atrest/atrest/internal/pipeline"
 )
 
@@ -47,22 +47,12 @@ func sweep(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return s.usage("%v", err)
 	}
-	p, err := s.pipeline(ctx, live, pipeline.Options{})
-	if err != nil {
+	if err := s.start(ctx, live, pipeline.Options{}, metrics.SourceSweep); err != nil {
 		return s.usage("%v", err)
 	}
-	nonCompliant := map[string]int{}
-	for _, m := range s.engine.Rules() {
-		nonCompliant[m.ID] = 0
-	}
-	res, err := runSweep(ctx, p, live, regions, func(f finding.Finding) error {
-		if f.Status == finding.NonCompliant {
-			nonCompliant[f.Rule]++
-		}
-		return s.emit(f)
-	})
+	res, err := s.run.Sweep(ctx, live, regions)
 	if err != nil {
-		s.fail("sweep: %v", err)
+		s.fail("%v", err)
 	}
 	if res != nil {
 		for _, e := range res.Errors {
@@ -71,13 +61,11 @@ func sweep(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "atrest: swept %v: %d file systems, %d keys, %d trails, %d watched rules and filters\n",
 			[]string(regions), res.FileSystems, res.Keys, res.Trails, res.Watched)
 	}
-	if err == nil {
-		for rule, n := range nonCompliant {
-			s.inv.SetNonCompliant(rule, n)
-		}
-	}
 	return s.finish(ctx)
 }
+
+// sourceBackfill is the Source of a backfill's findings and metrics.
+const sourceBackfill = "backfill"
 
 // backfill replays the CloudTrail event history of the last days through
 // the pipeline, so state and findings exist from the first minute.
@@ -118,17 +106,15 @@ func backfill(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return s.usage("%v", err)
 	}
-	p, err := s.pipeline(ctx, live, pipeline.Options{})
-	if err != nil {
+	if err := s.start(ctx, live, pipeline.Options{}, sourceBackfill); err != nil {
 		return s.usage("%v", err)
 	}
 	opts := inventory.BackfillOptions{Regions: regions, Days: days, CheckpointPath: checkpoint}
 	if bySource {
 		opts.By = inventory.ByEventSource
 	}
-	rep, br, err := runBackfill(ctx, p, acc, opts, s.emit)
+	rep, br, err := runBackfill(ctx, s.run, acc, opts)
 	s.report("backfill", rep)
-	rep.CountInto(s.inv, "backfill")
 	if err != nil {
 		s.fail("backfill: %v", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/inventory"
+	"github.com/atrest/atrest/internal/metrics"
+	"github.com/atrest/atrest/internal/monitor"
 	"github.com/atrest/atrest/internal/pipeline"
 	"github.com/atrest/atrest/internal/policy"
 )
@@ -77,16 +79,19 @@ func TestSweep200OnMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pipeline.New(pipeline.Options{Store: live, Engine: engine, Config: config.Default()})
+	got := map[string]finding.Finding{}
+	h, err := monitor.New(monitor.Options{
+		Pipeline: pipeline.Options{Store: live, Engine: engine, Config: config.Default()},
+		OnFinding: func(_ context.Context, f finding.Finding) error {
+			got[f.Rule+" "+f.Resource] = f
+			return nil
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]finding.Finding{}
 	start = time.Now()
-	res, err := runSweep(ctx, p, live, []string{awstest.Region}, func(f finding.Finding) error {
-		got[f.Rule+" "+f.Resource] = f
-		return nil
-	})
+	res, err := h.Start(metrics.SourceSweep).Sweep(ctx, live, []string{awstest.Region})
 	if err != nil || len(res.Errors) > 0 {
 		t.Fatalf("sweep: %v %v", err, res.Errors)
 	}

@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/atrest/atrest/internal/envelope"
+	"github.com/atrest/atrest/internal/keyverify"
 	"github.com/atrest/atrest/internal/terminal"
 )
 
@@ -35,7 +35,7 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fl := flag.NewFlagSet("verify-key", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	var fileSystems stringList
-	interval := fl.Duration("interval", envelope.DefaultInterval, "reuse a key's result for this long (a key named twice is verified once)")
+	interval := fl.Duration("interval", keyverify.DefaultInterval, "reuse a key's result for this long (a key named twice is verified once)")
 	fl.Var(&fileSystems, "file-system", "a file system the keys protect, named in the encryption context (repeatable)")
 	format := fl.String("format", "", "output format: table or json (JSON Lines); default table on a terminal, json otherwise")
 	snippet := fl.Bool("policy-snippet", false, "print the key-policy statements the verifier's role needs, then verify any KEYs named")
@@ -52,7 +52,7 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	if *snippet {
-		fmt.Fprintln(stdout, envelope.KeyPolicySnippet(*principal))
+		fmt.Fprintln(stdout, keyverify.KeyPolicySnippet(*principal))
 		if fl.NArg() == 0 {
 			return exitOK
 		}
@@ -77,11 +77,11 @@ func verifyKey(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "atrest verify-key: %v\n", err)
 		return exitUsage
 	}
-	opts := []envelope.Option{envelope.WithInterval(*interval)}
+	opts := []keyverify.Option{keyverify.WithInterval(*interval)}
 	if *signing {
-		opts = append(opts, envelope.WithSigningSuite())
+		opts = append(opts, keyverify.WithSigningSuite())
 	}
-	v, err := envelope.New(cfg, opts...)
+	v, err := keyverify.New(cfg, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "atrest verify-key: %v\n", err)
 		return exitUsage

@@ -9,7 +9,7 @@ import (
 )
 
 func main() {
-	if err := lambdafn.StartRemediator(); err != nil {
+	if err := lambdafn.StartRemediate(); err != nil {
 		os.Exit(1)
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func main() {
-	if err := lambdafn.StartMonitor(func(m *lambdafn.Monitor) any { return m.Sweep }); err != nil {
+	if err := lambdafn.StartSweep(); err != nil {
 		os.Exit(1)
 	}
 }

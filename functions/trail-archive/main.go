@@ -9,7 +9,7 @@ import (
 )
 
 func main() {
-	if err := lambdafn.StartMonitor(func(m *lambdafn.Monitor) any { return m.TrailArchive }); err != nil {
+	if err := lambdafn.StartTrailArchive(); err != nil {
 		os.Exit(1)
 	}
 }

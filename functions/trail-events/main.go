@@ -10,7 +10,7 @@ import (
 )
 
 func main() {
-	if err := lambdafn.StartMonitor(func(m *lambdafn.Monitor) any { return lambdafn.Raw(m.TrailEvents) }); err != nil {
+	if err := lambdafn.StartTrailEvents(); err != nil {
 		os.Exit(1)
 	}
 }

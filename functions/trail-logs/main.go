@@ -9,7 +9,7 @@ import (
 )
 
 func main() {
-	if err := lambdafn.StartMonitor(func(m *lambdafn.Monitor) any { return lambdafn.Raw(m.TrailLogs) }); err != nil {
+	if err := lambdafn.StartTrailLogs(); err != nil {
 		os.Exit(1)
 	}
 }

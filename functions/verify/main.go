@@ -10,7 +10,7 @@ import (
 )
 
 func main() {
-	if err := lambdafn.StartMonitor(func(m *lambdafn.Monitor) any { return m.Verify }); err != nil {
+	if err := lambdafn.StartVerify(); err != nil {
 		os.Exit(1)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/metrics"
+	"github.com/atrest/atrest/internal/monitor"
 	"github.com/atrest/atrest/internal/pipeline"
 	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/state"
@@ -188,18 +189,22 @@ func (o *blockingOpener) Open(ctx context.Context, bucket, key string) (io.ReadC
 	return io.NopCloser(strings.NewReader(`{"Records":[]}`)), nil
 }
 
-func archiveMonitor(t *testing.T, opener cloudtrail.Opener, logs io.Writer) *Monitor {
+func archiveMonitor(t *testing.T, opener cloudtrail.Opener, logs io.Writer, sinks ...monitor.FindingSink) *Monitor {
 	t.Helper()
 	engine, err := policy.New(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pipeline.New(pipeline.Options{Store: state.NewMemory(), Engine: engine, Config: config.Default(),
-		Decoder: &cloudtrail.Decoder{Opener: opener}})
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	h, err := monitor.New(monitor.Options{
+		Pipeline: pipeline.Options{Store: state.NewMemory(), Engine: engine, Config: config.Default(),
+			Decoder: &cloudtrail.Decoder{Opener: opener}},
+		Log: log, Metrics: metrics.Nop{}, Sinks: sinks,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Monitor{Pipeline: p, Engine: engine, Log: slog.New(slog.NewJSONHandler(logs, nil)), Metrics: metrics.Nop{}, TrailBucket: trailBucket}
+	return &Monitor{Harness: h, Log: log, TrailBucket: trailBucket}
 }
 
 func logLines(t *testing.T, logs *bytes.Buffer, msg string) map[string]string {
@@ -263,9 +268,8 @@ func TestTrailArchiveSlowMessageFailsAlone(t *testing.T) {
 func TestTrailArchiveRefusesForgedMessages(t *testing.T) {
 	opener := &blockingOpener{}
 	var logs bytes.Buffer
-	m := archiveMonitor(t, opener, &logs)
 	var findings int
-	m.Findings = append(m.Findings, countingSink{&findings})
+	m := archiveMonitor(t, opener, &logs, countingSink{&findings})
 	good := s3Body(t, trailBucket, "ObjectCreated:Put", "AWSLogs/good.json.gz")
 	batch := events.SQSEvent{Records: []events.SQSMessage{
 		// A refused message does not mark the objects it named as seen.
@@ -306,7 +310,9 @@ func TestTrailArchiveRefusesForgedMessages(t *testing.T) {
 
 type countingSink struct{ n *int }
 
-func (c countingSink) PublishFindings(_ context.Context, fs []finding.Finding) error {
+func (countingSink) Name() string { return "counting" }
+
+func (c countingSink) PublishFindings(_ context.Context, fs []finding.Finding) (int, error) {
 	*c.n += len(fs)
-	return nil
+	return len(fs), nil
 }

@@ -133,7 +133,7 @@ func TestSweepUnderEmulator(t *testing.T) {
 		if l := hasLog(r, "findings not delivered"); l != nil {
 			t.Errorf("findings not delivered: %v", l)
 		}
-		if l := hasLog(r, "findings published"); l == nil {
+		if l := delivered(r, "event_bus"); l == nil {
 			t.Errorf("no findings published to the bus: %v", r.Logs)
 		}
 	}

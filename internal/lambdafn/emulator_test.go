@@ -300,6 +300,17 @@ func hasLog(r result, msg string) map[string]any {
 	return nil
 }
 
+// delivered returns the log line of a sink's delivery of findings, nil
+// when there is none.
+func delivered(r result, sink string) map[string]any {
+	for _, l := range r.Logs {
+		if l["msg"] == "findings delivered" && l["sink"] == sink {
+			return l
+		}
+	}
+	return nil
+}
+
 // checkCallsAndSecrets reads what a function printed under the emulator:
 // every AWS call it made (traced as "aws call" log lines) must be an action
 // its role grants (Permissions, which the template tests hold equal to

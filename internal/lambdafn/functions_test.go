@@ -125,7 +125,7 @@ func TestTrailEventsUnderEmulator(t *testing.T) {
 			t.Errorf("%s: response %s, want null (success)", name, r.Response)
 		}
 		sameFindings(t, name, r.Findings, o.judge(t, "eventbridge:", payload))
-		done := hasLog(r, "invocation done")
+		done := hasLog(r, "run done")
 		if done == nil {
 			t.Errorf("%s: no invocation summary", name)
 		}
@@ -194,7 +194,7 @@ func TestTrailLogsUnderEmulator(t *testing.T) {
 				t.Errorf("%s: EventsSkipped = %v, want 1 (the unrelated record)", name, v)
 			}
 		case "10-cloudwatch-logs-control-message.json":
-			if len(r.Findings) != 0 || hasLog(r, "invocation done")["control_messages"] != 1.0 {
+			if len(r.Findings) != 0 || hasLog(r, "run done")["control_messages"] != 1.0 {
 				t.Errorf("%s: control message not acknowledged: %v", name, r.Logs)
 			}
 		case "93-malformed-cloudwatch-logs-not-gzip.json":

@@ -48,11 +48,11 @@ func messageDeadline(handler, now time.Time, left int) time.Time {
 // EventBridge would otherwise deliver a poison event again and again. The
 // error is non-nil only when the handler's deadline passes.
 func (m *Monitor) TrailEvents(ctx context.Context, event json.RawMessage) error {
-	inv := m.start(metrics.SourceEventBridge)
+	run := m.Harness.Start(metrics.SourceEventBridge)
 	hctx, cancel := handlerContext(ctx)
 	defer cancel()
-	_, err := inv.input(hctx, "eventbridge:"+eventID(event), bytes.NewReader(event))
-	inv.finish(ctx)
+	_, err := run.Input(hctx, "eventbridge:"+eventID(event), bytes.NewReader(event))
+	run.Finish(ctx)
 	return contextError(hctx, err)
 }
 
@@ -60,11 +60,11 @@ func (m *Monitor) TrailEvents(ctx context.Context, event json.RawMessage) error 
 // base64 of gzip). Control messages are acknowledged; bad input is logged
 // and counted and the invocation succeeds.
 func (m *Monitor) TrailLogs(ctx context.Context, event json.RawMessage) error {
-	inv := m.start(metrics.SourceCloudWatchLogs)
+	run := m.Harness.Start(metrics.SourceCloudWatchLogs)
 	hctx, cancel := handlerContext(ctx)
 	defer cancel()
-	_, err := inv.input(hctx, "awslogs", bytes.NewReader(event))
-	inv.finish(ctx)
+	_, err := run.Input(hctx, "awslogs", bytes.NewReader(event))
+	run.Finish(ctx)
 	return contextError(hctx, err)
 }
 
@@ -81,7 +81,7 @@ func (m *Monitor) TrailLogs(ctx context.Context, event json.RawMessage) error {
 // the dead-letter queue. A message that is refused, or whose object is
 // over the size limit, is not failed: reading it again cannot help.
 func (m *Monitor) TrailArchive(ctx context.Context, event events.SQSEvent) (events.SQSEventResponse, error) {
-	inv := m.start(metrics.SourceS3)
+	run := m.Harness.Start(metrics.SourceS3)
 	hctx, cancel := handlerContext(ctx)
 	defer cancel()
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
@@ -98,7 +98,7 @@ func (m *Monitor) TrailArchive(ctx context.Context, event events.SQSEvent) (even
 		body, dropped, err := archiveBody(m.TrailBucket, []byte(msg.Body), seen)
 		if err != nil {
 			m.Log.WarnContext(ctx, "message refused", "message_id", msg.MessageId, "error", err.Error())
-			inv.metrics.Count(metrics.DecodeErrors, inv.source, 1)
+			run.Count(metrics.DecodeErrors, 1)
 			continue
 		}
 		if dropped > 0 {
@@ -112,14 +112,14 @@ func (m *Monitor) TrailArchive(ctx context.Context, event events.SQSEvent) (even
 		if ok {
 			mctx, mcancel = context.WithDeadline(hctx, messageDeadline(hdl, time.Now(), len(event.Records)-i))
 		}
-		rep, err := inv.input(mctx, "sqs:"+msg.MessageId, bytes.NewReader(body))
+		rep, err := run.Input(mctx, "sqs:"+msg.MessageId, bytes.NewReader(body))
 		mcancel()
 		if err != nil || objectUnavailable(rep) {
 			m.Log.WarnContext(ctx, "message failed, to be delivered again", "message_id", msg.MessageId)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
 		}
 	}
-	inv.finish(ctx)
+	run.Finish(ctx)
 	return resp, nil
 }
 

@@ -1,19 +1,14 @@
 package lambdafn
 
 import (
-	"context"
 	"log/slog"
-	"maps"
-	"slices"
 	"time"
 
 	awscloudtrail "github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
-	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/integrity"
-	"github.com/atrest/atrest/internal/pipeline"
 )
 
 // IntegrityTTL is how long trail-archive reuses what it read of a bucket's
@@ -53,25 +48,4 @@ func integrityGate(s Settings, awsCfg awsConfig, next cloudtrail.Opener, log *sl
 			}
 		},
 	}, nil
-}
-
-// integrityFindings judges each trail whose log files the gate found
-// failing (cloudtrail_monitoring_intact), after an input was read.
-func (inv *invocation) integrityFindings(ctx context.Context, rep *pipeline.Report) {
-	g := inv.m.Integrity
-	if g == nil {
-		return
-	}
-	byTrail := integrity.ByTrail(g.TakeFailures())
-	for _, trail := range slices.Sorted(maps.Keys(byTrail)) {
-		r, err := inv.m.Pipeline.RecordIntegrity(ctx, trail, byTrail[trail], inv.source, func(f finding.Finding) error {
-			inv.emit(ctx, f)
-			return nil
-		})
-		rep.Findings += r.Findings
-		rep.EvalErrors += r.EvalErrors
-		if err != nil {
-			inv.m.Log.ErrorContext(ctx, "integrity failures not judged", "trail_arn", trail, "error", err.Error())
-		}
-	}
 }

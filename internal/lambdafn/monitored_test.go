@@ -76,9 +76,11 @@ func TestMonitoredAccountsBoundReads(t *testing.T) {
 				if strings.Contains(logs.String(), `"msg":"aws call"`) {
 					t.Errorf("a refused record made AWS calls:\n%s", logs.String())
 				}
-				v, ok := emfValue(emfDocs(t, stdout.String()), "EvaluationErrors", "Source", "eventbridge")
+				// A record the pipeline refuses to apply is bad input, as
+				// one that does not decode: the CLI counts it the same way.
+				v, ok := emfValue(emfDocs(t, stdout.String()), "DecodeErrors", "Source", "eventbridge")
 				if !ok || v != 1.0 {
-					t.Errorf("EvaluationErrors = %v, want 1 (the refused record)", v)
+					t.Errorf("DecodeErrors = %v, want 1 (the refused record)", v)
 				}
 			}
 		})

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/atrest/atrest/internal/dedup"
-	"github.com/atrest/atrest/internal/envelope"
+	"github.com/atrest/atrest/internal/keyverify"
 )
 
 // Environment variables the functions read.
@@ -63,7 +63,7 @@ const (
 	EnvVerifyKeys = "ATREST_VERIFY_KEYS"
 	// EnvVerifyInterval is how long a key's verification is reused before
 	// the key is verified again, as a Go duration ("1h"; default
-	// envelope.DefaultInterval). The verify function verifies every key on
+	// keyverify.DefaultInterval). The verify function verifies every key on
 	// each scheduled run regardless: its schedule is its interval.
 	EnvVerifyInterval = "ATREST_VERIFY_INTERVAL"
 	// EnvDedupTable is the DynamoDB table (internal/dedup) that records the
@@ -229,7 +229,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 	if s.RequireIntegrity, err = boolSetting(getenv, EnvRequireIntegrity); err != nil {
 		return s, err
 	}
-	if s.VerifyInterval, err = durationSetting(getenv, EnvVerifyInterval, envelope.DefaultInterval, 0); err != nil {
+	if s.VerifyInterval, err = durationSetting(getenv, EnvVerifyInterval, keyverify.DefaultInterval, 0); err != nil {
 		return s, err
 	}
 	if s.DedupTTL, err = durationSetting(getenv, EnvDedupTTL, dedup.DefaultTTL, time.Second); err != nil {

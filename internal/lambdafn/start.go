@@ -4,31 +4,44 @@ import (
 	"context"
 	"os"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 )
 
-// StartMonitor is the whole of a monitoring function's main: it reads the
-// settings from the environment, builds the Monitor once (the cold start),
-// and hands the handler pick chooses to the Lambda runtime, which does not
-// return. A configuration that cannot be built is logged and returned.
-func StartMonitor(pick func(*Monitor) any) error {
-	log := NewLogger(os.Stdout)
-	s, err := FromEnv(os.Getenv)
-	if err != nil {
-		log.Error("settings", "error", err.Error())
-		return err
-	}
-	m, err := NewMonitor(context.Background(), s, log, os.Stdout)
-	if err != nil {
-		log.Error("init", "error", err.Error())
-		return err
-	}
-	start(pick(m))
-	return nil
+// Each function's main is one of the Start functions below: it reads the
+// settings from the environment, builds the handler's state once (the cold
+// start), and hands the handler to the Lambda runtime, which does not
+// return. A configuration that cannot be built is logged and returned. The
+// handler's type is fixed here, so a function cannot start with the wrong
+// one.
+
+// StartTrailEvents starts the trail-events function.
+func StartTrailEvents() error {
+	return startMonitor(func(m *Monitor) { lambda.StartHandler(Raw(m.TrailEvents)) })
 }
 
-// StartRemediator is the remediate function's main, as StartMonitor.
-func StartRemediator() error {
+// StartTrailLogs starts the trail-logs function.
+func StartTrailLogs() error {
+	return startMonitor(func(m *Monitor) { lambda.StartHandler(Raw(m.TrailLogs)) })
+}
+
+// StartTrailArchive starts the trail-archive function.
+func StartTrailArchive() error {
+	return startMonitor(func(m *Monitor) { lambda.StartHandlerFunc(m.TrailArchive) })
+}
+
+// StartSweep starts the sweep function.
+func StartSweep() error {
+	return startMonitor(func(m *Monitor) { lambda.StartHandlerFunc(noResult(m.Sweep)) })
+}
+
+// StartVerify starts the verify function.
+func StartVerify() error {
+	return startMonitor(func(m *Monitor) { lambda.StartHandlerFunc(noResult(m.Verify)) })
+}
+
+// StartRemediate starts the remediate function.
+func StartRemediate() error {
 	log := NewLogger(os.Stdout)
 	s, err := FromEnv(os.Getenv)
 	if err != nil {
@@ -40,16 +53,30 @@ func StartRemediator() error {
 		log.Error("init", "error", err.Error())
 		return err
 	}
-	start(r.Remediate)
+	lambda.StartHandlerFunc(noResult(r.Remediate))
 	return nil
 }
 
-// start runs a handler: one that already speaks raw payloads (Raw) as it
-// is, any other typed handler through lambda.Start.
-func start(h any) {
-	if lh, ok := h.(lambda.Handler); ok {
-		lambda.StartHandler(lh)
-		return
+func startMonitor(start func(*Monitor)) error {
+	log := NewLogger(os.Stdout)
+	s, err := FromEnv(os.Getenv)
+	if err != nil {
+		log.Error("settings", "error", err.Error())
+		return err
 	}
-	lambda.Start(h)
+	m, err := NewMonitor(context.Background(), s, log, os.Stdout)
+	if err != nil {
+		log.Error("init", "error", err.Error())
+		return err
+	}
+	start(m)
+	return nil
+}
+
+// noResult gives a scheduled handler the result type lambda.StartHandlerFunc
+// needs; the schedule reads none.
+func noResult(h func(context.Context, events.CloudWatchEvent) error) func(context.Context, events.CloudWatchEvent) (*struct{}, error) {
+	return func(ctx context.Context, e events.CloudWatchEvent) (*struct{}, error) {
+		return nil, h(ctx, e)
+	}
 }

@@ -15,8 +15,10 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
-	"github.com/atrest/atrest/internal/envelope"
+	"github.com/atrest/atrest/internal/keyverify"
 	"github.com/atrest/atrest/internal/lambdafn"
+	"github.com/atrest/atrest/internal/monitor"
+	"github.com/atrest/atrest/internal/pipeline"
 	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/remediation"
 	"github.com/atrest/atrest/internal/state"
@@ -415,9 +417,9 @@ func TestTemplateKeyVerificationNeedsItsEncryptionContext(t *testing.T) {
 			checked++
 			cond, _ := g.statement["Condition"].(map[string]any)
 			eq, _ := cond["StringEquals"].(map[string]any)
-			if len(cond) != 1 || len(eq) != 1 || eq["kms:EncryptionContext:"+envelope.ContextPurposeKey] != envelope.ContextPurpose {
+			if len(cond) != 1 || len(eq) != 1 || eq["kms:EncryptionContext:"+keyverify.ContextPurposeKey] != keyverify.ContextPurpose {
 				t.Errorf("%s: %s is granted with condition %v, want only StringEquals %s:%s = %s",
-					name, g.action, g.statement["Condition"], "kms:EncryptionContext", envelope.ContextPurposeKey, envelope.ContextPurpose)
+					name, g.action, g.statement["Condition"], "kms:EncryptionContext", keyverify.ContextPurposeKey, keyverify.ContextPurpose)
 			}
 		}
 	}
@@ -637,14 +639,19 @@ func TestAlarmsCoverEveryRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every rule of the engine, and the verifier's rule (judged from a key
-	// verification), has a real-time alarm; every rule a sweep gauges has a
-	// gauge alarm.
-	known := map[string]bool{envelope.RuleID: true}
+	// Every rule of the engine has a real-time alarm; every rule a sweep
+	// with a key verifier gauges has a gauge alarm.
+	verifying, err := monitor.New(monitor.Options{Pipeline: pipeline.Options{
+		Store: state.NewMemory(), Engine: engine, Verifier: idleVerifier{},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
 	var swept []string
 	for _, r := range engine.Rules() {
 		known[r.ID] = true
-		if lambdafn.SweepGauged(r.ID, r.ResourceType) {
+		if verifying.Gauged(r) {
 			swept = append(swept, r.ID)
 		}
 	}
@@ -671,3 +678,12 @@ func TestAlarmsCoverEveryRule(t *testing.T) {
 		t.Errorf("NonCompliantResources alarms cover %v, want the swept rules %v", gauges, swept)
 	}
 }
+
+// idleVerifier is a key verifier that is never called: enough for a harness
+// to know it verifies keys.
+type idleVerifier struct{}
+
+func (idleVerifier) Verify(context.Context, string, []string) keyverify.Result {
+	return keyverify.Result{}
+}
+func (idleVerifier) Invalidate(string) {}

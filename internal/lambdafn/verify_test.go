@@ -123,7 +123,7 @@ func TestVerifyUnderEmulator(t *testing.T) {
 		if v, ok := emfValue(r.EMF, "EventsProcessed", "Source", lambdafn.SourceVerify); !ok || v != 2.0 {
 			t.Errorf("verify %d: EventsProcessed{verify} = %v, want 2 keys", i, v)
 		}
-		if l := hasLog(r, "findings published"); l == nil {
+		if l := delivered(r, "event_bus"); l == nil {
 			t.Errorf("verify %d: the non-compliant finding was not published: %v", i, r.Logs)
 		}
 		if l := hasLog(r, "verification done"); l == nil || l["keys"] != 2.0 || l["failed"] != 1.0 {
@@ -251,10 +251,10 @@ func TestDedupTableUnderEmulator(t *testing.T) {
 		if len(r.Findings) != 0 {
 			t.Errorf("%s: %d findings for a retried event, want 0", name, len(r.Findings))
 		}
-		if l := hasLog(r, "invocation done"); l == nil || l["duplicates"] != 1.0 || l["processed"] != 0.0 {
+		if l := hasLog(r, "run done"); l == nil || l["duplicates"] != 1.0 || l["processed"] != 0.0 {
 			t.Errorf("%s: summary %v, want 1 duplicate, 0 processed", name, l)
 		}
-		if l := hasLog(r, "findings published"); l != nil {
+		if l := delivered(r, "event_bus"); l != nil {
 			t.Errorf("%s: findings published again: %v", name, l)
 		}
 	}
@@ -391,7 +391,7 @@ func TestSecurityHubUnderEmulator(t *testing.T) {
 	if len(r.Findings) == 0 {
 		t.Fatal("no findings")
 	}
-	if l := hasLog(r, "findings imported"); l == nil || l["imported"] != float64(len(r.Findings)) {
+	if l := delivered(r, "security_hub"); l == nil || l["delivered"] != float64(len(r.Findings)) {
 		t.Errorf("import log %v, want %d imported", l, len(r.Findings))
 	}
 	if l := hasLog(r, "findings not delivered"); l != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -22,11 +23,11 @@ import (
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/dedup"
-	"github.com/atrest/atrest/internal/envelope"
-	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/integrity"
 	"github.com/atrest/atrest/internal/inventory"
+	"github.com/atrest/atrest/internal/keyverify"
 	"github.com/atrest/atrest/internal/metrics"
+	"github.com/atrest/atrest/internal/monitor"
 	"github.com/atrest/atrest/internal/pipeline"
 	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/remediation"
@@ -88,11 +89,19 @@ func ruleConfig(s Settings) (config.Config, error) {
 	return cfg, nil
 }
 
+// Option adjusts the harness a Monitor is built with.
+type Option func(*monitor.Options)
+
+// WithClock sets the clock metrics are stamped and latencies measured with.
+func WithClock(now func() time.Time) Option {
+	return func(o *monitor.Options) { o.MetricsOptions.Now = now }
+}
+
 // NewMonitor builds a function's Monitor from its settings: the rule
 // config, the rules compiled once, the store, the S3 opener, the
 // deduplication table, the key verifier, the metrics sink and the finding
 // sinks (the findings bus, Security Hub). stdout receives EMF metric lines.
-func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Writer) (*Monitor, error) {
+func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Writer, opts ...Option) (*Monitor, error) {
 	cfg, err := ruleConfig(s)
 	if err != nil {
 		return nil, err
@@ -105,7 +114,7 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 
 	var (
 		store   state.Store
-		sweeper Sweeper
+		sweeper monitor.Sweeper
 		keys    KeyLister
 	)
 	switch s.Store {
@@ -122,7 +131,7 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 		live := inventory.NewLive(inventory.Options{Clients: accounts, Watch: inventory.Watch{
 			Trails: cfg.WatchedTrails, EventRules: cfg.WatchedEventRules, SubscriptionFilters: cfg.WatchedSubscriptionFilters,
 		}})
-		store, sweeper, keys = live, live, FileSystemKeys{Clients: accounts}
+		store, sweeper, keys = live, live, inventory.FileSystemKeys{Clients: accounts}
 	}
 
 	var opener cloudtrail.Opener
@@ -148,7 +157,6 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 		opener = gate
 	}
 
-	m := &Monitor{}
 	popts := pipeline.Options{
 		Store: store, Engine: engine, Config: cfg, Logger: log,
 		Decoder: &cloudtrail.Decoder{Opener: opener, Limits: cloudtrail.Limits{MaxInflatedBytes: s.MaxInflatedBytes}},
@@ -164,93 +172,56 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 		}
 		popts.Seen = table.Seen
 	}
-	var verifier pipeline.KeyVerifier
 	if s.VerifyKeys {
 		c, err := awsCfg()
 		if err != nil {
 			return nil, err
 		}
-		v, err := envelope.New(c, envelope.WithInterval(s.VerifyInterval))
+		v, err := keyverify.New(c, keyverify.WithInterval(s.VerifyInterval))
 		if err != nil {
 			return nil, fmt.Errorf("key verifier: %w", err)
 		}
-		verifier = v
-		popts.Verifier, popts.OnVerify = v, m.verified
+		popts.Verifier = v
 	}
-	p, err := pipeline.New(popts)
-	if err != nil {
-		return nil, err
-	}
-
-	*m = Monitor{
-		Pipeline: p, Engine: engine, Log: log, Sweeper: sweeper, Regions: s.SweepRegions,
-		KeyVerifier: verifier, Keys: keys, TrailBucket: s.TrailBucket, Integrity: gate,
+	hopts := monitor.Options{
+		Pipeline: popts, Log: log, Integrity: gate,
 		MetricsOptions: metrics.Options{Namespace: s.MetricNamespace, Organization: s.OrganizationRole != ""},
 	}
 	switch s.Metrics {
 	case MetricsEMF:
-		m.Metrics = metrics.NewEMFSink(stdout)
+		hopts.Metrics = metrics.NewEMFSink(stdout)
 	case MetricsCloudWatch:
 		c, err := awsCfg()
 		if err != nil {
 			return nil, err
 		}
-		m.Metrics = metrics.NewCloudWatchSink(cloudwatch.NewFromConfig(c))
+		hopts.Metrics = metrics.NewCloudWatchSink(cloudwatch.NewFromConfig(c))
 	default:
-		m.Metrics = metrics.Nop{}
+		hopts.Metrics = metrics.Nop{}
 	}
 	if s.FindingsBus != "" {
 		c, err := awsCfg()
 		if err != nil {
 			return nil, err
 		}
-		m.Findings = append(m.Findings, busSink{
-			p:   remediation.NewPublisher(eventbridge.NewFromConfig(c), remediation.PublisherOptions{EventBusName: s.FindingsBus}),
-			log: log,
-		})
+		hopts.Sinks = append(hopts.Sinks, monitor.BusSink(
+			remediation.NewPublisher(eventbridge.NewFromConfig(c), remediation.PublisherOptions{EventBusName: s.FindingsBus})))
 	}
 	if s.SecurityHub {
 		c, err := awsCfg()
 		if err != nil {
 			return nil, err
 		}
-		m.Findings = append(m.Findings, hubSink{e: securityhub.NewExporter(awssecurityhub.NewFromConfig(c)), log: log})
+		hopts.Sinks = append(hopts.Sinks, monitor.HubSink(securityhub.NewExporter(awssecurityhub.NewFromConfig(c))))
 	}
-	return m, nil
-}
-
-// hubSink imports findings into Security Hub.
-type hubSink struct {
-	e   *securityhub.Exporter
-	log *slog.Logger
-}
-
-var _ FindingSink = hubSink{}
-
-func (h hubSink) Name() string { return "security_hub" }
-
-// PublishFindings implements FindingSink.
-func (h hubSink) PublishFindings(ctx context.Context, fs []finding.Finding) error {
-	n, err := h.e.Export(ctx, fs)
-	h.log.InfoContext(ctx, "findings imported", "sink", h.Name(), "imported", n)
-	return err
-}
-
-// busSink publishes findings as "Atrest Finding" events.
-type busSink struct {
-	p   *remediation.Publisher
-	log *slog.Logger
-}
-
-var _ FindingSink = busSink{}
-
-func (b busSink) Name() string { return "event_bus" }
-
-// PublishFindings implements FindingSink.
-func (b busSink) PublishFindings(ctx context.Context, fs []finding.Finding) error {
-	res, err := b.p.PublishFindings(ctx, fs)
-	b.log.InfoContext(ctx, "findings published", "sink", b.Name(), "result", res)
-	return err
+	for _, o := range opts {
+		o(&hopts)
+	}
+	h, err := monitor.New(hopts)
+	if err != nil {
+		return nil, err
+	}
+	return &Monitor{Harness: h, Log: log, Sweeper: sweeper, Regions: s.SweepRegions, Keys: keys, TrailBucket: s.TrailBucket}, nil
 }
 
 // NewRemediator builds the remediate function's handler state: the actions,

@@ -12,8 +12,8 @@ import (
 
 	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/config"
-	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/keyverify"
 	"github.com/atrest/atrest/internal/state"
 )
 
@@ -197,7 +197,7 @@ func TestKeyServiceEventsVerifyAgain(t *testing.T) {
 		serviceRecord("dup", 5, "kms.amazonaws.com", "DescribeKey", false, keyARN, fmt.Sprintf(`{"keyId":%q}`, keyID), ""),
 	} {
 		t.Run(rec["eventName"].(string), func(t *testing.T) {
-			v := &fakeVerifier{result: envelope.Result{Performed: true, OK: true}}
+			v := &fakeVerifier{result: keyverify.Result{Performed: true, OK: true}}
 			p, err := New(Options{Store: state.NewMemory(), Engine: e, Config: config.Default(), Verifier: v})
 			if err != nil {
 				t.Fatal(err)

@@ -20,8 +20,8 @@ import (
 	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
-	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/keyverify"
 	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/state"
 )
@@ -52,7 +52,7 @@ type Options struct {
 	// break a key (efs_kms_key_verified). Its interval cache bounds the cost.
 	Verifier KeyVerifier
 	// OnVerify, when set, is told each verification's outcome (metrics).
-	OnVerify func(envelope.Result)
+	OnVerify func(keyverify.Result)
 	// ReverifyEvery bounds how often one key is verified again because of
 	// events that can break it (DefaultReverifyEvery when 0, never bounded
 	// when negative); an event within it gets no round trip, and says so.
@@ -74,7 +74,7 @@ type Pipeline struct {
 	judged  func(ctx context.Context, eventID string) (bool, error)
 
 	verifier KeyVerifier
-	onVerify func(envelope.Result)
+	onVerify func(keyverify.Result)
 	// reverified holds when each key was last verified again after an
 	// event.
 	reverified    map[string]time.Time
@@ -446,11 +446,30 @@ func (p *Pipeline) evaluate(ctx context.Context, ref state.ResourceRef, rec *clo
 	if err != nil {
 		p.log.ErrorContext(ctx, "evaluation failed", "resource_arn", ref.ARN, "error", err.Error())
 	}
+	deleted := resourceDeleted(in)
 	out := make([]finding.Finding, 0, len(results))
 	for _, r := range results {
-		out = append(out, p.makeFinding(r, ref, rec, blast, source))
+		f := p.makeFinding(r, ref, rec, blast, source)
+		f.ResourceDeleted = deleted
+		out = append(out, f)
 	}
 	return out, err
+}
+
+// resourceDeleted reports whether the input's file system or key no longer
+// exists, which resolves its findings for good. A deleted trail, rule or
+// subscription filter is not: its deletion is what the monitoring rule
+// reports.
+func resourceDeleted(in *policy.Input) bool {
+	switch {
+	case in == nil:
+		return false
+	case in.FileSystem != nil && in.ResourceType == string(state.TypeFileSystem):
+		return in.FileSystem.Deleted
+	case in.Key != nil && in.ResourceType == string(state.TypeKey):
+		return in.Key.Deleted
+	}
+	return false
 }
 
 func (p *Pipeline) makeFinding(r policy.Result, ref state.ResourceRef, rec *cloudtrail.Record, blast []string, source string) finding.Finding {

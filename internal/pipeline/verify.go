@@ -2,22 +2,81 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
-	"github.com/atrest/atrest/internal/envelope"
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/keyverify"
 	"github.com/atrest/atrest/internal/policy"
+	"github.com/atrest/atrest/internal/state"
 )
 
+// ErrNoVerifier is returned by VerifyKey when the pipeline has no key
+// verifier.
+var ErrNoVerifier = errors.New("no key verifier")
+
+// VerifyKey proves a key works with a fresh envelope round trip (its cached
+// verification is dropped first: the caller's schedule is the interval) and
+// returns the findings of the rules that judge the round trip (custom.requires:
+// key_verification); the rules decide the verdict, a round trip that could
+// not be completed included. fileSystems are the ARNs of the file systems the
+// caller found the key protecting. The input holds the key's ARN, those file
+// systems and the outcome, nothing read from the store: the rules that judge
+// a round trip need no more, and a key that no longer exists is verified
+// (and fails) as well.
+func (p *Pipeline) VerifyKey(ctx context.Context, keyARN string, fileSystems []string, source string) ([]finding.Finding, error) {
+	if p.verifier == nil {
+		return nil, ErrNoVerifier
+	}
+	ref := state.ResourceRef{Type: state.TypeKey, ARN: keyARN}
+	in := &policy.Input{
+		ResourceType: string(state.TypeKey), Resource: keyARN, Config: p.config,
+		Key:         &policy.KeyInput{ARN: keyARN},
+		FileSystems: make([]policy.FileSystemRef, 0, len(fileSystems)),
+	}
+	if a, ok := arns.Parse(keyARN); ok {
+		in.Key.Account, in.Key.Region = a.AccountID, a.Region
+		in.Key.ID = strings.TrimPrefix(a.Resource, "key/")
+	}
+	for _, fs := range fileSystems {
+		r := policy.FileSystemRef{ARN: fs}
+		if a, ok := arns.Parse(fs); ok {
+			r.Account, r.Region, r.ID = a.AccountID, a.Region, strings.TrimPrefix(a.Resource, "file-system/")
+		}
+		in.FileSystems = append(in.FileSystems, r)
+	}
+	p.verifier.Invalidate(keyARN)
+	p.verify(ctx, in, nil, fileSystems)
+	results, err := p.engine.Evaluate(ctx, in)
+	var out []finding.Finding
+	for _, r := range results {
+		if m, ok := p.engine.Meta(r.Rule); ok && m.Requires == policy.RequiresKeyVerification {
+			out = append(out, p.makeFinding(r, ref, nil, fileSystems, source))
+		}
+	}
+	if err != nil {
+		for _, m := range p.engine.Rules() {
+			if m.Requires == policy.RequiresKeyVerification && len(out) == 0 {
+				out = append(out, p.makeFinding(policy.Result{Rule: m.ID, Status: finding.Error, Reason: err.Error()}, ref, nil, fileSystems, source))
+			}
+		}
+		p.log.ErrorContext(ctx, "evaluation failed", "resource_arn", keyARN, "error", err.Error())
+	}
+	return out, err
+}
+
 // KeyVerifier proves a key works with an envelope-encryption round trip;
-// *envelope.Verifier satisfies it.
+// *keyverify.Verifier satisfies it.
 type KeyVerifier interface {
-	Verify(ctx context.Context, keyARN string, fileSystems []string) envelope.Result
+	Verify(ctx context.Context, keyARN string, fileSystems []string) keyverify.Result
 	Invalidate(keyARN string)
 }
 
-var _ KeyVerifier = (*envelope.Verifier)(nil)
+var _ KeyVerifier = (*keyverify.Verifier)(nil)
 
 // breaksKey lists the key events after which a key may no longer work: each
 // drops the key's cached verification and verifies it again.
@@ -72,7 +131,7 @@ func (p *Pipeline) verify(ctx context.Context, in *policy.Input, rec *cloudtrail
 			// The cached result predates the event: no result is better
 			// than a stale one. The next sweep or verify run checks again.
 			in.Verification = &policy.VerificationInput{
-				Reason: string(envelope.ReasonThrottled),
+				Reason: string(keyverify.ReasonThrottled),
 				Detail: fmt.Sprintf("re-verification after %s throttled: the key was re-verified after an event %v ago, at most once every %v",
 					rec.EventName, since.Round(time.Second), p.reverifyEvery),
 			}

@@ -2,24 +2,25 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
-	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/keyverify"
 	"github.com/atrest/atrest/internal/state"
 )
 
 type fakeVerifier struct {
 	calls    []string // "verify <arn> <file systems>" / "invalidate <arn>"
-	result   envelope.Result
+	result   keyverify.Result
 	reported int
 }
 
-func (f *fakeVerifier) Verify(_ context.Context, keyARN string, fileSystems []string) envelope.Result {
+func (f *fakeVerifier) Verify(_ context.Context, keyARN string, fileSystems []string) keyverify.Result {
 	f.calls = append(f.calls, "verify "+keyARN+" "+strings.Join(fileSystems, ","))
 	return f.result
 }
@@ -31,11 +32,11 @@ func TestKeyVerificationRunsOnBreakingEventsAndSweeps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := &fakeVerifier{result: envelope.Result{Performed: true, OK: false, Reason: "disabled", FailedStep: "encrypt",
+	v := &fakeVerifier{result: keyverify.Result{Performed: true, OK: false, Reason: "disabled", FailedStep: "encrypt",
 		Detail: "DisabledException", AlgorithmSuite: "0x0478"}}
 	store := state.NewMemory()
 	p, err := New(Options{Store: store, Engine: e, Config: config.Default(), Verifier: v,
-		OnVerify: func(envelope.Result) { v.reported++ }})
+		OnVerify: func(keyverify.Result) { v.reported++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestKeyVerificationRunsOnBreakingEventsAndSweeps(t *testing.T) {
 	}
 
 	// A sweep verifies without invalidating; a passing round trip is compliant.
-	v.calls, v.result = nil, envelope.Result{Performed: true, OK: true, AlgorithmSuite: "0x0478"}
+	v.calls, v.result = nil, keyverify.Result{Performed: true, OK: true, AlgorithmSuite: "0x0478"}
 	fs, err := p.EvaluateResource(context.Background(), state.ResourceRef{Type: state.TypeKey, ARN: keyARN}, "sweep")
 	if err != nil {
 		t.Fatal(err)
@@ -75,5 +76,65 @@ func TestKeyVerificationRunsOnBreakingEventsAndSweeps(t *testing.T) {
 		if f.Rule == "efs_kms_key_verified" && f.Status != finding.Compliant {
 			t.Errorf("sweep verification finding = %s %q", f.Status, f.Reason)
 		}
+	}
+}
+
+// TestVerifyKey: a scheduled verification drops the cached result, verifies
+// the key for the file systems the caller found, reads nothing from the
+// store (the key need not be in it), and returns the verdict of the rules
+// that judge a round trip, decided in Rego.
+func TestVerifyKey(t *testing.T) {
+	e, err := engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		result     keyverify.Result
+		wantStatus finding.Status
+		wantReason string
+	}{
+		{name: "round trip succeeded", result: keyverify.Result{Performed: true, OK: true, AlgorithmSuite: "0x0478"},
+			wantStatus: finding.Compliant, wantReason: "envelope round trip succeeded: GenerateDataKey, AES-256-GCM suite 0x0478, Decrypt; the key protects " + fsID},
+		{name: "key not found", result: keyverify.Result{Performed: true, Reason: "not_found", FailedStep: "describe", Detail: "NotFoundException"},
+			wantStatus: finding.NonCompliant, wantReason: "envelope round trip failed at step describe: not_found (NotFoundException); the key protects " + fsID},
+		{name: "throttled, not performed", result: keyverify.Result{Reason: "throttled", Detail: "ThrottlingException"},
+			wantStatus: finding.NotApplicable, wantReason: "the envelope round trip could not be completed: throttled (ThrottlingException)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := &fakeVerifier{result: tt.result}
+			var reported []keyverify.Result
+			p, err := New(Options{Store: state.NewMemory(), Engine: e, Config: config.Default(), Verifier: v,
+				OnVerify: func(r keyverify.Result) { reported = append(reported, r) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := p.VerifyKey(context.Background(), keyARN, []string{fsARN}, "verify")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"invalidate " + keyARN, "verify " + keyARN + " " + fsARN}; !slices.Equal(v.calls, want) {
+				t.Errorf("verifier calls = %q, want %q", v.calls, want)
+			}
+			if len(reported) != 1 {
+				t.Errorf("%d outcomes reported, want 1", len(reported))
+			}
+			if len(fs) != 1 {
+				t.Fatalf("findings = %+v, want one of efs_kms_key_verified", fs)
+			}
+			f := fs[0]
+			if f.Rule != "efs_kms_key_verified" || f.Status != tt.wantStatus || f.Reason != tt.wantReason ||
+				f.Resource != keyARN || !slices.Equal(f.FileSystems, []string{fsARN}) || f.Source != "verify" {
+				t.Errorf("finding = %s %s %q on %s %v from %s; want %s %q", f.Rule, f.Status, f.Reason, f.Resource, f.FileSystems, f.Source, tt.wantStatus, tt.wantReason)
+			}
+		})
+	}
+	p, err := New(Options{Store: state.NewMemory(), Engine: e, Config: config.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.VerifyKey(context.Background(), keyARN, nil, "verify"); !errors.Is(err, ErrNoVerifier) {
+		t.Errorf("without a verifier: %v, want ErrNoVerifier", err)
 	}
 }

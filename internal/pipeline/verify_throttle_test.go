@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/atrest/atrest/internal/config"
-	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/keyverify"
 	"github.com/atrest/atrest/internal/state"
 )
 
@@ -22,7 +22,7 @@ func TestReverificationIsThrottledPerKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := &fakeVerifier{result: envelope.Result{Performed: true, OK: false, Reason: "disabled", FailedStep: "encrypt",
+	v := &fakeVerifier{result: keyverify.Result{Performed: true, OK: false, Reason: "disabled", FailedStep: "encrypt",
 		Detail: "DisabledException", AlgorithmSuite: "0x0478"}}
 	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	p, err := New(Options{Store: state.NewMemory(), Engine: e, Config: config.Default(), Verifier: v,

@@ -45,6 +45,11 @@ var (
 	ErrRuleSet = errors.New("invalid rule set")
 )
 
+// RequiresKeyVerification is the custom.requires of a rule judged from an
+// envelope round trip through the key: without a key verifier its verdict
+// says no round trip was performed.
+const RequiresKeyVerification = "key_verification"
+
 // Severities a rule may declare in custom.severity.
 var severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW"}
 
@@ -65,6 +70,10 @@ type RuleMeta struct {
 	// RemediationAction is custom.remediation_action, the automated action
 	// (internal/remediation) that remediates the rule, or "" when none does.
 	RemediationAction string
+	// Requires is custom.requires, a fact the rule judges that only a driver
+	// that gathers it can give (RequiresKeyVerification), or "" when every
+	// driver's input holds what the rule needs.
+	Requires string
 	// Controls is custom.controls, the compliance controls the rule maps to.
 	Controls []string
 	// RelatedResources are the related_resources URLs (AWS documentation).
@@ -242,6 +251,12 @@ func ruleMeta(m *ast.Module) (RuleMeta, error) {
 			problems = append(problems, fmt.Sprintf("custom.remediation_action %v must be a lower-case action name", v))
 		}
 		meta.RemediationAction = s
+	}
+	if v, ok := a.Custom["requires"]; ok {
+		if s, _ := v.(string); s != RequiresKeyVerification {
+			problems = append(problems, fmt.Sprintf("custom.requires %v: want %s", v, RequiresKeyVerification))
+		}
+		meta.Requires = RequiresKeyVerification
 	}
 	if meta.Title == "" {
 		problems = append(problems, "title is missing")

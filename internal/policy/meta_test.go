@@ -120,3 +120,32 @@ func TestRuleMetaRemediationAction(t *testing.T) {
 		})
 	}
 }
+
+func TestRuleMetaRequires(t *testing.T) {
+	tests := []struct {
+		name, line, want, wantErr string
+	}{
+		{name: "key verification", line: "#   requires: key_verification\n", want: RequiresKeyVerification},
+		{name: "absent", line: "", want: ""},
+		{name: "unknown fact", line: "#   requires: telepathy\n", wantErr: "custom.requires telepathy: want key_verification"},
+		{name: "not a string", line: "#   requires: [key_verification]\n", wantErr: "custom.requires [key_verification]: want key_verification"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(good, "#   remediation: Nothing to do.\n", "#   remediation: Nothing to do.\n"+tt.line, 1)
+			modules, err := parseModules(fstest.MapFS{"efs/good.rego": &fstest.MapFile{Data: []byte(src)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			metas, err := ruleMetas(modules)
+			switch {
+			case tt.wantErr != "":
+				if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) {
+					t.Errorf("ruleMetas = %+v, %v; want error %q", metas, err, tt.wantErr)
+				}
+			case err != nil || len(metas) != 1 || metas[0].Requires != tt.want:
+				t.Errorf("ruleMetas = %+v, %v; want requires %q", metas, err, tt.want)
+			}
+		})
+	}
+}

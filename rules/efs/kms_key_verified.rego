@@ -18,6 +18,7 @@
 #   id: efs_kms_key_verified
 #   severity: CRITICAL
 #   resource_type: AWS::KMS::Key
+#   requires: key_verification
 #   remediation: >-
 #     Act on the reason: enable a disabled key (EnableKey); cancel a scheduled
 #     deletion (CancelKeyDeletion, then EnableKey); reconnect a custom key

@@ -1,4 +1,4 @@
-package envelope
+package keyverify
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-// Package envelope proves that a KMS key protecting EFS really works, by an
+// Package keyverify proves that a KMS key protecting EFS really works, by an
 // envelope-encryption round trip with the AWS Encryption SDK: a fresh random
 // canary is encrypted under an AWS KMS keyring on the key (KMS
 // GenerateDataKey), the encrypted message's header is checked (algorithm
@@ -25,7 +25,7 @@
 // kept. The data key never reaches this package: the ESDK holds it.
 // Copies the ESDK's runtime makes internally cannot be cleared from here;
 // they are garbage.
-package envelope
+package keyverify
 
 import (
 	"context"
