@@ -11,6 +11,7 @@ import (
 
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/ledger"
+	"github.com/atrest/atrest/internal/terminal"
 )
 
 func TestParseStatuses(t *testing.T) {
@@ -352,4 +353,45 @@ func TestWrap(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzWriteTable holds the table's promises for any text an entry may
+// carry: no line wider than the width, no rune a terminal would act on.
+func FuzzWriteTable(f *testing.F) {
+	f.Add("efs_encrypted_at_rest", fsA, "HIGH", "file system\x1b[2J was created with encrypted=false", 120)
+	f.Add("r\n", "arn:aws:kms:us-east-1:111122223333:key/\u202e", "", strings.Repeat("x", 300), 40)
+	f.Add("", "", "\t", "   leading   blanks   "+strings.Repeat("é ", 100), 57)
+	f.Fuzz(func(t *testing.T, rule, resource, severity, reason string, width int) {
+		width = 40 + abs(width)%200
+		e := entry(rule, resource, keyType, finding.NonCompliant, severity, reason, t0)
+		e.FileSystems = []string{reason}
+		entries := append(smallPosture(), e)
+		var b strings.Builder
+		if err := WriteTable(&b, entries, Options{Width: width, Reasons: true, Filter: Filter{All: true}}); err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range strings.Split(b.String(), "\n") {
+			if n := utf8.RuneCountInString(l); n > width {
+				t.Fatalf("line %d is %d runes wide, over %d: %q", i+1, n, width, l)
+			}
+			if !utf8.ValidString(l) {
+				t.Fatalf("line %d is not UTF-8: %q", i+1, l)
+			}
+			for _, r := range l {
+				if terminal.Unsafe(r) {
+					t.Fatalf("line %d holds %U: %q", i+1, r, l)
+				}
+			}
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		if n == -n { // the most negative int
+			return 0
+		}
+		return -n
+	}
+	return n
 }

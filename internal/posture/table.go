@@ -269,39 +269,41 @@ func padLeft(s string, width int) string {
 // after the first are indented by indent blanks (a hanging indent). A
 // word longer than a line is broken where the line ends. Runs of blanks
 // inside a line are kept (they align columns); blanks at a break are
-// dropped.
+// dropped. It takes time linear in the length of s.
 func wrap(s string, width, indent int) []string {
 	if runeLen(s) <= width {
 		return []string{s}
 	}
+	width = max(width, 2)
 	indent = min(indent, width/2)
+	runes := []rune(s)
 	var lines []string
-	rest := s
-	limit := width
 	prefix := ""
-	for runeLen(rest) > limit {
-		runes := []rune(rest)
+	limit := width
+	for start := 0; start < len(runes); {
+		if len(runes)-start <= limit {
+			lines = append(lines, prefix+string(runes[start:]))
+			break
+		}
+		// The last blank within the limit that ends a non-blank line.
 		cut := -1
-		// The last blank that leaves a non-blank line before it.
-		for i := limit; i > 0; i-- {
-			if runes[i] == ' ' && strings.TrimSpace(string(runes[:i])) != "" {
+		for i := start + limit; i > start; i-- {
+			if runes[i] == ' ' && runes[i-1] != ' ' {
 				cut = i
 				break
 			}
 		}
-		var head, tail string
-		if cut < 0 {
-			head, tail = string(runes[:limit]), string(runes[limit:])
-		} else {
-			head, tail = strings.TrimRight(string(runes[:cut]), " "), strings.TrimLeft(string(runes[cut:]), " ")
+		next := start + limit
+		if cut >= 0 {
+			next = cut
 		}
-		lines = append(lines, prefix+head)
-		rest = tail
+		lines = append(lines, prefix+strings.TrimRight(string(runes[start:next]), " "))
+		for next < len(runes) && runes[next] == ' ' {
+			next++
+		}
+		start = next
 		prefix = strings.Repeat(" ", indent)
 		limit = width - indent
-	}
-	if rest != "" || len(lines) == 0 {
-		lines = append(lines, prefix+rest)
 	}
 	return lines
 }
