@@ -22,6 +22,13 @@ export GOFLAGS := -buildvcs=false
 export ATREST_MOTO_SERVER := $(VENV)/bin/moto_server
 export ATREST_LOCAL_KMS := $(LOCAL_KMS)
 
+# The HTML report's test renders the report in headless Chromium (Debian's
+# chromium package); it skips, saying so, where there is none.
+CHROMIUM    ?= /usr/bin/chromium
+ifneq ($(wildcard $(CHROMIUM)),)
+export ATREST_CHROMIUM := $(CHROMIUM)
+endif
+
 # SAM build targets (build-<LogicalId>), the template checks and the
 # emulator harness; included here so their variables exist below.
 include sam/build.mk
@@ -45,6 +52,7 @@ help:
 	@echo "make invoke         run one function under the Lambda emulator (FUNCTION=$(FUNCTION) EVENT=$(EVENT))"
 	@echo "make sam-dashboard  copy sam/dashboard.json into template.yaml's DashboardBody"
 	@echo "make deps-sam       install SAM CLI, cfn-lint, checkov and the Lambda emulator"
+	@echo "make deps-chromium  install Debian's chromium for the HTML report's test (as root or with CI=true; skipped otherwise)"
 	@echo "make build-<LogicalId>  the sam build targets: $(SAM_BUILD_TARGETS)"
 	@echo "make clean          remove bin/ and .cache/"
 
@@ -88,8 +96,23 @@ $(VENV)/.installed-$(MOTO_VERSION):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
 	touch $@
 
+# Chromium comes from the system's packages, so it is installed only where
+# that is allowed: as root, or in CI (CI=true, with sudo when not root). A
+# developer without root keeps a working make deps; the report's browser
+# test then skips.
+.PHONY: deps-chromium
+deps-chromium:
+	@if [ -x "$(CHROMIUM)" ]; then \
+	  echo "chromium: $$($(CHROMIUM) --version 2>/dev/null || echo "$(CHROMIUM)")"; \
+	elif [ "$$(id -u)" = 0 ] || [ "$${CI:-}" = true ]; then \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; \
+	else \
+	  echo "chromium: not installed, and not root nor CI: skipped (the HTML report's browser test will skip; install Debian's chromium package to run it)"; \
+	fi
+
 .PHONY: deps
-deps: $(OPA) $(LOCAL_KMS) $(RIE) $(VENV)/.installed-$(MOTO_VERSION) deps-sam
+deps: $(OPA) $(LOCAL_KMS) $(RIE) $(VENV)/.installed-$(MOTO_VERSION) deps-sam deps-chromium
 
 # ---- tests -------------------------------------------------------------
 
