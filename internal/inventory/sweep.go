@@ -18,7 +18,7 @@ import (
 type SweepResult struct {
 	// Refs are every live file system and every key of the swept regions,
 	// then the watched trails and the watched EventBridge rules and
-	// subscription filters (all state.TypeTrail), each group sorted by ARN:
+	// subscription filters (all state.TypeMonitoringPath), each group sorted by ARN:
 	// what to evaluate.
 	Refs []state.ResourceRef
 	// FileSystems, Keys, Trails and Watched count the refs of each group.
@@ -155,7 +155,7 @@ func (l *Live) warm(ctx context.Context, refs []state.ResourceRef) []error {
 				switch ref.Type {
 				case state.TypeKey:
 					_, err = l.Key(ctx, ref.ARN)
-				case state.TypeTrail:
+				case state.TypeMonitoringPath:
 					var t *state.Trail
 					if t, err = l.Trail(ctx, ref.ARN); t == nil && err == nil {
 						_, err = l.Watched(ctx, ref.ARN)

@@ -558,7 +558,7 @@ func (l *Live) monitoringRefs(ctx context.Context, account string, regions []str
 	add := func(list *[]state.ResourceRef, arn string) {
 		if !seen[arn] {
 			seen[arn] = true
-			*list = append(*list, state.ResourceRef{Type: state.TypeTrail, ARN: arn})
+			*list = append(*list, state.ResourceRef{Type: state.TypeMonitoringPath, ARN: arn})
 		}
 	}
 	if len(regions) == 0 {

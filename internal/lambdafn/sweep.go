@@ -23,9 +23,9 @@ var _ Sweeper = (*inventory.Live)(nil)
 
 // SweptResourceTypes are the resource types a sweep inventories and judges.
 var SweptResourceTypes = map[string]bool{
-	string(state.TypeFileSystem): true,
-	string(state.TypeKey):        true,
-	string(state.TypeTrail):      true,
+	string(state.TypeFileSystem):     true,
+	string(state.TypeKey):            true,
+	string(state.TypeMonitoringPath): true,
 }
 
 // verifiedRule is judged from a key verification (internal/envelope). The
