@@ -16,6 +16,7 @@ import (
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/findingsbus"
 	"github.com/atrest/atrest/internal/inventory"
 	"github.com/atrest/atrest/internal/metrics"
 	"github.com/atrest/atrest/internal/pipeline"
@@ -69,7 +70,7 @@ type session struct {
 	stderr       io.Writer
 	inv          *metrics.Invocation
 	metricsSink  metrics.Sink
-	publisher    *remediation.Publisher
+	publisher    *findingsbus.Publisher
 	hub          *ash.Exporter
 	batch        []finding.Finding // findings for the batching sinks
 	nonCompliant bool
@@ -124,7 +125,7 @@ func (c commonFlags) open(ctx context.Context, name string, stdout, stderr io.Wr
 			return nil, s.usage("%v", err)
 		}
 		if c.publishBus != "" {
-			s.publisher = remediation.NewPublisher(eventbridge.NewFromConfig(cfg), remediation.PublisherOptions{EventBusName: c.publishBus})
+			s.publisher = findingsbus.NewPublisher(eventbridge.NewFromConfig(cfg), findingsbus.PublisherOptions{EventBusName: c.publishBus, RuleActions: remediation.DefaultRuleActions()})
 		}
 		if c.securityHub {
 			s.hub = ash.NewExporter(securityhub.NewFromConfig(cfg))

@@ -24,6 +24,7 @@ import (
 	"github.com/atrest/atrest/internal/dedup"
 	"github.com/atrest/atrest/internal/envelope"
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/findingsbus"
 	"github.com/atrest/atrest/internal/integrity"
 	"github.com/atrest/atrest/internal/inventory"
 	"github.com/atrest/atrest/internal/metrics"
@@ -205,7 +206,7 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 			return nil, err
 		}
 		m.Findings = append(m.Findings, busSink{
-			p:   remediation.NewPublisher(eventbridge.NewFromConfig(c), remediation.PublisherOptions{EventBusName: s.FindingsBus}),
+			p:   findingsbus.NewPublisher(eventbridge.NewFromConfig(c), findingsbus.PublisherOptions{EventBusName: s.FindingsBus, RuleActions: remediation.DefaultRuleActions()}),
 			log: log,
 		})
 	}
@@ -238,7 +239,7 @@ func (h hubSink) PublishFindings(ctx context.Context, fs []finding.Finding) erro
 
 // busSink publishes findings as "Atrest Finding" events.
 type busSink struct {
-	p   *remediation.Publisher
+	p   *findingsbus.Publisher
 	log *slog.Logger
 }
 
@@ -271,7 +272,7 @@ func NewRemediator(ctx context.Context, s Settings, log *slog.Logger) (*Remediat
 		Guard: &remediation.Guard{Account: s.StackAccount, MaxAge: s.RemediationMaxAge},
 	}
 	if s.FindingsBus != "" {
-		a.Publisher = remediation.NewPublisher(eventbridge.NewFromConfig(c), remediation.PublisherOptions{EventBusName: s.FindingsBus})
+		a.Publisher = findingsbus.NewPublisher(eventbridge.NewFromConfig(c), findingsbus.PublisherOptions{EventBusName: s.FindingsBus})
 	}
 	return &Remediator{Actions: a, Log: log}, nil
 }
