@@ -15,6 +15,7 @@ import (
 
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/findingsbus"
 	"github.com/atrest/atrest/internal/inventory"
 	"github.com/atrest/atrest/internal/keyverify"
 	"github.com/atrest/atrest/internal/metrics"
@@ -126,7 +127,7 @@ func (c commonFlags) open(ctx context.Context, name string, stdout, stderr io.Wr
 		}
 		if c.publishBus != "" {
 			s.hopts.Sinks = append(s.hopts.Sinks, monitor.BusSink(
-				remediation.NewPublisher(eventbridge.NewFromConfig(cfg), remediation.PublisherOptions{EventBusName: c.publishBus})))
+				findingsbus.NewPublisher(eventbridge.NewFromConfig(cfg), findingsbus.PublisherOptions{EventBusName: c.publishBus, RuleActions: remediation.DefaultRuleActions()})))
 		}
 		if c.securityHub {
 			s.hopts.Sinks = append(s.hopts.Sinks, monitor.HubSink(ash.NewExporter(securityhub.NewFromConfig(cfg))))

@@ -127,7 +127,7 @@ func TestSweepTrailOnMoto(t *testing.T) {
 				t.Errorf("no %s finding for %s", monitoringRule, res)
 				continue
 			}
-			if f.Status != w.status || !strings.Contains(f.Reason, w.reason) || f.Source != "sweep" || f.ResourceType != string(state.TypeTrail) {
+			if f.Status != w.status || !strings.Contains(f.Reason, w.reason) || f.Source != "sweep" || f.ResourceType != string(state.TypeMonitoringPath) {
 				t.Errorf("%s = %s %q (source %s, type %s), want %s with %q", res, f.Status, f.Reason, f.Source, f.ResourceType, w.status, w.reason)
 			}
 		}

@@ -5,6 +5,27 @@
 // backfill, for the monitor's own account and, through an assumed role, the
 // other accounts of an organization.
 //
+// # Layout
+//
+// One package, a file for each part; the sweep is a method of the live
+// store (it fills the store's cache) and the backfill reads through the
+// same clients, so separate packages would only export the cache and the
+// error helpers to each other.
+//
+//   - The live store: live.go (Live, its options and the KMS and EFS
+//     reads), trail.go (the monitoring path: trails, EventBridge rules,
+//     subscription filters), apply.go (what a record makes stale),
+//     cache.go (the TTL cache with single-flight reads) and errors.go
+//     (refused reads, ErrAccessDenied).
+//   - Its accounts: clients.go (the SDK calls the store, the sweep and the
+//     backfill make, as small interfaces, and Clients, one account and
+//     region's set of them) and accounts.go (Accounts: the clients of the
+//     monitor's own account and, through an assumed role, of the other
+//     accounts of an organization).
+//   - sweep.go: Sweep, listing every file system, key and piece of the
+//     monitoring path to judge.
+//   - backfill.go: Backfill, replaying CloudTrail's event history.
+//
 // # Live store
 //
 // Live answers state.Store questions from DescribeKey, GetKeyRotationStatus,

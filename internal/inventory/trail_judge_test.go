@@ -90,7 +90,7 @@ func TestLiveMonitoringVerdicts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newTrailFixture(t, Watch{EventRules: cfg.WatchedEventRules, SubscriptionFilters: cfg.WatchedSubscriptionFilters})
 			ctx := context.Background()
-			ref := state.ResourceRef{Type: state.TypeTrail, ARN: tc.arn}
+			ref := state.ResourceRef{Type: state.TypeMonitoringPath, ARN: tc.arn}
 			if _, _, err := pipeline.BuildInput(ctx, f.live, ref, nil, cfg); err != nil {
 				t.Fatal(err)
 			}

@@ -48,11 +48,11 @@ func TestMotoTrails(t *testing.T) {
 	}
 	var trails []state.ResourceRef
 	for _, r := range res.Refs {
-		if r.Type == state.TypeTrail {
+		if r.Type == state.TypeMonitoringPath {
 			trails = append(trails, r)
 		}
 	}
-	want := []state.ResourceRef{{Type: state.TypeTrail, ARN: local}, {Type: state.TypeTrail, ARN: org}}
+	want := []state.ResourceRef{{Type: state.TypeMonitoringPath, ARN: local}, {Type: state.TypeMonitoringPath, ARN: org}}
 	if !reflect.DeepEqual(trails, want) || res.Trails != 2 || res.Watched != 0 {
 		t.Fatalf("trail refs = %v (%d, %d watched), want %v", trails, res.Trails, res.Watched, want)
 	}

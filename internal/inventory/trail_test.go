@@ -460,7 +460,7 @@ func TestWatchedRemovedTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []state.ResourceRef{{Type: state.TypeTrail, ARN: ruleARN}}; !reflect.DeepEqual(ch.Touched, want) {
+	if want := []state.ResourceRef{{Type: state.TypeMonitoringPath, ARN: ruleARN}}; !reflect.DeepEqual(ch.Touched, want) {
 		t.Fatalf("Touched = %v, want %v", ch.Touched, want)
 	}
 	w, err := f.live.Watched(ctx, ruleARN)
@@ -476,7 +476,9 @@ func TestWatchedRemovedTargets(t *testing.T) {
 // well-formed record; each drops exactly the cached reads of what it names
 // and reports it touched.
 func TestApplyMonitoring(t *testing.T) {
-	trailRef := func(arn string) []state.ResourceRef { return []state.ResourceRef{{Type: state.TypeTrail, ARN: arn}} }
+	trailRef := func(arn string) []state.ResourceRef {
+		return []state.ResourceRef{{Type: state.TypeMonitoringPath, ARN: arn}}
+	}
 	failed := rec(cloudtrail.SourceCloudTrail, cloudtrail.EventStopLogging, `{"name":"org"}`, "")
 	failed.ErrorCode = "TrailNotFoundException"
 	tests := []struct {
@@ -652,7 +654,7 @@ func TestSweepMonitoringPath(t *testing.T) {
 			slices.Sort(tc.wantOther)
 			var want []state.ResourceRef
 			for _, arn := range slices.Concat(tc.wantTrails, tc.wantOther) {
-				want = append(want, state.ResourceRef{Type: state.TypeTrail, ARN: arn})
+				want = append(want, state.ResourceRef{Type: state.TypeMonitoringPath, ARN: arn})
 			}
 			if !reflect.DeepEqual(res.Refs, want) || res.Trails != len(tc.wantTrails) || res.Watched != len(tc.wantOther) {
 				t.Fatalf("refs %v (%d trails, %d watched)\nwant %v", res.Refs, res.Trails, res.Watched, want)
@@ -696,7 +698,7 @@ func TestSweepTrailsDenied(t *testing.T) {
 		t.Fatalf("errors = %v, want one cloudtrail:DescribeTrails refusal", res.Errors)
 	}
 	// The region that could be listed still yields its trail.
-	if want := []state.ResourceRef{{Type: state.TypeTrail, ARN: trailOrg}}; !reflect.DeepEqual(res.Refs, want) {
+	if want := []state.ResourceRef{{Type: state.TypeMonitoringPath, ARN: trailOrg}}; !reflect.DeepEqual(res.Refs, want) {
 		t.Fatalf("refs = %v, want %v", res.Refs, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/atrest/atrest/internal/findingsbus"
 	"github.com/atrest/atrest/internal/remediation"
 )
 
@@ -70,11 +71,11 @@ type Remediator struct {
 func (r *Remediator) Remediate(ctx context.Context, event events.CloudWatchEvent) error {
 	ctx, cancel := handlerContext(ctx)
 	defer cancel()
-	if event.Source != remediation.EventSource || event.DetailType != remediation.DetailTypeFinding {
+	if event.Source != findingsbus.EventSource || event.DetailType != findingsbus.DetailTypeFinding {
 		r.Log.WarnContext(ctx, "not a finding event, dropped", "event_id", event.ID, "source", event.Source, "detail_type", event.DetailType)
 		return nil
 	}
-	var d remediation.FindingDetail
+	var d findingsbus.FindingDetail
 	if err := json.Unmarshal(event.Detail, &d); err != nil {
 		// Delivering it again cannot help.
 		r.Log.WarnContext(ctx, "finding event dropped: detail is not a finding", "event_id", event.ID, "error", err.Error())

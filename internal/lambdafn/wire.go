@@ -23,6 +23,7 @@ import (
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/dedup"
+	"github.com/atrest/atrest/internal/findingsbus"
 	"github.com/atrest/atrest/internal/integrity"
 	"github.com/atrest/atrest/internal/inventory"
 	"github.com/atrest/atrest/internal/keyverify"
@@ -205,7 +206,7 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 			return nil, err
 		}
 		hopts.Sinks = append(hopts.Sinks, monitor.BusSink(
-			remediation.NewPublisher(eventbridge.NewFromConfig(c), remediation.PublisherOptions{EventBusName: s.FindingsBus})))
+			findingsbus.NewPublisher(eventbridge.NewFromConfig(c), findingsbus.PublisherOptions{EventBusName: s.FindingsBus, RuleActions: remediation.DefaultRuleActions()})))
 	}
 	if s.SecurityHub {
 		c, err := awsCfg()
@@ -242,7 +243,7 @@ func NewRemediator(ctx context.Context, s Settings, log *slog.Logger) (*Remediat
 		Guard: &remediation.Guard{Account: s.StackAccount, MaxAge: s.RemediationMaxAge},
 	}
 	if s.FindingsBus != "" {
-		a.Publisher = remediation.NewPublisher(eventbridge.NewFromConfig(c), remediation.PublisherOptions{EventBusName: s.FindingsBus})
+		a.Publisher = findingsbus.NewPublisher(eventbridge.NewFromConfig(c), findingsbus.PublisherOptions{EventBusName: s.FindingsBus})
 	}
 	return &Remediator{Actions: a, Log: log}, nil
 }

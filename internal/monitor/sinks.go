@@ -4,15 +4,15 @@ import (
 	"context"
 
 	"github.com/atrest/atrest/internal/finding"
-	"github.com/atrest/atrest/internal/remediation"
+	"github.com/atrest/atrest/internal/findingsbus"
 	"github.com/atrest/atrest/internal/securityhub"
 )
 
 // BusSink publishes findings as "Atrest Finding" events on an EventBridge
 // bus.
-func BusSink(p *remediation.Publisher) FindingSink { return busSink{p} }
+func BusSink(p *findingsbus.Publisher) FindingSink { return busSink{p} }
 
-type busSink struct{ p *remediation.Publisher }
+type busSink struct{ p *findingsbus.Publisher }
 
 func (busSink) Name() string { return "event_bus" }
 

@@ -21,9 +21,9 @@ var _ Sweeper = (*inventory.Live)(nil)
 
 // sweptTypes are the resource types a sweep inventories and judges.
 var sweptTypes = map[string]bool{
-	string(state.TypeFileSystem): true,
-	string(state.TypeKey):        true,
-	string(state.TypeTrail):      true,
+	string(state.TypeFileSystem):     true,
+	string(state.TypeKey):            true,
+	string(state.TypeMonitoringPath): true,
 }
 
 // Gauged reports whether a sweep of this harness publishes the

@@ -72,7 +72,7 @@ func BuildInput(ctx context.Context, store state.Store, ref state.ResourceRef, r
 			})
 			blast = append(blast, fs.ARN)
 		}
-	case state.TypeTrail:
+	case state.TypeMonitoringPath:
 		if err := monitoringInput(ctx, store, ref, in); err != nil {
 			return nil, nil, err
 		}
@@ -83,7 +83,7 @@ func BuildInput(ctx context.Context, store state.Store, ref state.ResourceRef, r
 }
 
 // monitoringInput fills in the trail, EventBridge rule or subscription filter
-// ref names (state/trail.go: all are TypeTrail resources).
+// ref names (state/trail.go: all are TypeMonitoringPath resources).
 func monitoringInput(ctx context.Context, store state.Store, ref state.ResourceRef, in *policy.Input) error {
 	ts, ok := store.(state.TrailStore)
 	if !ok {

@@ -29,7 +29,7 @@ func (p *Pipeline) RecordIntegrity(ctx context.Context, trailARN string, failure
 	merged := slices.Concat(p.integrity[trailARN], failures)
 	slices.Sort(merged)
 	p.integrity[trailARN] = slices.Compact(merged)
-	fs, err := p.evaluate(ctx, state.ResourceRef{Type: state.TypeTrail, ARN: trailARN}, nil, source)
+	fs, err := p.evaluate(ctx, state.ResourceRef{Type: state.TypeMonitoringPath, ARN: trailARN}, nil, source)
 	for _, f := range fs {
 		rep.Findings++
 		if f.Status == finding.Error {

@@ -94,7 +94,7 @@ func TestMonitoringPathFindings(t *testing.T) {
 				t.Errorf("findings:\n%s\nwant:\n%s", s, want)
 			}
 			for _, f := range got {
-				if f.ResourceType != string(state.TypeTrail) || f.Severity != "HIGH" || f.Account != acct || f.Region != region {
+				if f.ResourceType != string(state.TypeMonitoringPath) || f.Severity != "HIGH" || f.Account != acct || f.Region != region {
 					t.Errorf("finding = %+v", f)
 				}
 			}

@@ -426,7 +426,7 @@ func (p *Pipeline) EvaluateResource(ctx context.Context, ref state.ResourceRef, 
 // resource type, never silence: the error is returned alongside them.
 func (p *Pipeline) evaluate(ctx context.Context, ref state.ResourceRef, rec *cloudtrail.Record, source string) ([]finding.Finding, error) {
 	in, blast, err := BuildInput(ctx, p.store, ref, rec, p.config)
-	if ref.Type == state.TypeTrail {
+	if ref.Type == state.TypeMonitoringPath {
 		in, err = p.withIntegrity(ctx, ref, rec, in, err)
 	}
 	var results []policy.Result

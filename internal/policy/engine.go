@@ -265,7 +265,7 @@ func ruleMeta(m *ast.Module) (RuleMeta, error) {
 		problems = append(problems, fmt.Sprintf("custom.severity %q is not one of %v", meta.Severity, severities))
 	}
 	switch state.ResourceType(meta.ResourceType) {
-	case state.TypeFileSystem, state.TypeKey, state.TypeTrail, "":
+	case state.TypeFileSystem, state.TypeKey, state.TypeMonitoringPath, "":
 	default:
 		problems = append(problems, fmt.Sprintf("custom.resource_type %q is not a resource type atrest models", meta.ResourceType))
 	}

@@ -1,3 +1,8 @@
+// Package remediation carries out the remediation that findings events
+// suggest: Actions consumes the detail of an "Atrest Finding" event
+// (findingsbus.FindingDetail) that a Guard admitted and, only where an
+// option opts in, changes the resource; it reports what it did as an
+// "Atrest Remediation" event (findingsbus.Outcome) through a publisher.
 package remediation
 
 import (
@@ -18,6 +23,7 @@ import (
 
 	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/findingsbus"
 	"github.com/atrest/atrest/internal/policy"
 )
 
@@ -113,23 +119,6 @@ const (
 	ResultFailed = "failed"
 )
 
-// Outcome is what one action did for one finding; it is the detail of an
-// "Atrest Remediation" event.
-type Outcome struct {
-	FindingID string `json:"finding_id"`
-	Rule      string `json:"rule"`
-	Resource  string `json:"resource"`
-	Account   string `json:"account"`
-	Region    string `json:"region"`
-	Action    string `json:"action"`
-	Result    string `json:"result"`
-	Reason    string `json:"reason"`
-	// Calls lists the changing API calls made, or for a dry run the ones
-	// that would have been.
-	Calls []string  `json:"calls,omitempty"`
-	Time  time.Time `json:"time"`
-}
-
 // KMSAPI is the part of KMS the actions call.
 type KMSAPI interface {
 	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
@@ -148,12 +137,12 @@ type EFSAPI interface {
 	TagResource(ctx context.Context, in *efs.TagResourceInput, optFns ...func(*efs.Options)) (*efs.TagResourceOutput, error)
 }
 
-// OutcomePublisher delivers outcomes; *Publisher satisfies it.
+// OutcomePublisher delivers outcomes; *findingsbus.Publisher satisfies it.
 type OutcomePublisher interface {
-	PublishOutcomes(ctx context.Context, outs ...Outcome) error
+	PublishOutcomes(ctx context.Context, outs ...findingsbus.Outcome) error
 }
 
-var _ OutcomePublisher = (*Publisher)(nil)
+var _ OutcomePublisher = (*findingsbus.Publisher)(nil)
 
 // ActionOptions opt actions in and bound where they may act. The zero
 // value is a dry run of every action that refuses every resource.
@@ -213,7 +202,7 @@ type Actions struct {
 // account, not stale, not a replay); a refused event is reported as a
 // ResultRefused outcome and no AWS call is made. An event whose action
 // failed is forgotten by the Guard, so its redelivery is handled.
-func (a *Actions) HandleDelivery(ctx context.Context, del Delivery, d FindingDetail) (Outcome, error) {
+func (a *Actions) HandleDelivery(ctx context.Context, del Delivery, d findingsbus.FindingDetail) (findingsbus.Outcome, error) {
 	reason := "no guard is configured: no event is trusted"
 	if a.Guard != nil {
 		reason = a.Guard.Admit(del)
@@ -233,13 +222,13 @@ func (a *Actions) HandleDelivery(ctx context.Context, del Delivery, d FindingDet
 // Handle runs the action for one finding and publishes its outcome. It
 // trusts the finding's origin: callers that take findings from a bus use
 // HandleDelivery.
-func (a *Actions) Handle(ctx context.Context, d FindingDetail) (Outcome, error) {
+func (a *Actions) Handle(ctx context.Context, d findingsbus.FindingDetail) (findingsbus.Outcome, error) {
 	out, err := a.run(ctx, d)
 	return a.report(ctx, out, err)
 }
 
 // report stamps, logs and publishes an outcome.
-func (a *Actions) report(ctx context.Context, out Outcome, err error) (Outcome, error) {
+func (a *Actions) report(ctx context.Context, out findingsbus.Outcome, err error) (findingsbus.Outcome, error) {
 	if a.Now != nil {
 		out.Time = a.Now()
 	} else {
@@ -273,13 +262,13 @@ func (a *Actions) logger() *slog.Logger {
 
 // outcome starts the outcome of a finding: the action is the one its rule
 // maps to, whatever the event says.
-func (a *Actions) outcome(d FindingDetail) Outcome {
+func (a *Actions) outcome(d findingsbus.FindingDetail) findingsbus.Outcome {
 	f := d.Finding
 	rules := a.RuleActions
 	if rules == nil {
 		rules = DefaultRuleActions()
 	}
-	out := Outcome{FindingID: f.ID, Rule: f.Rule, Resource: f.Resource, Account: f.Account, Region: f.Region, Action: rules[f.Rule]}
+	out := findingsbus.Outcome{FindingID: f.ID, Rule: f.Rule, Resource: f.Resource, Account: f.Account, Region: f.Region, Action: rules[f.Rule]}
 	if out.FindingID == "" {
 		out.FindingID = finding.StableID(f.Rule, f.Resource, f.EventID)
 	}
@@ -292,7 +281,7 @@ func (a *Actions) outcome(d FindingDetail) Outcome {
 // run carries out the action of a finding's rule. Each action re-reads the
 // live resource and changes it only when the live state still fails the
 // rule's condition that the action restores.
-func (a *Actions) run(ctx context.Context, d FindingDetail) (Outcome, error) {
+func (a *Actions) run(ctx context.Context, d findingsbus.FindingDetail) (findingsbus.Outcome, error) {
 	f := d.Finding
 	out := a.outcome(d)
 	switch claimed := d.Remediation.Action; {
@@ -324,14 +313,14 @@ func (a *Actions) run(ctx context.Context, d FindingDetail) (Outcome, error) {
 	return skip(out, ResultRefused, "unknown action "+out.Action)
 }
 
-func skip(out Outcome, result, reason string) (Outcome, error) {
+func skip(out findingsbus.Outcome, result, reason string) (findingsbus.Outcome, error) {
 	out.Result, out.Reason = result, reason
 	return out, nil
 }
 
 // change records a changing call and reports whether to make it: a dry run
 // (optIn false) only records it.
-func change(out *Outcome, optIn bool, call string) bool {
+func change(out *findingsbus.Outcome, optIn bool, call string) bool {
 	out.Calls = append(out.Calls, call)
 	if !optIn {
 		out.Result, out.Reason = ResultDryRun, "action not opted in"
@@ -341,7 +330,7 @@ func change(out *Outcome, optIn bool, call string) bool {
 
 // describeKey reads a key; ok is false (with out filled) when the key is
 // gone or not a key the actions touch.
-func (a *Actions) describeKey(ctx context.Context, out *Outcome) (*kmstypes.KeyMetadata, error) {
+func (a *Actions) describeKey(ctx context.Context, out *findingsbus.Outcome) (*kmstypes.KeyMetadata, error) {
 	if a.KMS == nil {
 		return nil, errors.New("remediation: no KMS client")
 	}
@@ -365,7 +354,7 @@ func (a *Actions) describeKey(ctx context.Context, out *Outcome) (*kmstypes.KeyM
 	return md, nil
 }
 
-func (a *Actions) enableKeyRotation(ctx context.Context, out Outcome) (Outcome, error) {
+func (a *Actions) enableKeyRotation(ctx context.Context, out findingsbus.Outcome) (findingsbus.Outcome, error) {
 	md, err := a.describeKey(ctx, &out)
 	if md == nil {
 		return out, err
@@ -401,7 +390,7 @@ func (a *Actions) enableKeyRotation(ctx context.Context, out Outcome) (Outcome, 
 }
 
 // restoreKey dispatches on the key's live state.
-func (a *Actions) restoreKey(ctx context.Context, out Outcome) (Outcome, error) {
+func (a *Actions) restoreKey(ctx context.Context, out findingsbus.Outcome) (findingsbus.Outcome, error) {
 	md, err := a.describeKey(ctx, &out)
 	if md == nil {
 		return out, err
@@ -423,7 +412,7 @@ func (a *Actions) restoreKey(ctx context.Context, out Outcome) (Outcome, error) 
 // order AWS recommends, or a crypto-shred) meant both. CancelKeyDeletion
 // leaves the key Disabled; it is enabled only when enable_key is opted in
 // too and the key is still not tagged.
-func (a *Actions) cancelKeyDeletion(ctx context.Context, out Outcome) (Outcome, error) {
+func (a *Actions) cancelKeyDeletion(ctx context.Context, out findingsbus.Outcome) (findingsbus.Outcome, error) {
 	md, err := a.describeKey(ctx, &out)
 	if md == nil {
 		return out, err
@@ -501,7 +490,7 @@ func (a *Actions) intendedDisable(ctx context.Context, id, resource string) (str
 	}
 }
 
-func (a *Actions) enableKey(ctx context.Context, out Outcome) (Outcome, error) {
+func (a *Actions) enableKey(ctx context.Context, out findingsbus.Outcome) (findingsbus.Outcome, error) {
 	md, err := a.describeKey(ctx, &out)
 	if md == nil {
 		return out, err
@@ -539,7 +528,7 @@ func (a *Actions) enableKey(ctx context.Context, out Outcome) (Outcome, error) {
 // liveFileSystems lists the ids of file systems, not being deleted, whose
 // key is the key of md; a file system's key reference is resolved in the
 // finding's account and region.
-func (a *Actions) liveFileSystems(ctx context.Context, out Outcome, md *kmstypes.KeyMetadata) ([]string, error) {
+func (a *Actions) liveFileSystems(ctx context.Context, out findingsbus.Outcome, md *kmstypes.KeyMetadata) ([]string, error) {
 	keyARN := cmp.Or(aws.ToString(md.Arn), arns.KeyARN(out.Region, out.Account, aws.ToString(md.KeyId)))
 	if a.EFS == nil {
 		return nil, errors.New("remediation: no EFS client")
@@ -568,7 +557,7 @@ func (a *Actions) liveFileSystems(ctx context.Context, out Outcome, md *kmstypes
 
 // describeFileSystem reads the finding's file system; nil (with out filled)
 // when it is gone.
-func (a *Actions) describeFileSystem(ctx context.Context, out *Outcome) (*efstypes.FileSystemDescription, error) {
+func (a *Actions) describeFileSystem(ctx context.Context, out *findingsbus.Outcome) (*efstypes.FileSystemDescription, error) {
 	if a.EFS == nil {
 		return nil, errors.New("remediation: no EFS client")
 	}
@@ -589,7 +578,7 @@ func (a *Actions) describeFileSystem(ctx context.Context, out *Outcome) (*efstyp
 	return &fs, nil
 }
 
-func (a *Actions) requireSecureTransport(ctx context.Context, out Outcome) (Outcome, error) {
+func (a *Actions) requireSecureTransport(ctx context.Context, out findingsbus.Outcome) (findingsbus.Outcome, error) {
 	fs, err := a.describeFileSystem(ctx, &out)
 	if fs == nil {
 		return out, err
@@ -625,7 +614,7 @@ func (a *Actions) requireSecureTransport(ctx context.Context, out Outcome) (Outc
 	return skip(out, ResultApplied, reason)
 }
 
-func (a *Actions) tagUnencrypted(ctx context.Context, out Outcome) (Outcome, error) {
+func (a *Actions) tagUnencrypted(ctx context.Context, out findingsbus.Outcome) (findingsbus.Outcome, error) {
 	fs, err := a.describeFileSystem(ctx, &out)
 	if fs == nil {
 		return out, err

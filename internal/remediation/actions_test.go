@@ -20,6 +20,7 @@ import (
 	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/awstest"
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/findingsbus"
 )
 
 func TestMergeSecureTransport(t *testing.T) {
@@ -101,9 +102,9 @@ func TestMergeSecureTransport(t *testing.T) {
 	}
 }
 
-type recordingPublisher struct{ outs []Outcome }
+type recordingPublisher struct{ outs []findingsbus.Outcome }
 
-func (r *recordingPublisher) PublishOutcomes(_ context.Context, outs ...Outcome) error {
+func (r *recordingPublisher) PublishOutcomes(_ context.Context, outs ...findingsbus.Outcome) error {
 	r.outs = append(r.outs, outs...)
 	return nil
 }
@@ -175,7 +176,7 @@ func (w motoWorld) fileSystem(t *testing.T, token string, encrypted bool, keyARN
 func detail(t *testing.T, rule, resource string) json.RawMessage {
 	t.Helper()
 	f := finding.Finding{ID: finding.StableID(rule, resource, "ev"), Rule: rule, Status: finding.NonCompliant, Resource: resource, Account: awstest.Account, Region: awstest.Region}
-	b, err := json.Marshal(FindingDetail{Finding: f, Remediation: Suggestion{Action: DefaultRuleActions()[rule]}})
+	b, err := json.Marshal(findingsbus.FindingDetail{Finding: f, Remediation: findingsbus.Suggestion{Action: DefaultRuleActions()[rule]}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,9 +184,9 @@ func detail(t *testing.T, rule, resource string) json.RawMessage {
 }
 
 // step runs one action and checks its result.
-func step(t *testing.T, a *Actions, d json.RawMessage, wantResult string) Outcome {
+func step(t *testing.T, a *Actions, d json.RawMessage, wantResult string) findingsbus.Outcome {
 	t.Helper()
-	var fd FindingDetail
+	var fd findingsbus.FindingDetail
 	if err := json.Unmarshal(d, &fd); err != nil {
 		t.Fatal(err)
 	}
@@ -501,11 +502,11 @@ func TestMotoTagUnencrypted(t *testing.T) {
 func TestHandleRefusesWhatItDoesNotAct(t *testing.T) {
 	a := &Actions{Options: ActionOptions{Accounts: []string{awstest.Account}, Regions: []string{awstest.Region}, EnableKeyRotation: true}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	key := arns.KeyARN(awstest.Region, awstest.Account, "k1")
-	compliant := FindingDetail{Finding: finding.Finding{Rule: "kms_key_rotation_enabled", Status: finding.Compliant, Resource: key}}
-	unknown := FindingDetail{Finding: finding.Finding{Rule: "some_rule", Status: finding.NonCompliant, Resource: key}}
+	compliant := findingsbus.FindingDetail{Finding: finding.Finding{Rule: "kms_key_rotation_enabled", Status: finding.Compliant, Resource: key}}
+	unknown := findingsbus.FindingDetail{Finding: finding.Finding{Rule: "some_rule", Status: finding.NonCompliant, Resource: key}}
 	for _, tt := range []struct {
 		name   string
-		d      FindingDetail
+		d      findingsbus.FindingDetail
 		result string
 		reason string
 	}{
@@ -542,7 +543,7 @@ func TestMotoForgedFindingEventsAreRefused(t *testing.T) {
 		}
 		return out.KeyRotationEnabled
 	}
-	var rotationOff FindingDetail
+	var rotationOff findingsbus.FindingDetail
 	if err := json.Unmarshal(detail(t, "kms_key_rotation_enabled", key), &rotationOff); err != nil {
 		t.Fatal(err)
 	}
@@ -563,7 +564,7 @@ func TestMotoForgedFindingEventsAreRefused(t *testing.T) {
 		name   string
 		guard  *Guard
 		del    Delivery
-		d      FindingDetail
+		d      findingsbus.FindingDetail
 		reason string
 	}{
 		{

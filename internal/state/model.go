@@ -19,10 +19,12 @@ type ResourceType string
 const (
 	TypeFileSystem ResourceType = "AWS::EFS::FileSystem"
 	TypeKey        ResourceType = "AWS::KMS::Key"
-	// TypeTrail is a CloudTrail trail, and also the type of the EventBridge
-	// rules and CloudWatch Logs subscription filters that carry its events
-	// to atrest: one monitoring path, judged by one rule (see trail.go).
-	TypeTrail ResourceType = "AWS::CloudTrail::Trail"
+	// TypeMonitoringPath is a piece of the path that carries CloudTrail
+	// records to atrest: a CloudTrail trail, an EventBridge rule or a
+	// CloudWatch Logs subscription filter, each judged by one rule (see
+	// trail.go). Its value stays the trail's CloudFormation type, which
+	// findings carry as their resource type.
+	TypeMonitoringPath ResourceType = "AWS::CloudTrail::Trail"
 )
 
 // Key managers, origins, states and specs as KMS reports them.

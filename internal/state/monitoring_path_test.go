@@ -254,16 +254,16 @@ func TestDeleteLogGroup(t *testing.T) {
 		want        map[string]want
 	}{
 		{"the group of a known filter", []*cloudtrail.Record{putFilter(t, "p", 0, "trail", templateFilter), deleteLogGroup(t, "d", 1, "trail")},
-			[]ResourceRef{{TypeTrail, filter}},
+			[]ResourceRef{{TypeMonitoringPath, filter}},
 			map[string]want{filter: {WatchedDeleted, true, true}, group: {}}},
 		{"a group with no known filter stands as *", []*cloudtrail.Record{deleteLogGroup(t, "d", 1, "trail")},
-			[]ResourceRef{{TypeTrail, group}},
+			[]ResourceRef{{TypeMonitoringPath, group}},
 			map[string]want{group: {WatchedDeleted, true, true}, filter: {}}},
 		{"a filter put after restores the group", []*cloudtrail.Record{deleteLogGroup(t, "d", 1, "trail"), putFilter(t, "p", 2, "trail", templateFilter)},
-			[]ResourceRef{{TypeTrail, filter}, {TypeTrail, group}},
+			[]ResourceRef{{TypeMonitoringPath, filter}, {TypeMonitoringPath, group}},
 			map[string]want{group: {WatchedEnabled, false, true}, filter: {WatchedEnabled, false, true}}},
 		{"another group", []*cloudtrail.Record{putFilter(t, "p", 0, "trail", templateFilter), deleteLogGroup(t, "d", 1, "other")},
-			[]ResourceRef{{TypeTrail, SubscriptionFilterID(region, acct, "other", "*")}},
+			[]ResourceRef{{TypeMonitoringPath, SubscriptionFilterID(region, acct, "other", "*")}},
 			map[string]want{filter: {WatchedEnabled, false, true}}},
 	}
 	for _, tc := range tests {

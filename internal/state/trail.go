@@ -5,10 +5,11 @@ package state
 // carry it to atrest. A compliance monitor must notice when someone turns its
 // evidence off, so changes to these are records of interest like any other.
 //
-// All of them are resources of type TypeTrail. The policy engine judges one
-// resource type per rule, and one rule (cloudtrail_monitoring_intact) judges
-// the whole path, so an EventBridge rule or a subscription filter is a
-// TypeTrail resource named by its own identifier: the rule's ARN, or
+// All of them are resources of type TypeMonitoringPath. The policy engine
+// judges one resource type per rule, and one rule
+// (cloudtrail_monitoring_intact) judges the whole path, so an EventBridge
+// rule or a subscription filter is a TypeMonitoringPath resource named by its
+// own identifier: the rule's ARN, or
 // "arn:<partition>:logs:<region>:<account>:log-group:<group>:subscription-filter:<filter>"
 // for a filter, which has no ARN of its own (neither name may contain a colon,
 // so the identifier is unambiguous).
@@ -248,10 +249,10 @@ func (m *Memory) Watched(_ context.Context, arn string) (*Watched, error) {
 func (m *Memory) TrailRefs() []ResourceRef {
 	var out []ResourceRef
 	for _, arn := range slices.Sorted(maps.Keys(m.trails)) {
-		out = append(out, ResourceRef{TypeTrail, arn})
+		out = append(out, ResourceRef{TypeMonitoringPath, arn})
 	}
 	for _, arn := range slices.Sorted(maps.Keys(m.watched)) {
-		out = append(out, ResourceRef{TypeTrail, arn})
+		out = append(out, ResourceRef{TypeMonitoringPath, arn})
 	}
 	return out
 }
@@ -438,7 +439,7 @@ func (m *Memory) applyTrail(rec *cloudtrail.Record) (Change, error) {
 	if at.After(t.Updated) {
 		t.Updated = at
 	}
-	return Change{Touched: []ResourceRef{{TypeTrail, t.ARN}}}, nil
+	return Change{Touched: []ResourceRef{{TypeMonitoringPath, t.ARN}}}, nil
 }
 
 func (m *Memory) setLogging(t *Trail, state string, at time.Time) {
@@ -646,7 +647,7 @@ func (m *Memory) applyEventRule(rec *cloudtrail.Record) (Change, error) {
 			}
 		}
 	}
-	return Change{Touched: []ResourceRef{{TypeTrail, w.ARN}}}, nil
+	return Change{Touched: []ResourceRef{{TypeMonitoringPath, w.ARN}}}, nil
 }
 
 func (m *Memory) applySubscriptionFilter(rec *cloudtrail.Record) (Change, error) {
@@ -661,7 +662,7 @@ func (m *Memory) applySubscriptionFilter(rec *cloudtrail.Record) (Change, error)
 	w := m.watchedFor(arn, WatchedSubscriptionFilter, req.FilterName, rec)
 	w.LogGroup = req.LogGroupName
 	at := rec.EventTime
-	ch := Change{Touched: []ResourceRef{{TypeTrail, w.ARN}}}
+	ch := Change{Touched: []ResourceRef{{TypeMonitoringPath, w.ARN}}}
 	state := WatchedEnabled
 	if rec.EventName == cloudtrail.EventDeleteSubscriptionFilter {
 		state = WatchedDeleted
@@ -683,7 +684,7 @@ func (m *Memory) applySubscriptionFilter(rec *cloudtrail.Record) (Change, error)
 				g.LogGroupDeleted = false
 				if g != w && g.State == WatchedDeleted && m.newer(g.ARN, "state", at) {
 					g.State = WatchedEnabled
-					ch.Touched = append(ch.Touched, ResourceRef{TypeTrail, g.ARN})
+					ch.Touched = append(ch.Touched, ResourceRef{TypeMonitoringPath, g.ARN})
 				}
 			}
 		}
@@ -725,7 +726,7 @@ func (m *Memory) applyDeleteLogGroup(rec *cloudtrail.Record) (Change, error) {
 		if m.newer(w.ARN, "log_group", rec.EventTime) {
 			w.LogGroupDeleted = true
 		}
-		ch.Touched = append(ch.Touched, ResourceRef{TypeTrail, w.ARN})
+		ch.Touched = append(ch.Touched, ResourceRef{TypeMonitoringPath, w.ARN})
 	}
 	return ch, nil
 }

@@ -117,7 +117,7 @@ func TestTrailLifecycle(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := NewMemory()
 			for _, ch := range applyAll(t, m, tc.recs...) {
-				if want := []ResourceRef{{TypeTrail, trailARN}}; !reflect.DeepEqual(ch.Touched, want) {
+				if want := []ResourceRef{{TypeMonitoringPath, trailARN}}; !reflect.DeepEqual(ch.Touched, want) {
 					t.Errorf("Touched = %v, want %v", ch.Touched, want)
 				}
 			}
@@ -195,7 +195,7 @@ func TestWatchedEventRule(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := NewMemory()
 			for _, ch := range applyAll(t, m, tc.recs...) {
-				if want := []ResourceRef{{TypeTrail, tc.arn}}; !reflect.DeepEqual(ch.Touched, want) {
+				if want := []ResourceRef{{TypeMonitoringPath, tc.arn}}; !reflect.DeepEqual(ch.Touched, want) {
 					t.Errorf("Touched = %v, want %v", ch.Touched, want)
 				}
 			}
@@ -314,7 +314,7 @@ func FuzzApplyMonitoring(f *testing.F) {
 			return
 		}
 		for _, r := range ch.Touched {
-			if r.Type != TypeTrail {
+			if r.Type != TypeMonitoringPath {
 				t.Errorf("touched %v", r)
 			}
 			tr, _ := m.Trail(context.Background(), r.ARN)

@@ -1,4 +1,4 @@
-package remediation
+package findingsbus
 
 import (
 	"context"

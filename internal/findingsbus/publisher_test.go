@@ -1,4 +1,4 @@
-package remediation
+package findingsbus
 
 import (
 	"context"
@@ -21,6 +21,11 @@ import (
 func TestMain(m *testing.M) { awstest.Main(m) }
 
 var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+// testRuleActions suggests an action for the rotation rule, as
+// remediation.DefaultRuleActions does (this package cannot import
+// remediation, which imports it).
+var testRuleActions = map[string]string{"kms_key_rotation_enabled": "enable_key_rotation"}
 
 // fakeBus accepts PutEvents calls, failing the entries fail chooses.
 type fakeBus struct {
@@ -72,6 +77,7 @@ func newTestPublisher(bus *fakeBus) (*Publisher, *[]time.Duration) {
 	var waits []time.Duration
 	p := NewPublisher(bus, PublisherOptions{
 		EventBusName: "atrest-test",
+		RuleActions:  testRuleActions,
 		Now:          func() time.Time { return t0 },
 		Sleep:        func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil },
 	})
@@ -108,6 +114,48 @@ func TestPublishFindingsDetail(t *testing.T) {
 		`"controls":["KMS.4"],"source":"eventbridge","remediation":{"action":"enable_key_rotation","description":"Enable automatic rotation."}}`
 	if got := aws.ToString(e.Detail); got != want {
 		t.Fatalf("detail\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestPublishFindingsSuggestedAction checks that the action in a finding
+// event's remediation block comes from RuleActions alone: none for a rule
+// it leaves out, or when it is nil, and none for a COMPLIANT finding.
+func TestPublishFindingsSuggestedAction(t *testing.T) {
+	compliantAfter := func() []finding.Finding {
+		return []finding.Finding{keyFinding(1, finding.NonCompliant), keyFinding(1, finding.Compliant)}
+	}
+	tests := []struct {
+		name        string
+		ruleActions map[string]string
+		findings    []finding.Finding
+		want        []string
+	}{
+		{"rule mapped", testRuleActions, []finding.Finding{keyFinding(1, finding.NonCompliant)}, []string{"enable_key_rotation"}},
+		{"rule not mapped", map[string]string{"efs_encrypted_at_rest": "tag_unencrypted_file_system"}, []finding.Finding{keyFinding(1, finding.NonCompliant)}, []string{""}},
+		{"no rule actions", nil, []finding.Finding{keyFinding(1, finding.NonCompliant)}, []string{""}},
+		{"return to compliant", testRuleActions, compliantAfter(), []string{"enable_key_rotation", ""}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bus := &fakeBus{}
+			p := NewPublisher(bus, PublisherOptions{RuleActions: tc.ruleActions, Now: func() time.Time { return t0 }})
+			var got []string
+			for _, f := range tc.findings {
+				if _, err := p.PublishFindings(context.Background(), []finding.Finding{f}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, e := range bus.entries {
+				var d FindingDetail
+				if err := json.Unmarshal([]byte(aws.ToString(e.Detail)), &d); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, d.Remediation.Action)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("actions %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 

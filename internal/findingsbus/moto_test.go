@@ -1,4 +1,4 @@
-package remediation
+package findingsbus
 
 import (
 	"context"
@@ -103,7 +103,7 @@ func str(t *testing.T, raw json.RawMessage) string {
 // the SQS queue the bus's rule targets.
 func TestMotoEventsReachRuleTarget(t *testing.T) {
 	bus := newBus(t, "atrest-findings", true)
-	p := NewPublisher(bus.eb, PublisherOptions{EventBusName: "atrest-findings"})
+	p := NewPublisher(bus.eb, PublisherOptions{EventBusName: "atrest-findings", RuleActions: testRuleActions})
 	ctx := context.Background()
 	f := keyFinding(7, finding.NonCompliant)
 	if res, err := p.PublishFindings(ctx, []finding.Finding{f}); err != nil || res.Published != 1 {
@@ -114,7 +114,7 @@ func TestMotoEventsReachRuleTarget(t *testing.T) {
 	if res, err := p.PublishFindings(ctx, []finding.Finding{closed}); err != nil || res.Published != 1 {
 		t.Fatalf("published %+v err %v", res, err)
 	}
-	if err := p.PublishOutcomes(ctx, Outcome{FindingID: f.ID, Rule: f.Rule, Resource: f.Resource, Action: ActionEnableKeyRotation, Result: ResultDryRun}); err != nil {
+	if err := p.PublishOutcomes(ctx, Outcome{FindingID: f.ID, Rule: f.Rule, Resource: f.Resource, Action: "enable_key_rotation", Result: "dry_run"}); err != nil {
 		t.Fatal(err)
 	}
 	events := bus.receive(t, 3)

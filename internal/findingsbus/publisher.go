@@ -1,13 +1,4 @@
-// Package remediation turns findings into EventBridge events that tickets,
-// chat and automation subscribe to, and carries out the remediation those
-// events suggest.
-//
-// Publisher sends every NON_COMPLIANT finding, and every return to
-// COMPLIANT of a rule and resource last seen NON_COMPLIANT, as an
-// "Atrest Finding" event (source "atrest") on a configured bus. Actions
-// consumes those events' detail and, only where an option opts in, changes
-// the resource; it reports what it did as an "Atrest Remediation" event.
-package remediation
+package findingsbus
 
 import (
 	"context"
@@ -23,13 +14,6 @@ import (
 	"github.com/atrest/atrest/internal/finding"
 )
 
-// Event source and detail types atrest publishes.
-const (
-	EventSource           = "atrest"
-	DetailTypeFinding     = "Atrest Finding"
-	DetailTypeRemediation = "Atrest Remediation"
-)
-
 // Limits of one PutEvents request
 // (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html,
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html).
@@ -43,33 +27,11 @@ const (
 
 // ErrEntryTooLarge is reported for a finding whose event alone exceeds
 // PutEventsMaxBytes.
-var ErrEntryTooLarge = errors.New("remediation: event entry exceeds 256 KB")
+var ErrEntryTooLarge = errors.New("findingsbus: event entry exceeds 256 KB")
 
 // PutEventsAPI is the one EventBridge call Publisher makes.
 type PutEventsAPI interface {
 	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
-}
-
-// Suggestion is the remediation block of a finding event: the action
-// Actions would take for the finding's rule, and the rule's own
-// remediation text.
-type Suggestion struct {
-	// Action is one of the Action* constants, or "" when no automated
-	// action exists for the rule (or the finding is COMPLIANT).
-	Action string `json:"action"`
-	// Description is the rule's remediation text.
-	Description string `json:"description,omitempty"`
-}
-
-// FindingDetail is the detail of an "Atrest Finding" event: the finding as
-// JSON, its previous known status, and a remediation block in place of the
-// finding's remediation text (which moves into the block).
-type FindingDetail struct {
-	finding.Finding
-	// PreviousStatus is the status last published for the same rule and
-	// resource, "" when none is known.
-	PreviousStatus finding.Status `json:"previous_status,omitempty"`
-	Remediation    Suggestion     `json:"remediation"`
 }
 
 // StatusStore remembers the last status published per rule and resource,
@@ -90,8 +52,9 @@ type PublisherOptions struct {
 	EventBusName string
 	// Statuses remembers previous statuses; a new MemoryStatus when nil.
 	Statuses StatusStore
-	// RuleActions maps rule ids to the action suggested for them;
-	// DefaultRuleActions when nil.
+	// RuleActions maps rule ids to the remediation action suggested for
+	// their NON_COMPLIANT findings (remediation.DefaultRuleActions); no
+	// action is suggested for a rule it leaves out, or for any when nil.
 	RuleActions map[string]string
 	// MaxAttempts is how often a failed entry is sent (default 4).
 	MaxAttempts int
@@ -116,9 +79,6 @@ func NewPublisher(client PutEventsAPI, opts PublisherOptions) *Publisher {
 	if opts.Statuses == nil {
 		opts.Statuses = NewMemoryStatus()
 	}
-	if opts.RuleActions == nil {
-		opts.RuleActions = DefaultRuleActions()
-	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 4
 	}
@@ -137,7 +97,7 @@ func NewPublisher(client PutEventsAPI, opts PublisherOptions) *Publisher {
 // publishError reports entries EventBridge did not accept after every
 // attempt.
 func publishError(failed []finding.Undelivered) *finding.DeliveryError {
-	return &finding.DeliveryError{Sink: "remediation", What: "events not published", Failed: failed}
+	return &finding.DeliveryError{Sink: "findingsbus", What: "events not published", Failed: failed}
 }
 
 // Result says what PublishFindings did.
@@ -242,7 +202,7 @@ func (p *Publisher) PublishOutcomes(ctx context.Context, outs ...Outcome) error 
 func (p *Publisher) entry(id, detailType string, detail any, resources []string) (pending, error) {
 	body, err := json.Marshal(detail)
 	if err != nil {
-		return pending{}, fmt.Errorf("remediation: encode %s %s: %w", detailType, id, err)
+		return pending{}, fmt.Errorf("findingsbus: encode %s %s: %w", detailType, id, err)
 	}
 	e := types.PutEventsRequestEntry{
 		Source:     aws.String(EventSource),
