@@ -103,12 +103,7 @@ func TestRuleMetaRemediationAction(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := strings.Replace(good, "#   remediation: Nothing to do.\n", "#   remediation: Nothing to do.\n"+tt.line, 1)
-			modules, err := parseModules(fstest.MapFS{"efs/good.rego": &fstest.MapFile{Data: []byte(src)}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			metas, err := ruleMetas(modules)
+			metas, err := metasWith(t, tt.line)
 			switch {
 			case tt.wantErr != "":
 				if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) {
@@ -132,12 +127,7 @@ func TestRuleMetaRequires(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := strings.Replace(good, "#   remediation: Nothing to do.\n", "#   remediation: Nothing to do.\n"+tt.line, 1)
-			modules, err := parseModules(fstest.MapFS{"efs/good.rego": &fstest.MapFile{Data: []byte(src)}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			metas, err := ruleMetas(modules)
+			metas, err := metasWith(t, tt.line)
 			switch {
 			case tt.wantErr != "":
 				if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) {
@@ -148,4 +138,16 @@ func TestRuleMetaRequires(t *testing.T) {
 			}
 		})
 	}
+}
+
+// metasWith reads the METADATA of the good rule with line added to its
+// custom block.
+func metasWith(t *testing.T, line string) ([]RuleMeta, error) {
+	t.Helper()
+	src := strings.Replace(good, "#   remediation: Nothing to do.\n", "#   remediation: Nothing to do.\n"+line, 1)
+	modules, err := parseModules(fstest.MapFS{"efs/good.rego": &fstest.MapFile{Data: []byte(src)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ruleMetas(modules)
 }
