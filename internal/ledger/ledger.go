@@ -123,6 +123,10 @@ type Outcome struct {
 	// fields are unchanged and nothing is news. Only Since and PriorOrder
 	// may have moved (see the package documentation).
 	Stale bool
+	// Changed is set when the store updated the entry (metrics.LedgerWrites
+	// counts these): always with a Transition or a restatement, and with
+	// Stale when an older finding moved Since or PriorOrder.
+	Changed bool
 	// Entry is the entry after the update.
 	Entry Entry
 	// Conflicts counts the conditional writes that failed because another

@@ -231,6 +231,9 @@ func TestApply(t *testing.T) {
 				if got := describe(out.Transition); got != s.transition || out.Stale != s.stale {
 					t.Errorf("step %d: transition %q stale %v, want %q stale %v", i, got, out.Stale, s.transition, s.stale)
 				}
+				if !s.stale && !out.Changed {
+					t.Errorf("step %d: a newer finding did not change the entry", i)
+				}
 			}
 			e, found, _ := m.Get(context.Background(), testRule, testKey)
 			if !found {

@@ -54,8 +54,8 @@ func (m *Memory) Apply(_ context.Context, f finding.Finding) (Outcome, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	prev, ok := m.entries[k]
-	out, changed := next(prev, ok, f, OrderKey(f))
-	if changed {
+	out := next(prev, ok, f, OrderKey(f))
+	if out.Changed {
 		m.entries[k] = out.Entry
 	}
 	out.Entry = clone(out.Entry)

@@ -8,9 +8,15 @@ import (
 )
 
 // next is the one decision both stores make: the entry after f, given the
-// entry the store holds (exists false: none), and whether it changed. f
-// carries its EventTime; order is OrderKey(f).
-func next(prev Entry, exists bool, f finding.Finding, order string) (Outcome, bool) {
+// entry the store holds (exists false: none). f carries its EventTime;
+// order is OrderKey(f). The store writes Entry when Changed is set.
+func next(prev Entry, exists bool, f finding.Finding, order string) Outcome {
+	out, changed := decide(prev, exists, f, order)
+	out.Changed = changed
+	return out
+}
+
+func decide(prev Entry, exists bool, f finding.Finding, order string) (Outcome, bool) {
 	if !exists {
 		e := fromFinding(f, order)
 		e.Since, e.SinceOrder = f.EventTime, order

@@ -86,9 +86,9 @@ func (t *Table) Apply(ctx context.Context, f finding.Finding) (Outcome, error) {
 		if err != nil {
 			return Outcome{Conflicts: conflicts}, err
 		}
-		out, changed := next(prev, ok, f, order)
+		out := next(prev, ok, f, order)
 		out.Conflicts = conflicts
-		if !changed {
+		if !out.Changed {
 			return out, nil
 		}
 		in := &dynamodb.PutItemInput{

@@ -120,8 +120,8 @@ func TestTableWritesConditionally(t *testing.T) {
 	}
 	// A stale record, and the same record again, write nothing.
 	for _, f := range []finding.Finding{create, fnd(10, "TagResource", "e-tag", nc, "x")} {
-		if out, err := tb.Apply(ctx, f); err != nil || !out.Stale || out.Transition != nil {
-			t.Errorf("Apply(%s): stale %v transition %q, %v", f.EventID, out.Stale, describe(out.Transition), err)
+		if out, err := tb.Apply(ctx, f); err != nil || !out.Stale || out.Transition != nil || out.Changed {
+			t.Errorf("Apply(%s): stale %v transition %q changed %v, %v", f.EventID, out.Stale, describe(out.Transition), out.Changed, err)
 		}
 	}
 	if len(fake.puts) != 2 {
