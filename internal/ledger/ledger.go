@@ -52,6 +52,9 @@ package ledger
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/atrest/atrest/internal/finding"
@@ -134,6 +137,23 @@ type Outcome struct {
 	// (Table only; each was retried). Ordering never causes one: a stale
 	// finding is decided before any write.
 	Conflicts int
+}
+
+// ErrInvalidFinding is returned (wrapped) for a finding the ledger cannot
+// keep: no rule or resource, a rule id with a '#', or an unknown status.
+var ErrInvalidFinding = errors.New("ledger: invalid finding")
+
+// check reports what makes f impossible to keep.
+func check(f finding.Finding) error {
+	switch {
+	case f.Rule == "" || f.Resource == "":
+		return fmt.Errorf("%w: rule %q, resource %q: both are required", ErrInvalidFinding, f.Rule, f.Resource)
+	case strings.Contains(f.Rule, "#"):
+		return fmt.Errorf("%w: rule %q contains '#', which separates rule and resource in the table key", ErrInvalidFinding, f.Rule)
+	case !f.Status.Valid():
+		return fmt.Errorf("%w: rule %s, resource %s: status %q", ErrInvalidFinding, f.Rule, f.Resource, f.Status)
+	}
+	return nil
 }
 
 // Store keeps the ledger. Implementations are safe for concurrent use.

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -306,5 +307,37 @@ func TestMemoryListSortsByRuleThenResource(t *testing.T) {
 	}
 	if want := []string{"a/r1", "a/r2", "b/r1"}; !slices.Equal(got, want) {
 		t.Errorf("List = %q, want %q", got, want)
+	}
+}
+
+func TestApplyRejectsInvalidFindings(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*finding.Finding)
+		want   string
+	}{
+		{"no rule", func(f *finding.Finding) { f.Rule = "" }, `rule "", resource "arn:aws:kms:`},
+		{"no resource", func(f *finding.Finding) { f.Resource = "" }, `rule "kms_key_rotation_enabled", resource "": both are required`},
+		{"rule with the key separator", func(f *finding.Finding) { f.Rule = "a#b" }, `rule "a#b" contains '#'`},
+		{"unknown status", func(f *finding.Finding) { f.Status = "GREEN" }, `status "GREEN"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fnd(0, cloudtrail.EventCreateKey, "e", nc, "")
+			tc.change(&f)
+			fake := newFakeTable()
+			for name, s := range map[string]Store{"memory": NewMemory(), "table": mustTable(t, fake, "ledger")} {
+				_, err := s.Apply(context.Background(), f)
+				if !errors.Is(err, ErrInvalidFinding) || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%s: Apply = %v, want ErrInvalidFinding naming %q", name, err, tc.want)
+				}
+				if es, _ := s.List(context.Background()); len(es) != 0 {
+					t.Errorf("%s: an invalid finding was kept: %+v", name, es)
+				}
+			}
+			if len(fake.puts) != 0 {
+				t.Errorf("the table was written %d times", len(fake.puts))
+			}
+		})
 	}
 }

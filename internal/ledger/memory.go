@@ -49,6 +49,9 @@ func NewMemory(opts ...Option) *Memory {
 
 // Apply implements Store.
 func (m *Memory) Apply(_ context.Context, f finding.Finding) (Outcome, error) {
+	if err := check(f); err != nil {
+		return Outcome{}, err
+	}
 	f = stamp(f, m.opts.now)
 	k := pair{f.Rule, f.Resource}
 	m.mu.Lock()

@@ -77,6 +77,9 @@ func NewTable(client TableAPI, name string, opts ...Option) (*Table, error) {
 // Apply implements Store. Outcome.Conflicts counts the writes that lost a
 // race with another writer.
 func (t *Table) Apply(ctx context.Context, f finding.Finding) (Outcome, error) {
+	if err := check(f); err != nil {
+		return Outcome{}, err
+	}
 	f = stamp(f, t.opts.now)
 	order := OrderKey(f)
 	key := Key(f.Rule, f.Resource)
