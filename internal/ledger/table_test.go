@@ -276,3 +276,53 @@ func TestTableListPages(t *testing.T) {
 		t.Errorf("List = %d entries, %v; want the memory store's 5", len(got), err)
 	}
 }
+
+// Every field of an entry survives the item encoding.
+func TestItemRoundTrip(t *testing.T) {
+	m := NewMemory()
+	ctx := context.Background()
+	create := fnd(0, cloudtrail.EventCreateKey, "e-create", nc, "rotation is disabled")
+	create.FileSystems = []string{"fs-0123456789abcdef0", "fs-0123456789abcdef1"}
+	for _, f := range []finding.Finding{
+		create,
+		fnd(30, cloudtrail.EventEnableKeyRotation, "e-enable", ok, "rotation is enabled"),
+		deleted(fnd(90, cloudtrail.EventDeleteKey, "e-delete", ok, "the key was deleted")),
+		fnd(60, "TagResource", "e-tag", ok, "rotation is enabled"), // late: moves Since
+	} {
+		if _, err := m.Apply(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, _, _ := m.Get(ctx, testRule, testKey)
+	if !want.Resolved || want.PriorOrder == "" || len(want.Transitions) != 3 {
+		t.Fatalf("the entry does not use every field: %+v", want)
+	}
+	got, version, err := decode(encode(want, 7))
+	if err != nil || version != 7 || !entriesEqual(got, want) {
+		t.Errorf("decode(encode(e)) = %+v, %d, %v;\nwant %+v", got, version, err, want)
+	}
+}
+
+// FuzzDecodeItem: an item with any attribute values decodes or fails with
+// an error, never a panic; what decodes encodes back to the same entry.
+func FuzzDecodeItem(f *testing.F) {
+	f.Add("COMPLIANT", "2026-11-23T13:00:00Z", `[{"to":"COMPLIANT","at":"2026-11-23T13:00:00Z","reason":"","order":"o"}]`, "3", true)
+	f.Add("NON_COMPLIANT", "yesterday", "{", "x", false)
+	f.Add("", "", "", "", false)
+	f.Fuzz(func(t *testing.T, status, since, transitions, version string, resolved bool) {
+		item := encode(fromFinding(fnd(0, cloudtrail.EventCreateKey, "e", nc, "r"), "o"), 1)
+		item["status"] = &types.AttributeValueMemberS{Value: status}
+		item["since"] = &types.AttributeValueMemberS{Value: since}
+		item[TransitionsAttribute] = &types.AttributeValueMemberS{Value: transitions}
+		item[VersionAttribute] = &types.AttributeValueMemberN{Value: version}
+		item["resolved"] = &types.AttributeValueMemberBOOL{Value: resolved}
+		e, v, err := decode(item)
+		if err != nil {
+			return
+		}
+		again, v2, err := decode(encode(e, v))
+		if err != nil || v2 != v || !entriesEqual(again, e) {
+			t.Errorf("re-decoding %+v gave %+v, %d, %v", e, again, v2, err)
+		}
+	})
+}
