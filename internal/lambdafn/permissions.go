@@ -48,6 +48,12 @@ var keyVerification = []string{
 // when ATREST_DEDUP_TABLE is set: a conditional put of each eventID.
 var deduplication = []string{"dynamodb:PutItem"}
 
+// ledgerUpdates is what the ledger's table store (internal/ledger) calls
+// when ATREST_LEDGER_TABLE is set: a consistent read of one entry and a
+// write conditioned on what it read. Listing the table (Scan) is for
+// `atrest status`, under the user's own credentials.
+var ledgerUpdates = []string{"dynamodb:GetItem", "dynamodb:PutItem"}
+
 // securityHubImport is what the Security Hub sink (internal/securityhub)
 // calls when ATREST_SECURITY_HUB is true.
 var securityHubImport = []string{"securityhub:BatchImportFindings"}
@@ -62,19 +68,19 @@ var integrityValidation = []string{"cloudtrail:ListPublicKeys", "s3:ListBucket"}
 // what Lambda itself needs (logs, traces, the event source, the
 // dead-letter destination), which SAM adds to the role.
 var Permissions = map[string][]string{
-	FunctionTrailEvents: append(slices.Concat(liveStoreReads, keyVerification, deduplication, securityHubImport),
+	FunctionTrailEvents: append(slices.Concat(liveStoreReads, keyVerification, deduplication, ledgerUpdates, securityHubImport),
 		"events:PutEvents", // "Atrest Finding" events on the findings bus
 	),
-	FunctionTrailLogs: append(slices.Concat(liveStoreReads, keyVerification, deduplication, securityHubImport),
+	FunctionTrailLogs: append(slices.Concat(liveStoreReads, keyVerification, deduplication, ledgerUpdates, securityHubImport),
 		"events:PutEvents",
 	),
-	FunctionTrailArchive: append(slices.Concat(liveStoreReads, keyVerification, deduplication, securityHubImport, integrityValidation),
+	FunctionTrailArchive: append(slices.Concat(liveStoreReads, keyVerification, deduplication, ledgerUpdates, securityHubImport, integrityValidation),
 		"s3:GetObject", // the log file an S3 notification names (and, with integrity required, the digests)
 		"events:PutEvents",
 	),
 	// A sweep judges resources, not records: it has no eventID to
 	// deduplicate.
-	FunctionSweep: append(slices.Concat(liveStoreReads, keyVerification, securityHubImport),
+	FunctionSweep: append(slices.Concat(liveStoreReads, keyVerification, ledgerUpdates, securityHubImport),
 		"kms:ListKeys", // the inventory of keys
 		"events:PutEvents",
 	),
@@ -83,7 +89,7 @@ var Permissions = map[string][]string{
 	// Decrypt); the findings' sinks.
 	FunctionVerify: slices.Concat(
 		[]string{"elasticfilesystem:DescribeFileSystems", "kms:DescribeKey"},
-		keyVerification, securityHubImport,
+		keyVerification, ledgerUpdates, securityHubImport,
 		[]string{"events:PutEvents"},
 	),
 	// The remediation actions (internal/remediation): reads for every
@@ -111,6 +117,7 @@ var Permissions = map[string][]string{
 var ConditionalPermissions = map[string][]string{
 	"VerifyKeysEnabled":           keyVerification,
 	"DeduplicationTableEnabled":   deduplication,
+	"LedgerTableEnabled":          ledgerUpdates,
 	"SecurityHubEnabled":          securityHubImport,
 	"RequireIntegrityEnabled":     integrityValidation,
 	"HasOrganizationRole":         {"sts:AssumeRole"},

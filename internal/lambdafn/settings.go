@@ -74,6 +74,11 @@ const (
 	// EnvDedupTTL is how long the table remembers an eventID, as a Go
 	// duration ("168h"; default dedup.DefaultTTL).
 	EnvDedupTTL = "ATREST_DEDUP_TTL"
+	// EnvLedgerTable is the DynamoDB table (internal/ledger) that keeps the
+	// compliance status of every rule and resource across execution
+	// environments; empty keeps the ledger in the execution environment's
+	// memory only.
+	EnvLedgerTable = "ATREST_LEDGER_TABLE"
 	// EnvSecurityHub, "true", imports every finding into AWS Security Hub
 	// (BatchImportFindings).
 	EnvSecurityHub = "ATREST_SECURITY_HUB"
@@ -179,6 +184,8 @@ type Settings struct {
 	VerifyInterval   time.Duration
 	DedupTable       string
 	DedupTTL         time.Duration
+	// LedgerTable is the ledger's DynamoDB table name (EnvLedgerTable).
+	LedgerTable      string
 	SecurityHub      bool
 	TraceAWSCalls    bool
 	RequireIntegrity bool
@@ -205,6 +212,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		Region:           strings.TrimSpace(getenv(EnvRegion)),
 		Account:          strings.TrimSpace(getenv(EnvAccount)),
 		DedupTable:       strings.TrimSpace(getenv(EnvDedupTable)),
+		LedgerTable:      strings.TrimSpace(getenv(EnvLedgerTable)),
 
 		OrganizationExternalID: strings.TrimSpace(getenv(EnvOrganizationExternalID)),
 		MonitoredAccounts:      splitList(getenv(EnvMonitoredAccounts)),
@@ -270,7 +278,24 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 			return s, fmt.Errorf("%w: %s=%q is not an account id", ErrSettings, name, v)
 		}
 	}
+	if s.LedgerTable != "" && !isTableName(s.LedgerTable) {
+		return s, fmt.Errorf("%w: %s=%q is not a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, _ - .)", ErrSettings, EnvLedgerTable, s.LedgerTable)
+	}
 	return s, nil
+}
+
+// isTableName reports whether v follows DynamoDB's naming rules for a table:
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+func isTableName(v string) bool {
+	if len(v) < 3 || len(v) > 255 {
+		return false
+	}
+	for _, c := range v {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // isAccountID reports whether v is a 12-digit AWS account id.

@@ -68,6 +68,34 @@ func TestSettingsFromEnv(t *testing.T) {
 			},
 		},
 		{
+			name: "the ledger table, as the template passes it",
+			env:  map[string]string{lambdafn.EnvLedgerTable: " atrest-LedgerTable-1A2B3C4D5E6F "},
+			check: func(t *testing.T, s lambdafn.Settings) {
+				if s.LedgerTable != "atrest-LedgerTable-1A2B3C4D5E6F" {
+					t.Errorf("LedgerTable %q", s.LedgerTable)
+				}
+			},
+		},
+		{
+			name: "no ledger table: the ledger stays in memory",
+			env:  map[string]string{lambdafn.EnvLedgerTable: ""},
+			check: func(t *testing.T, s lambdafn.Settings) {
+				if s.LedgerTable != "" {
+					t.Errorf("LedgerTable %q", s.LedgerTable)
+				}
+			},
+		},
+		{
+			name:    "ledger table an ARN, not a name",
+			env:     map[string]string{lambdafn.EnvLedgerTable: "arn:aws:dynamodb:us-east-1:111122223333:table/atrest-ledger"},
+			wantErr: `ATREST_LEDGER_TABLE="arn:aws:dynamodb:us-east-1:111122223333:table/atrest-ledger" is not a DynamoDB table name`,
+		},
+		{
+			name:    "ledger table name too short",
+			env:     map[string]string{lambdafn.EnvLedgerTable: "ab"},
+			wantErr: `ATREST_LEDGER_TABLE="ab" is not a DynamoDB table name`,
+		},
+		{
 			name:    "stack account not an account id",
 			env:     map[string]string{lambdafn.EnvStackAccount: "11112222333"},
 			wantErr: `ATREST_STACK_ACCOUNT="11112222333" is not an account id`,

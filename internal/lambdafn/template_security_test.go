@@ -595,7 +595,7 @@ func TestTemplateDataKeyEncryptsEveryStore(t *testing.T) {
 		}
 		stores[typ]++
 	}
-	want := map[string]int{"AWS::Logs::LogGroup": 6, "AWS::SQS::Queue": 3, "AWS::DynamoDB::Table": 1, "AWS::SNS::Topic": 1}
+	want := map[string]int{"AWS::Logs::LogGroup": 6, "AWS::SQS::Queue": 3, "AWS::DynamoDB::Table": 2, "AWS::SNS::Topic": 1}
 	if !reflect.DeepEqual(stores, want) {
 		t.Errorf("stores %v, want %v", stores, want)
 	}

@@ -36,6 +36,23 @@ const (
 	MetricDetectionLatency       = "DetectionLatency"
 	MetricKeyVerifications       = "KeyVerifications"
 	MetricKeyVerificationLatency = "KeyVerificationLatency"
+	// MetricLedgerWrites counts the findings that changed a ledger entry
+	// (transitions, restatements, and older findings that moved when the
+	// entry's current status began).
+	MetricLedgerWrites = "LedgerWrites"
+	// MetricLedgerTransitions counts the ledger's transitions: the findings
+	// that are news (a first judgement, a change of status, a resolution).
+	MetricLedgerTransitions = "LedgerTransitions"
+	// MetricLedgerStale counts the findings older than the judgement the
+	// ledger holds (a copy delivered again, a record arriving late): never
+	// news.
+	MetricLedgerStale = "LedgerStale"
+	// MetricLedgerContention counts the ledger's conditional writes that
+	// failed because another writer updated the entry between the read and
+	// the write (each was retried), beyond ordering: a stale finding is
+	// decided before any write and is no contention. A steady count means
+	// many instances race for the same entries.
+	MetricLedgerContention = "LedgerContention"
 )
 
 // Dimension names.
@@ -71,11 +88,15 @@ type Counter string
 
 // Counters, by metric name.
 const (
-	EventsProcessed  Counter = MetricEventsProcessed
-	EventsSkipped    Counter = MetricEventsSkipped
-	FailedCalls      Counter = MetricFailedCalls
-	DecodeErrors     Counter = MetricDecodeErrors
-	EvaluationErrors Counter = MetricEvaluationErrors
+	EventsProcessed   Counter = MetricEventsProcessed
+	EventsSkipped     Counter = MetricEventsSkipped
+	FailedCalls       Counter = MetricFailedCalls
+	DecodeErrors      Counter = MetricDecodeErrors
+	EvaluationErrors  Counter = MetricEvaluationErrors
+	LedgerWrites      Counter = MetricLedgerWrites
+	LedgerTransitions Counter = MetricLedgerTransitions
+	LedgerStale       Counter = MetricLedgerStale
+	LedgerContention  Counter = MetricLedgerContention
 )
 
 // Dimension is one name and value of a metric's dimension set.

@@ -321,3 +321,24 @@ func TestKeyVerificationMetrics(t *testing.T) {
 		t.Errorf("datums:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// The ledger's counters are per-source counters like the others: the
+// harness counts what each Apply returned.
+func TestLedgerCounters(t *testing.T) {
+	inv := NewInvocation(Options{Now: fixedClock})
+	inv.Count(LedgerWrites, SourceEventBridge, 3)
+	inv.Count(LedgerTransitions, SourceEventBridge, 1)
+	inv.Count(LedgerStale, SourceS3, 4)
+	inv.Count(LedgerContention, SourceS3, 2)
+	inv.Count(LedgerContention, SourceS3, 1)
+	src := func(s string) Dimension { return Dimension{DimSource, s} }
+	want := []Datum{
+		cnt("LedgerContention", 3, src("s3")),
+		cnt("LedgerStale", 4, src("s3")),
+		cnt("LedgerTransitions", 1, src("eventbridge")),
+		cnt("LedgerWrites", 3, src("eventbridge")),
+	}
+	if got := inv.Batch().Datums; !reflect.DeepEqual(got, want) {
+		t.Errorf("datums:\n got %+v\nwant %+v", got, want)
+	}
+}
