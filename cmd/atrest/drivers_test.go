@@ -133,6 +133,8 @@ func TestDriversAgree(t *testing.T) {
 	perInput := map[string]bool{
 		metrics.MetricEventsProcessed: true, metrics.MetricEventsSkipped: true, metrics.MetricFailedCalls: true,
 		metrics.MetricDecodeErrors: true, metrics.MetricEvaluationErrors: true,
+		metrics.MetricLedgerWrites: true, metrics.MetricLedgerTransitions: true, metrics.MetricLedgerStale: true,
+		metrics.MetricLedgerContention: true,
 	}
 	renamed := map[string][]float64{}
 	for k, v := range fnMetrics {
@@ -149,6 +151,7 @@ func TestDriversAgree(t *testing.T) {
 	for _, want := range []string{
 		"DecodeErrors Source=cli", "EventsProcessed Source=cli", "FailedCalls Source=cli",
 		"Findings Rule=kms_key_rotation_enabled,Status=NON_COMPLIANT", "DetectionLatency Source=eventbridge",
+		"LedgerTransitions Source=cli", "NonCompliantResources Rule=efs_encrypted_at_rest",
 	} {
 		if _, ok := cliMetrics[want]; !ok {
 			t.Errorf("CLI metrics have no %s: %v", want, keys(cliMetrics))
@@ -209,10 +212,15 @@ func emfDatums(t *testing.T, out string) map[string][]float64 {
 
 // sumCounters folds each metric's values: counters (and the findings
 // count) sum, since a function publishes a batch per invocation and the CLI
-// one; distributions (latencies) keep every value, sorted.
+// one; a gauge keeps its last value (the ledger's after the last input);
+// distributions (latencies) keep every value, sorted.
 func sumCounters(m map[string][]float64) map[string][]float64 {
 	out := map[string][]float64{}
 	for k, vs := range m {
+		if strings.HasPrefix(k, metrics.MetricNonCompliantResources+" ") {
+			out[k] = vs[len(vs)-1:]
+			continue
+		}
 		if strings.HasSuffix(strings.SplitN(k, " ", 2)[0], "Latency") {
 			v := slices.Clone(vs)
 			slices.Sort(v)

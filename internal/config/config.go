@@ -47,6 +47,14 @@ type Config struct {
 	// input (a misrouted or forged delivery) and changes nothing. Not a rule
 	// parameter, so rules do not see it. Default: empty (any account).
 	MonitoredAccounts []string `yaml:"monitored_accounts" json:"-"`
+	// SettleSeconds is the settle window: a NON_COMPLIANT verdict that a
+	// rule's METADATA (custom.settle_after) names as expected right after a
+	// resource's creation (rotation after CreateKey, logging after
+	// CreateTrail, the TLS policy after CreateFileSystem) is held this long
+	// and published only if the resource is still non-compliant then. 0
+	// turns the window off; at most MaxSettleSeconds. Not a rule
+	// parameter. Default: DefaultSettleSeconds.
+	SettleSeconds int `yaml:"settle_seconds" json:"-"`
 	// MonitoredRegions, like MonitoredAccounts, for regions. Default: empty
 	// (any region).
 	MonitoredRegions []string `yaml:"monitored_regions" json:"-"`
@@ -58,9 +66,17 @@ func (c Config) Monitors(account, region string) bool {
 		(len(c.MonitoredRegions) == 0 || slices.Contains(c.MonitoredRegions, region))
 }
 
+// The settle window's default and bound: SQS delays a message by at most
+// 15 minutes, which is how the functions re-check a held verdict.
+const (
+	DefaultSettleSeconds = 300
+	MaxSettleSeconds     = 900
+)
+
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
+		SettleSeconds:              DefaultSettleSeconds,
 		AllowedKMSKeyARNs:          []string{},
 		WatchedTrails:              []string{},
 		WatchedEventRules:          []string{},
@@ -163,6 +179,9 @@ func (c Config) Validate(name string) error {
 		if !regionRE.MatchString(r) {
 			return fmt.Errorf("config %s: monitored_regions[%d] %q is not a region name", name, i, r)
 		}
+	}
+	if c.SettleSeconds < 0 || c.SettleSeconds > MaxSettleSeconds {
+		return fmt.Errorf("config %s: settle_seconds %d: want 0 (off) to %d", name, c.SettleSeconds, MaxSettleSeconds)
 	}
 	if c.MaxRotationPeriodDays != 0 && (c.MaxRotationPeriodDays < 90 || c.MaxRotationPeriodDays > 2560) {
 		return fmt.Errorf("config %s: max_rotation_period_days %d: KMS allows 90 to 2560 days", name, c.MaxRotationPeriodDays)

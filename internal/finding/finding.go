@@ -59,6 +59,10 @@ type Finding struct {
 	// ResourceDeleted is set when the resource no longer exists (deleted,
 	// or a key KMS deleted): its findings are resolved for good.
 	ResourceDeleted bool `json:"resource_deleted,omitempty"`
+	// PreviousStatus is, on a finding the ledger reported as a change of
+	// status, the status it changed from ("" for a first judgement or when
+	// no ledger decided).
+	PreviousStatus Status `json:"previous_status,omitempty"`
 }
 
 // StableID derives the id consumers deduplicate on: the same rule, resource

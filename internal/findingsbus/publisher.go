@@ -118,8 +118,10 @@ type pending struct {
 }
 
 // PublishFindings publishes the findings that need an event: every
-// NON_COMPLIANT one, and a COMPLIANT one whose rule and resource were last
-// published NON_COMPLIANT. Statuses are recorded only for entries
+// NON_COMPLIANT one, and a COMPLIANT one or one of a deleted resource whose
+// rule and resource were NON_COMPLIANT before: as the finding's
+// PreviousStatus says (the ledger's transition), or else as last published
+// by this publisher. Statuses are recorded only for entries
 // EventBridge accepted (and for findings that needed no event), so a lost
 // event is retried on the next evaluation. Entries that still fail after
 // the retries are reported in a *finding.DeliveryError.
@@ -131,12 +133,18 @@ func (p *Publisher) PublishFindings(ctx context.Context, fs []finding.Finding) (
 		if f.ID == "" {
 			f.ID = finding.StableID(f.Rule, f.Resource, f.EventID)
 		}
-		prev, known, err := p.opts.Statuses.Previous(ctx, f.Rule, f.Resource)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("previous status of %s %s: %w", f.Rule, f.Resource, err))
-			continue
+		prev, known := f.PreviousStatus, f.PreviousStatus != ""
+		if !known {
+			var err error
+			if prev, known, err = p.opts.Statuses.Previous(ctx, f.Rule, f.Resource); err != nil {
+				errs = append(errs, fmt.Errorf("previous status of %s %s: %w", f.Rule, f.Resource, err))
+				continue
+			}
 		}
-		publish := f.Status == finding.NonCompliant || f.Status == finding.Compliant && known && prev == finding.NonCompliant
+		// A NON_COMPLIANT verdict, and its end: back to COMPLIANT, or the
+		// resource deleted.
+		publish := f.Status == finding.NonCompliant ||
+			known && prev == finding.NonCompliant && (f.Status == finding.Compliant || f.ResourceDeleted)
 		if !publish {
 			res.Suppressed++
 			if f.Status == finding.Compliant || f.Status == finding.NotApplicable {

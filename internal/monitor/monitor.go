@@ -18,11 +18,13 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/integrity"
 	"github.com/atrest/atrest/internal/keyverify"
+	"github.com/atrest/atrest/internal/ledger"
 	"github.com/atrest/atrest/internal/metrics"
 	"github.com/atrest/atrest/internal/pipeline"
 	"github.com/atrest/atrest/internal/policy"
@@ -57,6 +59,13 @@ type Options struct {
 	// Integrity, when set, gates every log file read; the failures it found
 	// are judged after each input (cloudtrail_monitoring_intact).
 	Integrity *integrity.Gate
+	// Ledger keeps the status of every rule and resource and decides what
+	// is news; a ledger.Memory of this process when nil.
+	Ledger ledger.Store
+	// Settler keeps held findings until the settle window
+	// (Pipeline.Config.SettleSeconds) ends; when nil, a run re-checks its
+	// held findings at Finish.
+	Settler Settler
 }
 
 // Harness runs a driver's work through one pipeline. It runs one Run at a
@@ -71,6 +80,9 @@ type Harness struct {
 	sinks     []FindingSink
 	onFinding func(context.Context, finding.Finding) error
 	gate      *integrity.Gate
+	ledger    ledger.Store
+	settler   Settler
+	settle    time.Duration
 
 	current *Run
 }
@@ -81,6 +93,14 @@ func New(o Options) (*Harness, error) {
 		engine: o.Pipeline.Engine, verifies: o.Pipeline.Verifier != nil,
 		log: o.Log, metrics: o.Metrics, mopts: o.MetricsOptions, sinks: o.Sinks,
 		onFinding: o.OnFinding, gate: o.Integrity,
+		ledger: o.Ledger, settler: o.Settler, settle: time.Duration(o.Pipeline.Config.SettleSeconds) * time.Second,
+	}
+	if h.ledger == nil {
+		now := o.MetricsOptions.Now
+		if now == nil {
+			now = time.Now
+		}
+		h.ledger = ledger.NewMemory(ledger.WithClock(now))
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -113,19 +133,29 @@ func (h *Harness) Pipeline() *pipeline.Pipeline { return h.pipeline }
 // Verifies reports whether the pipeline proves keys work (a key verifier).
 func (h *Harness) Verifies() bool { return h.verifies }
 
+// Ledger is the harness's ledger.
+func (h *Harness) Ledger() ledger.Store { return h.ledger }
+
 // Engine is the pipeline's rule engine.
 func (h *Harness) Engine() *policy.Engine { return h.engine }
 
 // Run is one invocation of a function or one CLI command: what it read and
 // judged, its metrics, and the findings for the sinks.
 type Run struct {
-	h        *Harness
-	source   string
-	metrics  *metrics.Invocation
-	findings []finding.Finding
-	report   pipeline.Report
-	// nonCompliant is set once a NON_COMPLIANT finding was judged.
-	nonCompliant bool
+	h       *Harness
+	source  string
+	metrics *metrics.Invocation
+	// judged counts every finding judged; publish holds the ones that are
+	// news (the ledger's transitions) for the sinks, and holds the
+	// NON_COMPLIANT transitions held for the settle window.
+	judged  int
+	publish []finding.Finding
+	holds   []Held
+	report  pipeline.Report
+	// nonCompliant is set once a NON_COMPLIANT finding was judged;
+	// changed once the ledger reported a transition; swept once the run
+	// set the gauges from a sweep.
+	nonCompliant, changed, swept bool
 }
 
 // Start begins a run whose records are counted under source (a metrics
@@ -157,14 +187,18 @@ func (h *Harness) verified(res keyverify.Result) {
 	}
 }
 
-// emit hands a finding to the driver, counts it and keeps it for the sinks.
+// emit hands a finding to the driver (every finding: the history), counts
+// it, and lets the ledger decide whether it is news for the sinks.
 func (r *Run) emit(ctx context.Context, f finding.Finding) error {
 	if f.Status == finding.NonCompliant {
 		r.nonCompliant = true
 	}
+	r.judged++
 	r.metrics.AddFinding(f)
-	r.findings = append(r.findings, f)
-	return r.h.onFinding(ctx, f)
+	if err := r.h.onFinding(ctx, f); err != nil {
+		return err
+	}
+	return r.ledgerOutcome(ctx, f)
 }
 
 func (r *Run) emitter(ctx context.Context) pipeline.Emit {
@@ -252,7 +286,11 @@ func (r *Run) Count(c metrics.Counter, n int) { r.metrics.Count(c, r.source, n) 
 func (r *Run) Report() pipeline.Report { return r.report }
 
 // Findings is how many findings the run judged so far.
-func (r *Run) Findings() int { return len(r.findings) }
+func (r *Run) Findings() int { return r.judged }
+
+// Published is how many findings the run has for the sinks so far: the
+// ledger's transitions that notify people.
+func (r *Run) Published() int { return len(r.publish) }
 
 // NonCompliant reports whether the run judged a NON_COMPLIANT finding.
 func (r *Run) NonCompliant() bool { return r.nonCompliant }
@@ -290,14 +328,28 @@ func (s Summary) Err() error {
 // the margin its handler stopped at).
 func (r *Run) Finish(ctx context.Context) Summary {
 	var sum Summary
+	// Held findings this run keeps itself are re-checked now: an offline
+	// run's records are past their windows.
+	for _, h := range r.holds {
+		if err := r.Recheck(ctx, h); err != nil {
+			r.h.log.ErrorContext(ctx, "held finding not re-checked, published as held", "rule", h.Finding.Rule, "resource_arn", h.Finding.Resource, "error", err.Error())
+			r.publish = append(r.publish, h.Finding)
+		}
+	}
+	r.holds = nil
+	if r.changed && !r.swept {
+		if err := r.gauge(ctx); err != nil {
+			r.h.log.ErrorContext(ctx, "gauges not read from the ledger", "error", err.Error())
+		}
+	}
 	for _, s := range r.h.sinks {
-		if len(r.findings) == 0 {
+		if len(r.publish) == 0 {
 			break
 		}
-		n, err := s.PublishFindings(ctx, r.findings)
+		n, err := s.PublishFindings(ctx, r.publish)
 		sum.Sinks = append(sum.Sinks, SinkResult{Sink: s.Name(), Delivered: n, Err: err})
 		if err != nil {
-			r.h.log.ErrorContext(ctx, "findings not delivered", "sink", s.Name(), "findings", len(r.findings), "delivered", n, "error", err.Error())
+			r.h.log.ErrorContext(ctx, "findings not delivered", "sink", s.Name(), "findings", len(r.publish), "delivered", n, "error", err.Error())
 		} else {
 			r.h.log.InfoContext(ctx, "findings delivered", "sink", s.Name(), "delivered", n)
 		}
@@ -310,7 +362,7 @@ func (r *Run) Finish(ctx context.Context) Summary {
 	r.h.log.InfoContext(ctx, "run done",
 		"source", r.source,
 		"records", rep.Decode.Records, "processed", rep.Processed, "skipped", rep.Decode.Skipped,
-		"duplicates", rep.Duplicates, "failed_calls", rep.Failed, "findings", len(r.findings),
+		"duplicates", rep.Duplicates, "failed_calls", rep.Failed, "findings", r.judged, "published", len(r.publish),
 		"evaluation_errors", rep.EvalErrors, "apply_errors", len(rep.ApplyErrors),
 		"decode_errors", len(rep.DecodeErrors), "conflicts", len(rep.Conflicts), "control_messages", rep.Decode.Control)
 	if r.h.current == r {

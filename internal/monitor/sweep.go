@@ -95,6 +95,7 @@ func (r *Run) Sweep(ctx context.Context, sw Sweeper, regions []string) (*invento
 	for rule, resources := range nonCompliant {
 		r.metrics.SetNonCompliant(rule, len(resources))
 	}
+	r.swept = true
 	r.h.log.InfoContext(ctx, "sweep done", "file_systems", res.FileSystems, "keys", res.Keys,
 		"trails", res.Trails, "watched", res.Watched, "evaluation_errors", evalErrors, "read_errors", len(res.Errors))
 	return res, nil

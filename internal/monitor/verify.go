@@ -55,5 +55,6 @@ func (r *Run) VerifyKeys(ctx context.Context, keys []inventory.ProtectingKey) er
 	for rule, resources := range nonCompliant {
 		r.metrics.SetNonCompliant(rule, len(resources))
 	}
+	r.swept = true
 	return nil
 }

@@ -45,6 +45,20 @@ var (
 	ErrRuleSet = errors.New("invalid rule set")
 )
 
+// validEventName reports whether s is written as a CloudTrail event name:
+// an upper-case letter, then letters and digits.
+func validEventName(s string) bool {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // RequiresKeyVerification is the custom.requires of a rule judged from an
 // envelope round trip through the key: without a key verifier its verdict
 // says no round trip was performed.
@@ -74,6 +88,11 @@ type RuleMeta struct {
 	// that gathers it can give (RequiresKeyVerification), or "" when every
 	// driver's input holds what the rule needs.
 	Requires string
+	// SettleAfter is custom.settle_after: the event names (creations) right
+	// after which a NON_COMPLIANT verdict of the rule is expected to be
+	// fixed by the next call of the same deployment, so it is held for the
+	// settle window (config settle_seconds) before it is published.
+	SettleAfter []string
 	// Controls is custom.controls, the compliance controls the rule maps to.
 	Controls []string
 	// RelatedResources are the related_resources URLs (AWS documentation).
@@ -257,6 +276,17 @@ func ruleMeta(m *ast.Module) (RuleMeta, error) {
 			problems = append(problems, fmt.Sprintf("custom.requires %v: want %s", v, RequiresKeyVerification))
 		}
 		meta.Requires = RequiresKeyVerification
+	}
+	if v, ok := a.Custom["settle_after"]; ok {
+		names, _ := v.([]any)
+		for _, n := range names {
+			if s, ok := n.(string); ok && validEventName(s) {
+				meta.SettleAfter = append(meta.SettleAfter, s)
+			}
+		}
+		if len(names) == 0 || len(meta.SettleAfter) != len(names) {
+			problems = append(problems, fmt.Sprintf("custom.settle_after %v must be a list of event names", v))
+		}
 	}
 	if meta.Title == "" {
 		problems = append(problems, "title is missing")

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -150,4 +151,31 @@ func metasWith(t *testing.T, line string) ([]RuleMeta, error) {
 		t.Fatal(err)
 	}
 	return ruleMetas(modules)
+}
+
+func TestRuleMetaSettleAfter(t *testing.T) {
+	tests := []struct {
+		name, line string
+		want       []string
+		wantErr    string
+	}{
+		{name: "creations", line: "#   settle_after: [CreateKey, ReplicateKey]\n", want: []string{"CreateKey", "ReplicateKey"}},
+		{name: "absent", line: ""},
+		{name: "empty", line: "#   settle_after: []\n", wantErr: "custom.settle_after [] must be a list of event names"},
+		{name: "not a list", line: "#   settle_after: CreateKey\n", wantErr: "custom.settle_after CreateKey must be a list of event names"},
+		{name: "not a name", line: "#   settle_after: [create key]\n", wantErr: "custom.settle_after [create key] must be a list of event names"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			metas, err := metasWith(t, tt.line)
+			switch {
+			case tt.wantErr != "":
+				if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) {
+					t.Errorf("ruleMetas = %+v, %v; want error %q", metas, err, tt.wantErr)
+				}
+			case err != nil || len(metas) != 1 || !slices.Equal(metas[0].SettleAfter, tt.want):
+				t.Errorf("ruleMetas = %+v, %v; want settle_after %q", metas, err, tt.want)
+			}
+		})
+	}
 }

@@ -26,6 +26,7 @@
 #   id: cloudtrail_monitoring_intact
 #   severity: HIGH
 #   resource_type: AWS::CloudTrail::Trail
+#   settle_after: [CreateTrail]
 #   remediation: >-
 #     Restart logging (StartLogging); recreate a deleted trail; turn
 #     multi-region logging on, restore the S3 bucket and the CloudWatch Logs

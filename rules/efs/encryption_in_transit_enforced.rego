@@ -18,6 +18,7 @@
 #   id: efs_encryption_in_transit_enforced
 #   severity: MEDIUM
 #   resource_type: AWS::EFS::FileSystem
+#   settle_after: [CreateFileSystem]
 #   remediation_action: require_secure_transport
 #   remediation: >-
 #     Attach a file-system policy (PutFileSystemPolicy) with a statement that

@@ -16,6 +16,7 @@
 #   id: kms_key_rotation_enabled
 #   severity: MEDIUM
 #   resource_type: AWS::KMS::Key
+#   settle_after: [CreateKey, ReplicateKey]
 #   remediation_action: enable_key_rotation
 #   remediation: >-
 #     Turn on automatic rotation with EnableKeyRotation, passing
