@@ -49,10 +49,10 @@ var keyVerification = []string{
 var deduplication = []string{"dynamodb:PutItem"}
 
 // ledgerUpdates is what the ledger's table store (internal/ledger) calls
-// when ATREST_LEDGER_TABLE is set: a consistent read of one entry and a
-// write conditioned on what it read. Listing the table (Scan) is for
-// `atrest status`, under the user's own credentials.
-var ledgerUpdates = []string{"dynamodb:GetItem", "dynamodb:PutItem"}
+// when ATREST_LEDGER_TABLE is set: a consistent read of one entry, a write
+// conditioned on what it read, and, after an invocation that changed a
+// status, a listing (Scan) for the NonCompliantResources gauges.
+var ledgerUpdates = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}
 
 // securityHubImport is what the Security Hub sink (internal/securityhub)
 // calls when ATREST_SECURITY_HUB is true.

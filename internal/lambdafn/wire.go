@@ -27,6 +27,7 @@ import (
 	"github.com/atrest/atrest/internal/integrity"
 	"github.com/atrest/atrest/internal/inventory"
 	"github.com/atrest/atrest/internal/keyverify"
+	"github.com/atrest/atrest/internal/ledger"
 	"github.com/atrest/atrest/internal/metrics"
 	"github.com/atrest/atrest/internal/monitor"
 	"github.com/atrest/atrest/internal/pipeline"
@@ -214,6 +215,15 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 			return nil, err
 		}
 		hopts.Sinks = append(hopts.Sinks, monitor.HubSink(securityhub.NewExporter(awssecurityhub.NewFromConfig(c))))
+	}
+	if s.LedgerTable != "" {
+		c, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		if hopts.Ledger, err = ledger.NewTable(dynamodb.NewFromConfig(c), s.LedgerTable); err != nil {
+			return nil, err
+		}
 	}
 	for _, o := range opts {
 		o(&hopts)
