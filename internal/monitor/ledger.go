@@ -122,7 +122,8 @@ func (r *Run) held(f finding.Finding, tr *ledger.Transition) bool {
 
 // settled reports whether a transition ends a NON_COMPLIANT verdict that
 // was held and had not been published: the one before it was held, and
-// this one comes within its window.
+// this one comes within its window (its end included: the re-check is due
+// then).
 func (r *Run) settled(e ledger.Entry, tr *ledger.Transition) bool {
 	if tr.From != finding.NonCompliant || r.h.settle <= 0 || len(e.Transitions) < 2 {
 		return false
@@ -130,7 +131,7 @@ func (r *Run) settled(e ledger.Entry, tr *ledger.Transition) bool {
 	prev := e.Transitions[len(e.Transitions)-2]
 	m, ok := r.h.engine.Meta(e.Rule)
 	return ok && prev.To == finding.NonCompliant && slices.Contains(m.SettleAfter, prev.EventName) &&
-		tr.At.Sub(prev.At) < r.h.settle
+		tr.At.Sub(prev.At) <= r.h.settle
 }
 
 // Recheck decides a held transition once its window ended: when the
