@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,10 +20,12 @@ import (
 	"github.com/atrest/atrest/internal/findingsbus"
 	"github.com/atrest/atrest/internal/inventory"
 	"github.com/atrest/atrest/internal/keyverify"
+	"github.com/atrest/atrest/internal/ledger"
 	"github.com/atrest/atrest/internal/metrics"
 	"github.com/atrest/atrest/internal/monitor"
 	"github.com/atrest/atrest/internal/pipeline"
 	"github.com/atrest/atrest/internal/policy"
+	"github.com/atrest/atrest/internal/posture"
 	"github.com/atrest/atrest/internal/remediation"
 	ash "github.com/atrest/atrest/internal/securityhub"
 	"github.com/atrest/atrest/internal/state"
@@ -43,10 +47,18 @@ type commonFlags struct {
 	cacheTTL    time.Duration
 	verifyKeys  bool
 	verifyEvery time.Duration
+	view        string
+	statuses    string
+	all         bool
+	output      string
 }
 
 func (c *commonFlags) register(fl *flag.FlagSet) {
-	fl.StringVar(&c.format, "format", "", "output format: table or json (JSON Lines); default table on a terminal, json otherwise")
+	fl.StringVar(&c.format, "format", "", "output format: table, json (JSON Lines) or html (the posture as one self-contained page); default table on a terminal, json otherwise")
+	fl.StringVar(&c.view, "view", "", "posture (the final status of each rule and resource) or history (every finding as judged); default posture, history with --format json")
+	fl.StringVar(&c.statuses, "status", "", "show only these statuses, comma-separated (e.g. non_compliant,error), in every view")
+	fl.BoolVar(&c.all, "all", false, "posture: show NOT_APPLICABLE entries and deleted resources too")
+	fl.StringVar(&c.output, "o", "", "write the output to this file instead of standard output")
 	fl.StringVar(&c.configPath, "config", "", "rule parameters file (YAML or JSON); default: embedded defaults")
 	fl.StringVar(&c.failOn, "fail-on", "", "exit 3 when a finding of this status was printed: non_compliant")
 	fl.StringVar(&c.metrics, "metrics", "none", "metrics sink: emf (Embedded Metric Format on stderr), cloudwatch (PutMetricData) or none")
@@ -76,21 +88,47 @@ type session struct {
 	hopts  monitor.Options
 	run    *monitor.Run
 	bad    bool
+	// posture is set when the command prints the ledger's final posture
+	// (format: table, json or html) rather than every finding.
+	posture  bool
+	format   string
+	statuses []finding.Status
+	dest     io.Writer
+	closeOut func() error
 }
 
 // open validates the common flags and builds the engine and sinks. It
 // returns a non-zero exit status on a usage error.
 func (c commonFlags) open(ctx context.Context, name string, stdout, stderr io.Writer) (*session, int) {
-	s := &session{name: name, flags: c, stderr: stderr, cfg: config.Default()}
+	s := &session{name: name, flags: c, stderr: stderr, cfg: config.Default(), dest: stdout, closeOut: func() error { return nil }}
 	format := c.format
 	if format == "" {
 		format = "json"
-		if isTerminal(stdout) {
+		if c.output == "" && isTerminal(stdout) {
 			format = "table"
 		}
 	}
-	if format != "table" && format != "json" {
-		return nil, s.usage("--format %q: want table or json", format)
+	if format != "table" && format != "json" && format != "html" {
+		return nil, s.usage("--format %q: want table, json or html", format)
+	}
+	switch c.view {
+	case "":
+		s.posture = format != "json"
+	case "posture":
+		s.posture = true
+	case "history":
+		if format == "html" {
+			return nil, s.usage("--format html shows the posture: drop --view history")
+		}
+	default:
+		return nil, s.usage("--view %q: want posture or history", c.view)
+	}
+	s.format = format
+	if c.statuses != "" {
+		var err error
+		if s.statuses, err = posture.ParseStatuses(c.statuses); err != nil {
+			return nil, s.usage("--status: %v", err)
+		}
 	}
 	if c.failOn != "" && c.failOn != "non_compliant" {
 		return nil, s.usage("--fail-on %q: want non_compliant", c.failOn)
@@ -133,8 +171,47 @@ func (c commonFlags) open(ctx context.Context, name string, stdout, stderr io.Wr
 			s.hopts.Sinks = append(s.hopts.Sinks, monitor.HubSink(ash.NewExporter(securityhub.NewFromConfig(cfg))))
 		}
 	}
-	s.out = newPrinter(format, stdout)
+	if c.output != "" {
+		f, err := os.Create(c.output)
+		if err != nil {
+			return nil, s.usage("%v", err)
+		}
+		s.dest, s.closeOut = f, f.Close
+	}
+	if s.posture {
+		s.out = nopPrinter{}
+	} else {
+		s.out = statusFilter{newPrinter(format, s.dest), s.statuses}
+	}
 	return s, exitOK
+}
+
+// statusFilter prints only the findings of the statuses asked for (all when
+// none were).
+type statusFilter struct {
+	printer
+	statuses []finding.Status
+}
+
+func (p statusFilter) Print(f finding.Finding) error {
+	if len(p.statuses) > 0 && !slices.Contains(p.statuses, f.Status) {
+		return nil
+	}
+	return p.printer.Print(f)
+}
+
+// nopPrinter prints nothing: the posture is written at the end.
+type nopPrinter struct{}
+
+func (nopPrinter) Print(finding.Finding) error { return nil }
+func (nopPrinter) Close() error                { return nil }
+
+// writePosture writes the ledger's entries in the session's format.
+func (s *session) writePosture(entries []ledger.Entry, title string) error {
+	return posture.Write(s.dest, s.format, entries, posture.Options{
+		Filter: posture.Filter{Statuses: s.statuses, All: s.flags.all},
+		Title:  title, Generated: clock(), Timeline: true,
+	})
 }
 
 func (s *session) usage(format string, args ...any) int {
@@ -239,6 +316,18 @@ func (s *session) finish(ctx context.Context) int {
 				fmt.Fprintf(s.stderr, "atrest: %d findings imported into Security Hub\n", r.Delivered)
 			}
 		}
+	}
+	if s.posture && s.run != nil {
+		entries, err := s.run.Ledger().List(ctx)
+		if err == nil {
+			err = s.writePosture(entries, "atrest "+s.name)
+		}
+		if err != nil {
+			s.fail("posture: %v", err)
+		}
+	}
+	if err := s.closeOut(); err != nil {
+		s.fail("write output: %v", err)
 	}
 	switch {
 	case s.bad:

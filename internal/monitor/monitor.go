@@ -282,6 +282,9 @@ func (r *Run) add(ctx context.Context, rep pipeline.Report) {
 // pipeline saw it (an SQS message that is no S3 notification).
 func (r *Run) Count(c metrics.Counter, n int) { r.metrics.Count(c, r.source, n) }
 
+// Ledger is the ledger the run's findings go to.
+func (r *Run) Ledger() ledger.Store { return r.h.ledger }
+
 // Report is what the run's inputs did so far.
 func (r *Run) Report() pipeline.Report { return r.report }
 
