@@ -1,0 +1,341 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atrest/atrest/internal/finding"
+)
+
+func TestParseKey(t *testing.T) {
+	at := time.Date(2026, 11, 21, 8, 5, 0, 0, time.UTC)
+	tests := []struct {
+		name, prefix, key string
+		ok                bool
+	}{
+		// The example of the log file name page, in its documented folder.
+		{name: "documented example", key: "AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz", ok: true},
+		{name: "organization trail", key: "AWSLogs/o-exampleorg1/111122223333/CloudTrail/eu-west-1/2026/11/21/111122223333_CloudTrail_eu-west-1_20261121T0805Z_Mu0KsOhtH1ar15ZZ.json.gz", ok: true},
+		{name: "trail prefix", prefix: "logs/", key: "logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/21/111122223333_CloudTrail_eu-west-1_20261121T0805Z_Mu0KsOhtH1ar15ZZ.json.gz", ok: true},
+		{name: "another prefix", prefix: "logs/", key: "other/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/21/111122223333_CloudTrail_eu-west-1_20261121T0805Z_Mu0KsOhtH1ar15ZZ.json.gz"},
+		{name: "digest file", key: "AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2026/11/21/111122223333_CloudTrail-Digest_eu-west-1_trail_us-east-1_20261121T080500Z.json.gz"},
+		{name: "digest name in the log folder", key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/21/111122223333_CloudTrail-Digest_eu-west-1_20261121T0805Z_Mu0KsOhtH1ar15ZZ.json.gz"},
+		{name: "account of the name differs", key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/21/444455556666_CloudTrail_eu-west-1_20261121T0805Z_Mu0KsOhtH1ar15ZZ.json.gz"},
+		{name: "region of the name differs", key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/21/111122223333_CloudTrail_us-east-1_20261121T0805Z_Mu0KsOhtH1ar15ZZ.json.gz"},
+		{name: "day of the name differs", key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/21/111122223333_CloudTrail_eu-west-1_20261122T0805Z_Mu0KsOhtH1ar15ZZ.json.gz"},
+		{name: "not a date", key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/13/21/111122223333_CloudTrail_eu-west-1_20261321T0805Z_Mu0KsOhtH1ar15ZZ.json.gz"},
+		{name: "not gzip json", key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/21/111122223333_CloudTrail_eu-west-1_20261121T0805Z_Mu0KsOhtH1ar15ZZ.json"},
+		{name: "not a log file", key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/21/README.txt"},
+		{name: "account not 12 digits", key: "AWSLogs/11112222333/CloudTrail/eu-west-1/2026/11/21/11112222333_CloudTrail_eu-west-1_20261121T0805Z_Mu0KsOhtH1ar15ZZ.json.gz"},
+		{name: "one folder too deep", key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/21/x/111122223333_CloudTrail_eu-west-1_20261121T0805Z_Mu0KsOhtH1ar15ZZ.json.gz"},
+		{name: "bad unique string", key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/21/111122223333_CloudTrail_eu-west-1_20261121T0805Z_Mu0K..ar15ZZ.json.gz"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := ParseKey(tt.prefix, tt.key)
+			if ok != tt.ok {
+				t.Fatalf("ParseKey(%q) ok = %v, want %v", tt.key, ok, tt.ok)
+			}
+			if ok && (got.Key != tt.key || got.Account != "111122223333" || got.Delivered.IsZero()) {
+				t.Errorf("ParseKey = %+v", got)
+			}
+		})
+	}
+	got, _ := ParseKey("", "AWSLogs/o-exampleorg1/111122223333/CloudTrail/eu-west-1/2026/11/21/"+ObjectName("111122223333", "eu-west-1", at, "Mu0KsOhtH1ar15ZZ"))
+	if got.Region != "eu-west-1" || !got.Delivered.Equal(at) {
+		t.Errorf("ObjectName round trip: %+v", got)
+	}
+}
+
+// expectedLists counts the ListObjectsV2 pages a listing of the day folders
+// [from, to] of the test archive takes at pageSize, discovery excluded.
+func (a *archive) expectedDayPages(from, to int, pageSize int) int {
+	perFolder := map[string]int{}
+	for _, o := range a.objects {
+		if strings.HasPrefix(o.key, logsFolder) && strings.Contains(o.key, "/"+trailFolder+"/") {
+			perFolder[o.key[:strings.LastIndex(o.key, "/")+1]]++
+		}
+	}
+	pages := 0
+	for _, acc := range testAccounts {
+		for _, reg := range testRegions {
+			for d := from; d <= to; d++ {
+				n := perFolder[DayPrefix(logsFolder+testOrg+"/"+acc+"/", reg, testFirstDay.AddDate(0, 0, d))]
+				pages += max(1, int(math.Ceil(float64(n)/float64(pageSize))))
+			}
+		}
+	}
+	return pages
+}
+
+func TestListReadsOnlyTheDaysAsked(t *testing.T) {
+	a := layArchive(t)
+	root := t.TempDir()
+	a.writeDir(t, root)
+	const pageSize = 10
+	from, to := 1, 3
+	days := a.expectedDayPages(from, to, pageSize)
+	tests := []struct {
+		name      string
+		scope     Scope
+		discovery int // ListObjectsV2 calls to find organizations, accounts and regions
+	}{
+		// AWSLogs/, the organization folder, each account's CloudTrail/.
+		{name: "everything discovered", discovery: 1 + 1 + len(testAccounts)},
+		{name: "organization given", scope: Scope{OrgID: testOrg}, discovery: 1 + len(testAccounts)},
+		{name: "accounts and regions given", scope: Scope{OrgID: testOrg, Accounts: testAccounts, Regions: testRegions}, discovery: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCountingClient(DirClient{Root: root})
+			sc := tt.scope
+			sc.Bucket, sc.PageSize = testBucket, pageSize
+			sc.Since, sc.Until = testFirstDay.AddDate(0, 0, from), testFirstDay.AddDate(0, 0, to)
+			l, err := List(context.Background(), c, sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := a.inRange(from, to)
+			if !slices.Equal(keys(l.Objects), keys(want)) {
+				t.Fatalf("listed %d objects, want the %d in range", len(l.Objects), len(want))
+			}
+			if c.lists != tt.discovery+days {
+				t.Errorf("%d ListObjectsV2 calls, want %d (%d discovery, %d day pages)", c.lists, tt.discovery+days, tt.discovery, days)
+			}
+			// The README and the stray file of day 2, in each partition.
+			if len(l.Skipped) != 2*len(testAccounts)*len(testRegions) {
+				t.Errorf("skipped %v", l.Skipped)
+			}
+			if c.totalGets() != 0 {
+				t.Errorf("listing read %d objects", c.totalGets())
+			}
+		})
+	}
+}
+
+func TestListRefusesABadScope(t *testing.T) {
+	day := testFirstDay
+	tests := []struct {
+		name  string
+		scope Scope
+		want  string
+	}{
+		{name: "no bucket", scope: Scope{Since: day, Until: day}, want: "no bucket"},
+		{name: "until before since", scope: Scope{Bucket: "b", Since: day, Until: day.AddDate(0, 0, -1)}, want: "is before since"},
+		{name: "bad account", scope: Scope{Bucket: "b", Since: day, Until: day, Accounts: []string{"1234"}}, want: `account "1234"`},
+		{name: "bad organization", scope: Scope{Bucket: "b", Since: day, Until: day, OrgID: "org-1"}, want: `organization id "org-1"`},
+		{name: "bad region", scope: Scope{Bucket: "b", Since: day, Until: day, Regions: []string{"us east"}}, want: `region "us east"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCountingClient(DirClient{Root: t.TempDir()})
+			_, err := List(context.Background(), c, tt.scope)
+			if !errors.Is(err, ErrScope) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrScope with %q", err, tt.want)
+			}
+			if c.lists != 0 {
+				t.Errorf("%d ListObjectsV2 calls for a bad scope", c.lists)
+			}
+		})
+	}
+}
+
+func keys(objs []Object) []string {
+	out := make([]string, len(objs))
+	for i, o := range objs {
+		out[i] = o.Key
+	}
+	return out
+}
+
+// replayAll runs a replay of objs and returns its findings.
+func replayAll(t *testing.T, ctx context.Context, c Client, objs []Object, o Options) ([]finding.Finding, Result, error) {
+	t.Helper()
+	p := newPipeline(t, testEngine(t))
+	var out []finding.Finding
+	var mu sync.Mutex
+	o.Client, o.Bucket = c, testBucket
+	res, err := Run(ctx, p, objs, o, func(f finding.Finding) error {
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, f)
+		return nil
+	})
+	return out, res, err
+}
+
+// TestParallelReplayEqualsSequentialEvaluate: whatever the number of workers
+// and objects in flight, a replay gives exactly the findings, in the same
+// order, of evaluating the same files one after the other, and so the same
+// last finding per rule and resource (what the ledger keeps).
+func TestParallelReplayEqualsSequentialEvaluate(t *testing.T) {
+	a := layArchive(t)
+	root := t.TempDir()
+	a.writeDir(t, root)
+	objs := a.inRange(1, 3)
+	want := evaluateSequentially(t, root, objs)
+	if len(want) < 100 || !slices.ContainsFunc(want, func(f finding.Finding) bool { return f.Status == finding.NonCompliant }) {
+		t.Fatalf("the reference has %d findings and no NON_COMPLIANT one: the archive tests nothing", len(want))
+	}
+	tests := []struct {
+		name              string
+		workers, inflight int
+	}{
+		{name: "one worker", workers: 1, inflight: 1},
+		{name: "four workers", workers: 4, inflight: 6},
+		{name: "eight workers, deep queue", workers: 8, inflight: 64},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCountingClient(DirClient{Root: root})
+			got, res, err := replayAll(t, context.Background(), c, objs, Options{Workers: tt.workers, MaxInflight: tt.inflight})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Objects != len(objs) || res.Report.Bad() || len(res.Failed) > 0 {
+				t.Fatalf("applied %d of %d objects, bad %v, failed %v", res.Objects, len(objs), res.Report.Bad(), res.Failed)
+			}
+			if res.Report.Duplicates != 1*len(testAccounts)*len(testRegions) {
+				t.Errorf("%d duplicates, want the one repeated record per partition", res.Report.Duplicates)
+			}
+			if g, w := findingLines(t, got), findingLines(t, want); !slices.Equal(g, w) {
+				t.Errorf("replay gave %d findings, evaluate %d; they differ", len(g), len(w))
+			}
+			if g, w := lastPerResource(got), lastPerResource(want); !maps.Equal(g, w) {
+				t.Errorf("last finding per rule and resource differs: replay %d, evaluate %d", len(g), len(w))
+			}
+			for _, o := range objs {
+				if c.gets[o.Key] != 1 {
+					t.Fatalf("%s read %d times", o.Key, c.gets[o.Key])
+				}
+			}
+			if len(c.gets) != len(objs) {
+				t.Errorf("read %d objects, want %d", len(c.gets), len(objs))
+			}
+		})
+	}
+}
+
+// TestInterruptedReplayResumesWithoutReadingTwice cancels a replay in the
+// middle (as SIGINT does), reruns it with the checkpoint, and checks that no
+// object was read twice and that the two runs' findings together are those
+// of an uninterrupted run.
+func TestInterruptedReplayResumesWithoutReadingTwice(t *testing.T) {
+	a := layArchive(t)
+	root := t.TempDir()
+	a.writeDir(t, root)
+	objs := a.inRange(0, 4)
+	want := evaluateSequentially(t, root, objs)
+	cpPath := filepath.Join(t.TempDir(), "replay.checkpoint")
+	c := newCountingClient(DirClient{Root: root})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const stopAt = 300
+	c.onGet = func(n int) {
+		if n == stopAt {
+			cancel()
+		}
+	}
+	cp, err := OpenCheckpoint(cpPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, res1, err := replayAll(t, ctx, c, objs, Options{Workers: 4, MaxInflight: 8, Checkpoint: cp})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: err = %v, want context.Canceled", err)
+	}
+	if res1.Objects < stopAt || res1.Objects >= len(objs) {
+		t.Fatalf("interrupted run applied %d objects; want at least the %d read and fewer than %d", res1.Objects, stopAt, len(objs))
+	}
+	c.onGet = nil
+
+	cp, err = OpenCheckpoint(cpPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Len() != res1.Objects {
+		t.Fatalf("checkpoint holds %d objects, the run applied %d", cp.Len(), res1.Objects)
+	}
+	second, res2, err := replayAll(t, context.Background(), c, objs, Options{Workers: 4, MaxInflight: 8, Checkpoint: cp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.Resumed != res1.Objects || res1.Objects+res2.Objects != len(objs) {
+		t.Errorf("resumed %d, read %d + %d of %d", res2.Resumed, res1.Objects, res2.Objects, len(objs))
+	}
+	for _, o := range objs {
+		if c.gets[o.Key] != 1 {
+			t.Errorf("%s read %d times over both runs", o.Key, c.gets[o.Key])
+		}
+	}
+	got := append(first, second...)
+	if g, w := findingLines(t, got), findingLines(t, want); !slices.Equal(g, w) {
+		t.Errorf("interrupted and resumed: %d findings, uninterrupted evaluate: %d; they differ", len(g), len(w))
+	}
+
+	// A third run has nothing left to read.
+	third, res3, err := replayAll(t, context.Background(), c, objs, Options{Workers: 2, Checkpoint: cp})
+	if err != nil || len(third) != 0 || res3.Objects != 0 || res3.Resumed != len(objs) {
+		t.Errorf("third run: err %v, %d findings, %d objects read, %d resumed", err, len(third), res3.Objects, res3.Resumed)
+	}
+}
+
+func TestCheckpointOfAnotherBucketIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cp")
+	cp, err := OpenCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.check("bucket-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.add("k", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.Save(); err != nil {
+		t.Fatal(err)
+	}
+	cp, err = OpenCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cp.Has("k") || cp.Has("other") {
+		t.Errorf("reopened checkpoint: Has(k) %v, Has(other) %v", cp.Has("k"), cp.Has("other"))
+	}
+	if err := cp.check("bucket-b"); err == nil || !strings.Contains(err.Error(), "is of bucket bucket-a, not bucket-b") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestEstimateFleet(t *testing.T) {
+	tests := []struct {
+		name            string
+		memory          int
+		bytes           int64
+		seconds, gbSecs float64
+	}{
+		// 256 MB is 256/1769 of a vCPU: 1 GB at 40 MB/s of a core takes
+		// 25 CPU-seconds, 172.75 function-seconds, 43.19 GB-seconds.
+		{name: "trail-archive's 256 MB", memory: 256, bytes: 1e9, seconds: 25 * 1769.0 / 256, gbSecs: 25 * 1769.0 / 1024},
+		// Past one vCPU more memory buys no speed.
+		{name: "3538 MB, capped at one core", memory: 3538, bytes: 1e9, seconds: 25, gbSecs: 25 * 3538.0 / 1024},
+		{name: "nothing to read", memory: 256, bytes: 0, seconds: 0, gbSecs: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := EstimateFleet(3, tt.bytes, tt.memory, 40e6)
+			if math.Abs(e.Seconds-tt.seconds) > 1e-6 || math.Abs(e.GBSeconds-tt.gbSecs) > 1e-6 {
+				t.Errorf("EstimateFleet = %.4f s, %.4f GB-s; want %.4f, %.4f", e.Seconds, e.GBSeconds, tt.seconds, tt.gbSecs)
+			}
+		})
+	}
+}
