@@ -163,4 +163,3 @@ func (e Estimate) String() string {
 	return fmt.Sprintf("%d objects, %.1f MB; at %d MB of memory the fleet would use %.0f function-seconds, %.1f GB-seconds",
 		e.Objects, float64(e.Bytes)/1e6, e.MemoryMB, e.Seconds, e.GBSeconds)
 }
-
