@@ -137,4 +137,3 @@ func TestReplayUsage(t *testing.T) {
 		})
 	}
 }
-
