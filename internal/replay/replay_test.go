@@ -232,14 +232,14 @@ func TestInterruptedReplayResumesWithoutReadingTwice(t *testing.T) {
 	a := layArchive(t)
 	root := t.TempDir()
 	a.writeDir(t, root)
-	objs := a.inRange(0, 4)
+	objs := a.inRange(1, 3)
 	want := evaluateSequentially(t, root, objs)
 	cpPath := filepath.Join(t.TempDir(), "replay.checkpoint")
 	c := newCountingClient(DirClient{Root: root})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	const stopAt = 300
+	const stopAt = 200
 	c.onGet = func(n int) {
 		if n == stopAt {
 			cancel()
