@@ -123,6 +123,7 @@ func (b *Bar) Start(objects int, bytes int64) {
 	b.bar = progressbar.NewOptions64(bytes,
 		progressbar.OptionSetWriter(b.w),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(200*time.Millisecond),
