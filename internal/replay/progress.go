@@ -62,7 +62,8 @@ type Lines struct {
 	done     chan struct{}
 }
 
-// NewLines writes a line every interval.
+// NewLines writes a line every interval (only the last one when interval
+// is not positive).
 func NewLines(w io.Writer, interval time.Duration) *Lines {
 	return &Lines{w: w, interval: interval}
 }
@@ -73,11 +74,15 @@ func (l *Lines) Start(objects int, bytes int64) {
 	l.stop, l.done = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(l.done)
-		t := time.NewTicker(l.interval)
-		defer t.Stop()
+		var tick <-chan time.Time
+		if l.interval > 0 {
+			t := time.NewTicker(l.interval)
+			defer t.Stop()
+			tick = t.C
+		}
 		for {
 			select {
-			case now := <-t.C:
+			case now := <-tick:
 				fmt.Fprintf(l.w, "atrest replay: %s\n", l.c.line(now))
 			case <-l.stop:
 				return
@@ -153,9 +158,19 @@ func (b *Bar) Add(objects int, bytes int64, records int) {
 	_ = b.bar.Add64(bytes) // a write error to the terminal is not the replay's
 }
 
-// Finish implements Progress.
+// Finish implements Progress. An interrupted replay's bar stays where it
+// stopped.
 func (b *Bar) Finish() {
-	if b.bar != nil {
-		_ = b.bar.Finish()
+	if b.bar == nil {
+		return
 	}
+	b.c.mu.Lock()
+	done := b.c.objects == b.c.objectsAll
+	b.c.mu.Unlock()
+	if done {
+		_ = b.bar.Finish()
+	} else {
+		_ = b.bar.Exit()
+	}
+	b.bar = nil
 }

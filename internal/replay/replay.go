@@ -143,7 +143,9 @@ func Run(ctx context.Context, p *pipeline.Pipeline, objs []Object, o Options, em
 	// abort stops dispatching when the consumer fails.
 	dispatch, abort := context.WithCancel(ctx)
 	defer abort()
-	pending := make(chan chan decoded, inflight)
+	// An object is in flight from its dispatch until it is applied: the
+	// ones queued here, and the one the consumer waits for.
+	pending := make(chan chan decoded, inflight-1)
 	jobs := make(chan job)
 	go func() {
 		defer close(jobs)

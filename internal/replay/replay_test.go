@@ -1,10 +1,12 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"maps"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/pipeline"
 )
 
 func TestParseKey(t *testing.T) {
@@ -337,5 +340,76 @@ func TestEstimateFleet(t *testing.T) {
 				t.Errorf("EstimateFleet = %.4f s, %.4f GB-s; want %.4f, %.4f", e.Seconds, e.GBSeconds, tt.seconds, tt.gbSecs)
 			}
 		})
+	}
+}
+
+func TestLinesReportProgress(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewLines(&buf, 0)
+	l.Start(3, 3e6)
+	l.Add(2, 2e6, 1000)
+	l.Finish()
+	got := buf.String()
+	if !strings.HasPrefix(got, "atrest replay: 2/3 objects, 2.0 MB/3.0 MB, ") || !strings.Contains(got, " records/s, ETA ") || strings.Count(got, "\n") != 1 {
+		t.Errorf("progress %q", got)
+	}
+}
+
+// TestReplayReportsBadObjects: a log file that cannot be read is reported
+// by key and left out of the checkpoint (a rerun tries it again); one that
+// is not valid gzip JSON is read, reported with its position, and
+// checkpointed; the good files around them are judged.
+func TestReplayReportsBadObjects(t *testing.T) {
+	root := t.TempDir()
+	at := time.Date(2026, 11, 22, 9, 5, 0, 0, time.UTC)
+	prefix := DayPrefix(logsFolder+"111122223333/", "us-east-1", at)
+	good, _ := os.ReadFile("../../events/s3/atrest-trail-bucket/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/22/111122223333_CloudTrail_us-east-1_20261122T0905Z_Sample1.json.gz")
+	if len(good) == 0 {
+		t.Fatal("sample log file missing")
+	}
+	files := map[string][]byte{
+		prefix + ObjectName("111122223333", "us-east-1", at, "Good000000000001"):                    good,
+		prefix + ObjectName("111122223333", "us-east-1", at.Add(5*time.Minute), "Broken0000000001"): []byte("\x1f\x8b not gzip"),
+	}
+	for k, b := range files {
+		p := filepath.Join(root, testBucket, filepath.FromSlash(k))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := List(context.Background(), DirClient{Root: root}, Scope{Bucket: testBucket, Since: at, Until: at})
+	if err != nil || len(l.Objects) != 2 {
+		t.Fatalf("listed %d objects: %v", len(l.Objects), err)
+	}
+	missing := Object{Key: prefix + ObjectName("111122223333", "us-east-1", at.Add(10*time.Minute), "Gone000000000001")}
+	objs := append(l.Objects, missing)
+	cp, err := OpenCheckpoint(filepath.Join(t.TempDir(), "cp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reported []string
+	got, res, err := replayAll(t, context.Background(), DirClient{Root: root}, objs, Options{Workers: 2, Checkpoint: cp,
+		OnObject: func(o Object, rep pipeline.Report) {
+			for _, e := range rep.DecodeErrors {
+				reported = append(reported, e.Error())
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Error(), missing.Key) {
+		t.Errorf("failed %v, want the missing object", res.Failed)
+	}
+	if len(reported) != 1 || !strings.Contains(reported[0], "s3://"+testBucket+"/"+prefix) || !strings.Contains(reported[0], "Broken0000000001") {
+		t.Errorf("decode errors %q, want one naming the broken object", reported)
+	}
+	if res.Objects != 2 || !cp.Has(objs[0].Key) || !cp.Has(objs[1].Key) || cp.Has(missing.Key) {
+		t.Errorf("applied %d; checkpoint: %v %v %v", res.Objects, cp.Has(objs[0].Key), cp.Has(objs[1].Key), cp.Has(missing.Key))
+	}
+	if len(got) != 10 {
+		t.Errorf("%d findings from the good log file, want its 10", len(got))
 	}
 }
