@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"os"
@@ -13,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/pipeline"
@@ -411,5 +415,61 @@ func TestReplayReportsBadObjects(t *testing.T) {
 	}
 	if len(got) != 10 {
 		t.Errorf("%d findings from the good log file, want its 10", len(got))
+	}
+}
+
+// gatedClient holds the first object's GetObject until inflight objects
+// were asked for, so the objects behind it pile up, and records the most
+// objects read but not yet applied.
+type gatedClient struct {
+	Client
+	first    string
+	inflight int
+	mu       sync.Mutex
+	gets     int
+	applied  int
+	most     int
+	open     chan struct{}
+}
+
+func (g *gatedClient) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	g.mu.Lock()
+	g.gets++
+	g.most = max(g.most, g.gets-g.applied)
+	if g.gets == g.inflight {
+		close(g.open)
+	}
+	g.mu.Unlock()
+	if aws.ToString(in.Key) == g.first {
+		<-g.open
+	}
+	return g.Client.GetObject(ctx, in, optFns...)
+}
+
+func (g *gatedClient) onObject(Object, pipeline.Report) {
+	g.mu.Lock()
+	g.applied++
+	g.mu.Unlock()
+}
+
+// TestMaxInflightBoundsObjectsRead: while the first object is slow, the
+// workers read ahead only until --max-inflight objects are read and not
+// yet applied.
+func TestMaxInflightBoundsObjectsRead(t *testing.T) {
+	a := layArchive(t)
+	root := t.TempDir()
+	a.writeDir(t, root)
+	objs := a.inRange(1, 1)
+	for _, inflight := range []int{4, 9} {
+		t.Run(fmt.Sprintf("max-inflight %d", inflight), func(t *testing.T) {
+			g := &gatedClient{Client: DirClient{Root: root}, first: objs[0].Key, inflight: inflight, open: make(chan struct{})}
+			_, res, err := replayAll(t, context.Background(), g, objs, Options{Workers: 4, MaxInflight: inflight, OnObject: g.onObject})
+			if err != nil || res.Objects != len(objs) {
+				t.Fatalf("replay: %v, %d of %d objects", err, res.Objects, len(objs))
+			}
+			if g.most != inflight {
+				t.Errorf("at most %d objects read and not applied, want %d", g.most, inflight)
+			}
+		})
 	}
 }
