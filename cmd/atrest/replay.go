@@ -15,6 +15,7 @@ import (
 
 	"github.com/atrest/atrest/internal/pipeline"
 	"github.com/atrest/atrest/internal/replay"
+	"github.com/atrest/atrest/internal/state"
 	"github.com/atrest/atrest/internal/terminal"
 )
 
@@ -37,7 +38,7 @@ func replayArchive(ctx context.Context, args []string, stdout, stderr io.Writer)
 	c.register(fl)
 	fl.StringVar(&since, "since", "", "first day to read, YYYY-MM-DD (UTC; required)")
 	fl.StringVar(&until, "until", "", "last day to read, YYYY-MM-DD (UTC; default today)")
-	fl.Var(&accounts, "accounts", "comma-separated accounts (default: every account folder of the bucket)")
+	fl.Var(&accounts, "accounts", "comma-separated accounts (default: every account folder of the bucket); an organization trail's also need --org-id")
 	fl.Var(&regions, "regions", "comma-separated regions (default: every region folder of each account)")
 	fl.StringVar(&orgID, "org-id", "", "organization trail: read AWSLogs/ORG-ID/ only")
 	fl.StringVar(&s3Root, "s3-root", "", "read a local copy of the bucket, DIR/BUCKET/KEY, instead of S3")
@@ -113,11 +114,7 @@ func replayArchive(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if s == nil {
 		return code
 	}
-	store, _, _, err := s.store(ctx, false)
-	if err != nil {
-		return s.usage("%v", err)
-	}
-	p, err := s.pipeline(ctx, store, pipeline.Options{})
+	p, err := s.pipeline(ctx, state.NewMemory(), pipeline.Options{})
 	if err != nil {
 		return s.usage("%v", err)
 	}
