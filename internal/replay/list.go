@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,6 +38,9 @@ type Scope struct {
 	Since, Until time.Time
 	// PageSize is ListObjectsV2's MaxKeys (S3's default 1,000 when 0).
 	PageSize int32
+	// ListWorkers is how many day folders are listed at once
+	// (DefaultListWorkers when 0).
+	ListWorkers int
 }
 
 // Listing is what List found.
@@ -80,7 +84,7 @@ func (sc *Scope) check() error {
 // Delimiter "/" per folder level it has to discover (organizations and
 // accounts under AWSLogs/, regions under each account's CloudTrail/), then
 // the day folders of each account and region in [Since, Until], page by
-// page. It never lists the bucket as a whole, never a digest folder, and
+// page, ListWorkers folders at a time. It never lists the bucket as a whole, never a digest folder, and
 // never a day outside the range.
 func List(ctx context.Context, c Client, sc Scope) (Listing, error) {
 	if err := sc.check(); err != nil {
@@ -92,7 +96,7 @@ func List(ctx context.Context, c Client, sc Scope) (Listing, error) {
 	}
 	since := time.Date(sc.Since.Year(), sc.Since.Month(), sc.Since.Day(), 0, 0, 0, 0, time.UTC)
 	until := time.Date(sc.Until.Year(), sc.Until.Month(), sc.Until.Day(), 0, 0, 0, 0, time.UTC)
-	var out Listing
+	var days []string
 	for _, root := range roots {
 		regions := sc.Regions
 		if len(regions) == 0 {
@@ -108,13 +112,71 @@ func List(ctx context.Context, c Client, sc Scope) (Listing, error) {
 		}
 		for _, region := range regions {
 			for day := since; !day.After(until); day = day.AddDate(0, 0, 1) {
-				if err := listDay(ctx, c, sc, DayPrefix(root, region, day), &out); err != nil {
-					return Listing{}, err
-				}
+				days = append(days, DayPrefix(root, region, day))
 			}
 		}
 	}
+	out, err := listDays(ctx, c, sc, days)
+	if err != nil {
+		return Listing{}, err
+	}
 	slices.SortFunc(out.Objects, func(a, b Object) int { return strings.Compare(a.Key, b.Key) })
+	slices.Sort(out.Skipped)
+	return out, nil
+}
+
+// DefaultListWorkers is how many day folders are listed at once.
+const DefaultListWorkers = 16
+
+// listDays lists the day folders, ListWorkers at a time: an organization's
+// archive has one folder per account, region and day.
+func listDays(ctx context.Context, c Client, sc Scope, days []string) (Listing, error) {
+	n := sc.ListWorkers
+	if n <= 0 {
+		n = DefaultListWorkers
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		out   Listing
+		first error
+	)
+	next := make(chan string)
+	for range min(n, len(days)) {
+		wg.Go(func() {
+			for prefix := range next {
+				var l Listing
+				err := listDay(ctx, c, sc, prefix, &l)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+					cancel()
+				}
+				out.Objects = append(out.Objects, l.Objects...)
+				out.Skipped = append(out.Skipped, l.Skipped...)
+				out.Bytes += l.Bytes
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for _, d := range days {
+		select {
+		case next <- d:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	if first != nil {
+		return Listing{}, first
+	}
 	return out, nil
 }
 
