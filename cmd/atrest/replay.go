@@ -93,7 +93,7 @@ func replayArchive(ctx context.Context, args []string, stdout, stderr io.Writer)
 				return code
 			}
 			n, err := replay.Enqueue(ctx, sqs.NewFromConfig(cfg), queueURL, sc.Bucket, region, listing.Objects)
-			fmt.Fprintf(stderr, "atrest: %d of %d log files (%.1f MB) sent to %s\n", n, len(listing.Objects), float64(listing.Bytes)/1e6, queueURL)
+			fmt.Fprintf(stderr, "atrest: %d of %d log files (%.1f MB) sent to %s\n", n, len(listing.Objects), float64(listing.Bytes)/1e6, terminal.Escape(queueURL))
 			if err != nil {
 				fmt.Fprintf(stderr, "atrest: %s\n", terminal.Escape(err.Error()))
 				return exitBadInput
