@@ -4,6 +4,7 @@
 //	atrest evaluate [flags] PATH|DIR|- ...
 //	atrest sweep [flags]
 //	atrest backfill [flags]
+//	atrest replay [flags] s3://BUCKET[/PREFIX]
 package main
 
 import (
@@ -35,6 +36,7 @@ commands:
   evaluate   judge CloudTrail records from files, folders or standard input
   sweep      list every file system and key in AWS and judge each as it stands
   backfill   replay the last days of CloudTrail event history through the rules
+  replay     judge a trail bucket's log files of a date range, on every core or on the Lambda fleet
   verify-key prove each KMS key works with an AWS Encryption SDK round trip
   rules      list the rules with their metadata
 
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return sweep(ctx, args[1:], stdout, stderr)
 	case "backfill":
 		return backfill(ctx, args[1:], stdout, stderr)
+	case "replay":
+		return replayArchive(ctx, args[1:], stdout, stderr)
 	case "verify-key":
 		return verifyKey(ctx, args[1:], stdout, stderr)
 	case "rules":

@@ -227,6 +227,17 @@ func (r *Run) Records(ctx context.Context, recs []*cloudtrail.Record) (pipeline.
 	return rep, err
 }
 
+// Restore applies records judged before (by an interrupted replay) to the
+// store and their findings to the ledger, without handing them to the
+// driver, counting them or publishing them again.
+func (r *Run) Restore(ctx context.Context, recs []*cloudtrail.Record) error {
+	_, err := r.h.pipeline.ProcessRecords(ctx, recs, r.source, func(f finding.Finding) error {
+		_, err := r.h.ledger.Apply(ctx, f)
+		return err
+	})
+	return err
+}
+
 // Integrity judges a trail whose log files failed integrity validation
 // (cloudtrail_monitoring_intact).
 func (r *Run) Integrity(ctx context.Context, trailARN string, failures []string) (pipeline.Report, error) {
