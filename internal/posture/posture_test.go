@@ -377,7 +377,11 @@ func FuzzWriteTable(f *testing.F) {
 		e.FileSystems = []string{reason}
 		entries := append(smallPosture(), e)
 		var b strings.Builder
+		// The wide table, then the default one with its REASON column.
 		if err := WriteTable(&b, entries, Options{Width: width, Reasons: true, Filter: Filter{All: true}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteTable(&b, entries, Options{Width: width}); err != nil {
 			t.Fatal(err)
 		}
 		for i, l := range strings.Split(b.String(), "\n") {

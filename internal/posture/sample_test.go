@@ -229,3 +229,50 @@ func TestWriteTableCapsTheKeys(t *testing.T) {
 		t.Errorf("output does not end with\n%s\nin\n%s", want, out)
 	}
 }
+
+func TestCompactReason(t *testing.T) {
+	tests := []struct {
+		name, reason, resource, want string
+	}{
+		{"own name dropped", "file system fs-0123456789abcdef0 was created with encrypted=false", "fs-0123456789abcdef0", "was created with encrypted=false"},
+		{"own name and colon dropped", "trail atrest-trail: event selectors do not log", "atrest-trail", "event selectors do not log"},
+		{"another resource kept", "file system fs-0123456789abcdef0 was created", "fs-0fedcba9876543210", "file system fs-0123456789abcdef0 was created"},
+		{"name not at the start kept", "the key that protects file system fs-0123456789abcdef0 is disabled", "fs-0123456789abcdef0", "the key that protects file system fs-0123456789abcdef0 is disabled"},
+		{"a longer id that starts the same is kept", "file system fs-0123456789abcdef01 is new", "fs-0123456789abcdef0", "file system fs-0123456789abcdef01 is new"},
+		{"capitals before the name are kept", "EFS fs-0123456789abcdef0 is new", "fs-0123456789abcdef0", "EFS fs-0123456789abcdef0 is new"},
+		{"nothing after the name: kept", "file system fs-0123456789abcdef0", "fs-0123456789abcdef0", "file system fs-0123456789abcdef0"},
+		{"a grant id keeps 8 digits", "EFS grant 0c9b8a7f6e5d4c3b2a19f8e7d6c5b4a3928170f6e5d4c3b2a1908f7e6d5c4b3a is revoked", "k", "EFS grant 0c9b8a7f… is revoked"},
+		{"a file system id is not a long hex id", "protects fs-0123456789abcdef0", "k", "protects fs-0123456789abcdef0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := compactReason(tt.reason, tt.resource); got != tt.want {
+				t.Errorf("compactReason(%q, %q) = %q, want %q", tt.reason, tt.resource, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		width int
+		want  string
+	}{
+		{"fits", "abc", 3, "abc"},
+		{"cut with an ellipsis", "abcdef", 4, "abc…"},
+		{"no blank before the ellipsis", "ab cdef", 4, "ab…"},
+		{"one ellipsis after a shortened id", "grant 0c9b8a7f… for", 16, "grant 0c9b8a7f…"},
+		{"runes, not bytes", "éééé", 3, "éé…"},
+		{"width 1", "abc", 1, "…"},
+		{"width 0", "abc", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := truncate(tt.in, tt.width); got != tt.want {
+				t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.width, got, tt.want)
+			}
+		})
+	}
+}
