@@ -28,9 +28,9 @@ type Options struct {
 	// Width is the table's maximum line width in columns; 0 means
 	// DefaultWidth.
 	Width int
-	// Reasons shows the reason of every entry in the table; by default
-	// only NON_COMPLIANT and ERROR entries carry theirs (compliant and not
-	// applicable ones take one line each).
+	// Reasons writes every entry's full reason wrapped beneath its row
+	// (the wide table); by default each row ends with the start of its
+	// reason, cut with "…" at the width, so that a row takes one line.
 	Reasons bool
 	// Title heads the HTML report; empty means "atrest posture".
 	Title string

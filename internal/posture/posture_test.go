@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,63 +135,50 @@ func TestWriteTableExact(t *testing.T) {
 	}{
 		{"default", Options{}, `Account 111122223333, region us-east-1: 2 NON_COMPLIANT, 1 ERROR, 3 COMPLIANT; hidden: 1 NOT_APPLICABLE, 1 deleted
     (--all)
-STATUS         SEVERITY  RULE                                RESOURCE
-NON_COMPLIANT  HIGH      efs_encrypted_at_rest               fs-0fedcba9876543210
-    file system fs-0fedcba9876543210 was created with encrypted=false; data written to it is stored unencrypted and a
-    file system's encryption cannot be changed after creation
-NON_COMPLIANT  MEDIUM    kms_key_rotation_enabled            1234abcd-12ab-34cd-56ef-1234567890ab
-    automatic key rotation is disabled
-ERROR          MEDIUM    efs_encryption_in_transit_enforced  fs-0fedcba9876543210
-    DescribeFileSystemPolicy failed: AccessDeniedException
-COMPLIANT      CRITICAL  efs_kms_key_available               1234abcd-12ab-34cd-56ef-1234567890ab
-COMPLIANT      HIGH      cloudtrail_monitoring_intact        atrest-trail
-COMPLIANT      HIGH      efs_encrypted_at_rest               fs-0123456789abcdef0
+STATUS         RULE                                RESOURCE                              REASON
+NON_COMPLIANT  efs_encrypted_at_rest               fs-0fedcba9876543210                  was created with encrypted=fal…
+NON_COMPLIANT  kms_key_rotation_enabled            1234abcd-12ab-34cd-56ef-1234567890ab  automatic key rotation is disa…
+ERROR          efs_encryption_in_transit_enforced  fs-0fedcba9876543210                  DescribeFileSystemPolicy faile…
+COMPLIANT      efs_kms_key_available               1234abcd-12ab-34cd-56ef-1234567890ab  key state is Enabled and no EF…
+COMPLIANT      cloudtrail_monitoring_intact        atrest-trail                          logs KMS and EFS management ev…
+COMPLIANT      efs_encrypted_at_rest               fs-0123456789abcdef0                  is encrypted with key 1234abcd…
 
 Resources: 4 (2 EFS file systems, 1 trail, 1 KMS key)
-FINDINGS BY RULE                    NON_COMPLIANT  ERROR  COMPLIANT
-cloudtrail_monitoring_intact                    -      -          1
-efs_encrypted_at_rest                           1      -          1
-efs_encryption_in_transit_enforced              -      1          -
-efs_kms_key_available                           -      -          1
-kms_key_rotation_enabled                        1      -          -
-KEYS AND THE FILE SYSTEMS THEY PROTECT (BLAST RADIUS)
-1234abcd-12ab-34cd-56ef-1234567890ab  1: fs-0123456789abcdef0  (NON_COMPLIANT: kms_key_rotation_enabled)
+2 NON_COMPLIANT: efs_encrypted_at_rest 1 (HIGH), kms_key_rotation_enabled 1 (MEDIUM)
+1 ERROR: efs_encryption_in_transit_enforced 1 (MEDIUM)
+3 COMPLIANT: efs_kms_key_available 1, cloudtrail_monitoring_intact 1, efs_encrypted_at_rest 1
+Keys and the file systems they protect (blast radius):
+1234abcd-12ab-34cd-56ef-1234567890ab  1: fs-0123456789abcdef0  1 NON_COMPLIANT: kms_key_rotation_enabled
 `},
 		{"non-compliant only, every reason, 80 columns", Options{Width: 80, Reasons: true, Filter: Filter{Statuses: []finding.Status{finding.NonCompliant}}}, `Account 111122223333, region us-east-1: 2 NON_COMPLIANT; hidden: 1 ERROR, 3
     COMPLIANT, 1 NOT_APPLICABLE, 1 deleted
-STATUS         SEVERITY  RULE                      RESOURCE
-NON_COMPLIANT  HIGH      efs_encrypted_at_rest     fs-0fedcba9876543210
+STATUS         RULE                      RESOURCE
+NON_COMPLIANT  efs_encrypted_at_rest     fs-0fedcba9876543210
     file system fs-0fedcba9876543210 was created with encrypted=false; data
     written to it is stored unencrypted and a file system's encryption cannot be
     changed after creation
-NON_COMPLIANT  MEDIUM    kms_key_rotation_enabled
-                                            1234abcd-12ab-34cd-56ef-1234567890ab
+NON_COMPLIANT  kms_key_rotation_enabled  1234abcd-12ab-34cd-56ef-1234567890ab
     automatic key rotation is disabled
 
 Resources: 2 (1 EFS file system, 1 KMS key)
-FINDINGS BY RULE          NON_COMPLIANT
-efs_encrypted_at_rest                 1
-kms_key_rotation_enabled              1
-KEYS AND THE FILE SYSTEMS THEY PROTECT (BLAST RADIUS)
-1234abcd-12ab-34cd-56ef-1234567890ab  1: fs-0123456789abcdef0  (NON_COMPLIANT:
-    kms_key_rotation_enabled)
+2 NON_COMPLIANT: efs_encrypted_at_rest 1 (HIGH),
+    kms_key_rotation_enabled 1 (MEDIUM)
+Keys and the file systems they protect (blast radius):
+1234abcd-12ab-34cd-56ef-1234567890ab  1: fs-0123456789abcdef0  1 NON_COMPLIANT:…
 `},
 		{"compliant with reasons, ARNs in a reason shortened", Options{Reasons: true, Filter: Filter{Statuses: []finding.Status{finding.Compliant}}}, `Account 111122223333, region us-east-1: 3 COMPLIANT; hidden: 2 NON_COMPLIANT, 1 ERROR, 1 NOT_APPLICABLE, 1 deleted
-STATUS     SEVERITY  RULE                          RESOURCE
-COMPLIANT  CRITICAL  efs_kms_key_available         1234abcd-12ab-34cd-56ef-1234567890ab
+STATUS     RULE                          RESOURCE
+COMPLIANT  efs_kms_key_available         1234abcd-12ab-34cd-56ef-1234567890ab
     key state is Enabled and no EFS grant for fs-0123456789abcdef0 is revoked or retired
-COMPLIANT  HIGH      cloudtrail_monitoring_intact  atrest-trail
+COMPLIANT  cloudtrail_monitoring_intact  atrest-trail
     trail atrest-trail logs KMS and EFS management events
-COMPLIANT  HIGH      efs_encrypted_at_rest         fs-0123456789abcdef0
+COMPLIANT  efs_encrypted_at_rest         fs-0123456789abcdef0
     file system fs-0123456789abcdef0 is encrypted with key 1234abcd-12ab-34cd-56ef-1234567890ab
 
 Resources: 3 (1 trail, 1 EFS file system, 1 KMS key)
-FINDINGS BY RULE              COMPLIANT
-cloudtrail_monitoring_intact          1
-efs_encrypted_at_rest                 1
-efs_kms_key_available                 1
-KEYS AND THE FILE SYSTEMS THEY PROTECT (BLAST RADIUS)
-1234abcd-12ab-34cd-56ef-1234567890ab  1: fs-0123456789abcdef0  (NON_COMPLIANT: kms_key_rotation_enabled)
+3 COMPLIANT: efs_kms_key_available 1, cloudtrail_monitoring_intact 1, efs_encrypted_at_rest 1
+Keys and the file systems they protect (blast radius):
+1234abcd-12ab-34cd-56ef-1234567890ab  1: fs-0123456789abcdef0  1 NON_COMPLIANT: kms_key_rotation_enabled
 `},
 		{"nothing to show", Options{Filter: Filter{Statuses: []finding.Status{"BOGUS"}}}, `Posture: no findings; hidden: 2 NON_COMPLIANT, 1 ERROR, 3 COMPLIANT, 1 NOT_APPLICABLE, 1 deleted
 `},
@@ -270,19 +258,29 @@ func TestWriteTableFitsTheWidth(t *testing.T) {
 			if tt.width >= 80 && !strings.HasPrefix(out, "Posture (resources as region:account:id): ") {
 				t.Errorf("header does not say how resources are shown: %q", lines[0])
 			}
-			// Every shown pair has its row: status, rule and the
-			// resource's short form, which tells the accounts apart.
+			// Every shown pair has its row (a line that starts with its
+			// status), but for the COMPLIANT ones of the default filter,
+			// which are folded into one line per rule.
 			shown := tt.opts.Filter.Apply(entries)
-			rows := 0
-			for _, l := range lines {
-				for _, s := range statusOrder {
-					if strings.HasPrefix(l, string(s)+" ") {
-						rows++
+			want := len(shown)
+			if len(tt.opts.Filter.Statuses) == 0 && !tt.opts.Filter.All {
+				compliantRules := map[string]bool{}
+				for _, e := range shown {
+					if e.Status == finding.Compliant {
+						compliantRules[e.Rule] = true
+						want--
 					}
 				}
+				want += len(compliantRules)
 			}
-			if rows != len(shown) {
-				t.Errorf("%d rows for %d shown entries", rows, len(shown))
+			rows := 0
+			for _, l := range lines {
+				if f := strings.Fields(l); len(f) > 0 && !strings.HasPrefix(l, " ") && slices.Contains(statusOrder, finding.Status(f[0])) {
+					rows++
+				}
+			}
+			if rows != want {
+				t.Errorf("%d rows for %d shown entries, want %d", rows, len(shown), want)
 			}
 			// The short forms tell the accounts and regions apart.
 			if tt.width >= 80 && tt.opts.Filter.All {
@@ -302,32 +300,44 @@ func TestWriteTableEscapesControlCharacters(t *testing.T) {
 	e.FileSystems = nil
 	key := entry("kms_key_rotation_enabled", keyA, keyType, finding.NonCompliant, "MEDIUM", "ok", t0)
 	key.FileSystems = []string{fsB + "\x07"}
-	var b strings.Builder
-	if err := WriteTable(&b, []ledger.Entry{e, key}, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	for _, r := range out {
-		if r != '\n' && (r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0x202e || r == 0x2066 || r == 0x2069) {
-			t.Fatalf("output holds %U:\n%s", r, out)
-		}
-	}
-	for _, want := range []string{
-		`efs_encrypted_at_rest\x1b[31m`,
-		`HIGH\r`,
-		`fs-0123456789abcdef0\u202e`,
-		`file system\x1b[2J\x1b[H is COMPLIANT\nCOMPLIANT  fake row \u2066hidden\u2069 \u009b31m`,
-		`fs-0fedcba9876543210\x07`,
+	for _, tt := range []struct {
+		name   string
+		opts   Options
+		reason string // how the reason is shown
+	}{
+		{"reason column, cut at the width", Options{}, `file system\x1b[2J\x1b[H is COMPLIA…`},
+		{"every reason in full", Options{Reasons: true},
+			`file system\x1b[2J\x1b[H is COMPLIANT\nCOMPLIANT  fake row \u2066hidden\u2069 \u009b31m`},
 	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output does not hold %s:\n%s", want, out)
-		}
-	}
-	// The injected "COMPLIANT  fake row" never starts a line.
-	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "COMPLIANT") {
-			t.Errorf("a reason started a row: %q", l)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := WriteTable(&b, []ledger.Entry{e, key}, tt.opts); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			for _, r := range out {
+				if r != '\n' && (r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0x202e || r == 0x2066 || r == 0x2069) {
+					t.Fatalf("output holds %U:\n%s", r, out)
+				}
+			}
+			for _, want := range []string{
+				`efs_encrypted_at_rest\x1b[31m`,
+				`HIGH\r`,
+				`fs-0123456789abcdef0\u202e`,
+				tt.reason,
+				`fs-0fedcba9876543210\x07`,
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output does not hold %s:\n%s", want, out)
+				}
+			}
+			// The injected "COMPLIANT  fake row" never starts a line.
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "COMPLIANT") {
+					t.Errorf("a reason started a row: %q", l)
+				}
+			}
+		})
 	}
 }
 
@@ -367,7 +377,11 @@ func FuzzWriteTable(f *testing.F) {
 		e.FileSystems = []string{reason}
 		entries := append(smallPosture(), e)
 		var b strings.Builder
+		// The wide table, then the default one with its REASON column.
 		if err := WriteTable(&b, entries, Options{Width: width, Reasons: true, Filter: Filter{All: true}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteTable(&b, entries, Options{Width: width}); err != nil {
 			t.Fatal(err)
 		}
 		for i, l := range strings.Split(b.String(), "\n") {

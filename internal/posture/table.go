@@ -2,8 +2,11 @@ package posture
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -18,11 +21,16 @@ const reasonIndent = 4
 
 // WriteTable writes the posture for a terminal: a line naming the shared
 // account and region (resources are then shown by id) and what the filter
-// hides; one row per rule and resource, in the posture's order, with the
-// reason of each NON_COMPLIANT and ERROR row wrapped beneath it; then a
-// summary: the resources, the findings by rule and status, and each key's
-// blast radius. Every string from an entry is escaped (terminal.Escape),
-// and no line is wider than opts.Width columns.
+// hides; one row per rule and resource, in the posture's order, with its
+// reason as the last column, cut with "…" at the width (opts.Reasons wraps
+// every full reason beneath its row instead); then a summary: the
+// resources, the findings by status and rule (with the rule's severity for
+// NON_COMPLIANT and ERROR), and each key's blast radius (the first
+// maxKeys keys). When the filter is the default and more than
+// foldCompliant COMPLIANT rows would print, they are folded into one line
+// per rule; NON_COMPLIANT and ERROR rows never are. Every string from an
+// entry is escaped (terminal.Escape), and no line is wider than
+// opts.Width columns.
 func WriteTable(w io.Writer, entries []ledger.Entry, opts Options) error {
 	t := &table{bw: bufio.NewWriter(w), width: opts.width()}
 	shown := opts.Filter.Apply(entries)
@@ -30,11 +38,23 @@ func WriteTable(w io.Writer, entries []ledger.Entry, opts Options) error {
 
 	t.header(entries, shown, n, opts.Filter)
 	if len(shown) > 0 {
-		t.rows(shown, n, opts.Reasons)
+		fold := len(opts.Filter.Statuses) == 0 && !opts.Filter.All && Count(shown).Total[finding.Compliant] > foldCompliant
+		t.rows(shown, n, opts.Reasons, fold)
 		t.summary(entries, shown, n)
 	}
 	return t.bw.Flush()
 }
+
+// foldCompliant is how many COMPLIANT rows the default table prints one
+// by one; more are folded into one line per rule.
+const foldCompliant = 50
+
+// maxKeys is how many keys the summary's blast radius lists.
+const maxKeys = 10
+
+// minReason is the narrowest REASON column; a table with less room
+// writes reasons beneath their rows.
+const minReason = 20
 
 type table struct {
 	bw    *bufio.Writer
@@ -115,47 +135,143 @@ func hiddenSummary(entries []ledger.Entry, f Filter) string {
 	return strings.Join(parts, ", ")
 }
 
-func (t *table) rows(shown []ledger.Entry, n names, allReasons bool) {
+func (t *table) rows(shown []ledger.Entry, n names, wide, fold bool) {
 	e := terminal.Escape
-	statusW, sevW, ruleW := len("STATUS"), len("SEVERITY"), len("RULE")
+	statusW, ruleW, resourceW := len("STATUS"), len("RULE"), len("RESOURCE")
 	for _, x := range shown {
 		statusW = max(statusW, runeLen(e(string(x.Status))))
-		sevW = max(sevW, runeLen(e(x.Severity)))
 		ruleW = max(ruleW, runeLen(e(x.Rule)))
+		resourceW = max(resourceW, runeLen(resourceCell(x, n)))
 	}
 	// A hostile rule or status name must not push every row off the
 	// screen: columns stop growing where a 20-column resource would no
 	// longer fit, and a row with a longer cell wraps.
-	statusW, sevW = min(statusW, t.width/6), min(sevW, t.width/8)
-	ruleW = min(ruleW, max(t.width/3, t.width-statusW-sevW-6-20))
-	row := func(status, sev, rule, resource string) string {
-		return pad(status, statusW) + "  " + pad(sev, sevW) + "  " + pad(rule, ruleW) + "  " + resource
+	statusW = min(statusW, t.width/6)
+	ruleW = min(ruleW, max(t.width/3, t.width-statusW-4-20))
+	fixed := statusW + 2 + ruleW + 2
+	// The REASON column takes what the other columns leave, at least
+	// minReason; a resource longer than its column pushes its reason
+	// right. With less room, or with every reason in full (wide), the
+	// reasons go beneath the rows.
+	resourceW = min(resourceW, t.width-fixed-2-minReason)
+	inline := !wide && resourceW >= 20
+	head := func(status, rule, resource string) string {
+		return pad(status, statusW) + "  " + pad(rule, ruleW) + "  " + resource
 	}
-	t.line(row("STATUS", "SEVERITY", "RULE", "RESOURCE"))
-	for _, x := range shown {
-		resource := e(n.resource(x.Resource))
-		if x.Resolved {
-			resource += " (deleted)"
+	if inline {
+		t.line(head("STATUS", "RULE", pad("RESOURCE", resourceW)) + "  REASON")
+	} else {
+		t.line(head("STATUS", "RULE", "RESOURCE"))
+	}
+	folded := false
+	for i, x := range shown {
+		if fold && x.Status == finding.Compliant {
+			if !folded {
+				t.foldedRows(shown[i:], head, resourceW, inline)
+				folded = true
+			}
+			continue
 		}
-		prefix := row(e(string(x.Status)), e(cmpOr(x.Severity, "-")), e(x.Rule), "")
-		head := strings.TrimRight(prefix, " ")
-		switch {
-		case runeLen(prefix+resource) <= t.width:
-			t.line(prefix + resource)
-		case runeLen(head) <= t.width && runeLen(resource) <= t.width:
-			// The resource, right-aligned on a line of its own, stays
-			// under the RESOURCE column's side and apart from the reason.
-			t.line(head)
-			t.line(strings.Repeat(" ", t.width-runeLen(resource)) + resource)
-		default:
-			t.line(prefix + resource)
-		}
-		if allReasons || x.Status == finding.NonCompliant || x.Status == finding.Error {
-			if x.Reason != "" {
-				t.block(e(n.text(x.Reason)), reasonIndent)
+		resource := resourceCell(x, n)
+		reason := e(n.text(x.Reason))
+		if inline {
+			prefix := head(e(string(x.Status)), e(x.Rule), pad(resource, resourceW)) + "  "
+			if room := t.width - runeLen(prefix); room >= minReason/2 {
+				t.line(strings.TrimRight(prefix+truncate(compactReason(reason, resource), room), " "))
+				continue
 			}
 		}
+		t.rowHead(head(e(string(x.Status)), e(x.Rule), ""), resource)
+		switch {
+		case wide && reason != "":
+			t.block(reason, reasonIndent)
+		case !wide && reason != "" && (inline || x.Status == finding.NonCompliant || x.Status == finding.Error):
+			// One line, as in the REASON column.
+			t.line(strings.Repeat(" ", reasonIndent) + truncate(compactReason(reason, resource), t.width-reasonIndent))
+		}
 	}
+}
+
+// rowHead writes a row's status, rule and resource: on one line when they
+// fit, else the resource right-aligned on a line of its own, under the
+// RESOURCE column's side and apart from the reason.
+func (t *table) rowHead(prefix, resource string) {
+	head := strings.TrimRight(prefix, " ")
+	switch {
+	case runeLen(prefix+resource) <= t.width:
+		t.line(prefix + resource)
+	case runeLen(head) <= t.width && runeLen(resource) <= t.width:
+		t.line(head)
+		t.line(strings.Repeat(" ", t.width-runeLen(resource)) + resource)
+	default:
+		t.line(prefix + resource)
+	}
+}
+
+// foldedRows writes one line per rule for the COMPLIANT entries among
+// rest (which is in the posture's order): how many resources comply.
+func (t *table) foldedRows(rest []ledger.Entry, head func(status, rule, resource string) string, resourceW int, inline bool) {
+	e := terminal.Escape
+	var rules []string
+	count := map[string]int{}
+	for _, x := range rest {
+		if x.Status != finding.Compliant {
+			continue
+		}
+		if count[x.Rule] == 0 {
+			rules = append(rules, x.Rule)
+		}
+		count[x.Rule]++
+	}
+	for _, r := range rules {
+		cell := fmt.Sprintf("%d %s", count[r], plural(count[r], "resource", "resources"))
+		if inline {
+			prefix := head(e(string(finding.Compliant)), e(r), pad(cell, resourceW)) + "  "
+			t.line(prefix + truncate("(--status compliant)", max(t.width-runeLen(prefix), 1)))
+			continue
+		}
+		t.line(head(e(string(finding.Compliant)), e(r), cell))
+	}
+}
+
+// resourceCell is how a row shows its resource, escaped.
+func resourceCell(x ledger.Entry, n names) string {
+	s := terminal.Escape(n.resource(x.Resource))
+	if x.Resolved {
+		s += " (deleted)"
+	}
+	return s
+}
+
+// longHex is a run of hex digits too long to read in a column, such as a
+// 64-digit grant id.
+var longHex = regexp.MustCompile(`[0-9a-f]{24,}`)
+
+// compactReason shortens a reason for the REASON column, which shows its
+// start: a leading name of the row's own resource ("file system
+// fs-0123… ", "trail atrest-trail: ") is dropped, as the RESOURCE column
+// says it, and long hex ids keep their first 8 digits. The full reason is
+// in the wide table, the JSON and the HTML report.
+func compactReason(reason, resource string) string {
+	if i := strings.Index(reason, resource); i >= 0 && i <= 16 && strings.Trim(reason[:i], "abcdefghijklmnopqrstuvwxyz ") == "" {
+		rest := reason[i+len(resource):]
+		if trimmed := strings.TrimLeft(rest, ": "); trimmed != "" && (rest[0] == ' ' || rest[0] == ':') {
+			reason = trimmed
+		}
+	}
+	return longHex.ReplaceAllStringFunc(reason, func(h string) string { return h[:8] + "…" })
+}
+
+// truncate cuts s to at most width runes, ending a cut with "…".
+func truncate(s string, width int) string {
+	if runeLen(s) <= width {
+		return s
+	}
+	if width <= 1 {
+		return "…"[:min(width, 1)*len("…")]
+	}
+	r := []rune(s)
+	return strings.TrimRight(string(r[:width-1]), " …") + "…"
 }
 
 func (t *table) summary(entries, shown []ledger.Entry, n names) {
@@ -164,29 +280,34 @@ func (t *table) summary(entries, shown []ledger.Entry, n names) {
 	byType, total := resourceCounts(shown)
 	t.line(fmt.Sprintf("Resources: %d (%s)", total, e(byType)))
 
+	// One line per status (wrapped between rules): each rule's count,
+	// with its severity where the status needs action.
 	c := Count(shown)
-	ruleW := len("FINDINGS BY RULE")
-	for _, r := range c.Rules {
-		ruleW = max(ruleW, runeLen(e(r)))
-	}
-	countsW := 0
-	for _, s := range c.Statuses {
-		countsW += 2 + runeLen(e(string(s)))
-	}
-	ruleW = min(ruleW, max(t.width/3, t.width-countsW))
-	var head strings.Builder
-	head.WriteString(pad("FINDINGS BY RULE", ruleW))
-	for _, s := range c.Statuses {
-		head.WriteString("  " + e(string(s)))
-	}
-	t.line(head.String())
-	for _, r := range c.Rules {
-		var l strings.Builder
-		l.WriteString(pad(e(r), ruleW))
-		for _, s := range c.Statuses {
-			l.WriteString("  " + padLeft(countOrDash(c.ByRule[r][s]), runeLen(e(string(s)))))
+	// A rule's severity is its most severe entry's.
+	severities := map[string]string{}
+	for _, x := range shown {
+		if s, ok := severities[x.Rule]; !ok || severityRank(x.Severity) < severityRank(s) {
+			severities[x.Rule] = x.Severity
 		}
-		t.line(l.String())
+	}
+	for _, s := range c.Statuses {
+		var rules []string
+		for r, byStatus := range c.ByRule {
+			if byStatus[s] > 0 {
+				rules = append(rules, r)
+			}
+		}
+		slices.SortFunc(rules, func(a, b string) int {
+			return cmp.Or(cmp.Compare(severityRank(severities[a]), severityRank(severities[b])), cmp.Compare(a, b))
+		})
+		items := make([]string, len(rules))
+		for i, r := range rules {
+			items[i] = fmt.Sprintf("%s %d", e(r), c.ByRule[r][s])
+			if (s == finding.NonCompliant || s == finding.Error) && severities[r] != "" {
+				items[i] += " (" + e(severities[r]) + ")"
+			}
+		}
+		t.list(fmt.Sprintf("%d %s: ", c.Total[s], e(string(s))), items)
 	}
 
 	keys := map[string]bool{}
@@ -196,34 +317,68 @@ func (t *table) summary(entries, shown []ledger.Entry, n names) {
 		}
 	}
 	var radii []BlastRadius
+	idle := 0
 	for _, b := range BlastRadii(entries) {
-		if keys[b.Key] {
+		switch {
+		case !keys[b.Key]:
+		case len(b.FileSystems) == 0:
+			idle++
+		default:
 			radii = append(radii, b)
 		}
 	}
-	if len(radii) == 0 {
+	if len(radii)+idle == 0 {
 		return
 	}
-	t.line("KEYS AND THE FILE SYSTEMS THEY PROTECT (BLAST RADIUS)")
-	idle := 0
-	for _, b := range radii {
-		if len(b.FileSystems) == 0 {
-			idle++
-			continue
-		}
+	// Keys a rule finds NON_COMPLIANT first, then by blast radius.
+	slices.SortStableFunc(radii, func(a, b BlastRadius) int {
+		return cmp.Compare(min(len(b.NonCompliant), 1), min(len(a.NonCompliant), 1))
+	})
+	t.line("Keys and the file systems they protect (blast radius):")
+	keyW := 0
+	for _, b := range radii[:min(len(radii), maxKeys)] {
+		keyW = max(keyW, runeLen(e(n.resource(b.Key))))
+	}
+	keyW = min(keyW, t.width/2)
+	for _, b := range radii[:min(len(radii), maxKeys)] {
 		fs := make([]string, len(b.FileSystems))
 		for i, f := range b.FileSystems {
 			fs[i] = e(n.text(f))
 		}
-		l := fmt.Sprintf("%s  %d: %s", e(n.resource(b.Key)), len(fs), strings.Join(fs, ", "))
+		l := fmt.Sprintf("%s  %d: %s", pad(e(n.resource(b.Key)), keyW), len(fs), strings.Join(fs, ", "))
 		if len(b.NonCompliant) > 0 {
-			l += fmt.Sprintf("  (NON_COMPLIANT: %s)", e(strings.Join(b.NonCompliant, ", ")))
+			l += fmt.Sprintf("  %d NON_COMPLIANT: %s", len(b.NonCompliant), e(strings.Join(b.NonCompliant, ", ")))
 		}
-		t.line(l)
+		t.line(truncate(l, t.width))
+	}
+	if more := len(radii) - maxKeys; more > 0 {
+		t.line(fmt.Sprintf("… and %d more %s", more, plural(more, "key", "keys")))
 	}
 	if idle > 0 {
 		t.line(fmt.Sprintf("%d %s protect no file system", idle, plural(idle, "key", "keys")))
 	}
+}
+
+// list writes prefix and items joined by ", ", wrapped between items at
+// the table's width with a hanging indent. Items must be escaped already.
+func (t *table) list(prefix string, items []string) {
+	l := prefix
+	indent := strings.Repeat(" ", reasonIndent)
+	for i, it := range items {
+		if i < len(items)-1 {
+			it += ","
+		}
+		switch {
+		case i == 0:
+			l += it
+		case runeLen(l)+1+runeLen(it) <= t.width:
+			l += " " + it
+		default:
+			t.line(l)
+			l = indent + it
+		}
+	}
+	t.line(l)
 }
 
 func countOrDash(n int) string {
