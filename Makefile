@@ -61,7 +61,7 @@ help:
 build: $(ATREST)
 
 $(ATREST):
-	$(GO) build -trimpath -o $@ ./cmd/atrest
+	@$(GO) build -trimpath -o $@ ./cmd/atrest
 
 # The developers' benchmark command (cmd/atrest-bench), not part of atrest.
 .PHONY: $(ATREST_BENCH)
@@ -78,7 +78,7 @@ bench: $(ATREST) $(ATREST_BENCH) $(LOCAL_KMS)
 
 .PHONY: demo
 demo: $(ATREST)
-	$(ATREST) evaluate --format table --s3-root events/s3 $(DEMO_EVENTS)
+	@$(ATREST) evaluate --format table --s3-root events/s3 $(DEMO_EVENTS)
 
 # ---- tools -------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/atrest/atrest/internal/finding"
 )
@@ -147,7 +148,9 @@ func TestEvaluateFailOnAndStdin(t *testing.T) {
 }
 
 func TestEvaluateTable(t *testing.T) {
-	out, _, code := runCLI(t, "", "evaluate", "--format", "table", "../../events/06-eventbridge-efs-createfilesystem-unencrypted.json")
+	const input = "../../events/06-eventbridge-efs-createfilesystem-unencrypted.json"
+	// The history: every finding as judged.
+	out, _, code := runCLI(t, "", "evaluate", "--format", "table", "--view", "history", input)
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
@@ -155,7 +158,29 @@ func TestEvaluateTable(t *testing.T) {
 	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "STATUS RULE RESOURCE EVENT REASON" ||
 		strings.Join(strings.Fields(lines[1])[:2], " ") != "NON_COMPLIANT efs_encrypted_at_rest" ||
 		strings.Join(strings.Fields(lines[2])[:2], " ") != "NON_COMPLIANT efs_encryption_in_transit_enforced" {
-		t.Errorf("table =\n%s", out)
+		t.Errorf("history table =\n%s", out)
+	}
+	// The posture, the default: the ledger's entries and a summary.
+	out, _, code = runCLI(t, "", "evaluate", "--format", "table", input)
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	want := []string{
+		"Account 111122223333, region us-east-1: 2 NON_COMPLIANT",
+		"STATUS RULE RESOURCE REASON",
+		"NON_COMPLIANT efs_encrypted_at_rest fs-0fedcba9876543210 was created with encrypted=false",
+	}
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	for i, w := range want {
+		if i >= len(lines) || strings.Join(strings.Fields(lines[i]), " ") != w {
+			t.Errorf("posture table =\n%s\nwant line %d %q", out, i, w)
+			break
+		}
+	}
+	// --status filters it; a status no entry has leaves nothing.
+	out, _, _ = runCLI(t, "", "evaluate", "--format", "table", "--status", "compliant", input)
+	if strings.Contains(out, "NON_COMPLIANT  efs") {
+		t.Errorf("--status compliant printed non-compliant rows:\n%s", out)
 	}
 }
 
@@ -195,5 +220,50 @@ func TestEvaluateConfig(t *testing.T) {
 	fs := decodeFindings(t, out)
 	if len(fs) == 0 || fs[0].Rule != "efs_encrypted_at_rest" || fs[0].Status != finding.NonCompliant {
 		t.Fatalf("with require_customer_managed_keys the AWS managed key must be non-compliant: %+v", fs)
+	}
+}
+
+// TestEvaluateHTMLReport: --format html -o FILE writes the posture as one
+// self-contained page and nothing on standard output.
+func TestEvaluateHTMLReport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posture.html")
+	out, stderr, code := runCLI(t, "", "evaluate", "--format", "html", "-o", path, "../../events/06-eventbridge-efs-createfilesystem-unencrypted.json")
+	if code != exitOK || out != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<!DOCTYPE html>", "efs_encrypted_at_rest", "fs-0fedcba9876543210", "NON_COMPLIANT", "<svg"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report has no %q", want)
+		}
+	}
+	if _, stderr, code := runCLI(t, "", "evaluate", "--format", "html", "--view", "history", "-"); code != exitUsage || !strings.Contains(stderr, "--format html shows the posture") {
+		t.Errorf("html history: exit %d, %s", code, stderr)
+	}
+}
+
+// TestDemoFitsATicket: the posture of the sample events, as `make demo`
+// prints it, is at most 40 lines of at most 120 columns, standard error's
+// summary included.
+func TestDemoFitsATicket(t *testing.T) {
+	args := append([]string{"evaluate", "--format", "table", "--s3-root", "../../events/s3"}, sampleEvents(t)...)
+	out, stderr, code := runCLI(t, "", args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(out+stderr, "\n"), "\n")
+	if len(lines) > 40 {
+		t.Errorf("%d lines, want at most 40:\n%s", len(lines), out+stderr)
+	}
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > 120 {
+			t.Errorf("%d columns: %s", n, l)
+		}
+	}
+	if !strings.Contains(out, "NON_COMPLIANT  kms_key_rotation_enabled") {
+		t.Errorf("the posture lacks the key without rotation:\n%s", out)
 	}
 }

@@ -50,6 +50,7 @@ type commonFlags struct {
 	view        string
 	statuses    string
 	all         bool
+	reasons     bool
 	output      string
 }
 
@@ -58,6 +59,7 @@ func (c *commonFlags) register(fl *flag.FlagSet) {
 	fl.StringVar(&c.view, "view", "", "posture (the final status of each rule and resource) or history (every finding as judged); default posture, history with --format json")
 	fl.StringVar(&c.statuses, "status", "", "show only these statuses, comma-separated (e.g. non_compliant,error), in every view")
 	fl.BoolVar(&c.all, "all", false, "posture: show NOT_APPLICABLE entries and deleted resources too")
+	fl.BoolVar(&c.reasons, "reasons", false, "posture table: print every row's full reason below it instead of a shortened one")
 	fl.StringVar(&c.output, "o", "", "write the output to this file instead of standard output")
 	fl.StringVar(&c.configPath, "config", "", "rule parameters file (YAML or JSON); default: embedded defaults")
 	fl.StringVar(&c.failOn, "fail-on", "", "exit 3 when a finding of this status was printed: non_compliant")
@@ -210,7 +212,7 @@ func (nopPrinter) Close() error                { return nil }
 func (s *session) writePosture(entries []ledger.Entry, title string) error {
 	return posture.Write(s.dest, s.format, entries, posture.Options{
 		Filter: posture.Filter{Statuses: s.statuses, All: s.flags.all},
-		Title:  title, Generated: clock(), Timeline: true,
+		Title:  title, Generated: clock(), Timeline: true, Reasons: s.flags.reasons,
 	})
 }
 

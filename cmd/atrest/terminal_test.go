@@ -37,7 +37,7 @@ func TestForgedFileSystemIDCannotForgeATableRow(t *testing.T) {
 	}
 	for _, format := range []string{"table", "json"} {
 		t.Run(format, func(t *testing.T) {
-			stdout, stderr, code := runCLI(t, string(forged), "evaluate", "--format", format, "-")
+			stdout, stderr, code := runCLI(t, string(forged), "evaluate", "--format", format, "--view", "history", "-")
 			if code != exitBadInput {
 				t.Errorf("exit %d, want %d", code, exitBadInput)
 			}
