@@ -37,6 +37,7 @@ commands:
   sweep      list every file system and key in AWS and judge each as it stands
   backfill   replay the last days of CloudTrail event history through the rules
   replay     judge a trail bucket's log files of a date range, on every core or on the Lambda fleet
+  status     print the posture the deployed functions keep in their ledger table
   verify-key prove each KMS key works with an AWS Encryption SDK round trip
   rules      list the rules with their metadata
 
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return backfill(ctx, args[1:], stdout, stderr)
 	case "replay":
 		return replayArchive(ctx, args[1:], stdout, stderr)
+	case "status":
+		return status(ctx, args[1:], stdout, stderr)
 	case "verify-key":
 		return verifyKey(ctx, args[1:], stdout, stderr)
 	case "rules":

@@ -210,9 +210,14 @@ func (nopPrinter) Close() error                { return nil }
 
 // writePosture writes the ledger's entries in the session's format.
 func (s *session) writePosture(entries []ledger.Entry, title string) error {
-	return posture.Write(s.dest, s.format, entries, posture.Options{
-		Filter: posture.Filter{Statuses: s.statuses, All: s.flags.all},
-		Title:  title, Generated: clock(), Timeline: true, Reasons: s.flags.reasons,
+	return writePosture(s.dest, s.format, entries, posture.Filter{Statuses: s.statuses, All: s.flags.all}, s.flags.reasons, title)
+}
+
+// writePosture writes a posture: every command that prints one (evaluate,
+// sweep, backfill, replay, status) prints it alike.
+func writePosture(w io.Writer, format string, entries []ledger.Entry, filter posture.Filter, reasons bool, title string) error {
+	return posture.Write(w, format, entries, posture.Options{
+		Filter: filter, Title: title, Generated: clock(), Timeline: true, Reasons: reasons,
 	})
 }
 
