@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/atrest/atrest/internal/awstest"
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/ledger"
+	"github.com/atrest/atrest/internal/trailgen"
+)
+
+var publishedRE = regexp.MustCompile(`atrest: (\d+) events published to `)
+
+// TestPublishEventsEqualLedgerTransitions evaluates a generated
+// 20,000-record CloudTrail log (atrest-bench gen-trail's generator, seed 1)
+// with --publish-events on moto, the bus's rule forwarding every "Atrest
+// Finding" event to SQS, and holds the events on the bus equal to the
+// ledger's transitions that notify people: every change to NON_COMPLIANT
+// and every end of one. The transitions are counted by applying the printed
+// history, in order, to a memory ledger. With the settle window off and
+// with its default (300 s) alike: the generated log fixes nothing within
+// 300 s of its creation, so no held transition settles unpublished (the
+// window has tests of its own).
+func TestPublishEventsEqualLedgerTransitions(t *testing.T) {
+	awstest.SkipShort(t, "moto")
+	url := awstest.Moto(t)
+	cfg := awstest.Config(t, url)
+	dir := t.TempDir()
+	log := filepath.Join(dir, "trail.json.gz")
+	f, err := os.Create(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := trailgen.Write(f, trailgen.Options{Records: 20000, Seed: 1, Gzip: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		config string
+	}{
+		{"settle window off", "settle_seconds: 0\n"},
+		{"default settle window", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"evaluate", "--format", "json"}
+			if tc.config != "" {
+				conf := filepath.Join(t.TempDir(), "config.yaml")
+				if err := os.WriteFile(conf, []byte(tc.config), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "--config", conf)
+			}
+			want, got, printed, findings := publishAndCount(t, cfg, url, append(args, "--publish-events"), log)
+			t.Logf("%d records (%d of interest): %d findings printed; %d ledger transitions that notify; %d events on the bus; the CLI printed %d events published",
+				stats.Records, stats.Relevant, findings, len(want), len(got), printed)
+			if len(want) == 0 {
+				t.Fatal("the generated log gave no transition that notifies: the test would prove nothing")
+			}
+			if printed != len(got) {
+				t.Errorf("the CLI printed %d events published, the bus holds %d", printed, len(got))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("events on the bus differ from the ledger's transitions (%d, want %d):\n%s", len(got), len(want), diffLines(got, want))
+			}
+		})
+	}
+}
+
+// publishAndCount creates a bus on moto whose rule forwards "Atrest
+// Finding" events to an SQS queue, runs the CLI with args, the bus's name
+// and log, and returns the ledger's transitions that notify (replaying the
+// printed history in order on a memory ledger) and the events on the bus,
+// both as sorted "rule status resource eventID" lines, the count the CLI
+// printed and the number of findings it printed.
+func publishAndCount(t *testing.T, cfg aws.Config, url string, args []string, log string) (want, got []string, printed, findings int) {
+	t.Helper()
+	ctx := context.Background()
+	eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	bus := fmt.Sprintf("atrest-ledger-bus-%d", time.Now().UnixNano())
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
+		t.Fatal(err)
+	}
+	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(bus)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qa, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("count"), EventBusName: aws.String(bus),
+		EventPattern: aws.String(`{"source":["atrest"],"detail-type":["Atrest Finding"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("count"), EventBusName: aws.String(bus),
+		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(qa.Attributes["QueueArn"])}}}); err != nil {
+		t.Fatal(err)
+	}
+	pointAt(t, url)
+	stdout, stderr, code := runCLI(t, "", append(args, bus, log)...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	m := publishedRE.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no \"events published\" line: %s", stderr)
+	}
+	printed, _ = strconv.Atoi(m[1])
+
+	// The ledger's transitions that notify, from the history as printed.
+	history := decodeFindings(t, stdout)
+	l := ledger.NewMemory()
+	for _, f := range history {
+		out, err := l.Apply(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr := out.Transition; tr != nil && (tr.To == finding.NonCompliant || tr.From == finding.NonCompliant) {
+			want = append(want, f.Rule+" "+string(f.Status)+" "+f.Resource+" "+f.EventID)
+		}
+	}
+	slices.Sort(want)
+
+	for {
+		out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		var batch []sqstypes.DeleteMessageBatchRequestEntry
+		for i, msg := range out.Messages {
+			var ev struct {
+				Detail struct {
+					Rule     string         `json:"rule"`
+					Status   finding.Status `json:"status"`
+					Resource string         `json:"resource"`
+					EventID  string         `json:"event_id"`
+				} `json:"detail"`
+			}
+			if err := json.Unmarshal([]byte(aws.ToString(msg.Body)), &ev); err != nil {
+				t.Fatalf("message is not an event: %v", err)
+			}
+			d := ev.Detail
+			got = append(got, d.Rule+" "+string(d.Status)+" "+d.Resource+" "+d.EventID)
+			batch = append(batch, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle})
+		}
+		if _, err := sq.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: q.QueueUrl, Entries: batch}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(got)
+
+	return want, got, printed, len(history)
+}
+
+// diffLines lists what only got or only want hold.
+func diffLines(got, want []string) string {
+	count := map[string]int{}
+	for _, s := range got {
+		count[s]++
+	}
+	for _, s := range want {
+		count[s]--
+	}
+	var b strings.Builder
+	for _, s := range slices.Sorted(func(yield func(string) bool) {
+		for k := range count {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		switch n := count[s]; {
+		case n > 0:
+			fmt.Fprintf(&b, "  extra on the bus (%d): %s\n", n, s)
+		case n < 0:
+			fmt.Fprintf(&b, "  missing from the bus (%d): %s\n", -n, s)
+		}
+	}
+	return b.String()
+}
