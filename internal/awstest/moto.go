@@ -120,7 +120,7 @@ func Moto(t testing.TB) string {
 		started = append(started, cmd)
 		mu.Unlock()
 		url := "http://127.0.0.1:" + strconv.Itoa(port)
-		if err := waitHTTP(url+"/moto-api/", 30*time.Second); err != nil {
+		if err := WaitListening("127.0.0.1:"+strconv.Itoa(port), 30*time.Second); err != nil {
 			motoErr = fmt.Errorf("moto_server did not start (log %s): %w", logPath, err)
 			return
 		}
@@ -142,19 +142,25 @@ func Reset(t testing.TB, endpoint string) {
 	resp.Body.Close()
 }
 
-func waitHTTP(url string, limit time.Duration) error {
+// WaitListening waits until addr (host:port) accepts a TCP connection or
+// limit has passed, returning the last dial error then. The emulators run
+// as processes (moto_server, local-kms, the Lambda Runtime Interface
+// Emulator) and none signals that it is ready: the one signal there is, is
+// the port accepting, so this polls it, every 50 ms, against a deadline.
+// Tests use it only to wait for such a process, never for a goroutine.
+func WaitListening(addr string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	var last error
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(url)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
-			resp.Body.Close()
+			c.Close()
 			return nil
 		}
-		last = err
-		time.Sleep(100 * time.Millisecond)
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return last
 }
 
 // Config returns an SDK configuration for endpoint with dummy credentials.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -62,13 +61,15 @@ func newBus(t *testing.T, name string, withTarget bool) busFixture {
 	return busFixture{eb: eb, sqs: sq, queue: aws.ToString(q.QueueUrl), calls: calls}
 }
 
-// receive drains the queue, returning each message body (an EventBridge
-// event).
+// receive drains the queue until it has want messages, returning each
+// message body (an EventBridge event). Each receive long-polls for up to a
+// second, so it returns as soon as a message arrives; ten empty ones end
+// the wait.
 func (b busFixture) receive(t *testing.T, want int) []map[string]json.RawMessage {
 	t.Helper()
 	var events []map[string]json.RawMessage
-	for tries := 0; len(events) < want && tries < 200; tries++ {
-		out, err := b.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(b.queue), MaxNumberOfMessages: 10})
+	for empty := 0; len(events) < want && empty < 10; {
+		out, err := b.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(b.queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +84,7 @@ func (b busFixture) receive(t *testing.T, want int) []map[string]json.RawMessage
 			}
 		}
 		if len(out.Messages) == 0 {
-			time.Sleep(20 * time.Millisecond)
+			empty++
 		}
 	}
 	return events

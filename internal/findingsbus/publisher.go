@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/atrest/atrest/internal/clock"
 	"github.com/atrest/atrest/internal/finding"
 )
 
@@ -86,7 +87,7 @@ func NewPublisher(client PutEventsAPI, opts PublisherOptions) *Publisher {
 		opts.Backoff = 200 * time.Millisecond
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = clock.Sleep
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -347,15 +348,4 @@ func joinPublishErrors(errs []error) error {
 		rest = append([]error{merged}, rest...)
 	}
 	return errors.Join(rest...)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

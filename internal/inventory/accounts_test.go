@@ -103,6 +103,9 @@ func TestAccountsAssumeRole(t *testing.T) {
 
 // Credentials that expire are renewed with a new AssumeRole, which carries
 // the external id when one is configured, every time, and none otherwise.
+// The SDK's credentials cache reads the wall clock and takes no fake one,
+// so STS here hands out credentials that have already expired: each
+// Retrieve must assume the role again, and no test waits for expiry.
 func TestAccountsExpiredCredentialsRenewed(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -113,7 +116,7 @@ func TestAccountsExpiredCredentialsRenewed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			fsts := &fakeSTS{expiresIn: 50 * time.Millisecond}
+			fsts := &fakeSTS{expiresIn: -time.Minute}
 			var built []aws.Config
 			acc := NewAccounts(AccountsOptions{
 				Config: aws.Config{Region: testRegion}, Account: testAccount, RoleName: "r", ExternalID: tc.externalID, STS: fsts,
@@ -124,7 +127,6 @@ func TestAccountsExpiredCredentialsRenewed(t *testing.T) {
 				if _, err := built[0].Credentials.Retrieve(ctx); err != nil {
 					t.Fatal(err)
 				}
-				time.Sleep(100 * time.Millisecond) // past expiry
 			}
 			if len(fsts.assumed) != 2 {
 				t.Fatalf("AssumeRole calls = %d, want 2 for expiring credentials", len(fsts.assumed))

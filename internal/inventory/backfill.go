@@ -15,6 +15,7 @@ import (
 	awscloudtrail "github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 
+	"github.com/atrest/atrest/internal/clock"
 	"github.com/atrest/atrest/internal/cloudtrail"
 )
 
@@ -72,19 +73,9 @@ type SystemClock struct{}
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
 
-// Sleep waits d or until ctx ends.
+// Sleep waits d or until ctx ends (clock.Sleep).
 func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return clock.Sleep(ctx, d)
 }
 
 // TokenBucket limits a rate of requests: it holds up to Burst tokens,

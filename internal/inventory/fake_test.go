@@ -65,6 +65,9 @@ type fakeKMS struct {
 	aliases []kmstypes.AliasListEntry
 	// block, when set, holds DescribeKey until it is closed.
 	block chan struct{}
+	// entered, when set, receives once a DescribeKey has been called,
+	// before block holds it.
+	entered chan struct{}
 }
 
 func (f *fakeKMS) key(id *string) (*fakeKey, error) {
@@ -77,6 +80,9 @@ func (f *fakeKMS) key(id *string) (*fakeKey, error) {
 
 func (f *fakeKMS) DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, _ ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
 	f.add("DescribeKey")
+	if f.entered != nil {
+		f.entered <- struct{}{}
+	}
 	if f.block != nil {
 		<-f.block
 	}

@@ -425,14 +425,14 @@ func awaitQueued(t *testing.T, queued <-chan struct{}, block chan struct{}) {
 func TestInvalidateDuringRead(t *testing.T) {
 	f := newFixture(t)
 	f.kms.block = make(chan struct{})
+	f.kms.entered = make(chan struct{}, 1)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		f.live.Key(context.Background(), keyA)
 	}()
-	for f.kms.get("DescribeKey") == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	<-f.kms.entered // the read is in flight
+	f.kms.entered = nil
 	// The key is disabled while its old state is being read.
 	f.live.Apply(context.Background(), rec(cloudtrail.SourceKMS, cloudtrail.EventDisableKey, `{"keyId":"aaaa1111-0000-4000-8000-000000000001"}`, ""))
 	close(f.kms.block)

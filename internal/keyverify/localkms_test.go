@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/atrest/atrest/internal/awstest"
 )
 
 // local-kms (github.com/nsmithuk/local-kms) enforces key state, key usage
@@ -110,18 +112,9 @@ func startLocalKMS(t testing.TB) string {
 		}
 		localKMS.cmd = cmd
 		url := "http://127.0.0.1:" + strconv.Itoa(port)
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				localKMS.err = fmt.Errorf("local-kms did not listen on %s: %w", url, err)
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
+		if err := awstest.WaitListening("127.0.0.1:"+strconv.Itoa(port), 30*time.Second); err != nil {
+			localKMS.err = fmt.Errorf("local-kms did not listen on %s: %w", url, err)
+			return
 		}
 		localKMS.url = url
 	})
@@ -132,13 +125,35 @@ func startLocalKMS(t testing.TB) string {
 }
 
 // countingClient counts the HTTP requests, each one a KMS API call, and the
-// most in flight at once; delay holds each request to make overlaps visible.
+// most in flight at once. With holdUntil set, each request waits until that
+// many are in flight at once (then none waits any more), so an overlap the
+// caller allows is certain to happen rather than left to timing; a request
+// still waiting after holdLimit gives up and goes on, and the count shows
+// the overlap never came.
 type countingClient struct {
 	base        *http.Client
-	delay       time.Duration
 	calls       atomic.Int64
 	inFlight    atomic.Int64
 	maxInFlight atomic.Int64
+
+	mu        sync.Mutex
+	holdUntil int64
+	reached   chan struct{} // closed once holdUntil requests were in flight
+}
+
+// holdLimit bounds how long a held request waits for the others.
+const holdLimit = 5 * time.Second
+
+// hold makes each request wait until n are in flight at once; n <= 0 stops
+// holding.
+func (c *countingClient) hold(n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holdUntil = n
+	c.reached = make(chan struct{})
+	if n <= 0 {
+		close(c.reached)
+	}
 }
 
 func (c *countingClient) Do(req *http.Request) (*http.Response, error) {
@@ -151,7 +166,24 @@ func (c *countingClient) Do(req *http.Request) (*http.Response, error) {
 			break
 		}
 	}
-	time.Sleep(c.delay)
+	c.mu.Lock()
+	reached := c.reached
+	if reached != nil && c.holdUntil > 0 && n >= c.holdUntil {
+		select {
+		case <-reached:
+		default:
+			close(reached)
+		}
+	}
+	c.mu.Unlock()
+	if reached != nil {
+		timeout := time.NewTimer(holdLimit)
+		select {
+		case <-reached:
+		case <-timeout.C:
+		}
+		timeout.Stop()
+	}
 	return c.base.Do(req)
 }
 

@@ -354,9 +354,9 @@ func TestConcurrencyBound(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			counter.delay = 5 * time.Millisecond
 			counter.maxInFlight.Store(0)
-			defer func() { counter.delay = 0 }()
+			counter.hold(int64(limit))
+			defer counter.hold(0)
 			var wg sync.WaitGroup
 			for _, k := range keys {
 				wg.Go(func() {

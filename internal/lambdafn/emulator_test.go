@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -82,16 +81,26 @@ func runMain(m *testing.M) int {
 	return code
 }
 
-// output collects a process's output, safe for concurrent writes.
+// output collects a process's output, safe for concurrent writes; written
+// receives after each write, so a reader waits for output instead of
+// polling.
 type output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{} // capacity 1: a pending signal covers every write since
 }
+
+func newOutput() *output { return &output{written: make(chan struct{}, 1)} }
 
 func (o *output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.buf.Write(p)
+	n, err := o.buf.Write(p)
+	select {
+	case o.written <- struct{}{}:
+	default:
+	}
+	return n, err
 }
 
 func (o *output) String() string {
@@ -132,7 +141,7 @@ func startFunction(t *testing.T, name string, env map[string]string) *emulated {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out := &output{}
+	out := newOutput()
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start emulator: %v", err)
@@ -146,17 +155,8 @@ func startFunction(t *testing.T, name string, env map[string]string) *emulated {
 		}
 	})
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("emulator for %s not listening: %v\n%s", name, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := awstest.WaitListening(addr, 10*time.Second); err != nil {
+		t.Fatalf("emulator for %s not listening: %v\n%s", name, err, out.String())
 	}
 	return &emulated{name: name, url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: out}
 }
@@ -196,8 +196,9 @@ func (e *emulated) invoke(t *testing.T, payload []byte) result {
 		t.Fatal(err)
 	}
 	e.invoked++
-	// The REPORT line follows the response; wait for it.
-	deadline := time.Now().Add(10 * time.Second)
+	// The REPORT line follows the response; wait for the output to hold it.
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
 	var text string
 	for {
 		all := e.out.String()
@@ -211,10 +212,11 @@ func (e *emulated) invoke(t *testing.T, payload []byte) result {
 				break
 			}
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-e.out.written:
+		case <-deadline.C:
 			t.Fatalf("no REPORT line after invocation %d of %s:\n%s", e.invoked, e.name, text)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	r := result{Response: body}
 	sc := bufio.NewScanner(strings.NewReader(text))

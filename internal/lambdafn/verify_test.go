@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -199,12 +198,14 @@ func TestDedupTableUnderEmulator(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// received drains the queue and returns the finding ids of its events.
-	received := func() []string {
+	// received drains the queue and returns the finding ids of its events;
+	// with wait > 0 its receives long-poll that many seconds, so a message
+	// still on its way ends the wait the moment it arrives.
+	received := func(wait int32) []string {
 		t.Helper()
 		var ids []string
 		for {
-			out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
+			out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -241,7 +242,7 @@ func TestDedupTableUnderEmulator(t *testing.T) {
 	if len(r1.Findings) == 0 || len(nonCompliant) == 0 {
 		t.Fatalf("first delivery: %d findings, %d non-compliant; want some of each", len(r1.Findings), len(nonCompliant))
 	}
-	if got := received(); !slices.Equal(got, nonCompliant) {
+	if got := received(0); !slices.Equal(got, nonCompliant) {
 		t.Fatalf("first delivery: events for findings %q, want the non-compliant %q", got, nonCompliant)
 	}
 
@@ -263,10 +264,9 @@ func TestDedupTableUnderEmulator(t *testing.T) {
 			t.Errorf("%s: findings published again: %v", name, l)
 		}
 	}
-	// EventBridge delivery to the queue is synchronous in moto; wait a
-	// little for anything late all the same.
-	time.Sleep(200 * time.Millisecond)
-	if got := received(); len(got) != 0 {
+	// EventBridge delivery to the queue is synchronous in moto; a long
+	// poll catches anything late all the same.
+	if got := received(1); len(got) != 0 {
 		t.Errorf("retried event published %d more finding events: %q", len(got), got)
 	}
 
@@ -275,7 +275,7 @@ func TestDedupTableUnderEmulator(t *testing.T) {
 	if r := control.invokeFile(t, event); len(r.Findings) != len(r1.Findings) {
 		t.Errorf("without the table: %d findings, want %d", len(r.Findings), len(r1.Findings))
 	}
-	if got := received(); !slices.Equal(got, nonCompliant) {
+	if got := received(0); !slices.Equal(got, nonCompliant) {
 		t.Errorf("without the table: events for findings %q, want %q again", got, nonCompliant)
 	}
 }
