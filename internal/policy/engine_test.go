@@ -186,6 +186,51 @@ func TestEvaluateRules(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("Evaluate:\n got %q\nwant %q", got, tt.want)
 			}
+			// Any subset of the rules gives the same results for its
+			// rules: each alone, and all but one.
+			for i := range tt.want {
+				for _, want := range [][]Result{{tt.want[i]}, slices.Delete(slices.Clone(tt.want), i, i+1)} {
+					var ids []string
+					for _, r := range want {
+						ids = append(ids, r.Rule)
+					}
+					got, err := e.EvaluateRules(t.Context(), loadInput(t, tt.input), ids)
+					if err != nil || !slices.Equal(got, want) {
+						t.Errorf("EvaluateRules %v:\n got %q, %v\nwant %q", ids, got, err, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestTriggered(t *testing.T) {
+	tests := []struct {
+		name, resourceType, event string
+		want                      []string
+	}{
+		{name: "grant on a key: availability and the round trip", resourceType: "AWS::KMS::Key", event: "CreateGrant",
+			want: []string{"efs_kms_key_available", "efs_kms_key_verified"}},
+		{name: "rotation on a key", resourceType: "AWS::KMS::Key", event: "EnableKeyRotation",
+			want: []string{"efs_kms_key_verified", "kms_key_rotation_enabled"}},
+		{name: "key policy", resourceType: "AWS::KMS::Key", event: "PutKeyPolicy",
+			want: []string{"efs_kms_key_policy_grants_efs", "efs_kms_key_verified"}},
+		{name: "creating a key changes every key rule", resourceType: "AWS::KMS::Key", event: "CreateKey",
+			want: []string{"efs_kms_key_available", "efs_kms_key_policy_grants_efs", "efs_kms_key_symmetric", "efs_kms_key_verified", "kms_key_rotation_enabled"}},
+		{name: "file-system policy", resourceType: "AWS::EFS::FileSystem", event: "PutFileSystemPolicy",
+			want: []string{"efs_encryption_in_transit_enforced"}},
+		{name: "trail rule lists no triggers: every event", resourceType: "AWS::CloudTrail::Trail", event: "StopLogging",
+			want: []string{"cloudtrail_monitoring_intact"}},
+		{name: "unrelated event on a file system", resourceType: "AWS::EFS::FileSystem", event: "CreateGrant"},
+		{name: "event name of no interest", resourceType: "AWS::KMS::Key", event: "Decrypt",
+			want: []string{"efs_kms_key_verified"}},
+	}
+	e := engine(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := e.Triggered(tt.resourceType, tt.event); !slices.Equal(got, tt.want) {
+				t.Errorf("Triggered(%s, %s) = %v, want %v", tt.resourceType, tt.event, got, tt.want)
+			}
 		})
 	}
 }
