@@ -89,6 +89,7 @@ type Pipeline struct {
 	judgedRefs map[state.ResourceRef]bool
 	// allRules turns rule triggers off (tests compare the two).
 	allRules bool
+	cache    ruleCache
 }
 
 // New builds a pipeline.
@@ -119,6 +120,7 @@ func New(o Options) (*Pipeline, error) {
 		verifier: o.Verifier, onVerify: o.OnVerify,
 		reverified: map[string]time.Time{}, reverifyEvery: o.ReverifyEvery, now: o.Now,
 		judgedRefs: map[state.ResourceRef]bool{},
+		cache:      ruleCache{max: DefaultRuleCacheSize, entries: map[state.ResourceRef]*cacheEntry{}},
 	}, nil
 }
 
@@ -446,7 +448,7 @@ func (p *Pipeline) evaluate(ctx context.Context, ref state.ResourceRef, rec *clo
 		if ref.Type == state.TypeKey {
 			p.verify(ctx, in, rec, blast)
 		}
-		results, err = p.engine.EvaluateRules(ctx, in, ids)
+		results, err = p.judge(ctx, ref, in, ids, all)
 	}
 	if err != nil && len(results) == 0 {
 		for _, m := range p.engine.Rules() {
@@ -466,6 +468,27 @@ func (p *Pipeline) evaluate(ctx context.Context, ref state.ResourceRef, rec *clo
 		out = append(out, p.makeFinding(r, ref, rec, blast, source))
 	}
 	return out, err
+}
+
+// judge evaluates the rules ids (all of the type when all) on in, or takes
+// their results from the cache when the same input was judged before.
+func (p *Pipeline) judge(ctx context.Context, ref state.ResourceRef, in *policy.Input, ids []string, all bool) ([]policy.Result, error) {
+	if all {
+		ids = p.engine.RuleIDs(in.ResourceType)
+	}
+	sum, ok := inputHash(in, p.engine.ReadsEvent())
+	if ok {
+		if results, hit := p.cache.lookup(ref, sum, ids); hit {
+			p.cache.hits += len(results)
+			return results, nil
+		}
+	}
+	results, err := p.engine.EvaluateRules(ctx, in, ids)
+	p.cache.misses += len(ids)
+	if ok && err == nil {
+		p.cache.store(ref, sum, results)
+	}
+	return results, err
 }
 
 // rulesFor names the rules to evaluate for ref: every rule (all) without a

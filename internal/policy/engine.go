@@ -103,6 +103,33 @@ type Engine struct {
 	compiler *ast.Compiler
 	mu       sync.Mutex
 	subsets  map[string]*rego.PreparedEvalQuery // joined rule IDs -> query
+	// readsEvent is set when a module refers to input.event.
+	readsEvent bool
+}
+
+// ReadsEvent reports whether any rule reads the triggering event
+// (input.event); when none does, a resource's results depend on its
+// snapshot alone and may be reused across records.
+func (e *Engine) ReadsEvent() bool { return e.readsEvent }
+
+// RuleIDs returns the IDs of the rules of a resource type, sorted. The
+// slice must not be changed.
+func (e *Engine) RuleIDs(resourceType string) []string { return e.byType[resourceType] }
+
+// readsEvent reports whether a module refers to input.event, or to input
+// as a whole.
+func readsEvent(modules []*ast.Module) bool {
+	event := ast.MustParseRef("input.event")
+	found := false
+	for _, m := range modules {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if r.HasPrefix(event) || r.Equal(ast.InputRootRef) || (len(r) >= 2 && r[0].Equal(ast.InputRootDocument) && !r[1].IsGround()) {
+				found = true
+			}
+			return found
+		})
+	}
+	return found
 }
 
 // New compiles the embedded rules (rules.FS, skipping _test.rego files) and
@@ -135,6 +162,7 @@ func newEngine(ctx context.Context, fsys fs.FS) (*Engine, error) {
 		}
 	}
 	e.triggered = triggerIndex(metas)
+	e.readsEvent = readsEvent(modules)
 	opts := []func(*rego.Rego){
 		rego.Query(Query),
 		rego.StrictBuiltinErrors(true),

@@ -271,3 +271,32 @@ func TestRules(t *testing.T) {
 		t.Error("Rules exposes the engine's slice")
 	}
 }
+
+// TestReadsEvent holds that no embedded rule reads the triggering event (or
+// the input as a whole), which lets the pipeline reuse a resource's results
+// across records, and that a rule that does is noticed.
+func TestReadsEvent(t *testing.T) {
+	if e := engine(t); e.ReadsEvent() {
+		t.Fatal("an embedded rule reads input.event: results cannot be reused across records")
+	}
+	tests := []struct {
+		name string
+		body string
+		want bool
+	}{
+		{name: "reads input.event", body: `results contains {"rule": "good", "status": "COMPLIANT", "reason": input.event.event_name} if input.resource_type == "AWS::EFS::FileSystem"`, want: true},
+		{name: "reads the whole input", body: `results contains {"rule": "good", "status": "COMPLIANT", "reason": object.get(input, "x", "y")} if input.resource_type == "AWS::EFS::FileSystem"`, want: true},
+		{name: "reads the snapshot only", body: `results contains {"rule": "good", "status": "COMPLIANT", "reason": input.resource} if input.resource_type == "AWS::EFS::FileSystem"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := newEngine(t.Context(), testRules(t, map[string]string{"efs/x.rego": rule("good", "good", tt.body)}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.ReadsEvent(); got != tt.want {
+				t.Errorf("ReadsEvent = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
