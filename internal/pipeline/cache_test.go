@@ -66,3 +66,49 @@ func TestRuleCache(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyDocs holds that a policy document is parsed once while its text
+// is unchanged, that bad text is an error every time, and that the cache
+// stays within its bound.
+func TestPolicyDocs(t *testing.T) {
+	const doc = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}`
+	tests := []struct {
+		name    string
+		docs    []string
+		wantErr string // of the last parse
+		wantLen int    // documents kept
+		same    bool   // the last two parses return one value
+	}{
+		{name: "same text twice: parsed once", docs: []string{doc, doc}, wantLen: 1, same: true},
+		{name: "changed text: parsed again", docs: []string{doc, strings.Replace(doc, "kms:*", "kms:Decrypt", 1)}, wantLen: 2},
+		{name: "not JSON: an error, not kept", docs: []string{doc, `{"Version":`}, wantErr: "not a JSON document", wantLen: 1},
+		{name: "a JSON array: an error", docs: []string{`[]`}, wantErr: "not a JSON object", wantLen: 0},
+		{name: "full: cleared before the next", docs: []string{`{"a":1}`, `{"b":1}`, `{"c":1}`}, wantLen: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := policyDocs{max: 2, docs: map[string]any{}}
+			var vals []any
+			var err error
+			for _, d := range tt.docs {
+				var v any
+				v, err = c.parse(d)
+				vals = append(vals, v)
+			}
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			if len(c.docs) != tt.wantLen {
+				t.Errorf("%d documents kept, want %d", len(c.docs), tt.wantLen)
+			}
+			if n := len(vals); n >= 2 && tt.same {
+				a, _ := vals[n-2].(map[string]any)
+				b, _ := vals[n-1].(map[string]any)
+				a["marker"] = true // the shared value: visible through both
+				if b["marker"] != true {
+					t.Error("the second parse did not return the cached value")
+				}
+			}
+		})
+	}
+}

@@ -90,6 +90,7 @@ type Pipeline struct {
 	// allRules turns rule triggers off (tests compare the two).
 	allRules bool
 	cache    ruleCache
+	policies policyDocs
 }
 
 // New builds a pipeline.
@@ -121,6 +122,7 @@ func New(o Options) (*Pipeline, error) {
 		reverified: map[string]time.Time{}, reverifyEvery: o.ReverifyEvery, now: o.Now,
 		judgedRefs: map[state.ResourceRef]bool{},
 		cache:      ruleCache{max: DefaultRuleCacheSize, entries: map[state.ResourceRef]*cacheEntry{}},
+		policies:   policyDocs{max: 1024, docs: map[string]any{}},
 	}, nil
 }
 
@@ -435,7 +437,7 @@ func (p *Pipeline) EvaluateResource(ctx context.Context, ref state.ResourceRef, 
 // results into findings. Failures become ERROR findings for every rule of the
 // resource type, never silence: the error is returned alongside them.
 func (p *Pipeline) evaluate(ctx context.Context, ref state.ResourceRef, rec *cloudtrail.Record, source string) ([]finding.Finding, error) {
-	in, blast, err := BuildInput(ctx, p.store, ref, rec, p.config)
+	in, blast, err := buildInput(ctx, p.store, ref, rec, p.config, p.policies.parse)
 	if ref.Type == state.TypeTrail {
 		in, err = p.withIntegrity(ctx, ref, rec, in, err)
 	}
