@@ -24,8 +24,8 @@ func TestRuleCache(t *testing.T) {
 		wantLast   string // rule:status of the last finding
 	}{
 		{
-			name:       "new key and file system: every rule evaluated",
-			recs:       []map[string]any{createKey, createFS},
+			name: "new key and file system: every rule evaluated",
+			recs: []map[string]any{createKey, createFS},
 			// Key, file system, then the key's rules that CreateFileSystem
 			// triggers (all but rotation): it now protects the file system.
 			wantMisses: 5 + 2 + 4,
