@@ -198,7 +198,11 @@ func (src *source) stream(r io.Reader) error {
 			zr.Close()
 			gzipPool.Put(zr)
 		}()
-		in = &cappedReader{r: zr, max: src.run.lim.MaxInflatedBytes}
+		var stop func()
+		in, stop = readAhead(&cappedReader{r: zr, max: src.run.lim.MaxInflatedBytes})
+		// Runs before zr is closed and pooled: the inflating goroutine
+		// is gone by then.
+		defer stop()
 	}
 	sc := newScanner(in, src.run.lim.MaxRecordBytes)
 	defer sc.release()

@@ -322,34 +322,10 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 		}
 		switch c := s.buf[i]; c {
 		case '"':
-			// Find the closing quote, stepping over escapes.
 			strRel := i + 1 - start
-			j := i + 1
-			escaped := false
-			for {
-				if j >= s.w {
-					over := j - s.w // 1 when an escape's second byte is due
-					i = s.w
-					if !s.more(&start, &i, &tooLarge, limit) {
-						return s.truncated(res, i)
-					}
-					j = i + over
-					continue
-				}
-				q := bytes.IndexByte(s.buf[j:s.w], '"')
-				seg := s.w
-				if q >= 0 {
-					seg = j + q
-				}
-				if b := bytes.IndexByte(s.buf[j:seg], '\\'); b >= 0 {
-					escaped = true
-					j += b + 2
-					continue
-				}
-				j = seg
-				if q >= 0 {
-					break
-				}
+			j, escaped, ok := s.stringEnd(&start, i+1, &tooLarge, limit)
+			if !ok {
+				return s.truncated(res, j)
 			}
 			// The string's content is buf[start+strRel : j].
 			if depth == 1 && !tooLarge && s.stack[0] == '{' {
@@ -390,9 +366,23 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 				break
 			}
 			s.stack = append(s.stack, c)
-			if depth == 1 && c == '{' {
-				state = stKey
+			if depth == 1 {
+				if c == '{' {
+					state = stKey
+				}
+				break
 			}
+			// Below the top level nothing is noted: skip the nested value
+			// in one go, back to depth 1.
+			i++
+			if err := s.skipNested(&start, &i, &tooLarge, &tooDeep, limit, maxDepth); err != nil {
+				if err == errTruncated {
+					return s.truncated(res, i)
+				}
+				return res, err
+			}
+			depth = 1
+			continue
 		case '}', ']':
 			if depth > maxDepth {
 				depth--
@@ -488,4 +478,116 @@ func (s *scanner) truncated(res scanResult, i int) (scanResult, error) {
 		return res, e
 	}
 	return res, errTruncated
+}
+
+// stringEnd finds the closing quote of the string whose content starts at
+// buf[j], stepping over escapes, reading on as needed (which may shift
+// *start). It returns the index of the quote and whether the string holds an
+// escape; ok is false when the input ended first, with end the position
+// reached.
+func (s *scanner) stringEnd(start *int, j int, tooLarge *bool, limit int) (end int, escaped, ok bool) {
+	for {
+		if j >= s.w {
+			over := j - s.w // 1 when an escape's second byte is due
+			i := s.w
+			if !s.more(start, &i, tooLarge, limit) {
+				return i, escaped, false
+			}
+			j = i + over
+			continue
+		}
+		q := bytes.IndexByte(s.buf[j:s.w], '"')
+		seg := s.w
+		if q >= 0 {
+			seg = j + q
+		}
+		if b := bytes.IndexByte(s.buf[j:seg], '\\'); b >= 0 {
+			escaped = true
+			j += b + 2
+			continue
+		}
+		if q >= 0 {
+			return seg, escaped, true
+		}
+		j = seg
+	}
+}
+
+// structural marks the bytes that skipNested stops at.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+
+// skipNested skips a nested value whose opening bracket, at depth 2, is
+// already on the stack, from buf[*i] to just past its closing bracket. Only
+// brackets and quotes are visited byte by byte; a string is skipped with one
+// bytes.IndexByte for its closing quote, looking back over backslashes only
+// when one precedes it. It returns errTruncated (with *i where the input
+// ended) or errMismatched (with s.r at the offending byte).
+func (s *scanner) skipNested(start, i *int, tooLarge, tooDeep *bool, limit, maxDepth int) error {
+	depth := 2
+	for {
+		if *i >= s.w && !s.more(start, i, tooLarge, limit) {
+			return errTruncated
+		}
+		k := *i
+		for k < s.w && !structural[s.buf[k]] {
+			k++
+		}
+		if k == s.w {
+			*i = k
+			continue
+		}
+		switch c := s.buf[k]; c {
+		case '"':
+			// The closing quote is the first one not escaped; an odd run of
+			// backslashes before a quote escapes it.
+			from := k + 1
+			j := from
+			for {
+				q := bytes.IndexByte(s.buf[j:s.w], '"')
+				if q < 0 {
+					// The string runs past the buffer: read on with the
+					// escape-aware search.
+					var ok bool
+					if j, _, ok = s.stringEnd(start, from, tooLarge, limit); !ok {
+						*i = j
+						return errTruncated
+					}
+					break
+				}
+				j += q
+				n := 0
+				for j-1-n >= from && s.buf[j-1-n] == '\\' {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+				j++
+			}
+			k = j
+		case '{', '[':
+			depth++
+			if depth > maxDepth {
+				*tooDeep = true
+				break
+			}
+			s.stack = append(s.stack, c)
+		default: // '}', ']'
+			if depth > maxDepth {
+				depth--
+				break
+			}
+			if (c == '}') != (s.stack[depth-1] == '{') {
+				s.r = k
+				return errMismatched
+			}
+			depth--
+			s.stack = s.stack[:depth]
+			if depth == 1 {
+				*i = k + 1
+				return nil
+			}
+		}
+		*i = k + 1
+	}
 }

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -130,6 +131,11 @@ func (f *fakeKMS) ListGrants(ctx context.Context, in *kms.ListGrantsInput, _ ...
 	if err := f.deny.check("ListGrants"); err != nil {
 		return nil, err
 	}
+	// Every caller asks for the largest page the API allows.
+	// https://docs.aws.amazon.com/kms/latest/APIReference/API_ListGrants.html
+	if aws.ToInt32(in.Limit) != 100 {
+		return nil, fmt.Errorf("ListGrants Limit %d, not the largest page (100)", aws.ToInt32(in.Limit))
+	}
 	k, err := f.key(in.KeyId)
 	if err != nil {
 		return nil, err
@@ -141,6 +147,10 @@ func (f *fakeKMS) ListAliases(ctx context.Context, in *kms.ListAliasesInput, _ .
 	f.add("ListAliases")
 	if err := f.deny.check("ListAliases"); err != nil {
 		return nil, err
+	}
+	// https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html
+	if aws.ToInt32(in.Limit) != 100 {
+		return nil, fmt.Errorf("ListAliases Limit %d, not the largest page (100)", aws.ToInt32(in.Limit))
 	}
 	return &kms.ListAliasesOutput{Aliases: f.aliases}, nil
 }

@@ -322,7 +322,9 @@ func (l *Live) keyPolicy(ctx context.Context, c *Clients, arn string) (string, e
 func (l *Live) keyGrants(ctx context.Context, c *Clients, arn string) ([]state.Grant, error) {
 	v, err := l.cache.get(ctx, keyGrantsKey(arn), func(ctx context.Context) (any, error) {
 		var grants []state.Grant
-		p := kms.NewListGrantsPaginator(c.KMS, &kms.ListGrantsInput{KeyId: aws.String(arn)})
+		// Limit: the largest page ListGrants allows (1 to 100, default 50).
+		// https://docs.aws.amazon.com/kms/latest/APIReference/API_ListGrants.html
+		p := kms.NewListGrantsPaginator(c.KMS, &kms.ListGrantsInput{KeyId: aws.String(arn), Limit: aws.Int32(100)})
 		for p.HasMorePages() {
 			out, err := p.NextPage(ctx)
 			if err != nil {
@@ -367,7 +369,9 @@ func grantFrom(g kmstypes.GrantListEntry) state.Grant {
 func (l *Live) aliases(ctx context.Context, c *Clients, account, region string) (*aliasIndex, error) {
 	v, err := l.cache.get(ctx, aliasIndexKey(account, region), func(ctx context.Context) (any, error) {
 		idx := &aliasIndex{toKey: map[string]string{}, byKey: map[string][]string{}}
-		p := kms.NewListAliasesPaginator(c.KMS, &kms.ListAliasesInput{})
+		// Limit: the largest page ListAliases allows (1 to 100, default 50).
+		// https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html
+		p := kms.NewListAliasesPaginator(c.KMS, &kms.ListAliasesInput{Limit: aws.Int32(100)})
 		for p.HasMorePages() {
 			out, err := p.NextPage(ctx)
 			if err != nil {

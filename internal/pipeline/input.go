@@ -18,6 +18,12 @@ import (
 // returns the blast radius of a key: the ARNs of the live file systems it
 // protects.
 func BuildInput(ctx context.Context, store state.Store, ref state.ResourceRef, rec *cloudtrail.Record, cfg config.Config) (*policy.Input, []string, error) {
+	return buildInput(ctx, store, ref, rec, cfg, parsePolicy)
+}
+
+// buildInput is BuildInput with the policy document parser given: a
+// pipeline passes its cache (policyDocs.parse).
+func buildInput(ctx context.Context, store state.Store, ref state.ResourceRef, rec *cloudtrail.Record, cfg config.Config, parse func(string) (any, error)) (*policy.Input, []string, error) {
 	in := &policy.Input{ResourceType: string(ref.Type), Resource: ref.ARN, Config: cfg, FileSystems: []policy.FileSystemRef{}}
 	if rec != nil {
 		in.Event = &policy.EventInput{EventID: rec.EventID, EventName: rec.EventName, EventSource: rec.EventSource, EventTime: rec.EventTime}
@@ -32,7 +38,7 @@ func BuildInput(ctx context.Context, store state.Store, ref state.ResourceRef, r
 		if fs == nil {
 			return nil, nil, fmt.Errorf("file system %s is not in the store", ref.ARN)
 		}
-		fsIn, err := fileSystemInput(fs)
+		fsIn, err := fileSystemInput(fs, parse)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -43,7 +49,7 @@ func BuildInput(ctx context.Context, store state.Store, ref state.ResourceRef, r
 				return nil, nil, fmt.Errorf("read key %s: %w", fs.KMSKeyARN, err)
 			}
 			if k != nil {
-				if in.Key, err = keyInput(k); err != nil {
+				if in.Key, err = keyInput(k, parse); err != nil {
 					return nil, nil, err
 				}
 			}
@@ -56,7 +62,7 @@ func BuildInput(ctx context.Context, store state.Store, ref state.ResourceRef, r
 		if k == nil {
 			return nil, nil, fmt.Errorf("key %s is not in the store", ref.ARN)
 		}
-		if in.Key, err = keyInput(k); err != nil {
+		if in.Key, err = keyInput(k, parse); err != nil {
 			return nil, nil, err
 		}
 		if in.Key.Primary, err = primaryInput(ctx, store, k); err != nil {
@@ -141,7 +147,7 @@ func monitoringInput(ctx context.Context, store state.Store, ref state.ResourceR
 	return nil
 }
 
-func fileSystemInput(fs *state.FileSystem) (*policy.FileSystemInput, error) {
+func fileSystemInput(fs *state.FileSystem, parse func(string) (any, error)) (*policy.FileSystemInput, error) {
 	out := &policy.FileSystemInput{
 		ARN: fs.ARN, ID: fs.ID, Account: fs.Account, Region: fs.Region,
 		Encrypted: fs.Encrypted, KMSKeyID: fs.KMSKeyID, KMSKeyARN: fs.KMSKeyARN, Deleted: fs.Deleted,
@@ -151,7 +157,7 @@ func fileSystemInput(fs *state.FileSystem) (*policy.FileSystemInput, error) {
 		PolicyKnown: fs.Known || fs.PolicyKnown,
 	}
 	if fs.Policy != "" {
-		p, err := parsePolicy(fs.Policy)
+		p, err := parse(fs.Policy)
 		if err != nil {
 			return nil, fmt.Errorf("file system %s policy: %w", fs.ARN, err)
 		}
@@ -160,7 +166,7 @@ func fileSystemInput(fs *state.FileSystem) (*policy.FileSystemInput, error) {
 	return out, nil
 }
 
-func keyInput(k *state.Key) (*policy.KeyInput, error) {
+func keyInput(k *state.Key, parse func(string) (any, error)) (*policy.KeyInput, error) {
 	out := &policy.KeyInput{
 		ARN: k.ARN, ID: k.ID, Account: k.Account, Region: k.Region,
 		Known:   k.KeySpec != "" || k.KeyState != "" || k.KeyManager != "",
@@ -185,7 +191,7 @@ func keyInput(k *state.Key) (*policy.KeyInput, error) {
 		})
 	}
 	if k.Policy != "" {
-		p, err := parsePolicy(k.Policy)
+		p, err := parse(k.Policy)
 		if err != nil {
 			return nil, fmt.Errorf("key %s policy: %w", k.ARN, err)
 		}
@@ -222,5 +228,30 @@ func parsePolicy(doc string) (any, error) {
 	if _, ok := v.(map[string]any); !ok {
 		return nil, fmt.Errorf("not a JSON object")
 	}
+	return v, nil
+}
+
+// policyDocs keeps parsed policy documents by their text, so that a key or
+// file-system policy is parsed once per change rather than once per
+// evaluation. It is bounded: once full it is cleared. The parsed values are
+// shared between inputs and never changed.
+type policyDocs struct {
+	max  int
+	docs map[string]any
+}
+
+// parse is parsePolicy through the cache.
+func (c *policyDocs) parse(doc string) (any, error) {
+	if v, ok := c.docs[doc]; ok {
+		return v, nil
+	}
+	v, err := parsePolicy(doc)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.docs) >= c.max {
+		clear(c.docs)
+	}
+	c.docs[doc] = v
 	return v, nil
 }

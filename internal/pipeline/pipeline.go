@@ -82,6 +82,15 @@ type Pipeline struct {
 	now           func() time.Time
 
 	integrity map[string][]string // trail ARN -> integrity failures (integrity.go)
+
+	// judgedRefs holds the resources every rule has judged in this
+	// process; a record touching one of them evaluates only the rules it
+	// can trigger (rulesFor).
+	judgedRefs map[state.ResourceRef]bool
+	// allRules turns rule triggers off (tests compare the two).
+	allRules bool
+	cache    ruleCache
+	policies policyDocs
 }
 
 // New builds a pipeline.
@@ -111,6 +120,9 @@ func New(o Options) (*Pipeline, error) {
 		log: o.Logger, seen: map[string]seenRecord{}, maxSeen: o.MaxSeen, judged: o.Seen,
 		verifier: o.Verifier, onVerify: o.OnVerify,
 		reverified: map[string]time.Time{}, reverifyEvery: o.ReverifyEvery, now: o.Now,
+		judgedRefs: map[state.ResourceRef]bool{},
+		cache:      ruleCache{max: DefaultRuleCacheSize, entries: map[state.ResourceRef]*cacheEntry{}},
+		policies:   policyDocs{max: 1024, docs: map[string]any{}},
 	}, nil
 }
 
@@ -425,23 +437,30 @@ func (p *Pipeline) EvaluateResource(ctx context.Context, ref state.ResourceRef, 
 // results into findings. Failures become ERROR findings for every rule of the
 // resource type, never silence: the error is returned alongside them.
 func (p *Pipeline) evaluate(ctx context.Context, ref state.ResourceRef, rec *cloudtrail.Record, source string) ([]finding.Finding, error) {
-	in, blast, err := BuildInput(ctx, p.store, ref, rec, p.config)
+	in, blast, err := buildInput(ctx, p.store, ref, rec, p.config, p.policies.parse)
 	if ref.Type == state.TypeMonitoringPath {
 		in, err = p.withIntegrity(ctx, ref, rec, in, err)
+	}
+	ids, all := p.rulesFor(ref, rec)
+	if !all && len(ids) == 0 {
+		return nil, nil // no rule's verdict can change
 	}
 	var results []policy.Result
 	if err == nil {
 		if ref.Type == state.TypeKey {
 			p.verify(ctx, in, rec, blast)
 		}
-		results, err = p.engine.Evaluate(ctx, in)
+		results, err = p.judge(ctx, ref, in, ids, all)
 	}
 	if err != nil && len(results) == 0 {
 		for _, m := range p.engine.Rules() {
-			if m.ResourceType == string(ref.Type) {
+			if m.ResourceType == string(ref.Type) && (all || slices.Contains(ids, m.ID)) {
 				results = append(results, policy.Result{Rule: m.ID, Status: finding.Error, Reason: err.Error()})
 			}
 		}
+	}
+	if err == nil {
+		p.markJudged(ref)
 	}
 	if err != nil {
 		p.log.ErrorContext(ctx, "evaluation failed", "resource_arn", ref.ARN, "error", err.Error())
@@ -470,6 +489,47 @@ func resourceDeleted(in *policy.Input) bool {
 		return in.Key.Deleted
 	}
 	return false
+}
+
+// judge evaluates the rules ids (all of the type when all) on in, or takes
+// their results from the cache when the same input was judged before.
+func (p *Pipeline) judge(ctx context.Context, ref state.ResourceRef, in *policy.Input, ids []string, all bool) ([]policy.Result, error) {
+	if all {
+		ids = p.engine.RuleIDs(in.ResourceType)
+	}
+	sum, ok := inputHash(in, p.engine.ReadsEvent())
+	if ok {
+		if results, hit := p.cache.lookup(ref, sum, ids); hit {
+			p.cache.hits += len(results)
+			return results, nil
+		}
+	}
+	results, err := p.engine.EvaluateRules(ctx, in, ids)
+	p.cache.misses += len(ids)
+	if ok && err == nil {
+		p.cache.store(ref, sum, results)
+	}
+	return results, err
+}
+
+// rulesFor names the rules to evaluate for ref: every rule (all) without a
+// record, or when no evaluation in this process judged ref with every rule
+// yet; otherwise the rules the record's event name can trigger
+// (policy.RuleMeta.Triggers), whose verdicts alone can have changed.
+func (p *Pipeline) rulesFor(ref state.ResourceRef, rec *cloudtrail.Record) (ids []string, all bool) {
+	if rec == nil || p.allRules || !p.judgedRefs[ref] {
+		return nil, true
+	}
+	return p.engine.Triggered(string(ref.Type), rec.EventName), false
+}
+
+// markJudged notes that every rule has judged ref, bounded as the seen
+// eventIDs are: forgetting only costs a full evaluation.
+func (p *Pipeline) markJudged(ref state.ResourceRef) {
+	if !p.judgedRefs[ref] && len(p.judgedRefs) >= p.maxSeen {
+		clear(p.judgedRefs)
+	}
+	p.judgedRefs[ref] = true
 }
 
 func (p *Pipeline) makeFinding(r policy.Result, ref state.ResourceRef, rec *cloudtrail.Record, blast []string, source string) finding.Finding {

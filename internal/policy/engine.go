@@ -22,6 +22,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 
+	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/state"
 	"github.com/atrest/atrest/rules"
@@ -97,6 +98,10 @@ type RuleMeta struct {
 	Controls []string
 	// RelatedResources are the related_resources URLs (AWS documentation).
 	RelatedResources []string
+	// Triggers is custom.triggers: the event names whose records can change
+	// the rule's verdict on a resource they touch. Empty means every record
+	// can (the rule reads a fact that any evaluation may establish).
+	Triggers []string
 }
 
 // Result is one rule's judgement of the input resource.
@@ -116,6 +121,43 @@ type Engine struct {
 	rules  []RuleMeta          // sorted by ID
 	byID   map[string]RuleMeta // ID -> meta
 	byType map[string][]string // resource type -> sorted rule IDs
+	pkg    map[string]string   // ID -> the rule's package path (data.atrest...)
+
+	// triggered lists, per resource type and event name, the rules a record
+	// of that name can change (RuleMeta.Triggers), sorted by ID.
+	triggered map[string]map[string][]string
+	// compiler holds the compiled rules; queries for a subset of the rules
+	// are prepared against it, once each, on first use.
+	compiler *ast.Compiler
+	mu       sync.Mutex
+	subsets  map[string]*rego.PreparedEvalQuery // joined rule IDs -> query
+	// readsEvent is set when a module refers to input.event.
+	readsEvent bool
+}
+
+// ReadsEvent reports whether any rule reads the triggering event
+// (input.event); when none does, a resource's results depend on its
+// snapshot alone and may be reused across records.
+func (e *Engine) ReadsEvent() bool { return e.readsEvent }
+
+// RuleIDs returns the IDs of the rules of a resource type, sorted. The
+// slice must not be changed.
+func (e *Engine) RuleIDs(resourceType string) []string { return e.byType[resourceType] }
+
+// readsEvent reports whether a module refers to input.event, or to input
+// as a whole.
+func readsEvent(modules []*ast.Module) bool {
+	event := ast.MustParseRef("input.event")
+	found := false
+	for _, m := range modules {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if r.HasPrefix(event) || r.Equal(ast.InputRootRef) || (len(r) >= 2 && r[0].Equal(ast.InputRootDocument) && !r[1].IsGround()) {
+				found = true
+			}
+			return found
+		})
+	}
+	return found
 }
 
 // New compiles the embedded rules (rules.FS, skipping _test.rego files) and
@@ -135,15 +177,25 @@ func newEngine(ctx context.Context, fsys fs.FS) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{rules: metas, byID: map[string]RuleMeta{}, byType: map[string][]string{}}
+	e := &Engine{rules: metas, byID: map[string]RuleMeta{}, byType: map[string][]string{},
+		pkg: map[string]string{}, subsets: map[string]*rego.PreparedEvalQuery{}}
 	for _, meta := range metas { // sorted by ID, so byType's lists are too
 		e.byID[meta.ID] = meta
 		e.byType[meta.ResourceType] = append(e.byType[meta.ResourceType], meta.ID)
 	}
+	for _, m := range modules {
+		if isRule(m) {
+			meta, _ := ruleMeta(m)
+			e.pkg[meta.ID] = m.Package.Path.String()
+		}
+	}
+	e.triggered = triggerIndex(metas)
+	e.readsEvent = readsEvent(modules)
 	opts := []func(*rego.Rego){
 		rego.Query(Query),
 		rego.StrictBuiltinErrors(true),
 		rego.Strict(true),
+		rego.CompilerHook(func(c *ast.Compiler) { e.compiler = c }),
 	}
 	for _, m := range modules {
 		opts = append(opts, rego.ParsedModule(m))
@@ -308,6 +360,21 @@ func ruleMeta(m *ast.Module) (RuleMeta, error) {
 	if len(controls) == 0 || len(meta.Controls) != len(controls) {
 		problems = append(problems, "custom.controls must be a non-empty list of strings")
 	}
+	if v, ok := a.Custom["triggers"]; ok {
+		list, _ := v.([]any)
+		for _, t := range list {
+			s, ok := t.(string)
+			if !ok || !cloudtrail.InterestingName(s) {
+				problems = append(problems, fmt.Sprintf("custom.triggers: %v is not an event name of interest", t))
+				continue
+			}
+			meta.Triggers = append(meta.Triggers, s)
+		}
+		if len(list) == 0 {
+			problems = append(problems, "custom.triggers must be a non-empty list of event names")
+		}
+		slices.Sort(meta.Triggers)
+	}
 	for _, r := range a.RelatedResources {
 		meta.RelatedResources = append(meta.RelatedResources, r.Ref.String())
 	}
@@ -334,6 +401,99 @@ func (e *Engine) Meta(id string) (RuleMeta, bool) {
 	return m, ok
 }
 
+// triggerIndex lists, per resource type and event name, the rules that a
+// record of that name can change; a rule without triggers is listed under
+// every name.
+func triggerIndex(metas []RuleMeta) map[string]map[string][]string {
+	names := map[string]bool{}
+	for _, m := range metas {
+		for _, t := range m.Triggers {
+			names[t] = true
+		}
+	}
+	for _, n := range cloudtrail.EventNames() {
+		names[n] = true
+	}
+	idx := map[string]map[string][]string{}
+	for _, m := range metas { // sorted by ID
+		if idx[m.ResourceType] == nil {
+			idx[m.ResourceType] = map[string][]string{}
+		}
+		for n := range names {
+			if len(m.Triggers) == 0 || slices.Contains(m.Triggers, n) {
+				idx[m.ResourceType][n] = append(idx[m.ResourceType][n], m.ID)
+			}
+		}
+	}
+	return idx
+}
+
+// Triggered returns the IDs of the rules of a resource type whose verdict a
+// record named eventName can change, sorted; nil when none can. An event name
+// no rule lists still triggers the rules that list no triggers.
+func (e *Engine) Triggered(resourceType, eventName string) []string {
+	byName := e.triggered[resourceType]
+	if ids, ok := byName[eventName]; ok {
+		return ids
+	}
+	var ids []string
+	for _, id := range e.byType[resourceType] {
+		if len(e.byID[id].Triggers) == 0 {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// EvaluateRules runs the named rules (all of in.ResourceType's type) against
+// in, as Evaluate runs all of them: results sorted by rule ID, ERROR results
+// and an error wrapping ErrEvaluation on failure. The query for each
+// distinct set of rules is prepared once, on first use.
+func (e *Engine) EvaluateRules(ctx context.Context, in *Input, ids []string) ([]Result, error) {
+	if in == nil {
+		return nil, fmt.Errorf("%w: nil input", ErrEvaluation)
+	}
+	all := e.byType[in.ResourceType]
+	if len(ids) == 0 || slices.Equal(ids, all) {
+		return e.Evaluate(ctx, in)
+	}
+	for _, id := range ids {
+		if m, ok := e.byID[id]; !ok || m.ResourceType != in.ResourceType {
+			return nil, fmt.Errorf("%w: rule %q does not judge resource type %q", ErrEvaluation, id, in.ResourceType)
+		}
+	}
+	q, err := e.subset(ctx, ids)
+	if err != nil {
+		return failAll(ids, err)
+	}
+	return e.eval(ctx, q, in, ids)
+}
+
+// subset returns the prepared query for the union of the rules' results.
+func (e *Engine) subset(ctx context.Context, ids []string) (*rego.PreparedEvalQuery, error) {
+	key := strings.Join(ids, ",")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if q, ok := e.subsets[key]; ok {
+		return q, nil
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = e.pkg[id] + "." + resultsRule
+	}
+	q, err := rego.New(
+		rego.Query(strings.Join(parts, " | ")),
+		rego.Compiler(e.compiler),
+		rego.StrictBuiltinErrors(true),
+		rego.Strict(true),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare the query for rules %s: %w", key, err)
+	}
+	e.subsets[key] = &q
+	return &q, nil
+}
+
 // Evaluate runs every rule of in.ResourceType against in and returns their
 // results sorted by rule ID. When evaluation fails, or the rules return
 // something malformed, the affected rules get an ERROR result carrying the
@@ -347,6 +507,12 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) ([]Result, error) {
 	if len(expected) == 0 {
 		return nil, fmt.Errorf("%w: no rules judge resource type %q", ErrEvaluation, in.ResourceType)
 	}
+	return e.eval(ctx, &e.query, in, expected)
+}
+
+// eval runs a prepared query against in and checks its answer against the
+// expected rules.
+func (e *Engine) eval(ctx context.Context, query *rego.PreparedEvalQuery, in *Input, expected []string) ([]Result, error) {
 	value, err := inputValue(in)
 	if err != nil {
 		return failAll(expected, fmt.Errorf("convert input for %s: %w", in.Resource, err))
@@ -361,7 +527,7 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) ([]Result, error) {
 	// do the same work without allocating maps or a goroutine per input.
 	cancel := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
-	rs, err := e.query.Eval(ctx,
+	rs, err := query.Eval(ctx,
 		rego.EvalParsedInput(value),
 		rego.EvalMetrics(metrics.NoOp()),
 		rego.EvalExternalCancel(cancel),

@@ -186,6 +186,51 @@ func TestEvaluateRules(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("Evaluate:\n got %q\nwant %q", got, tt.want)
 			}
+			// Any subset of the rules gives the same results for its
+			// rules: each alone, and all but one.
+			for i := range tt.want {
+				for _, want := range [][]Result{{tt.want[i]}, slices.Delete(slices.Clone(tt.want), i, i+1)} {
+					var ids []string
+					for _, r := range want {
+						ids = append(ids, r.Rule)
+					}
+					got, err := e.EvaluateRules(t.Context(), loadInput(t, tt.input), ids)
+					if err != nil || !slices.Equal(got, want) {
+						t.Errorf("EvaluateRules %v:\n got %q, %v\nwant %q", ids, got, err, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestTriggered(t *testing.T) {
+	tests := []struct {
+		name, resourceType, event string
+		want                      []string
+	}{
+		{name: "grant on a key: availability and the round trip", resourceType: "AWS::KMS::Key", event: "CreateGrant",
+			want: []string{"efs_kms_key_available", "efs_kms_key_verified"}},
+		{name: "rotation on a key", resourceType: "AWS::KMS::Key", event: "EnableKeyRotation",
+			want: []string{"efs_kms_key_verified", "kms_key_rotation_enabled"}},
+		{name: "key policy", resourceType: "AWS::KMS::Key", event: "PutKeyPolicy",
+			want: []string{"efs_kms_key_policy_grants_efs", "efs_kms_key_verified"}},
+		{name: "creating a key changes every key rule", resourceType: "AWS::KMS::Key", event: "CreateKey",
+			want: []string{"efs_kms_key_available", "efs_kms_key_policy_grants_efs", "efs_kms_key_symmetric", "efs_kms_key_verified", "kms_key_rotation_enabled"}},
+		{name: "file-system policy", resourceType: "AWS::EFS::FileSystem", event: "PutFileSystemPolicy",
+			want: []string{"efs_encryption_in_transit_enforced"}},
+		{name: "trail rule lists no triggers: every event", resourceType: "AWS::CloudTrail::Trail", event: "StopLogging",
+			want: []string{"cloudtrail_monitoring_intact"}},
+		{name: "unrelated event on a file system", resourceType: "AWS::EFS::FileSystem", event: "CreateGrant"},
+		{name: "event name of no interest", resourceType: "AWS::KMS::Key", event: "Decrypt",
+			want: []string{"efs_kms_key_verified"}},
+	}
+	e := engine(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := e.Triggered(tt.resourceType, tt.event); !slices.Equal(got, tt.want) {
+				t.Errorf("Triggered(%s, %s) = %v, want %v", tt.resourceType, tt.event, got, tt.want)
+			}
 		})
 	}
 }
@@ -224,5 +269,34 @@ func TestRules(t *testing.T) {
 	e.Rules()[0].ID = "changed"
 	if e.Rules()[0].ID != "cloudtrail_monitoring_intact" {
 		t.Error("Rules exposes the engine's slice")
+	}
+}
+
+// TestReadsEvent holds that no embedded rule reads the triggering event (or
+// the input as a whole), which lets the pipeline reuse a resource's results
+// across records, and that a rule that does is noticed.
+func TestReadsEvent(t *testing.T) {
+	if e := engine(t); e.ReadsEvent() {
+		t.Fatal("an embedded rule reads input.event: results cannot be reused across records")
+	}
+	tests := []struct {
+		name string
+		body string
+		want bool
+	}{
+		{name: "reads input.event", body: `results contains {"rule": "good", "status": "COMPLIANT", "reason": input.event.event_name} if input.resource_type == "AWS::EFS::FileSystem"`, want: true},
+		{name: "reads the whole input", body: `results contains {"rule": "good", "status": "COMPLIANT", "reason": object.get(input, "x", "y")} if input.resource_type == "AWS::EFS::FileSystem"`, want: true},
+		{name: "reads the snapshot only", body: `results contains {"rule": "good", "status": "COMPLIANT", "reason": input.resource} if input.resource_type == "AWS::EFS::FileSystem"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := newEngine(t.Context(), testRules(t, map[string]string{"efs/x.rego": rule("good", "good", tt.body)}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.ReadsEvent(); got != tt.want {
+				t.Errorf("ReadsEvent = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -239,6 +239,16 @@ func TestNewRejectsBrokenRuleSets(t *testing.T) {
 			wantErr: `invalid rule set: efs/x.rego: custom.resource_type "AWS::S3::Bucket" is not a resource type atrest models`,
 		},
 		{
+			name:    "trigger that is no event name of interest",
+			files:   map[string]string{"efs/x.rego": strings.Replace(good, "#   controls:", "#   triggers:\n#     - CreateFileSystem\n#     - Decrypt\n#   controls:", 1)},
+			wantErr: "invalid rule set: efs/x.rego: custom.triggers: Decrypt is not an event name of interest",
+		},
+		{
+			name:    "empty triggers",
+			files:   map[string]string{"efs/x.rego": strings.Replace(good, "#   controls:", "#   triggers: []\n#   controls:", 1)},
+			wantErr: "invalid rule set: efs/x.rego: custom.triggers must be a non-empty list of event names",
+		},
+		{
 			name:    "duplicate id",
 			files:   map[string]string{"efs/a.rego": good, "efs/b.rego": strings.Replace(good, "package atrest.efs.good", "package atrest.efs.good2", 1)},
 			wantErr: `invalid rule set: efs/b.rego: rule id "good" used twice`,

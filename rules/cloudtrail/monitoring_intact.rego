@@ -61,7 +61,9 @@ verdict := trail_verdict if {
 } else := {"status": "NOT_APPLICABLE", "reason": "the input holds neither a trail nor a watched resource"}
 
 # config is the input's config, null when absent.
-config := object.get(input, "config", null)
+default config := null
+
+config := input.config
 
 # configured is a list parameter of config, empty when absent.
 default configured(_, _) := []

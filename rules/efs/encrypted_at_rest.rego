@@ -21,6 +21,11 @@
 #     file system with encryption enabled and an allowed customer managed KMS
 #     key, copy the data across (for example with AWS DataSync), switch clients
 #     to it, and delete the old file system.
+#   triggers:
+#     - CreateFileSystem
+#     - CreateReplicationConfiguration
+#     - DeleteFileSystem
+#     - DeleteReplicationConfiguration
 #   controls:
 #     - AWS Security Hub EFS.1
 #     - CIS AWS Foundations Benchmark v3.0.0 2.4.1

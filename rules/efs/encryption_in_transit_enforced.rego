@@ -25,6 +25,13 @@
 #     denies all actions to principal * when aws:SecureTransport is false (or
 #     that allows client access only when aws:SecureTransport is true), and
 #     mount with the EFS mount helper's tls option.
+#   triggers:
+#     - CreateFileSystem
+#     - CreateReplicationConfiguration
+#     - DeleteFileSystem
+#     - DeleteFileSystemPolicy
+#     - DeleteReplicationConfiguration
+#     - PutFileSystemPolicy
 #   controls:
 #     - NIST 800-53 SC-8
 package atrest.efs.encryption_in_transit_enforced

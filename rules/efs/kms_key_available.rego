@@ -23,6 +23,27 @@
 #     reconnect the custom key store. A revoked or retired EFS grant cannot be
 #     restored by hand, nor a deleted key: contact AWS Support or restore the
 #     file system from a backup encrypted with a usable key.
+#   triggers:
+#     - CancelKeyDeletion
+#     - ConnectCustomKeyStore
+#     - CreateFileSystem
+#     - CreateGrant
+#     - CreateKey
+#     - CreateReplicationConfiguration
+#     - DeleteExpiredKeyMaterial
+#     - DeleteFileSystem
+#     - DeleteImportedKeyMaterial
+#     - DeleteKey
+#     - DeleteReplicationConfiguration
+#     - DisableKey
+#     - DisconnectCustomKeyStore
+#     - EnableKey
+#     - ImportKeyMaterial
+#     - ReplicateKey
+#     - RetireGrant
+#     - RevokeGrant
+#     - ScheduleKeyDeletion
+#     - UpdatePrimaryRegion
 #   controls:
 #     - AWS Security Hub KMS.3
 #     - NIST 800-53 SC-28

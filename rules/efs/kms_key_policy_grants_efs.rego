@@ -27,6 +27,19 @@
 #     kms:CreateGrant and kms:DescribeKey through EFS (or the key's account is,
 #     with IAM policies granting them), and no Deny statement applies to those
 #     requests.
+#   triggers:
+#     - CreateAlias
+#     - CreateFileSystem
+#     - CreateKey
+#     - CreateReplicationConfiguration
+#     - DeleteAlias
+#     - DeleteFileSystem
+#     - DeleteKey
+#     - DeleteReplicationConfiguration
+#     - PutKeyPolicy
+#     - ReplicateKey
+#     - UpdateAlias
+#     - UpdatePrimaryRegion
 #   controls:
 #     - NIST 800-53 SC-12
 #     - NIST 800-53 SC-28

@@ -17,6 +17,15 @@
 #     usage ENCRYPT_DECRYPT) and create the file system with it; a file
 #     system's key cannot be changed after creation, so migrate the data to a
 #     new file system.
+#   triggers:
+#     - CreateFileSystem
+#     - CreateKey
+#     - CreateReplicationConfiguration
+#     - DeleteFileSystem
+#     - DeleteKey
+#     - DeleteReplicationConfiguration
+#     - ReplicateKey
+#     - UpdatePrimaryRegion
 #   controls:
 #     - NIST 800-53 SC-12
 #     - NIST 800-53 SC-28

@@ -41,7 +41,9 @@ results contains report.result(rego.metadata.chain(), input.resource_type, verdi
 }
 
 # verification is the input's verification outcome, null when absent.
-verification := object.get(input, "verification", null)
+default verification := null
+
+verification := input.verification
 
 # field is a string field of verification, "" when absent.
 default field(_, _) := ""

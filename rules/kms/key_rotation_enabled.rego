@@ -23,6 +23,26 @@
 #     RotationPeriodInDays no greater than the configured maximum (KMS allows
 #     90 to 2560 days and defaults to 365). For a multi-Region replica, call
 #     it on the primary key.
+#   triggers:
+#     - CancelKeyDeletion
+#     - ConnectCustomKeyStore
+#     - CreateAlias
+#     - CreateKey
+#     - DeleteAlias
+#     - DeleteExpiredKeyMaterial
+#     - DeleteImportedKeyMaterial
+#     - DeleteKey
+#     - DisableKey
+#     - DisableKeyRotation
+#     - DisconnectCustomKeyStore
+#     - EnableKey
+#     - EnableKeyRotation
+#     - ImportKeyMaterial
+#     - ReplicateKey
+#     - RotateKeyOnDemand
+#     - ScheduleKeyDeletion
+#     - UpdateAlias
+#     - UpdatePrimaryRegion
 #   controls:
 #     - AWS Security Hub KMS.4
 #     - CIS AWS Foundations Benchmark v3.0.0 3.6

@@ -1,0 +1,89 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+
+	"github.com/atrest/atrest/internal/policy"
+	"github.com/atrest/atrest/internal/state"
+)
+
+// DefaultRuleCacheSize bounds how many resources' results a pipeline keeps
+// (Options has no knob: a warm Lambda or a replay sees far fewer).
+const DefaultRuleCacheSize = 50_000
+
+// ruleCache remembers, per resource, the results of the rules last
+// evaluated and a hash of the input they judged: an unchanged resource
+// touched again costs a hash, not an evaluation. It is bounded: once full
+// it is cleared, which costs only evaluations.
+type ruleCache struct {
+	max     int
+	entries map[state.ResourceRef]*cacheEntry
+	hits    int // rules answered from the cache
+	misses  int // rules evaluated
+}
+
+type cacheEntry struct {
+	input   [sha256.Size]byte
+	results map[string]policy.Result // rule ID -> result
+}
+
+// CacheStats counts rule results taken from the cache (Hits) and
+// evaluated (Misses) since the pipeline was built.
+type CacheStats struct {
+	Hits, Misses int
+}
+
+// RuleCache reports how often the rule cache answered.
+func (p *Pipeline) RuleCache() CacheStats {
+	return CacheStats{Hits: p.cache.hits, Misses: p.cache.misses}
+}
+
+// inputHash hashes what the rules read of in. The triggering event is left
+// out when no rule reads it (policy.Engine.ReadsEvent), so that one resource
+// judged on two records hashes alike; ok is false when in has no JSON form.
+func inputHash(in *policy.Input, withEvent bool) (sum [sha256.Size]byte, ok bool) {
+	c := *in
+	if !withEvent {
+		c.Event = nil
+	}
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return sum, false
+	}
+	return sha256.Sum256(b), true
+}
+
+// lookup returns the cached results of the rules ids (every rule of the
+// type when all) for ref's input hash; ok only when every one is cached.
+func (c *ruleCache) lookup(ref state.ResourceRef, sum [sha256.Size]byte, ids []string) ([]policy.Result, bool) {
+	e := c.entries[ref]
+	if e == nil || e.input != sum || len(e.results) < len(ids) {
+		return nil, false
+	}
+	out := make([]policy.Result, 0, len(ids))
+	for _, id := range ids {
+		r, ok := e.results[id]
+		if !ok {
+			return nil, false
+		}
+		out = append(out, r)
+	}
+	return out, true
+}
+
+// store keeps results judged on the input with hash sum; results for
+// another input replace the entry.
+func (c *ruleCache) store(ref state.ResourceRef, sum [sha256.Size]byte, results []policy.Result) {
+	e := c.entries[ref]
+	if e == nil || e.input != sum {
+		if e == nil && len(c.entries) >= c.max {
+			clear(c.entries)
+		}
+		e = &cacheEntry{input: sum, results: map[string]policy.Result{}}
+		c.entries[ref] = e
+	}
+	for _, r := range results {
+		e.results[r.Rule] = r
+	}
+}

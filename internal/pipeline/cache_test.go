@@ -1,0 +1,114 @@
+package pipeline
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/state"
+)
+
+// TestRuleCache holds that a resource judged again on an unchanged input
+// costs no evaluation, that a changed input is evaluated, and that cached
+// results are the ones an evaluation gives. The records are the pipeline
+// tests' CreateKey, CreateFileSystem and key events (their shapes follow
+// the pages cited there).
+func TestRuleCache(t *testing.T) {
+	tests := []struct {
+		name       string
+		recs       []map[string]any
+		wantHits   int
+		wantMisses int
+		wantLast   string // rule:status of the last finding
+	}{
+		{
+			name: "new key and file system: every rule evaluated",
+			recs: []map[string]any{createKey, createFS},
+			// Key, file system, then the key's rules that CreateFileSystem
+			// triggers (all but rotation): it now protects the file system.
+			wantMisses: 5 + 2 + 4,
+			wantLast:   "efs_kms_key_verified:NOT_APPLICABLE",
+		},
+		{
+			name: "rotation enabled twice: the second finds the same input",
+			recs: []map[string]any{createKey, createFS, keyEvent("r1", 5, cloudtrail.EventEnableKeyRotation),
+				keyEvent("r2", 6, cloudtrail.EventEnableKeyRotation)},
+			// The second EnableKeyRotation triggers rotation and the round
+			// trip: both answered from the cache.
+			wantMisses: 11 + 2, wantHits: 2,
+			wantLast: "kms_key_rotation_enabled:COMPLIANT",
+		},
+		{
+			name:       "rotation disabled after enabled: a changed input is evaluated",
+			recs:       []map[string]any{createKey, createFS, keyEvent("r1", 5, cloudtrail.EventEnableKeyRotation), keyEvent("r2", 6, cloudtrail.EventDisableKeyRotation)},
+			wantMisses: 11 + 2 + 2,
+			wantLast:   "kms_key_rotation_enabled:NON_COMPLIANT",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPipeline(t, state.NewMemory())
+			var got []finding.Finding
+			if _, err := p.ProcessInput(context.Background(), "log", strings.NewReader(logFile(t, tt.recs...)), (*collected)(&got).emit); err != nil {
+				t.Fatal(err)
+			}
+			if st := p.RuleCache(); st.Hits != tt.wantHits || st.Misses != tt.wantMisses {
+				t.Errorf("cache %+v, want %d hits, %d misses", st, tt.wantHits, tt.wantMisses)
+			}
+			if len(got) == 0 {
+				t.Fatal("no findings")
+			}
+			if last := got[len(got)-1]; last.Rule+":"+string(last.Status) != tt.wantLast {
+				t.Errorf("last finding %s:%s (%s), want %s", last.Rule, last.Status, last.Reason, tt.wantLast)
+			}
+		})
+	}
+}
+
+// TestPolicyDocs holds that a policy document is parsed once while its text
+// is unchanged, that bad text is an error every time, and that the cache
+// stays within its bound.
+func TestPolicyDocs(t *testing.T) {
+	const doc = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}`
+	tests := []struct {
+		name    string
+		docs    []string
+		wantErr string // of the last parse
+		wantLen int    // documents kept
+		same    bool   // the last two parses return one value
+	}{
+		{name: "same text twice: parsed once", docs: []string{doc, doc}, wantLen: 1, same: true},
+		{name: "changed text: parsed again", docs: []string{doc, strings.Replace(doc, "kms:*", "kms:Decrypt", 1)}, wantLen: 2},
+		{name: "not JSON: an error, not kept", docs: []string{doc, `{"Version":`}, wantErr: "not a JSON document", wantLen: 1},
+		{name: "a JSON array: an error", docs: []string{`[]`}, wantErr: "not a JSON object", wantLen: 0},
+		{name: "full: cleared before the next", docs: []string{`{"a":1}`, `{"b":1}`, `{"c":1}`}, wantLen: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := policyDocs{max: 2, docs: map[string]any{}}
+			var vals []any
+			var err error
+			for _, d := range tt.docs {
+				var v any
+				v, err = c.parse(d)
+				vals = append(vals, v)
+			}
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			if len(c.docs) != tt.wantLen {
+				t.Errorf("%d documents kept, want %d", len(c.docs), tt.wantLen)
+			}
+			if n := len(vals); n >= 2 && tt.same {
+				a, _ := vals[n-2].(map[string]any)
+				b, _ := vals[n-1].(map[string]any)
+				a["marker"] = true // the shared value: visible through both
+				if b["marker"] != true {
+					t.Error("the second parse did not return the cached value")
+				}
+			}
+		})
+	}
+}
