@@ -11,6 +11,7 @@ const (
 	FunctionSweep        = "sweep"
 	FunctionRemediate    = "remediate"
 	FunctionVerify       = "verify"
+	FunctionSettle       = "settle"
 )
 
 // liveStoreReads are the reads the live store (internal/inventory) makes to

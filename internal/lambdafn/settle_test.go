@@ -1,0 +1,198 @@
+package lambdafn_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/lambdafn"
+	"github.com/atrest/atrest/internal/metrics"
+	"github.com/atrest/atrest/internal/monitor"
+)
+
+// keeper is a Settler that keeps what it is handed, as the settle queue
+// would deliver it.
+type keeper struct{ held []monitor.Held }
+
+func (k *keeper) Hold(_ context.Context, h monitor.Held) error {
+	k.held = append(k.held, h)
+	return nil
+}
+
+// batches is a metrics sink that keeps every batch.
+type batches struct{ got []metrics.Batch }
+
+func (b *batches) Publish(_ context.Context, batch metrics.Batch) error {
+	b.got = append(b.got, batch)
+	return nil
+}
+
+// sum adds up every value of the metric name the batches hold.
+func (b *batches) sum(name string) float64 {
+	var n float64
+	for _, batch := range b.got {
+		for _, d := range batch.Datums {
+			if d.Name == name {
+				for _, v := range d.Values {
+					n += v
+				}
+			}
+		}
+	}
+	return n
+}
+
+// counter is a finding sink that counts what it is handed.
+type counter struct{ handed []finding.Finding }
+
+func (c *counter) Name() string { return "counter" }
+
+func (c *counter) PublishFindings(_ context.Context, fs []finding.Finding) (int, error) {
+	c.handed = append(c.handed, fs...)
+	return len(fs), nil
+}
+
+// settleMonitor is a function's Monitor with the memory store and the
+// memory ledger, its held verdicts kept by k and its published findings
+// counted by c.
+func settleMonitor(t *testing.T, k *keeper, c *counter, mb *batches, log *bytes.Buffer) *lambdafn.Monitor {
+	t.Helper()
+	s, err := lambdafn.FromEnv(func(name string) string {
+		return map[string]string{lambdafn.EnvStore: lambdafn.StoreMemory, lambdafn.EnvMetrics: lambdafn.MetricsNone}[name]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := lambdafn.NewMonitor(context.Background(), s, lambdafn.NewLogger(log), &bytes.Buffer{},
+		func(o *monitor.Options) { o.Settler = k; o.Sinks = append(o.Sinks, c); o.Metrics = mb })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func sampleEvent(t *testing.T, name string) json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sqsEvent is a batch of the settle queue whose bodies are bodies.
+func sqsEvent(bodies ...string) events.SQSEvent {
+	var e events.SQSEvent
+	for i, b := range bodies {
+		e.Records = append(e.Records, events.SQSMessage{
+			MessageId: "m-" + string(rune('1'+i)), Body: b, EventSource: "aws:sqs",
+			EventSourceARN: "arn:aws:sqs:us-east-1:111122223333:atrest-settle",
+		})
+	}
+	return e
+}
+
+// TestSettle: the kms_key_rotation_enabled verdict of a CreateKey is held;
+// the settle function publishes it when rotation was still not enabled and
+// nothing once an EnableKeyRotation was applied; a body that is no held
+// verdict is counted as a decode error and not failed. The CreateKey and
+// EnableKeyRotation records are the samples in events/ (01 and 03).
+func TestSettle(t *testing.T) {
+	const (
+		rule   = "kms_key_rotation_enabled"
+		keyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	)
+	tests := []struct {
+		name          string
+		inputs        []string // trail-events invocations before the window ends
+		malformed     string   // a body sent in place of the held verdict
+		wantPublished []string // rule|status|resource handed to the sinks by Settle
+		wantLog       string
+	}{
+		{
+			name:          "CreateKey alone: published when the window ends",
+			inputs:        []string{"01-eventbridge-kms-createkey-symmetric.json"},
+			wantPublished: []string{rule + "|NON_COMPLIANT|" + keyARN},
+			wantLog:       "held finding confirmed",
+		},
+		{
+			name:    "CreateKey then EnableKeyRotation: nothing published",
+			inputs:  []string{"01-eventbridge-kms-createkey-symmetric.json", "03-eventbridge-kms-enablekeyrotation.json"},
+			wantLog: "held finding settled",
+		},
+		{
+			name:      "a body that is no held verdict: counted, not failed",
+			inputs:    []string{"01-eventbridge-kms-createkey-symmetric.json"},
+			malformed: `{"finding":{"rule":"kms_key_rotation_enabled"}`,
+			wantLog:   "message refused",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k, c, mb := &keeper{}, &counter{}, &batches{}
+			var log bytes.Buffer
+			m := settleMonitor(t, k, c, mb, &log)
+			ctx := context.Background()
+			for _, in := range tc.inputs {
+				if err := m.TrailEvents(ctx, sampleEvent(t, in)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var bodies []string
+			for _, h := range k.held {
+				if h.Finding.Rule != rule || h.Finding.Resource != keyARN || h.Finding.EventName != "CreateKey" {
+					t.Errorf("held %s %s after %s, want only %s of %s after CreateKey", h.Finding.Rule, h.Finding.Resource, h.Finding.EventName, rule, keyARN)
+				}
+				b, err := json.Marshal(h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bodies = append(bodies, string(b))
+			}
+			if len(bodies) != 1 {
+				t.Fatalf("%d verdicts held, want 1", len(bodies))
+			}
+			for _, f := range c.handed {
+				if f.Rule == rule && f.Status == finding.NonCompliant {
+					t.Errorf("the held verdict was published before the window ended: %+v", f)
+				}
+			}
+			if tc.malformed != "" {
+				bodies = []string{tc.malformed}
+			}
+			c.handed, mb.got = nil, nil
+			log.Reset()
+			resp, err := m.Settle(ctx, sqsEvent(bodies...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.BatchItemFailures) != 0 {
+				t.Errorf("batch item failures %+v, want none", resp.BatchItemFailures)
+			}
+			var got []string
+			for _, f := range c.handed {
+				got = append(got, f.Rule+"|"+string(f.Status)+"|"+f.Resource)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.wantPublished, ",") {
+				t.Errorf("published %q, want %q", got, tc.wantPublished)
+			}
+			if !strings.Contains(log.String(), tc.wantLog) {
+				t.Errorf("log has no %q:\n%s", tc.wantLog, log.String())
+			}
+			wantDecodeErrors := 0
+			if tc.malformed != "" {
+				wantDecodeErrors = 1
+			}
+			if got := mb.sum(metrics.MetricDecodeErrors); got != float64(wantDecodeErrors) {
+				t.Errorf("DecodeErrors %v, want %d", got, wantDecodeErrors)
+			}
+		})
+	}
+}
