@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/lambdafn"
+	"github.com/atrest/atrest/internal/ledger"
 	"github.com/atrest/atrest/internal/metrics"
 	"github.com/atrest/atrest/internal/monitor"
 )
@@ -24,6 +26,19 @@ type keeper struct{ held []monitor.Held }
 func (k *keeper) Hold(_ context.Context, h monitor.Held) error {
 	k.held = append(k.held, h)
 	return nil
+}
+
+// flakyLedger is a memory ledger whose Get fails once broken is set.
+type flakyLedger struct {
+	*ledger.Memory
+	broken bool
+}
+
+func (l *flakyLedger) Get(ctx context.Context, rule, resource string) (ledger.Entry, bool, error) {
+	if l.broken {
+		return ledger.Entry{}, false, errors.New("ProvisionedThroughputExceededException")
+	}
+	return l.Memory.Get(ctx, rule, resource)
 }
 
 // batches is a metrics sink that keeps every batch.
@@ -62,7 +77,7 @@ func (c *counter) PublishFindings(_ context.Context, fs []finding.Finding) (int,
 // settleMonitor is a function's Monitor with the memory store and the
 // memory ledger, its held verdicts kept by k and its published findings
 // counted by c.
-func settleMonitor(t *testing.T, k *keeper, c *counter, mb *batches, log *bytes.Buffer) *lambdafn.Monitor {
+func settleMonitor(t *testing.T, k *keeper, c *counter, mb *batches, l *flakyLedger, log *bytes.Buffer) *lambdafn.Monitor {
 	t.Helper()
 	s, err := lambdafn.FromEnv(func(name string) string {
 		return map[string]string{lambdafn.EnvStore: lambdafn.StoreMemory, lambdafn.EnvMetrics: lambdafn.MetricsNone}[name]
@@ -71,7 +86,7 @@ func settleMonitor(t *testing.T, k *keeper, c *counter, mb *batches, log *bytes.
 		t.Fatal(err)
 	}
 	m, err := lambdafn.NewMonitor(context.Background(), s, lambdafn.NewLogger(log), &bytes.Buffer{},
-		func(o *monitor.Options) { o.Settler = k; o.Sinks = append(o.Sinks, c); o.Metrics = mb })
+		func(o *monitor.Options) { o.Settler = k; o.Sinks = append(o.Sinks, c); o.Metrics = mb; o.Ledger = l })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +128,9 @@ func TestSettle(t *testing.T) {
 		name          string
 		inputs        []string // trail-events invocations before the window ends
 		malformed     string   // a body sent in place of the held verdict
+		sample        string   // a sample SQS event of events/ sent in place of the held verdict
+		ledgerDown    bool     // the ledger cannot be read when the window ends
+		wantFailed    []string // message ids returned in BatchItemFailures
 		wantPublished []string // rule|status|resource handed to the sinks by Settle
 		wantLog       string
 	}{
@@ -123,9 +141,23 @@ func TestSettle(t *testing.T) {
 			wantLog:       "held finding confirmed",
 		},
 		{
+			name:          "the sample event (sam local invoke -e events/settle-held.json) after CreateKey",
+			inputs:        []string{"01-eventbridge-kms-createkey-symmetric.json"},
+			sample:        "settle-held.json",
+			wantPublished: []string{rule + "|NON_COMPLIANT|" + keyARN},
+			wantLog:       "held finding confirmed",
+		},
+		{
 			name:    "CreateKey then EnableKeyRotation: nothing published",
 			inputs:  []string{"01-eventbridge-kms-createkey-symmetric.json", "03-eventbridge-kms-enablekeyrotation.json"},
 			wantLog: "held finding settled",
+		},
+		{
+			name:       "the ledger cannot be read: the message is failed, to come back, and nothing published",
+			inputs:     []string{"01-eventbridge-kms-createkey-symmetric.json"},
+			ledgerDown: true,
+			wantFailed: []string{"m-1"},
+			wantLog:    "held finding not re-checked, to be delivered again",
 		},
 		{
 			name:      "a body that is no held verdict: counted, not failed",
@@ -138,7 +170,8 @@ func TestSettle(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			k, c, mb := &keeper{}, &counter{}, &batches{}
 			var log bytes.Buffer
-			m := settleMonitor(t, k, c, mb, &log)
+			l := &flakyLedger{Memory: ledger.NewMemory()}
+			m := settleMonitor(t, k, c, mb, l, &log)
 			ctx := context.Background()
 			for _, in := range tc.inputs {
 				if err := m.TrailEvents(ctx, sampleEvent(t, in)); err != nil {
@@ -169,12 +202,24 @@ func TestSettle(t *testing.T) {
 			}
 			c.handed, mb.got = nil, nil
 			log.Reset()
-			resp, err := m.Settle(ctx, sqsEvent(bodies...))
+			batch := sqsEvent(bodies...)
+			if tc.sample != "" {
+				batch = events.SQSEvent{}
+				if err := json.Unmarshal(sampleEvent(t, tc.sample), &batch); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l.broken = tc.ledgerDown
+			resp, err := m.Settle(ctx, batch)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(resp.BatchItemFailures) != 0 {
-				t.Errorf("batch item failures %+v, want none", resp.BatchItemFailures)
+			var failed []string
+			for _, f := range resp.BatchItemFailures {
+				failed = append(failed, f.ItemIdentifier)
+			}
+			if strings.Join(failed, ",") != strings.Join(tc.wantFailed, ",") {
+				t.Errorf("batch item failures %q, want %q", failed, tc.wantFailed)
 			}
 			var got []string
 			for _, f := range c.handed {
