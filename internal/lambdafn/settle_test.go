@@ -241,3 +241,60 @@ func TestSettle(t *testing.T) {
 		})
 	}
 }
+
+// TestSettleUnderEmulator runs the settle bootstrap under the Lambda
+// emulator with the memory store and ledger of a fresh execution
+// environment: the sample held verdict finds no ledger entry holding it
+// (its sender's ledger is another process's), so it is settled and nothing
+// is published; a body that is no held verdict is counted as a decode
+// error; neither message is failed.
+func TestSettleUnderEmulator(t *testing.T) {
+	fn := startFunction(t, lambdafn.FunctionSettle, map[string]string{
+		lambdafn.EnvStore: lambdafn.StoreMemory, lambdafn.EnvMetrics: lambdafn.MetricsEMF,
+	})
+	malformed, err := json.Marshal(sqsEvent(`{"finding":{"rule":"kms_key_rotation_enabled","status":"COMPLIANT"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		payload     []byte
+		wantLog     string
+		wantDecodes float64
+	}{
+		{name: "the sample held verdict", payload: sampleEvent(t, "settle-held.json"), wantLog: "held finding settled"},
+		{name: "a body that is no held verdict", payload: malformed, wantLog: "message refused", wantDecodes: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fn.invoke(t, tc.payload)
+			var resp events.SQSEventResponse
+			if err := json.Unmarshal(r.Response, &resp); err != nil {
+				t.Fatalf("response %s: %v", r.Response, err)
+			}
+			if len(resp.BatchItemFailures) != 0 {
+				t.Errorf("batch item failures %+v, want none", resp.BatchItemFailures)
+			}
+			if len(r.Findings) != 0 {
+				t.Errorf("findings %+v, want none (a re-check judges no record)", r.Findings)
+			}
+			logged := false
+			for _, l := range r.Logs {
+				if l["msg"] == tc.wantLog {
+					logged = true
+				}
+			}
+			if !logged {
+				t.Errorf("no %q log line in %v", tc.wantLog, r.Logs)
+			}
+			var decodes float64
+			for _, m := range r.EMF {
+				if v, ok := m[metrics.MetricDecodeErrors].(float64); ok {
+					decodes += v
+				}
+			}
+			if decodes != tc.wantDecodes {
+				t.Errorf("DecodeErrors %v, want %v", decodes, tc.wantDecodes)
+			}
+		})
+	}
+}
