@@ -9,8 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/atrest/atrest/internal/awstest"
 
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/lambdafn"
@@ -296,5 +301,72 @@ func TestSettleUnderEmulator(t *testing.T) {
 				t.Errorf("DecodeErrors %v, want %v", decodes, tc.wantDecodes)
 			}
 		})
+	}
+}
+
+// TestSettleQueueOnMoto: a monitoring function built with
+// ATREST_SETTLE_QUEUE holds the CreateKey rotation verdict of sample 01 by
+// sending it to the queue (moto), past due already, so with no delay; the
+// message parses back to the held verdict, and the settle function handed
+// it publishes it.
+func TestSettleQueueOnMoto(t *testing.T) {
+	url := awstest.Moto(t)
+	awstest.Reset(t, url)
+	ctx := context.Background()
+	client := sqs.NewFromConfig(awstest.Config(t, url))
+	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("atrest-settle")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_REGION", awstest.Region)
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	s, err := lambdafn.FromEnv(func(name string) string {
+		return map[string]string{
+			lambdafn.EnvStore: lambdafn.StoreMemory, lambdafn.EnvMetrics: lambdafn.MetricsNone,
+			lambdafn.EnvSettleQueue: aws.ToString(q.QueueUrl),
+		}[name]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &counter{}
+	var log bytes.Buffer
+	m, err := lambdafn.NewMonitor(ctx, s, lambdafn.NewLogger(&log), &bytes.Buffer{},
+		func(o *monitor.Options) { o.Sinks = append(o.Sinks, c) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.TrailEvents(ctx, sampleEvent(t, "01-eventbridge-kms-createkey-symmetric.json")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range c.handed {
+		if f.Rule == "kms_key_rotation_enabled" {
+			t.Errorf("the held verdict was published at once: %+v", f)
+		}
+	}
+	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Messages) != 1 {
+		t.Fatalf("%d messages on the settle queue, want 1\n%s", len(out.Messages), log.String())
+	}
+	h, err := monitor.ParseHeld([]byte(aws.ToString(out.Messages[0].Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Finding.Rule != "kms_key_rotation_enabled" || h.Finding.EventName != "CreateKey" ||
+		!h.Due.Equal(time.Date(2026, 11, 20, 9, 5, 0, 0, time.UTC)) {
+		t.Errorf("held %s after %s due %v, want kms_key_rotation_enabled after CreateKey due 2026-11-20T09:05:00Z", h.Finding.Rule, h.Finding.EventName, h.Due)
+	}
+	c.handed = nil
+	resp, err := m.Settle(ctx, sqsEvent(aws.ToString(out.Messages[0].Body)))
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("Settle: %v, failures %+v", err, resp.BatchItemFailures)
+	}
+	if len(c.handed) != 1 || c.handed[0].Rule != "kms_key_rotation_enabled" || c.handed[0].Status != finding.NonCompliant {
+		t.Errorf("published %+v, want the held kms_key_rotation_enabled verdict", c.handed)
 	}
 }

@@ -235,7 +235,14 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 		if err != nil {
 			return nil, err
 		}
-		if hopts.Settler, err = monitor.NewSQSSettler(sqs.NewFromConfig(c), s.SettleQueue, hopts.MetricsOptions.Now); err != nil {
+		// The delay is measured with the harness's clock (WithClock).
+		now := func() time.Time {
+			if hopts.MetricsOptions.Now != nil {
+				return hopts.MetricsOptions.Now()
+			}
+			return time.Now()
+		}
+		if hopts.Settler, err = monitor.NewSQSSettler(sqs.NewFromConfig(c), s.SettleQueue, now); err != nil {
 			return nil, err
 		}
 	}
