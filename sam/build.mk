@@ -18,7 +18,7 @@ LAMBDA_BUILD   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_GOF
 
 # ---- sam build ---------------------------------------------------------------
 
-SAM_BUILD_TARGETS := build-TrailEventsFunction build-TrailLogsFunction build-TrailArchiveFunction build-SweepFunction build-RemediateFunction build-VerifyFunction
+SAM_BUILD_TARGETS := build-TrailEventsFunction build-TrailLogsFunction build-TrailArchiveFunction build-SweepFunction build-RemediateFunction build-VerifyFunction build-SettleFunction
 .PHONY: $(SAM_BUILD_TARGETS)
 build-TrailEventsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/trail-events
@@ -32,6 +32,8 @@ build-RemediateFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/remediate
 build-VerifyFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/verify
+build-SettleFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/settle
 
 # ---- tools -------------------------------------------------------------------
 
@@ -66,10 +68,10 @@ test-sam: deps-sam
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml --build-in-source --build-dir .aws-sam/build \
 	  --parameter-overrides TrailLogGroupName=trail TrailBucketName=trail-bucket OrganizationRoleName=atrest-reader \
 	    VerifyKeys=true DeduplicationTable=Enabled SecurityHub=Enabled
-	@for f in TrailEventsFunction TrailLogsFunction TrailArchiveFunction SweepFunction RemediateFunction VerifyFunction; do \
+	@for f in TrailEventsFunction TrailLogsFunction TrailArchiveFunction SweepFunction RemediateFunction VerifyFunction SettleFunction; do \
 	  $(PYTHON) -c 'import sys; b=open(sys.argv[1],"rb").read(20); sys.exit(0 if b[:4]==b"\x7fELF" and b[18:20]==b"\xb7\x00" else 1)' .aws-sam/build/$$f/bootstrap \
 	    || { echo "$$f: bootstrap is not a linux/arm64 ELF"; exit 1; }; done
-	@echo "sam build: 6 linux/arm64 bootstraps"
+	@echo "sam build: 7 linux/arm64 bootstraps"
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -f template.yaml --framework cloudformation \
 	  --skip-check $(CHECKOV_SKIP)
 	@mkdir -p .cache/checkov && $(PYTHON) sam/enable_all.py template.yaml .cache/checkov/template-all-on.yaml

@@ -58,7 +58,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	for _, name := range []string{lambdafn.FunctionTrailEvents, lambdafn.FunctionTrailLogs, lambdafn.FunctionTrailArchive, lambdafn.FunctionSweep, lambdafn.FunctionRemediate, lambdafn.FunctionVerify} {
+	for _, name := range []string{lambdafn.FunctionTrailEvents, lambdafn.FunctionTrailLogs, lambdafn.FunctionTrailArchive, lambdafn.FunctionSweep, lambdafn.FunctionRemediate, lambdafn.FunctionVerify, lambdafn.FunctionSettle} {
 		out := filepath.Join(dir, name, "bootstrap")
 		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, "./functions/"+name)
 		cmd.Dir = root

@@ -11,6 +11,7 @@ const (
 	FunctionSweep        = "sweep"
 	FunctionRemediate    = "remediate"
 	FunctionVerify       = "verify"
+	FunctionSettle       = "settle"
 )
 
 // liveStoreReads are the reads the live store (internal/inventory) makes to
@@ -54,6 +55,10 @@ var deduplication = []string{"dynamodb:PutItem"}
 // status, a listing (Scan) for the NonCompliantResources gauges.
 var ledgerUpdates = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}
 
+// settleHold is what the monitoring functions call when ATREST_SETTLE_QUEUE
+// is set: one delayed message for each verdict held for the settle window.
+var settleHold = []string{"sqs:SendMessage"}
+
 // securityHubImport is what the Security Hub sink (internal/securityhub)
 // calls when ATREST_SECURITY_HUB is true.
 var securityHubImport = []string{"securityhub:BatchImportFindings"}
@@ -68,13 +73,13 @@ var integrityValidation = []string{"cloudtrail:ListPublicKeys", "s3:ListBucket"}
 // what Lambda itself needs (logs, traces, the event source, the
 // dead-letter destination), which SAM adds to the role.
 var Permissions = map[string][]string{
-	FunctionTrailEvents: append(slices.Concat(liveStoreReads, keyVerification, deduplication, ledgerUpdates, securityHubImport),
+	FunctionTrailEvents: append(slices.Concat(liveStoreReads, keyVerification, deduplication, ledgerUpdates, settleHold, securityHubImport),
 		"events:PutEvents", // "Atrest Finding" events on the findings bus
 	),
-	FunctionTrailLogs: append(slices.Concat(liveStoreReads, keyVerification, deduplication, ledgerUpdates, securityHubImport),
+	FunctionTrailLogs: append(slices.Concat(liveStoreReads, keyVerification, deduplication, ledgerUpdates, settleHold, securityHubImport),
 		"events:PutEvents",
 	),
-	FunctionTrailArchive: append(slices.Concat(liveStoreReads, keyVerification, deduplication, ledgerUpdates, securityHubImport, integrityValidation),
+	FunctionTrailArchive: append(slices.Concat(liveStoreReads, keyVerification, deduplication, ledgerUpdates, settleHold, securityHubImport, integrityValidation),
 		"s3:GetObject", // the log file an S3 notification names (and, with integrity required, the digests)
 		"events:PutEvents",
 	),
@@ -91,6 +96,12 @@ var Permissions = map[string][]string{
 		[]string{"elasticfilesystem:DescribeFileSystems", "kms:DescribeKey"},
 		keyVerification, ledgerUpdates, securityHubImport,
 		[]string{"events:PutEvents"},
+	),
+	// The settle function re-checks a held verdict: the ledger's entry,
+	// the resource read live (and its key verified, when verification is
+	// on), the findings' sinks.
+	FunctionSettle: append(slices.Concat(liveStoreReads, keyVerification, ledgerUpdates, securityHubImport),
+		"events:PutEvents",
 	),
 	// The remediation actions (internal/remediation): reads for every
 	// action, dry run included; each change only when its action is opted
@@ -119,6 +130,7 @@ var ConditionalPermissions = map[string][]string{
 	"DeduplicationTableEnabled":   deduplication,
 	"LedgerTableEnabled":          ledgerUpdates,
 	"SecurityHubEnabled":          securityHubImport,
+	"SettleQueueEnabled":          settleHold,
 	"RequireIntegrityEnabled":     integrityValidation,
 	"HasOrganizationRole":         {"sts:AssumeRole"},
 	"OptInEnableKeyRotation":      {"kms:EnableKeyRotation"},

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/dedup"
 	"github.com/atrest/atrest/internal/keyverify"
 )
@@ -79,6 +80,15 @@ const (
 	// environments; empty keeps the ledger in the execution environment's
 	// memory only.
 	EnvLedgerTable = "ATREST_LEDGER_TABLE"
+	// EnvSettleQueue is the SQS queue URL a monitoring function sends the
+	// NON_COMPLIANT verdicts it holds for the settle window to, delayed
+	// until the window ends (the settle function re-checks them); empty
+	// holds none past the invocation (each is re-checked when it ends).
+	EnvSettleQueue = "ATREST_SETTLE_QUEUE"
+	// EnvSettleSeconds is the settle window in whole seconds, 0 (off) to
+	// 900; it replaces the rule config's settle_seconds. Empty keeps the
+	// rule config's (default 300).
+	EnvSettleSeconds = "ATREST_SETTLE_SECONDS"
 	// EnvSecurityHub, "true", imports every finding into AWS Security Hub
 	// (BatchImportFindings).
 	EnvSecurityHub = "ATREST_SECURITY_HUB"
@@ -185,7 +195,12 @@ type Settings struct {
 	DedupTable       string
 	DedupTTL         time.Duration
 	// LedgerTable is the ledger's DynamoDB table name (EnvLedgerTable).
-	LedgerTable      string
+	LedgerTable string
+	// SettleQueue is the settle queue's URL (EnvSettleQueue).
+	SettleQueue string
+	// SettleSeconds is the settle window (EnvSettleSeconds); nil keeps the
+	// rule config's.
+	SettleSeconds    *int
 	SecurityHub      bool
 	TraceAWSCalls    bool
 	RequireIntegrity bool
@@ -213,6 +228,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		Account:          strings.TrimSpace(getenv(EnvAccount)),
 		DedupTable:       strings.TrimSpace(getenv(EnvDedupTable)),
 		LedgerTable:      strings.TrimSpace(getenv(EnvLedgerTable)),
+		SettleQueue:      strings.TrimSpace(getenv(EnvSettleQueue)),
 
 		OrganizationExternalID: strings.TrimSpace(getenv(EnvOrganizationExternalID)),
 		MonitoredAccounts:      splitList(getenv(EnvMonitoredAccounts)),
@@ -245,6 +261,16 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 	}
 	if s.RemediationMaxAge, err = ageSetting(getenv, EnvRemediationMaxAge, DefaultRemediationMaxAge); err != nil {
 		return s, err
+	}
+	if v := strings.TrimSpace(getenv(EnvSettleSeconds)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > config.MaxSettleSeconds {
+			return s, fmt.Errorf("%w: %s=%q, want whole seconds from 0 (off) to %d", ErrSettings, EnvSettleSeconds, v, config.MaxSettleSeconds)
+		}
+		s.SettleSeconds = &n
+	}
+	if s.SettleQueue != "" && !strings.HasPrefix(s.SettleQueue, "https://") && !strings.HasPrefix(s.SettleQueue, "http://") {
+		return s, fmt.Errorf("%w: %s=%q is not a queue URL", ErrSettings, EnvSettleQueue, s.SettleQueue)
 	}
 	if s.StackAccount == "" {
 		s.StackAccount = s.Account

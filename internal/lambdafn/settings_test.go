@@ -77,6 +77,42 @@ func TestSettingsFromEnv(t *testing.T) {
 			},
 		},
 		{
+			name: "the settle queue and window, as the template passes them",
+			env: map[string]string{
+				lambdafn.EnvSettleQueue:   "https://sqs.us-east-1.amazonaws.com/111122223333/atrest-settle",
+				lambdafn.EnvSettleSeconds: "120",
+			},
+			check: func(t *testing.T, s lambdafn.Settings) {
+				if s.SettleQueue != "https://sqs.us-east-1.amazonaws.com/111122223333/atrest-settle" || s.SettleSeconds == nil || *s.SettleSeconds != 120 {
+					t.Errorf("SettleQueue %q, SettleSeconds %v, want the queue URL and 120", s.SettleQueue, s.SettleSeconds)
+				}
+			},
+		},
+		{
+			name: "settle window 0: off, not unset",
+			env:  map[string]string{lambdafn.EnvSettleSeconds: "0"},
+			check: func(t *testing.T, s lambdafn.Settings) {
+				if s.SettleSeconds == nil || *s.SettleSeconds != 0 || s.SettleQueue != "" {
+					t.Errorf("SettleSeconds %v, SettleQueue %q, want 0 and none", s.SettleSeconds, s.SettleQueue)
+				}
+			},
+		},
+		{
+			name:    "settle window beyond the SQS delay limit",
+			env:     map[string]string{lambdafn.EnvSettleSeconds: "901"},
+			wantErr: `ATREST_SETTLE_SECONDS="901", want whole seconds from 0 (off) to 900`,
+		},
+		{
+			name:    "settle window negative",
+			env:     map[string]string{lambdafn.EnvSettleSeconds: "-1"},
+			wantErr: `ATREST_SETTLE_SECONDS="-1"`,
+		},
+		{
+			name:    "settle queue an ARN, not a URL",
+			env:     map[string]string{lambdafn.EnvSettleQueue: "arn:aws:sqs:us-east-1:111122223333:atrest-settle"},
+			wantErr: `ATREST_SETTLE_QUEUE="arn:aws:sqs:us-east-1:111122223333:atrest-settle" is not a queue URL`,
+		},
+		{
 			name: "no ledger table: the ledger stays in memory",
 			env:  map[string]string{lambdafn.EnvLedgerTable: ""},
 			check: func(t *testing.T, s lambdafn.Settings) {

@@ -30,6 +30,11 @@ func StartTrailArchive() error {
 	return startMonitor(func(m *Monitor) { lambda.StartHandlerFunc(m.TrailArchive) })
 }
 
+// StartSettle starts the settle function.
+func StartSettle() error {
+	return startMonitor(func(m *Monitor) { lambda.StartHandlerFunc(m.Settle) })
+}
+
 // StartSweep starts the sweep function.
 func StartSweep() error {
 	return startMonitor(func(m *Monitor) { lambda.StartHandlerFunc(noResult(m.Sweep)) })

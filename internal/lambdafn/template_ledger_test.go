@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,6 +50,15 @@ func TestTemplateLedgerTable(t *testing.T) {
 			if reflect.DeepEqual(pol, wantPolicy) {
 				hasPolicy = true
 			}
+		}
+		if name == lambdafn.FunctionSettle {
+			// The settle function exists only with the table (SettleQueueEnabled
+			// implies LedgerTableEnabled): it re-checks held verdicts against it.
+			hasPolicy = slices.ContainsFunc(props["Policies"].([]any), func(pol any) bool { return reflect.DeepEqual(pol, ref("LedgerPolicy")) })
+			if !reflect.DeepEqual(env, ref("ComplianceLedgerTable")) || !hasPolicy {
+				t.Errorf("%s: %s = %v, LedgerPolicy %v; want the table and the policy", name, lambdafn.EnvLedgerTable, env, hasPolicy)
+			}
+			continue
 		}
 		switch {
 		case monitoring[name] && (!reflect.DeepEqual(env, wantEnv) || !hasPolicy):

@@ -274,8 +274,8 @@ func sortedByString(v []any) []any {
 func TestTemplateFindingsBusOnlyItsFunctions(t *testing.T) {
 	tp := loadTemplate(t)
 	roles := publisherRoles(t, tp)
-	if len(roles) != 6 {
-		t.Fatalf("%d functions publish findings, want 6: %v", len(roles), roles)
+	if len(roles) != 7 {
+		t.Fatalf("%d functions publish findings, want 7: %v", len(roles), roles)
 	}
 	busArn := map[string]any{"Fn::GetAtt": []string{"FindingsBus", "Arn"}}
 	type policy struct {
@@ -595,7 +595,7 @@ func TestTemplateDataKeyEncryptsEveryStore(t *testing.T) {
 		}
 		stores[typ]++
 	}
-	want := map[string]int{"AWS::Logs::LogGroup": 6, "AWS::SQS::Queue": 3, "AWS::DynamoDB::Table": 2, "AWS::SNS::Topic": 1}
+	want := map[string]int{"AWS::Logs::LogGroup": 7, "AWS::SQS::Queue": 5, "AWS::DynamoDB::Table": 2, "AWS::SNS::Topic": 1}
 	if !reflect.DeepEqual(stores, want) {
 		t.Errorf("stores %v, want %v", stores, want)
 	}

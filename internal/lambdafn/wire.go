@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	awssecurityhub "github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
@@ -63,7 +64,8 @@ func newAWSConfig(ctx context.Context, s Settings, log *slog.Logger) awsConfig {
 // ruleConfig is the rule config of the settings: ATREST_RULE_CONFIG (or the
 // embedded defaults) with the watched monitoring path of the ATREST_WATCHED_*
 // variables and the accounts and regions of the ATREST_MONITORED_* variables
-// added.
+// added and the settle window of ATREST_SETTLE_SECONDS, when set, in place
+// of the config's.
 func ruleConfig(s Settings) (config.Config, error) {
 	cfg := config.Default()
 	if s.RuleConfig != "" {
@@ -85,6 +87,9 @@ func ruleConfig(s Settings) (config.Config, error) {
 	cfg.WatchedSubscriptionFilters = add(cfg.WatchedSubscriptionFilters, s.WatchedSubscriptionFilters)
 	cfg.MonitoredAccounts = add(cfg.MonitoredAccounts, s.MonitoredAccounts)
 	cfg.MonitoredRegions = add(cfg.MonitoredRegions, s.MonitoredRegions)
+	if s.SettleSeconds != nil {
+		cfg.SettleSeconds = *s.SettleSeconds
+	}
 	if err := cfg.Validate("ATREST_WATCHED_* and ATREST_MONITORED_*"); err != nil {
 		return cfg, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
@@ -222,6 +227,22 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 			return nil, err
 		}
 		if hopts.Ledger, err = ledger.NewTable(dynamodb.NewFromConfig(c), s.LedgerTable); err != nil {
+			return nil, err
+		}
+	}
+	if s.SettleQueue != "" {
+		c, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		// The delay is measured with the harness's clock (WithClock).
+		now := func() time.Time {
+			if hopts.MetricsOptions.Now != nil {
+				return hopts.MetricsOptions.Now()
+			}
+			return time.Now()
+		}
+		if hopts.Settler, err = monitor.NewSQSSettler(sqs.NewFromConfig(c), s.SettleQueue, now); err != nil {
 			return nil, err
 		}
 	}
