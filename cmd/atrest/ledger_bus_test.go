@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -95,27 +93,9 @@ func TestPublishEventsEqualLedgerTransitions(t *testing.T) {
 func publishAndCount(t *testing.T, cfg aws.Config, url string, args []string, log string) (want, got []string, printed, findings int) {
 	t.Helper()
 	ctx := context.Background()
-	eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	sq := sqs.NewFromConfig(cfg)
 	bus := fmt.Sprintf("atrest-ledger-bus-%d", time.Now().UnixNano())
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
-		t.Fatal(err)
-	}
-	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(bus)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	qa, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("count"), EventBusName: aws.String(bus),
-		EventPattern: aws.String(`{"source":["atrest"],"detail-type":["Atrest Finding"]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("count"), EventBusName: aws.String(bus),
-		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(qa.Attributes["QueueArn"])}}}); err != nil {
-		t.Fatal(err)
-	}
+	queueURL := awstest.FindingsBus(t, cfg, bus)
 	pointAt(t, url)
 	stdout, stderr, code := runCLI(t, "", append(args, bus, log)...)
 	if code != exitOK {
@@ -142,7 +122,7 @@ func publishAndCount(t *testing.T, cfg aws.Config, url string, args []string, lo
 	slices.Sort(want)
 
 	for {
-		out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +146,7 @@ func publishAndCount(t *testing.T, cfg aws.Config, url string, args []string, lo
 			got = append(got, d.Rule+" "+string(d.Status)+" "+d.Resource+" "+d.EventID)
 			batch = append(batch, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle})
 		}
-		if _, err := sq.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: q.QueueUrl, Entries: batch}); err != nil {
+		if _, err := sq.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: batch}); err != nil {
 			t.Fatal(err)
 		}
 	}

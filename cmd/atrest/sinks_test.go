@@ -8,10 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/atrest/atrest/internal/awstest"
 )
@@ -55,27 +52,9 @@ func TestEvaluatePublishEvents(t *testing.T) {
 	url := awstest.Moto(t)
 	cfg := awstest.Config(t, url)
 	ctx := context.Background()
-	eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	sq := sqs.NewFromConfig(cfg)
 	const bus = "atrest-cli-findings"
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
-		t.Fatal(err)
-	}
-	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(bus + "-queue")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	qa, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("findings"), EventBusName: aws.String(bus),
-		EventPattern: aws.String(`{"source":["atrest"],"detail-type":["Atrest Finding"]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("findings"), EventBusName: aws.String(bus),
-		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(qa.Attributes["QueueArn"])}}}); err != nil {
-		t.Fatal(err)
-	}
+	queueURL := awstest.FindingsBus(t, cfg, bus)
 	pointAt(t, url)
 	_, stderr, code := runCLI(t, "", "evaluate", "--format", "json", "--publish-events", bus, unencryptedSample)
 	if code != exitOK || !strings.Contains(stderr, "2 events published to "+bus) {
@@ -84,7 +63,7 @@ func TestEvaluatePublishEvents(t *testing.T) {
 	got := map[string]string{}
 	deadline := time.Now().Add(60 * time.Second)
 	for len(got) < 2 && time.Now().Before(deadline) {
-		out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

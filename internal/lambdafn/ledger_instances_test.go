@@ -21,10 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/atrest/atrest/internal/awstest"
 	"github.com/atrest/atrest/internal/finding"
@@ -140,29 +137,10 @@ var busSeq atomic.Int64
 // function that reads every event the queue holds.
 func countingBus(t *testing.T, cfg aws.Config) (string, func() []string) {
 	t.Helper()
-	ctx := context.Background()
-	eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	sq := sqs.NewFromConfig(cfg)
 	name := fmt.Sprintf("atrest-findings-%d-%d", time.Now().UnixNano(), busSeq.Add(1))
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
-		t.Fatal(err)
-	}
-	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	qa, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("count"), EventBusName: aws.String(name),
-		EventPattern: aws.String(`{"source":["atrest"],"detail-type":["Atrest Finding"]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("count"), EventBusName: aws.String(name),
-		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(qa.Attributes["QueueArn"])}}}); err != nil {
-		t.Fatal(err)
-	}
-	return name, func() []string { return drainFindings(t, sq, aws.ToString(q.QueueUrl)) }
+	queueURL := awstest.FindingsBus(t, cfg, name)
+	return name, func() []string { return drainFindings(t, sq, queueURL) }
 }
 
 // drainFindings reads and deletes every message of a queue fed by a
