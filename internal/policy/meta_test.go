@@ -2,7 +2,6 @@ package policy
 
 import (
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -92,15 +91,32 @@ func TestMetadata(t *testing.T) {
 	}
 }
 
-func TestRuleMetaRemediationAction(t *testing.T) {
+// TestRuleMetaCustomFields: the optional custom fields of a rule's METADATA
+// are read when well formed and refused, named, when not.
+func TestRuleMetaCustomFields(t *testing.T) {
+	action := func(m RuleMeta) string { return m.RemediationAction }
+	requires := func(m RuleMeta) string { return m.Requires }
+	settle := func(m RuleMeta) string { return strings.Join(m.SettleAfter, ",") }
 	tests := []struct {
-		name, line, want, wantErr string
+		name, line string
+		field      func(RuleMeta) string
+		want       string
+		wantErr    string
 	}{
-		{name: "named", line: "#   remediation_action: enable_key\n", want: "enable_key"},
-		{name: "absent", line: "", want: ""},
-		{name: "empty", line: "#   remediation_action: \"\"\n", wantErr: "custom.remediation_action  must be a lower-case action name"},
-		{name: "not a name", line: "#   remediation_action: Enable Key\n", wantErr: "custom.remediation_action Enable Key must be a lower-case action name"},
-		{name: "not a string", line: "#   remediation_action: [enable_key]\n", wantErr: "custom.remediation_action [enable_key] must be a lower-case action name"},
+		{name: "action named", line: "#   remediation_action: enable_key\n", field: action, want: "enable_key"},
+		{name: "action absent", line: "", field: action, want: ""},
+		{name: "action empty", line: "#   remediation_action: \"\"\n", wantErr: "custom.remediation_action  must be a lower-case action name"},
+		{name: "action not a name", line: "#   remediation_action: Enable Key\n", wantErr: "custom.remediation_action Enable Key must be a lower-case action name"},
+		{name: "action not a string", line: "#   remediation_action: [enable_key]\n", wantErr: "custom.remediation_action [enable_key] must be a lower-case action name"},
+		{name: "requires key verification", line: "#   requires: key_verification\n", field: requires, want: RequiresKeyVerification},
+		{name: "requires absent", line: "", field: requires, want: ""},
+		{name: "requires unknown fact", line: "#   requires: telepathy\n", wantErr: "custom.requires telepathy: want key_verification"},
+		{name: "requires not a string", line: "#   requires: [key_verification]\n", wantErr: "custom.requires [key_verification]: want key_verification"},
+		{name: "settle after creations", line: "#   settle_after: [CreateKey, ReplicateKey]\n", field: settle, want: "CreateKey,ReplicateKey"},
+		{name: "settle absent", line: "", field: settle, want: ""},
+		{name: "settle empty", line: "#   settle_after: []\n", wantErr: "custom.settle_after [] must be a list of event names"},
+		{name: "settle not a list", line: "#   settle_after: CreateKey\n", wantErr: "custom.settle_after CreateKey must be a list of event names"},
+		{name: "settle not a name", line: "#   settle_after: [create key]\n", wantErr: "custom.settle_after [create key] must be a list of event names"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,32 +126,8 @@ func TestRuleMetaRemediationAction(t *testing.T) {
 				if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) {
 					t.Errorf("ruleMetas = %+v, %v; want error %q", metas, err, tt.wantErr)
 				}
-			case err != nil || len(metas) != 1 || metas[0].RemediationAction != tt.want:
-				t.Errorf("ruleMetas = %+v, %v; want action %q", metas, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestRuleMetaRequires(t *testing.T) {
-	tests := []struct {
-		name, line, want, wantErr string
-	}{
-		{name: "key verification", line: "#   requires: key_verification\n", want: RequiresKeyVerification},
-		{name: "absent", line: "", want: ""},
-		{name: "unknown fact", line: "#   requires: telepathy\n", wantErr: "custom.requires telepathy: want key_verification"},
-		{name: "not a string", line: "#   requires: [key_verification]\n", wantErr: "custom.requires [key_verification]: want key_verification"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			metas, err := metasWith(t, tt.line)
-			switch {
-			case tt.wantErr != "":
-				if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) {
-					t.Errorf("ruleMetas = %+v, %v; want error %q", metas, err, tt.wantErr)
-				}
-			case err != nil || len(metas) != 1 || metas[0].Requires != tt.want:
-				t.Errorf("ruleMetas = %+v, %v; want requires %q", metas, err, tt.want)
+			case err != nil || len(metas) != 1 || tt.field(metas[0]) != tt.want:
+				t.Errorf("ruleMetas = %+v, %v; want %q", metas, err, tt.want)
 			}
 		})
 	}
@@ -151,31 +143,4 @@ func metasWith(t *testing.T, line string) ([]RuleMeta, error) {
 		t.Fatal(err)
 	}
 	return ruleMetas(modules)
-}
-
-func TestRuleMetaSettleAfter(t *testing.T) {
-	tests := []struct {
-		name, line string
-		want       []string
-		wantErr    string
-	}{
-		{name: "creations", line: "#   settle_after: [CreateKey, ReplicateKey]\n", want: []string{"CreateKey", "ReplicateKey"}},
-		{name: "absent", line: ""},
-		{name: "empty", line: "#   settle_after: []\n", wantErr: "custom.settle_after [] must be a list of event names"},
-		{name: "not a list", line: "#   settle_after: CreateKey\n", wantErr: "custom.settle_after CreateKey must be a list of event names"},
-		{name: "not a name", line: "#   settle_after: [create key]\n", wantErr: "custom.settle_after [create key] must be a list of event names"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			metas, err := metasWith(t, tt.line)
-			switch {
-			case tt.wantErr != "":
-				if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) {
-					t.Errorf("ruleMetas = %+v, %v; want error %q", metas, err, tt.wantErr)
-				}
-			case err != nil || len(metas) != 1 || !slices.Equal(metas[0].SettleAfter, tt.want):
-				t.Errorf("ruleMetas = %+v, %v; want settle_after %q", metas, err, tt.want)
-			}
-		})
-	}
 }
