@@ -49,22 +49,30 @@ func (p *Pipeline) VerifyKey(ctx context.Context, keyARN string, fileSystems []s
 		}
 		in.FileSystems = append(in.FileSystems, r)
 	}
-	p.verifier.Invalidate(keyARN)
-	p.verify(ctx, in, nil, fileSystems)
-	results, err := p.engine.Evaluate(ctx, in)
-	var out []finding.Finding
-	for _, r := range results {
-		if m, ok := p.engine.Meta(r.Rule); ok && m.Requires == policy.RequiresKeyVerification {
-			out = append(out, p.makeFinding(r, ref, nil, fileSystems, source))
+	var ids []string
+	for _, m := range p.engine.Rules() {
+		if m.ResourceType == string(state.TypeKey) && m.Requires == policy.RequiresKeyVerification {
+			ids = append(ids, m.ID)
 		}
 	}
+	if len(ids) == 0 {
+		return nil, nil // no rule judges a round trip: none is made
+	}
+	p.verifier.Invalidate(keyARN)
+	p.verify(ctx, in, nil, fileSystems)
+	// Only the rules that judge the round trip are evaluated: the input
+	// holds nothing else for the others.
+	results, err := p.engine.EvaluateRules(ctx, in, ids)
 	if err != nil {
-		for _, m := range p.engine.Rules() {
-			if m.Requires == policy.RequiresKeyVerification && len(out) == 0 {
-				out = append(out, p.makeFinding(policy.Result{Rule: m.ID, Status: finding.Error, Reason: err.Error()}, ref, nil, fileSystems, source))
-			}
-		}
 		p.log.ErrorContext(ctx, "evaluation failed", "resource_arn", keyARN, "error", err.Error())
+		results = results[:0]
+		for _, id := range ids {
+			results = append(results, policy.Result{Rule: id, Status: finding.Error, Reason: err.Error()})
+		}
+	}
+	out := make([]finding.Finding, 0, len(results))
+	for _, r := range results {
+		out = append(out, p.makeFinding(r, ref, nil, fileSystems, source))
 	}
 	return out, err
 }
