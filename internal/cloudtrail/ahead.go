@@ -41,10 +41,10 @@ type aheadReader struct {
 	err    error // sticky: the error after the last byte
 }
 
-// readAhead returns r itself (and a no-op close) on one core, an
-// aheadReader over r otherwise.
-func readAhead(r io.Reader) (io.Reader, func()) {
-	if runtime.GOMAXPROCS(0) < 2 {
+// readAhead returns r itself (and a no-op close) on one core or when the
+// caller asks to read inline, an aheadReader over r otherwise.
+func readAhead(r io.Reader, inline bool) (io.Reader, func()) {
+	if inline || runtime.GOMAXPROCS(0) < 2 {
 		return r, func() {}
 	}
 	a := &aheadReader{

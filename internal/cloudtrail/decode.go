@@ -21,6 +21,11 @@ import (
 type Decoder struct {
 	Opener Opener
 	Limits Limits
+	// Inline inflates gzip in the decoding goroutine itself. By default a
+	// gzip stream is inflated ahead in a goroutine of its own when the
+	// process has more than one core; a caller that already runs one
+	// decoder per core (a replay's workers) has no core to spare for it.
+	Inline bool
 	// plain turns off the byte-level rejection of records of no interest:
 	// every record is decoded with encoding/json first. Tests compare the
 	// two paths.
@@ -68,7 +73,7 @@ func (p Position) String() string {
 // DecodePositions is Decode that also tells emit where each record was read,
 // so that what is found wrong with it later can say where it came from.
 func (d *Decoder) DecodePositions(ctx context.Context, input string, r io.Reader, emit func(rec *Record, shape Shape, at Position) error, onErr func(*DecodeError)) (Stats, error) {
-	ru := &run{ctx: ctx, opener: d.Opener, lim: d.Limits.withDefaults(), emit: emit, onErr: onErr, plain: d.plain}
+	ru := &run{ctx: ctx, opener: d.Opener, lim: d.Limits.withDefaults(), emit: emit, onErr: onErr, plain: d.plain, inline: d.Inline}
 	src := &source{run: ru, input: input}
 	err := src.stream(r)
 	return ru.stats, err
@@ -83,6 +88,7 @@ type run struct {
 	onErr  func(*DecodeError)
 	stats  Stats
 	plain  bool
+	inline bool
 }
 
 // source is one byte stream being decoded: the input itself, an envelope's
@@ -199,7 +205,7 @@ func (src *source) stream(r io.Reader) error {
 			gzipPool.Put(zr)
 		}()
 		var stop func()
-		in, stop = readAhead(&cappedReader{r: zr, max: src.run.lim.MaxInflatedBytes})
+		in, stop = readAhead(&cappedReader{r: zr, max: src.run.lim.MaxInflatedBytes}, src.run.inline)
 		// Runs before zr is closed and pooled: the inflating goroutine
 		// is gone by then.
 		defer stop()

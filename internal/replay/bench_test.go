@@ -55,24 +55,37 @@ func benchArchive(b *testing.B, root string) Listing {
 	return l
 }
 
-// BenchmarkReplay replays the archive from a local folder with one worker
-// and with one worker per CPU, and reports objects/s, records/s and MB/s
-// (gzip bytes as stored).
+// BenchmarkReplay replays the archive from a local folder and reports
+// objects/s, records/s and MB/s (gzip bytes as stored):
 //
-//	go test -run '^$' -bench Replay -benchtime 3x ./internal/replay
+//   - cpus=1/workers=1: one worker on one core (GOMAXPROCS 1): the unit
+//     the others scale from;
+//
+//   - workers=1: one worker on every core (inflating ahead and judging
+//     overlap with reading the next object);
+//
+//   - workers=N: one worker per core, the default.
+//
+//     go test -run '^$' -bench Replay -benchtime 3x ./internal/replay
 func BenchmarkReplay(b *testing.B) {
 	root := b.TempDir()
 	l := benchArchive(b, root)
 	engine := testEngine(b)
-	for _, workers := range []int{1, runtime.NumCPU()} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+	cpus := runtime.GOMAXPROCS(0)
+	for _, c := range []struct{ cpus, workers int }{{1, 1}, {cpus, 1}, {cpus, cpus}} {
+		name := fmt.Sprintf("workers=%d", c.workers)
+		if c.cpus != cpus {
+			name = fmt.Sprintf("cpus=%d/workers=%d", c.cpus, c.workers)
+		}
+		b.Run(name, func(b *testing.B) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(c.cpus))
 			var records int
 			for b.Loop() {
 				b.StopTimer()
 				p := newPipeline(b, engine)
 				b.StartTimer()
 				res, err := Run(context.Background(), PipelineApplier{Pipeline: p, Emit: func(finding.Finding) error { return nil }},
-					l.Objects, Options{Client: DirClient{Root: root}, Bucket: "bench", Workers: workers})
+					l.Objects, Options{Client: DirClient{Root: root}, Bucket: "bench", Workers: c.workers})
 				if err != nil || res.Objects != benchObjects {
 					b.Fatalf("replay: %v, %d objects", err, res.Objects)
 				}

@@ -192,7 +192,9 @@ func Run(ctx context.Context, p Applier, objs []Object, o Options) (Result, erro
 	if opener.MaxBytes <= 0 {
 		opener.MaxBytes = cloudtrail.DefaultMaxInflatedBytes
 	}
-	dec := &cloudtrail.Decoder{Limits: o.Limits}
+	// With several workers each is a core's work: inflating ahead in a
+	// goroutine of its own would only take turns with the other workers.
+	dec := &cloudtrail.Decoder{Limits: o.Limits, Inline: workers > 1}
 	for range workers {
 		go func() {
 			for j := range jobs {
