@@ -231,9 +231,9 @@ func parsePolicy(doc string) (any, error) {
 	return v, nil
 }
 
-// policyDocs keeps parsed policy documents by their text, so that a key or
-// file-system policy is parsed once per change rather than once per
-// evaluation. It is bounded: once full it is cleared. The parsed values are
+// policyDocs keeps parsed policy documents by their text, with their Rego
+// values (policy.Document), so that a key or file-system policy is parsed
+// and converted once per change rather than once per evaluation. It is bounded: once full it is cleared. The parsed values are
 // shared between inputs and never changed.
 type policyDocs struct {
 	max  int
@@ -245,7 +245,11 @@ func (c *policyDocs) parse(doc string) (any, error) {
 	if v, ok := c.docs[doc]; ok {
 		return v, nil
 	}
-	v, err := parsePolicy(doc)
+	parsed, err := parsePolicy(doc)
+	if err != nil {
+		return nil, err
+	}
+	v, err := policy.NewDocument(parsed)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -314,6 +315,8 @@ var errUnsupported = errors.New("unsupported value")
 // their JSON form by ast.InterfaceToValue.
 func anyTerm(x any) (*ast.Term, error) {
 	switch v := x.(type) {
+	case *Document:
+		return v.term, nil
 	case nil:
 		return ast.NullTerm(), nil
 	case bool:
@@ -376,3 +379,29 @@ func jsonNumber(f float64) (ast.Number, error) {
 	}
 	return ast.Number(b), nil
 }
+
+// Document is a policy document (a key or file-system policy) decoded by
+// encoding/json, with its Rego value built once: a caller that keeps the
+// documents it has parsed (a pipeline does, by text) hands the same
+// Document to every evaluation, which then converts nothing. As an Input's
+// Policy it converts and marshals as the document itself.
+type Document struct {
+	value any
+	term  *ast.Term
+}
+
+// NewDocument builds the Rego value of v, a document decoded by
+// encoding/json.
+func NewDocument(v any) (*Document, error) {
+	t, err := anyTerm(v)
+	if err != nil {
+		return nil, err
+	}
+	return &Document{value: v, term: t}, nil
+}
+
+// Value is the decoded document.
+func (d *Document) Value() any { return d.value }
+
+// MarshalJSON writes the document.
+func (d *Document) MarshalJSON() ([]byte, error) { return json.Marshal(d.value) }

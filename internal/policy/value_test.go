@@ -183,3 +183,65 @@ func FuzzInputValue(f *testing.F) {
 		}
 	})
 }
+
+// TestDocumentConvertsAsItsValue: an input whose policies are Documents
+// converts, marshals and is judged exactly as the same input holding the
+// decoded documents.
+func TestDocumentConvertsAsItsValue(t *testing.T) {
+	e := engine(t)
+	for _, name := range []string{"key-cmk-healthy", "key-grant-revoked-policy-narrow", "fs-encrypted-cmk-tls", "fs-key-not-allowed"} {
+		t.Run(name, func(t *testing.T) {
+			raw := loadInput(t, name)
+			doc := loadInput(t, name)
+			policies := 0
+			if doc.Key != nil && doc.Key.Policy != nil {
+				d, err := NewDocument(doc.Key.Policy)
+				if err != nil {
+					t.Fatal(err)
+				}
+				doc.Key.Policy = d
+				policies++
+			}
+			if doc.FileSystem != nil && doc.FileSystem.Policy != nil {
+				d, err := NewDocument(doc.FileSystem.Policy)
+				if err != nil {
+					t.Fatal(err)
+				}
+				doc.FileSystem.Policy = d
+				policies++
+			}
+			if policies == 0 {
+				t.Fatalf("input %s holds no policy: the test would prove nothing", name)
+			}
+			want, err := inputValue(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := inputValue(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want.Compare(got) != 0 {
+				t.Errorf("value with Documents differs:\n got %v\nwant %v", got, want)
+			}
+			a, _ := json.Marshal(raw)
+			b, _ := json.Marshal(doc)
+			if string(a) != string(b) {
+				t.Errorf("JSON with Documents differs:\n got %s\nwant %s", b, a)
+			}
+			r1, err1 := e.Evaluate(t.Context(), raw)
+			r2, err2 := e.Evaluate(t.Context(), doc)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("evaluate: %v, %v", err1, err2)
+			}
+			if len(r1) == 0 || len(r1) != len(r2) {
+				t.Fatalf("results %v and %v", r1, r2)
+			}
+			for i := range r1 {
+				if r1[i] != r2[i] {
+					t.Errorf("rule %s: %+v with Documents, %+v without", r1[i].Rule, r2[i], r1[i])
+				}
+			}
+		})
+	}
+}
