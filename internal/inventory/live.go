@@ -537,6 +537,8 @@ func (l *Live) fileSystemFrom(ctx context.Context, c *Clients, d *efstypes.FileS
 func (l *Live) fsList(ctx context.Context, c *Clients, account, region string) (fsListEntry, error) {
 	v, err := l.cache.get(ctx, fsListKey(account, region), func(ctx context.Context) (any, error) {
 		e := fsListEntry{readAt: l.now()}
+		// MaxItems: EFS pages at 100 file systems at most (the default).
+		// https://docs.aws.amazon.com/efs/latest/ug/API_DescribeFileSystems.html
 		p := efs.NewDescribeFileSystemsPaginator(c.EFS, &efs.DescribeFileSystemsInput{MaxItems: aws.Int32(100)})
 		for p.HasMorePages() {
 			out, err := p.NextPage(ctx)

@@ -123,6 +123,8 @@ func (l *Live) SweepAccount(ctx context.Context, account string, regions []strin
 
 func (l *Live) listKeys(ctx context.Context, c *Clients, account, region string) ([]string, error) {
 	var keyARNs []string
+	// Limit: the largest page ListKeys allows (1 to 1000, default 100).
+	// https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html
 	p := kms.NewListKeysPaginator(c.KMS, &kms.ListKeysInput{Limit: aws.Int32(1000)})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
