@@ -60,7 +60,11 @@ func (r *SweepResult) Gone(previous []state.ResourceRef, account string, regions
 // EventBridge rules and subscription filters. It reads each
 // resource once into the cache, so evaluating the returned refs right after
 // makes no further call while the reads are fresh: a sweep over N keys makes
-// at most one DescribeKey and one GetKeyRotationStatus per key.
+// at most one DescribeKey and one GetKeyRotationStatus per key. File systems
+// are listed before keys, so a key's policy and grants (GetKeyPolicy,
+// ListGrants) are read only when a listed file system names it (Key,
+// protectsNone): with 200 keys of which 128 protect file systems, 128 of
+// each.
 func (l *Live) Sweep(ctx context.Context, regions []string) (*SweepResult, error) {
 	account, err := l.src.OwnAccount(ctx)
 	if err != nil {
