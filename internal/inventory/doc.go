@@ -54,8 +54,16 @@
 //
 // GetKeyRotationStatus is asked only of keys KMS can rotate (symmetric, key
 // material from KMS, not in a custom key store); for other keys
-// RotationEnabled stays nil. A file system EFS no longer knows is reported
-// Deleted with Known false.
+// RotationEnabled stays nil. GetKeyPolicy and ListGrants are asked only of
+// keys that may protect a live file system: only the rules about those file
+// systems read a key's policy and grants, and every rule judges a key that
+// protects none "unused" without them. Key leaves them out (policy unknown,
+// no grants) when the fresh cached file-system list of the key's account and
+// region names no live file system with that key; without such a list it
+// reads everything. Records that create, delete or replicate a file system
+// drop the list, so a key a new file system uses is read whole before it is
+// judged. A file system EFS no longer knows is reported Deleted with Known
+// false.
 //
 // # Accounts
 //
@@ -75,7 +83,11 @@
 // filters. A watched name found nowhere is still returned, in the first
 // region, so it is judged deleted. It reads each ref once into the cache, so
 // evaluating the refs it returns makes no further call while the reads are
-// fresh. Backfill pages through LookupEvents (by every event name of
+// fresh; file systems are listed before keys, so only the keys that protect
+// one have their policy and grants read. Every paginated read asks for the
+// largest page its API allows (ListKeys 1000; ListGrants, ListAliases,
+// DescribeFileSystems and ListTargetsByRule 100; DescribeSubscriptionFilters
+// 50). Backfill pages through LookupEvents (by every event name of
 // interest, cloudtrail.EventNames, by default, or by event source: EFS, KMS,
 // CloudTrail, EventBridge and CloudWatch Logs) over the last 90 days, at most
 // 2 requests a second per region (TokenBucket), saving a Checkpoint after

@@ -157,6 +157,10 @@ func (f *fakeKMS) ListAliases(ctx context.Context, in *kms.ListAliasesInput, _ .
 
 func (f *fakeKMS) ListKeys(ctx context.Context, in *kms.ListKeysInput, _ ...func(*kms.Options)) (*kms.ListKeysOutput, error) {
 	f.add("ListKeys")
+	// https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html
+	if aws.ToInt32(in.Limit) != 1000 {
+		return nil, fmt.Errorf("ListKeys Limit %d, not the largest page (1000)", aws.ToInt32(in.Limit))
+	}
 	out := &kms.ListKeysOutput{}
 	for arn := range f.keys {
 		out.Keys = append(out.Keys, kmstypes.KeyListEntry{KeyArn: aws.String(arn), KeyId: aws.String(arns.ResourceID(arn))})
@@ -177,6 +181,11 @@ func (f *fakeEFS) DescribeFileSystems(ctx context.Context, in *efs.DescribeFileS
 		return nil, err
 	}
 	if in.FileSystemId == nil {
+		// A list asks for EFS's largest page (100).
+		// https://docs.aws.amazon.com/efs/latest/ug/API_DescribeFileSystems.html
+		if aws.ToInt32(in.MaxItems) != 100 {
+			return nil, fmt.Errorf("DescribeFileSystems MaxItems %d, not the largest page (100)", aws.ToInt32(in.MaxItems))
+		}
 		return &efs.DescribeFileSystemsOutput{FileSystems: f.fs}, nil
 	}
 	for _, d := range f.fs {

@@ -59,6 +59,10 @@ type Live struct {
 	trailBaselines map[string]trailBaseline     // by trail ARN
 	ruleTargets    map[string]map[string]string // first ARN seen of each target id, by rule ARN
 	deletedKeys    map[string]bool              // keys a DeleteKey record named
+
+	// readAllKeyFacts makes Key read the policy and grants of every key,
+	// as it did before protectsNone: tests compare the two.
+	readAllKeyFacts bool
 }
 
 var _ state.Store = (*Live)(nil)
@@ -148,8 +152,16 @@ func (l *Live) clients(ctx context.Context, account, region string) (*Clients, e
 }
 
 // Key reads a key: DescribeKey, GetKeyRotationStatus (for keys KMS rotates),
-// GetKeyPolicy, ListGrants and the region's ListAliases. It returns nil when
+// the region's ListAliases, and GetKeyPolicy and ListGrants unless the key
+// surely protects no live file system (protectsNone). It returns nil when
 // KMS does not know the key.
+//
+// The key policy and the grants are read by the rules about the file systems
+// a key protects only (efs_kms_key_policy_grants_efs, efs_kms_key_available);
+// every rule judges a key that protects none "unused" without reading them.
+// Such a key is returned with its policy unknown ("") and no grants, so a
+// sweep over keys most of which protect nothing makes no call that could
+// change a verdict.
 func (l *Live) Key(ctx context.Context, arn string) (*state.Key, error) {
 	a, err := parseKeyARN(arn)
 	if err != nil {
@@ -208,6 +220,14 @@ func (l *Live) Key(ctx context.Context, arn string) (*state.Key, error) {
 			k.RotationPeriodDays = rot.days
 		}
 	}
+	idx, err := l.aliases(ctx, c, a.AccountID, a.Region)
+	if err != nil {
+		return nil, err
+	}
+	k.Aliases = append(k.Aliases, idx.byKey[arn]...)
+	if !l.readAllKeyFacts && l.protectsNone(ctx, c, a, arn) {
+		return k, nil
+	}
 	if k.Policy, err = l.keyPolicy(ctx, c, arn); err != nil {
 		return nil, err
 	}
@@ -216,12 +236,32 @@ func (l *Live) Key(ctx context.Context, arn string) (*state.Key, error) {
 		return nil, err
 	}
 	k.Grants = append(k.Grants, grants...)
-	idx, err := l.aliases(ctx, c, a.AccountID, a.Region)
-	if err != nil {
-		return nil, err
-	}
-	k.Aliases = append(k.Aliases, idx.byKey[arn]...)
 	return k, nil
+}
+
+// protectsNone reports whether a key surely protects no live file system:
+// the file-system list of its account and region is cached and fresh (a
+// sweep or FileSystemsForKey read it; every record that creates, deletes or
+// replicates a file system drops it) and no live file system in it names the
+// key, judged as FileSystemsForKey judges. It makes no call: without a fresh
+// list, or when a file system's key reference cannot be resolved, it reports
+// false and the caller reads everything. The pipeline asks
+// FileSystemsForKey right before Key, so the file systems a rule sees and
+// this judgement come from the same list: a key that protects one is never
+// judged without its policy and grants.
+func (l *Live) protectsNone(ctx context.Context, c *Clients, a arns.ARN, keyARN string) bool {
+	v, ok := l.cache.peek(fsListKey(a.AccountID, a.Region))
+	if !ok {
+		return false
+	}
+	list := v.(fsListEntry)
+	for i := range list.descs {
+		fs, err := l.fileSystemFrom(ctx, c, &list.descs[i], a.AccountID, a.Region, list.readAt)
+		if err != nil || !fs.Deleted && fs.KMSKeyARN == keyARN {
+			return false
+		}
+	}
+	return true
 }
 
 // multiRegion reads a key's multi-Region role from DescribeKey.
@@ -537,6 +577,8 @@ func (l *Live) fileSystemFrom(ctx context.Context, c *Clients, d *efstypes.FileS
 func (l *Live) fsList(ctx context.Context, c *Clients, account, region string) (fsListEntry, error) {
 	v, err := l.cache.get(ctx, fsListKey(account, region), func(ctx context.Context) (any, error) {
 		e := fsListEntry{readAt: l.now()}
+		// MaxItems: EFS pages at 100 file systems at most (the default).
+		// https://docs.aws.amazon.com/efs/latest/ug/API_DescribeFileSystems.html
 		p := efs.NewDescribeFileSystemsPaginator(c.EFS, &efs.DescribeFileSystemsInput{MaxItems: aws.Int32(100)})
 		for p.HasMorePages() {
 			out, err := p.NextPage(ctx)

@@ -106,6 +106,8 @@ func (l FileSystemKeys) ProtectingKeys(ctx context.Context, regions []string) ([
 
 func fileSystems(ctx context.Context, c efs.DescribeFileSystemsAPIClient) ([]efstypes.FileSystemDescription, error) {
 	var out []efstypes.FileSystemDescription
+	// MaxItems: EFS pages at 100 file systems at most (the default).
+	// https://docs.aws.amazon.com/efs/latest/ug/API_DescribeFileSystems.html
 	p := efs.NewDescribeFileSystemsPaginator(c, &efs.DescribeFileSystemsInput{MaxItems: aws.Int32(100)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)

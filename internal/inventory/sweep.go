@@ -60,7 +60,11 @@ func (r *SweepResult) Gone(previous []state.ResourceRef, account string, regions
 // EventBridge rules and subscription filters. It reads each
 // resource once into the cache, so evaluating the returned refs right after
 // makes no further call while the reads are fresh: a sweep over N keys makes
-// at most one DescribeKey and one GetKeyRotationStatus per key.
+// at most one DescribeKey and one GetKeyRotationStatus per key. File systems
+// are listed before keys, so a key's policy and grants (GetKeyPolicy,
+// ListGrants) are read only when a listed file system names it (Key,
+// protectsNone): with 200 keys of which 128 protect file systems, 128 of
+// each.
 func (l *Live) Sweep(ctx context.Context, regions []string) (*SweepResult, error) {
 	account, err := l.src.OwnAccount(ctx)
 	if err != nil {
@@ -123,6 +127,8 @@ func (l *Live) SweepAccount(ctx context.Context, account string, regions []strin
 
 func (l *Live) listKeys(ctx context.Context, c *Clients, account, region string) ([]string, error) {
 	var keyARNs []string
+	// Limit: the largest page ListKeys allows (1 to 1000, default 100).
+	// https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html
 	p := kms.NewListKeysPaginator(c.KMS, &kms.ListKeysInput{Limit: aws.Int32(1000)})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)

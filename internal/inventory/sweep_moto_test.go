@@ -16,36 +16,46 @@ import (
 	"github.com/atrest/atrest/internal/state"
 )
 
-// TestMotoSweep sweeps 200 keys and 200 file systems on moto, then reads
-// every ref as the pipeline would (the snapshot, and for a key the file
-// systems it protects), counting the calls the live store made.
+// TestMotoSweep sweeps 200 keys and 200 file systems on moto, 128 keys in
+// use (file systems 0-127 use keys 0-127, 128-199 share keys 0-71), then
+// reads every ref as the pipeline would (for a key the file systems it
+// protects, then the snapshot), counting the calls the live store made:
+// every key's metadata and rotation, the policy and grants of the 128 keys
+// in use only.
 func TestMotoSweep(t *testing.T) {
-	const n = 200
+	const n, inUse = 200, 128
 	ctx := context.Background()
 	e := newMotoEnv(t, "")
 	e.live = NewLive(Options{Clients: e.acc}) // real clock, default TTL
 
 	seedStart := time.Now()
 	keyARNs := make([]string, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			md := must(e.kms.CreateKey(ctx, &kms.CreateKeyInput{}))
-			keyARNs[i] = aws.ToString(md.KeyMetadata.Arn)
-			if i%2 == 0 {
-				must(e.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: md.KeyMetadata.KeyId}))
-			}
-			must(awstest.CreateFileSystem(ctx, e.efs, &efs.CreateFileSystemInput{
-				CreationToken: aws.String(fmt.Sprintf("fs-%d", i)), Encrypted: aws.Bool(true), KmsKeyId: md.KeyMetadata.Arn,
-			}))
-		}()
+	seed := func(create func(i int)) {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 4)
+		for i := range n {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				create(i)
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	seed(func(i int) {
+		md := must(e.kms.CreateKey(ctx, &kms.CreateKeyInput{}))
+		keyARNs[i] = aws.ToString(md.KeyMetadata.Arn)
+		if i%2 == 0 {
+			must(e.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: md.KeyMetadata.KeyId}))
+		}
+	})
+	seed(func(i int) {
+		must(awstest.CreateFileSystem(ctx, e.efs, &efs.CreateFileSystemInput{
+			CreationToken: aws.String(fmt.Sprintf("fs-%d", i)), Encrypted: aws.Bool(true), KmsKeyId: aws.String(keyARNs[i%inUse]),
+		}))
+	})
 	t.Logf("seeded %d keys and %d file systems in %v", n, n, time.Since(seedStart).Round(time.Millisecond))
 
 	start := time.Now()
@@ -67,18 +77,24 @@ func TestMotoSweep(t *testing.T) {
 	}
 
 	evalStart := time.Now()
-	protected := 0
+	protected, withPolicy := 0, 0
 	for _, ref := range res.Refs {
 		if ref.Type == state.TypeKey {
-			k, err := e.live.Key(ctx, ref.ARN)
-			if err != nil || k == nil {
-				t.Fatalf("Key(%s) = %v, %v", ref.ARN, k, err)
-			}
 			fss, err := e.live.FileSystemsForKey(ctx, ref.ARN)
 			if err != nil {
 				t.Fatal(err)
 			}
 			protected += len(fss)
+			k, err := e.live.Key(ctx, ref.ARN)
+			if err != nil || k == nil {
+				t.Fatalf("Key(%s) = %v, %v", ref.ARN, k, err)
+			}
+			if (k.Policy != "") != (len(fss) > 0) {
+				t.Errorf("Key(%s) protects %d file systems; policy read: %v", ref.ARN, len(fss), k.Policy != "")
+			}
+			if k.Policy != "" {
+				withPolicy++
+			}
 			continue
 		}
 		fs, err := e.live.FileSystem(ctx, ref.ARN)
@@ -87,23 +103,21 @@ func TestMotoSweep(t *testing.T) {
 		}
 	}
 	evalTime := time.Since(evalStart)
-	if protected != n {
-		t.Errorf("file systems protected by the swept keys = %d, want %d", protected, n)
+	if protected != n || withPolicy != inUse {
+		t.Errorf("file systems protected by the swept keys = %d, want %d; keys read with their policy %d, want %d", protected, n, withPolicy, inUse)
 	}
 	for _, op := range ops {
 		total := e.calls.Get(op)
 		t.Logf("%-26s sweep %4d, evaluation after it %4d", op, afterSweep[op], total-afterSweep[op])
 	}
 	t.Logf("sweep wall time %v; evaluation reads of %d refs %v", sweepTime.Round(time.Millisecond), len(res.Refs), evalTime.Round(time.Millisecond))
-	if got := e.calls.Get("DescribeKey"); got > n {
-		t.Errorf("DescribeKey calls = %d, want <= %d (one per key)", got, n)
-	}
-	if got := e.calls.Get("GetKeyRotationStatus"); got > n {
-		t.Errorf("GetKeyRotationStatus calls = %d, want <= %d (one per key)", got, n)
-	}
-	for _, op := range []string{"GetKeyPolicy", "ListGrants", "DescribeFileSystemPolicy"} {
-		if got := e.calls.Get(op); got > n {
-			t.Errorf("%s calls = %d, want <= %d", op, got, n)
+	// One metadata and rotation read per key (every key is a symmetric
+	// customer managed key: rotation is judged for each), one policy and
+	// grants read per key in use, one file-system policy read per file
+	// system.
+	for op, want := range map[string]int{"DescribeKey": n, "GetKeyRotationStatus": n, "GetKeyPolicy": inUse, "ListGrants": inUse, "DescribeFileSystemPolicy": n} {
+		if got := e.calls.Get(op); got != want {
+			t.Errorf("%s calls = %d, want %d", op, got, want)
 		}
 	}
 	if got := e.calls.Get("DescribeFileSystems") - afterSweep["DescribeFileSystems"]; got != 0 {

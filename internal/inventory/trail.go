@@ -402,7 +402,9 @@ func (l *Live) ruleDesc(ctx context.Context, c *Clients, arn, bus, name string) 
 func (l *Live) ruleTargetIDs(ctx context.Context, c *Clients, arn, bus, name string) (targetsEntry, error) {
 	v, err := l.cache.get(ctx, ruleTargetsKey(arn), func(ctx context.Context) (any, error) {
 		e := targetsEntry{found: true, ids: []string{}, arns: map[string]string{}}
-		in := &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name), EventBusName: aws.String(bus)}
+		// Limit: the largest page ListTargetsByRule allows (1 to 100).
+		// https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListTargetsByRule.html
+		in := &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name), EventBusName: aws.String(bus), Limit: aws.Int32(100)}
 		for {
 			out, err := c.EventRules.ListTargetsByRule(ctx, in)
 			if err != nil {
@@ -460,7 +462,10 @@ func (l *Live) subscriptionFilter(ctx context.Context, a arns.ARN, arn, group, f
 func (l *Live) groupFilters(ctx context.Context, c *Clients, account, region, group string) (filtersEntry, error) {
 	v, err := l.cache.get(ctx, filtersKey(account, region, group), func(ctx context.Context) (any, error) {
 		e := filtersEntry{groupFound: true, names: []string{}, patterns: map[string]string{}}
-		p := cloudwatchlogs.NewDescribeSubscriptionFiltersPaginator(c.Logs, &cloudwatchlogs.DescribeSubscriptionFiltersInput{LogGroupName: aws.String(group)})
+		// Limit: the largest page DescribeSubscriptionFilters allows (1 to 50).
+		// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeSubscriptionFilters.html
+		p := cloudwatchlogs.NewDescribeSubscriptionFiltersPaginator(c.Logs, &cloudwatchlogs.DescribeSubscriptionFiltersInput{
+			LogGroupName: aws.String(group), Limit: aws.Int32(50)})
 		for p.HasMorePages() {
 			out, err := p.NextPage(ctx)
 			if err != nil {

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"sync"
@@ -153,6 +154,10 @@ func (f *fakeRules) ListTargetsByRule(ctx context.Context, in *eventbridge.ListT
 	if err := f.deny.check("ListTargetsByRule"); err != nil {
 		return nil, err
 	}
+	// https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListTargetsByRule.html
+	if aws.ToInt32(in.Limit) != 100 {
+		return nil, fmt.Errorf("ListTargetsByRule Limit %d, not the largest page (100)", aws.ToInt32(in.Limit))
+	}
 	r := f.rules[aws.ToString(in.Rule)]
 	if r == nil {
 		return nil, &ebtypes.ResourceNotFoundException{Message: aws.String("Rule does not exist.")}
@@ -188,6 +193,10 @@ func (f *fakeLogs) DescribeSubscriptionFilters(ctx context.Context, in *cloudwat
 	f.add("DescribeSubscriptionFilters")
 	if err := f.deny.check("DescribeSubscriptionFilters"); err != nil {
 		return nil, err
+	}
+	// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeSubscriptionFilters.html
+	if aws.ToInt32(in.Limit) != 50 {
+		return nil, fmt.Errorf("DescribeSubscriptionFilters Limit %d, not the largest page (50)", aws.ToInt32(in.Limit))
 	}
 	names, ok := f.filters[aws.ToString(in.LogGroupName)]
 	if !ok {

@@ -55,6 +55,13 @@ func buildInput(ctx context.Context, store state.Store, ref state.ResourceRef, r
 			}
 		}
 	case state.TypeKey:
+		// The file systems first: a live store reads a key's policy and
+		// grants only when it protects one, judged from the list this
+		// call has just read.
+		fss, err := store.FileSystemsForKey(ctx, ref.ARN)
+		if err != nil {
+			return nil, nil, fmt.Errorf("file systems protected by %s: %w", ref.ARN, err)
+		}
 		k, err := store.Key(ctx, ref.ARN)
 		if err != nil {
 			return nil, nil, fmt.Errorf("read key %s: %w", ref.ARN, err)
@@ -67,10 +74,6 @@ func buildInput(ctx context.Context, store state.Store, ref state.ResourceRef, r
 		}
 		if in.Key.Primary, err = primaryInput(ctx, store, k); err != nil {
 			return nil, nil, err
-		}
-		fss, err := store.FileSystemsForKey(ctx, ref.ARN)
-		if err != nil {
-			return nil, nil, fmt.Errorf("file systems protected by %s: %w", ref.ARN, err)
 		}
 		for _, fs := range fss {
 			in.FileSystems = append(in.FileSystems, policy.FileSystemRef{
