@@ -179,3 +179,39 @@ func BenchmarkNewMonitor(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInitCPU runs the trail-events bootstrap alone, without a runtime
+// API to ask for events: it does all of INIT (the Go runtime and package
+// initialisation, settings, rules, clients) and exits where it would ask
+// for the first event. It reports the median CPU time (user + system, every
+// thread, the collector's included) as init-cpu-ms and the median wall
+// time as init-wall-ms: on a machine shared with other work the CPU time is
+// the steadier figure.
+func BenchmarkInitCPU(b *testing.B) {
+	bootstrap, err := buildLambdaBootstrap(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cpu, wall []float64
+	for b.Loop() {
+		cmd := exec.Command(bootstrap)
+		cmd.Dir = b.TempDir()
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AWS_LAMBDA_FUNCTION_NAME=" + lambdafn.FunctionTrailEvents}
+		for k, v := range localEnv() {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		elapsed := time.Since(start)
+		// Without AWS_LAMBDA_RUNTIME_API the runtime refuses to start, and
+		// nothing else may have failed.
+		if err == nil || !bytes.Contains(out, []byte("AWS_LAMBDA_RUNTIME_API")) || bytes.Contains(out, []byte(`"level":"ERROR"`)) {
+			b.Fatalf("bootstrap without a runtime API: %v\n%s", err, out)
+		}
+		st := cmd.ProcessState
+		cpu = append(cpu, float64(st.UserTime()+st.SystemTime())/float64(time.Millisecond))
+		wall = append(wall, float64(elapsed)/float64(time.Millisecond))
+	}
+	b.ReportMetric(median(cpu), "init-cpu-ms")
+	b.ReportMetric(median(wall), "init-wall-ms")
+}
