@@ -163,16 +163,51 @@ func readsEvent(modules []*ast.Module) bool {
 // New compiles the embedded rules (rules.FS, skipping _test.rego files) and
 // prepares the query once. It fails when a rule lacks any of the metadata a
 // finding needs.
+//
+// The embedded rules are fixed when the binary is built, and the tests
+// (TestEmbeddedRulesPassEveryCheck) and `opa check --strict` check them with
+// every compiler stage, so New leaves out the stages that only check
+// (checkedStages): they would find nothing, and they are a third of what
+// compiling costs at a cold start. Every stage that rewrites the rules or
+// builds what evaluation reads still runs, so the prepared query is the same.
 func New(ctx context.Context) (*Engine, error) {
-	return newEngine(ctx, rules.FS)
+	modules, err := embeddedModules()
+	if err != nil {
+		return nil, err
+	}
+	return compileEngine(ctx, modules, checkedStages)
 }
 
-// newEngine builds an engine from any rule tree; tests pass broken ones.
+// checkedStages are the compiler stages that only report errors: they
+// neither rewrite a module nor build anything evaluation reads. The type
+// checker's environment is read by evaluation only for `with` replacing a
+// function, which the rules do not use outside their tests.
+var checkedStages = []ast.StageID{
+	ast.StageCheckUnusedImports, ast.StageCheckKeywordOverrides, ast.StageCheckDuplicateImports,
+	ast.StageCheckVoidCalls, ast.StageCheckRuleConflicts, ast.StageCheckUndefinedFuncs,
+	ast.StageCheckSafetyRuleHeads, ast.StageCheckRecursion, ast.StageCheckTypes,
+	ast.StageCheckUnsafeBuiltins, ast.StageCheckDeprecatedBuiltins, ast.StageBuildRequiredCapabilities,
+}
+
+// embeddedModules are the embedded rules, parsed once per process: New and
+// Metadata share them (the compiler works on copies).
+var embeddedModules = sync.OnceValues(func() ([]*ast.Module, error) {
+	return parseModules(rules.FS)
+})
+
+// newEngine builds an engine from any rule tree with every compiler stage;
+// tests pass broken ones.
 func newEngine(ctx context.Context, fsys fs.FS) (*Engine, error) {
 	modules, err := parseModules(fsys)
 	if err != nil {
 		return nil, err
 	}
+	return compileEngine(ctx, modules, nil)
+}
+
+// compileEngine builds an engine from parsed modules, leaving out the
+// compiler stages skip names.
+func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageID) (*Engine, error) {
 	metas, err := ruleMetas(modules)
 	if err != nil {
 		return nil, err
@@ -195,7 +230,7 @@ func newEngine(ctx context.Context, fsys fs.FS) (*Engine, error) {
 		rego.Query(Query),
 		rego.StrictBuiltinErrors(true),
 		rego.Strict(true),
-		rego.CompilerHook(func(c *ast.Compiler) { e.compiler = c }),
+		rego.CompilerHook(func(c *ast.Compiler) { e.compiler = c.WithSkipStages(skip...) }),
 	}
 	for _, m := range modules {
 		opts = append(opts, rego.ParsedModule(m))
@@ -209,7 +244,7 @@ func newEngine(ctx context.Context, fsys fs.FS) (*Engine, error) {
 
 // embeddedMetadata is Metadata's result, read once.
 var embeddedMetadata = sync.OnceValues(func() ([]RuleMeta, error) {
-	modules, err := parseModules(rules.FS)
+	modules, err := embeddedModules()
 	if err != nil {
 		return nil, err
 	}

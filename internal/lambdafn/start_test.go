@@ -1,0 +1,54 @@
+package lambdafn
+
+import (
+	"errors"
+	"runtime"
+	"runtime/debug"
+	"testing"
+)
+
+func TestWithoutCollection(t *testing.T) {
+	errBuild := errors.New("build failed")
+	tests := []struct {
+		name    string
+		percent int   // GOGC before the cold start
+		limit   int64 // GOMEMLIMIT before the cold start
+		err     error // what build returns
+		// wantLimit is the limit while build runs.
+		wantLimit int64
+	}{
+		{name: "defaults", percent: 100, limit: 1<<63 - 1, wantLimit: initMemoryLimit},
+		{name: "GOGC and a lower GOMEMLIMIT set", percent: 50, limit: 32 << 20, wantLimit: 32 << 20},
+		{name: "build fails", percent: 100, limit: 1<<63 - 1, err: errBuild, wantLimit: initMemoryLimit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer debug.SetGCPercent(debug.SetGCPercent(tt.percent))
+			defer debug.SetMemoryLimit(debug.SetMemoryLimit(tt.limit))
+			var during struct {
+				percent int
+				limit   int64
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			got, err := withoutCollection(func() (string, error) {
+				during.percent = debug.SetGCPercent(-1)
+				during.limit = debug.SetMemoryLimit(-1)
+				return "monitor", tt.err
+			})
+			if got != "monitor" || !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
+				t.Errorf("withoutCollection = %q, %v; want %q, %v", got, err, "monitor", tt.err)
+			}
+			if during.percent != -1 || during.limit != tt.wantLimit {
+				t.Errorf("while building: GOGC %d, memory limit %d; want off (-1), %d", during.percent, during.limit, tt.wantLimit)
+			}
+			runtime.ReadMemStats(&after)
+			if after.NumGC <= before.NumGC {
+				t.Errorf("no collection at the end of the cold start (NumGC %d before, %d after)", before.NumGC, after.NumGC)
+			}
+			if p, l := debug.SetGCPercent(tt.percent), debug.SetMemoryLimit(-1); p != tt.percent || l != tt.limit {
+				t.Errorf("after: GOGC %d, memory limit %d; want %d, %d restored", p, l, tt.percent, tt.limit)
+			}
+		})
+	}
+}
