@@ -42,7 +42,7 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func benchPipeline(b *testing.B) *Pipeline {
+func benchPipeline(b testing.TB) *Pipeline {
 	e, err := engine()
 	if err != nil {
 		b.Fatal(err)

@@ -128,11 +128,11 @@ const (
 	// Globals: the function sets none of its own).
 	DefaultMemoryMB = 256
 	// DefaultBytesPerCPUSecond is the archive bytes (gzip, as stored) one
-	// core reads, inflates, decodes and judges a second: 65.6 MB of
-	// generated log files (240 of atrest-bench gen-trail's, 1 % of records
-	// of interest) took atrest replay 3.0–3.6 CPU-seconds (README,
-	// "Replaying an archive").
-	DefaultBytesPerCPUSecond = 20e6
+	// core reads, inflates, decodes and judges a second: 17.7 MB of
+	// generated log files (240 of atrest-bench gen-trail's, compressed
+	// 9:1 as real ones are, 1 % of records of interest) took atrest replay
+	// 1.75–2.1 CPU-seconds (README, "Replaying an archive").
+	DefaultBytesPerCPUSecond = 10e6
 )
 
 // Estimate is what a fleet replay would cost.
