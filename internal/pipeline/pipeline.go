@@ -256,12 +256,14 @@ func (p *Pipeline) ProcessInput(ctx context.Context, name string, r io.Reader, e
 	// overwritten by an earlier one delivered after it, whatever the order
 	// of the input. Copies of one record keep their input order.
 	slices.SortStableFunc(recs, func(a, b delivered) int { return cloudtrail.Compare(a.rec, b.rec) })
+	q := p.newJudging(ctx, emit, &rep, len(recs) > 1)
 	for _, d := range recs {
-		if err := p.record(ctx, d.rec, d.at, SourceOf(d.shape), emit, &rep); err != nil {
+		if err := p.record(ctx, d.rec, d.at, SourceOf(d.shape), q, &rep); err != nil {
+			q.close()
 			return rep, err
 		}
 	}
-	return rep, nil
+	return rep, q.close()
 }
 
 // ProcessRecords judges already decoded records (a backfill) in the order
@@ -270,16 +272,18 @@ func (p *Pipeline) ProcessRecords(ctx context.Context, recs []*cloudtrail.Record
 	var rep Report
 	sorted := slices.Clone(recs)
 	slices.SortStableFunc(sorted, cloudtrail.Compare)
+	q := p.newJudging(ctx, emit, &rep, len(sorted) > 1)
 	for _, rec := range sorted {
 		if !cloudtrail.Interesting(rec.EventSource, rec.EventName) {
 			rep.Decode.Skipped++
 			continue
 		}
-		if err := p.record(ctx, rec, cloudtrail.Position{Input: source}, source, emit, &rep); err != nil {
+		if err := p.record(ctx, rec, cloudtrail.Position{Input: source}, source, q, &rep); err != nil {
+			q.close()
 			return rep, err
 		}
 	}
-	return rep, nil
+	return rep, q.close()
 }
 
 // SourceOf names the metric source of a delivery shape.
@@ -295,7 +299,7 @@ func SourceOf(s cloudtrail.Shape) string {
 	return "cli"
 }
 
-func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, at cloudtrail.Position, source string, emit Emit, rep *Report) error {
+func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, at cloudtrail.Position, source string, q *judging, rep *Report) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -342,18 +346,8 @@ func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, at cloudt
 		return nil
 	}
 	for _, ref := range ch.Touched {
-		fs, err := p.evaluate(ctx, ref, rec, source)
-		if err != nil && len(fs) == 0 {
+		if err := q.add(p.prepare(ctx, ref, rec, source)); err != nil {
 			return err
-		}
-		for _, f := range fs {
-			rep.Findings++
-			if f.Status == finding.Error {
-				rep.EvalErrors++
-			}
-			if err := emit(f); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
@@ -437,38 +431,112 @@ func (p *Pipeline) EvaluateResource(ctx context.Context, ref state.ResourceRef, 
 // results into findings. Failures become ERROR findings for every rule of the
 // resource type, never silence: the error is returned alongside them.
 func (p *Pipeline) evaluate(ctx context.Context, ref state.ResourceRef, rec *cloudtrail.Record, source string) ([]finding.Finding, error) {
-	in, blast, err := buildInput(ctx, p.store, ref, rec, p.config, p.policies.parse)
+	j := p.prepare(ctx, ref, rec, source)
+	j.run(ctx, p.engine)
+	return p.finish(ctx, j)
+}
+
+// judgment is one resource judged on one record: prepare reads what it
+// needs of the pipeline and the store, run evaluates the rules (and needs
+// nothing else, so judgments run in parallel), finish turns the results
+// into findings. prepare and finish run in record order.
+type judgment struct {
+	ref    state.ResourceRef
+	rec    *cloudtrail.Record
+	source string
+	in     *policy.Input
+	blast  []string
+	ids    []string // the rules to evaluate; every rule of the type when all
+	all    bool
+	sum    [sha256.Size]byte
+	hashed bool // sum holds the input's hash
+	skip   bool // no rule's verdict can change
+	cached bool // results came from the rule cache
+	// evaluated: run evaluated the rules (the cache did not hold them).
+	evaluated bool
+	// deferred: an earlier judgment of the same input was running when
+	// this one was prepared; this one takes the results it leaves.
+	deferred bool
+	results  []policy.Result
+	err      error
+	done     chan struct{} // closed when run is over (parallel judging)
+}
+
+// prepare builds the input and decides which rules to evaluate, taking
+// their results from the rule cache when it holds them. It marks ref
+// judged by every rule once it is to be (the judgments of the records
+// after it evaluate only the rules those records can trigger), as a
+// sequential evaluation would on success.
+func (p *Pipeline) prepare(ctx context.Context, ref state.ResourceRef, rec *cloudtrail.Record, source string) *judgment {
+	j := &judgment{ref: ref, rec: rec, source: source}
+	j.in, j.blast, j.err = buildInput(ctx, p.store, ref, rec, p.config, p.policies.parse)
 	if ref.Type == state.TypeMonitoringPath {
-		in, err = p.withIntegrity(ctx, ref, rec, in, err)
+		j.in, j.err = p.withIntegrity(ctx, ref, rec, j.in, j.err)
 	}
-	ids, all := p.rulesFor(ref, rec)
-	if !all && len(ids) == 0 {
-		return nil, nil // no rule's verdict can change
+	j.ids, j.all = p.rulesFor(ref, rec)
+	if !j.all && len(j.ids) == 0 {
+		j.skip = true
+		return j
 	}
-	var results []policy.Result
-	if err == nil {
-		if ref.Type == state.TypeKey {
-			p.verify(ctx, in, rec, blast)
+	if j.err != nil {
+		return j
+	}
+	if ref.Type == state.TypeKey {
+		p.verify(ctx, j.in, rec, j.blast)
+	}
+	if j.all {
+		j.ids = p.engine.RuleIDs(j.in.ResourceType)
+	}
+	j.sum, j.hashed = inputHash(j.in, p.engine.ReadsEvent())
+	if j.hashed {
+		if results, hit := p.cache.lookup(ref, j.sum, j.ids); hit {
+			p.cache.hits += len(results)
+			j.results, j.cached = results, true
 		}
-		results, err = p.judge(ctx, ref, in, ids, all)
 	}
+	p.markJudged(ref)
+	return j
+}
+
+// run evaluates the rules a prepared judgment names, unless prepare
+// settled it.
+func (j *judgment) run(ctx context.Context, e *policy.Engine) {
+	if j.skip || j.cached || j.err != nil {
+		return
+	}
+	j.evaluated = true
+	j.results, j.err = e.EvaluateRules(ctx, j.in, j.ids)
+}
+
+// finish keeps the results in the rule cache and makes the findings.
+func (p *Pipeline) finish(ctx context.Context, j *judgment) ([]finding.Finding, error) {
+	if j.skip {
+		return nil, nil
+	}
+	if j.evaluated {
+		p.cache.misses += len(j.ids)
+	}
+	if j.hashed && j.evaluated && j.err == nil {
+		p.cache.store(j.ref, j.sum, j.results)
+	}
+	results, err := j.results, j.err
 	if err != nil && len(results) == 0 {
 		for _, m := range p.engine.Rules() {
-			if m.ResourceType == string(ref.Type) && (all || slices.Contains(ids, m.ID)) {
+			if m.ResourceType == string(j.ref.Type) && (j.all || slices.Contains(j.ids, m.ID)) {
 				results = append(results, policy.Result{Rule: m.ID, Status: finding.Error, Reason: err.Error()})
 			}
 		}
 	}
-	if err == nil {
-		p.markJudged(ref)
-	}
 	if err != nil {
-		p.log.ErrorContext(ctx, "evaluation failed", "resource_arn", ref.ARN, "error", err.Error())
+		// A failed judgment judged nothing: the next record touching ref
+		// has every rule evaluate it.
+		delete(p.judgedRefs, j.ref)
+		p.log.ErrorContext(ctx, "evaluation failed", "resource_arn", j.ref.ARN, "error", err.Error())
 	}
-	deleted := resourceDeleted(in)
+	deleted := resourceDeleted(j.in)
 	out := make([]finding.Finding, 0, len(results))
 	for _, r := range results {
-		f := p.makeFinding(r, ref, rec, blast, source)
+		f := p.makeFinding(r, j.ref, j.rec, j.blast, j.source)
 		f.ResourceDeleted = deleted
 		out = append(out, f)
 	}
@@ -489,27 +557,6 @@ func resourceDeleted(in *policy.Input) bool {
 		return in.Key.Deleted
 	}
 	return false
-}
-
-// judge evaluates the rules ids (all of the type when all) on in, or takes
-// their results from the cache when the same input was judged before.
-func (p *Pipeline) judge(ctx context.Context, ref state.ResourceRef, in *policy.Input, ids []string, all bool) ([]policy.Result, error) {
-	if all {
-		ids = p.engine.RuleIDs(in.ResourceType)
-	}
-	sum, ok := inputHash(in, p.engine.ReadsEvent())
-	if ok {
-		if results, hit := p.cache.lookup(ref, sum, ids); hit {
-			p.cache.hits += len(results)
-			return results, nil
-		}
-	}
-	results, err := p.engine.EvaluateRules(ctx, in, ids)
-	p.cache.misses += len(ids)
-	if ok && err == nil {
-		p.cache.store(ref, sum, results)
-	}
-	return results, err
 }
 
 // rulesFor names the rules to evaluate for ref: every rule (all) without a

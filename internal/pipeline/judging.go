@@ -1,0 +1,152 @@
+package pipeline
+
+import (
+	"context"
+	"runtime"
+	"sync"
+
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/state"
+)
+
+// closed is the done channel of a judgment with nothing to run.
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// judgingWindow bounds the judgments prepared but not yet finished: what
+// judging in parallel holds beyond a sequential run is their inputs.
+const judgingWindow = 16
+
+// judging finishes judgments in the order they were prepared, and emits
+// their findings in that order, while up to one goroutine per core runs
+// the rules of the ones behind the first. Rules read nothing but their
+// input, so a run judges exactly as a sequential one: the same findings, in
+// the same order. With one core, or workers 0, each judgment runs and is
+// finished as it is added.
+type judging struct {
+	p       *Pipeline
+	ctx     context.Context
+	emit    Emit
+	rep     *Report
+	jobs    chan *judgment
+	pending []*judgment // prepared, not yet finished, in order
+	// running holds, per resource, the last judgment sent to be run: a
+	// later one with the same input waits for it and takes its results
+	// from the rule cache, as a sequential run would.
+	running map[state.ResourceRef]*judgment
+	wg      sync.WaitGroup
+	failed  error
+}
+
+// newJudging starts the goroutines that run judgments: one per core when
+// parallel and the process has more than one.
+func (p *Pipeline) newJudging(ctx context.Context, emit Emit, rep *Report, parallel bool) *judging {
+	q := &judging{p: p, ctx: ctx, emit: emit, rep: rep}
+	workers := runtime.GOMAXPROCS(0)
+	if !parallel || workers < 2 {
+		return q
+	}
+	q.jobs = make(chan *judgment, judgingWindow)
+	q.running = map[state.ResourceRef]*judgment{}
+	q.wg.Add(workers)
+	for range workers {
+		go func() {
+			defer q.wg.Done()
+			for j := range q.jobs {
+				j.run(ctx, p.engine)
+				close(j.done)
+			}
+		}()
+	}
+	return q
+}
+
+// add queues a prepared judgment, and finishes those at the head of the
+// queue that are done (waiting for the head when the window is full).
+func (q *judging) add(j *judgment) error {
+	if q.failed != nil {
+		return q.failed
+	}
+	if q.jobs == nil {
+		j.run(q.ctx, q.p.engine)
+		return q.finish(j)
+	}
+	switch prev := q.running[j.ref]; {
+	case j.skip || j.cached || j.err != nil:
+		j.done = closed
+	case prev != nil && prev.hashed && j.hashed && prev.sum == j.sum:
+		j.deferred, j.done = true, prev.done
+	default:
+		j.done = make(chan struct{})
+		q.running[j.ref] = j
+		q.jobs <- j
+	}
+	q.pending = append(q.pending, j)
+	for len(q.pending) > 0 {
+		head := q.pending[0]
+		if len(q.pending) < judgingWindow {
+			select {
+			case <-head.done:
+			default:
+				return nil
+			}
+		}
+		<-head.done
+		q.pending = q.pending[1:]
+		if err := q.finish(head); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close finishes every judgment still queued (unless one failed) and stops
+// the goroutines; it returns the first failure.
+func (q *judging) close() error {
+	if q.jobs == nil {
+		return q.failed
+	}
+	close(q.jobs)
+	for _, j := range q.pending {
+		<-j.done
+		if q.failed == nil {
+			q.finish(j)
+		}
+	}
+	q.pending = nil
+	q.wg.Wait()
+	return q.failed
+}
+
+// finish makes a judgment's findings, counts them and emits them. An
+// evaluation that failed without findings, or an emit that fails, stops
+// the run. A deferred judgment takes its results from the rule cache, where
+// the judgment it waited for left them, or is run now.
+func (q *judging) finish(j *judgment) error {
+	if q.running[j.ref] == j {
+		delete(q.running, j.ref)
+	}
+	if j.deferred {
+		if results, hit := q.p.cache.lookup(j.ref, j.sum, j.ids); hit {
+			q.p.cache.hits += len(results)
+			j.results, j.cached = results, true
+		} else {
+			j.run(q.ctx, q.p.engine)
+		}
+	}
+	fs, err := q.p.finish(q.ctx, j)
+	if err != nil && len(fs) == 0 {
+		q.failed = err
+		return err
+	}
+	for _, f := range fs {
+		q.rep.Findings++
+		if f.Status == finding.Error {
+			q.rep.EvalErrors++
+		}
+		if err := q.emit(f); err != nil {
+			q.failed = err
+			return err
+		}
+	}
+	return nil
+}

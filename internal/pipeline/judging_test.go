@@ -1,0 +1,58 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"reflect"
+	"runtime"
+	"testing"
+
+	"github.com/atrest/atrest/internal/finding"
+	"github.com/atrest/atrest/internal/trailgen"
+)
+
+// TestParallelJudgingEqualsSequential: a log judged with the rules run on
+// several goroutines gives exactly the findings, in exactly the order, and
+// the report of the same log judged on one core. The log is generated with
+// a fifth of its records of interest, on a pool of keys and file systems,
+// so resources are judged again and again (triggers, the rule cache and
+// judgments that wait on an earlier one of the same input all take part).
+func TestParallelJudgingEqualsSequential(t *testing.T) {
+	var buf bytes.Buffer
+	st, err := trailgen.Write(&buf, trailgen.Options{Records: 5000, Relevant: 0.2, Seed: 11, Gzip: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	judge := func(procs int) ([]finding.Finding, Report, CacheStats) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		p := benchPipeline(t)
+		var out []finding.Finding
+		rep, err := p.ProcessInput(context.Background(), "gen", bytes.NewReader(buf.Bytes()), func(f finding.Finding) error {
+			out = append(out, f)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, rep, p.RuleCache()
+	}
+	want, wantRep, wantCache := judge(1)
+	if len(want) < 1000 || wantRep.Processed != st.Relevant || wantCache.Hits == 0 {
+		t.Fatalf("sequential run: %d findings, report %+v, cache %+v: the test would prove little", len(want), wantRep, wantCache)
+	}
+	for _, procs := range []int{2, 4} {
+		got, rep, cache := judge(procs)
+		if len(got) != len(want) {
+			t.Fatalf("GOMAXPROCS %d: %d findings, want %d", procs, len(got), len(want))
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("GOMAXPROCS %d: finding %d is\n%+v\nwant\n%+v", procs, i, got[i], want[i])
+			}
+		}
+		if rep.Findings != wantRep.Findings || rep.EvalErrors != wantRep.EvalErrors || rep.Processed != wantRep.Processed {
+			t.Errorf("GOMAXPROCS %d: report %+v, want %+v", procs, rep, wantRep)
+		}
+		t.Logf("GOMAXPROCS %d: %d findings; rule cache %+v (one core: %+v)", procs, len(got), cache, wantCache)
+	}
+}
