@@ -123,29 +123,7 @@ type emulated struct {
 func startFunction(t *testing.T, name string, env map[string]string) *emulated {
 	t.Helper()
 	awstest.SkipShort(t, "the Lambda Runtime Interface Emulator")
-	port, err := awstest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiPort, err := awstest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(rieBinary,
-		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
-		bootstraps[name])
-	cmd.Dir = t.TempDir()
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "AWS_LAMBDA_FUNCTION_NAME=" + name,
-		lambdafn.EnvTraceAWSCalls + "=true"}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	out := newOutput()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
+	cmd, addr, out := startEmulator(t, bootstraps[name], name, env, lambdafn.EnvTraceAWSCalls+"=true")
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -154,11 +132,41 @@ func startFunction(t *testing.T, name string, env map[string]string) *emulated {
 			t.Logf("%s output:\n%s", name, out.String())
 		}
 	})
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	if err := awstest.WaitListening(addr, 10*time.Second); err != nil {
 		t.Fatalf("emulator for %s not listening: %v\n%s", name, err, out.String())
 	}
 	return &emulated{name: name, url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: out}
+}
+
+// startEmulator starts bootstrap as function name under the emulator on
+// two free loopback ports, with env and extra (KEY=VALUE) and nothing else
+// from this process's environment but PATH and HOME, and returns the
+// command, the address invocations go to and the output.
+func startEmulator(tb testing.TB, bootstrap, name string, env map[string]string, extra ...string) (*exec.Cmd, string, *output) {
+	tb.Helper()
+	port, err := awstest.FreePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	apiPort, err := awstest.FreePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(rieBinary,
+		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
+		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
+		bootstrap)
+	cmd.Dir = tb.TempDir()
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "AWS_LAMBDA_FUNCTION_NAME=" + name}, extra...)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out := newOutput()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start emulator: %v", err)
+	}
+	return cmd, "127.0.0.1:" + strconv.Itoa(port), out
 }
 
 // result is what one invocation returned and printed.

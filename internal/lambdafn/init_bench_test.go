@@ -80,33 +80,11 @@ func BenchmarkInitUnderEmulator(b *testing.B) {
 // and returns the emulator's INIT and first invocation durations in ms.
 func coldStart(b *testing.B, bootstrap string, env map[string]string, event []byte) (initMS, firstMS float64) {
 	b.Helper()
-	port, err := awstest.FreePort()
-	if err != nil {
-		b.Fatal(err)
-	}
-	apiPort, err := awstest.FreePort()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(rieBinary,
-		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
-		bootstrap)
-	cmd.Dir = b.TempDir()
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "AWS_LAMBDA_FUNCTION_NAME=" + lambdafn.FunctionTrailEvents}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	out := newOutput()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("start emulator: %v", err)
-	}
+	cmd, addr, out := startEmulator(b, bootstrap, lambdafn.FunctionTrailEvents, env)
 	defer func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	}()
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	if err := awstest.WaitListening(addr, 10*time.Second); err != nil {
 		b.Fatalf("emulator not listening: %v\n%s", err, out.String())
 	}

@@ -129,13 +129,7 @@ func (g *gen) keyARN(id string) string {
 // token is a random base64 string of n characters: the credentials and
 // request ids no two calls share.
 func (g *gen) token(n int) string {
-	const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	var sb strings.Builder
-	sb.Grow(n)
-	for range n {
-		sb.WriteByte(digits[g.rng.IntN(len(digits))])
-	}
-	return sb.String()
+	return g.chars("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", n)
 }
 
 // Write writes one CloudTrail log file {"Records":[...]} to w.
@@ -213,12 +207,14 @@ func (g *gen) uuid() string {
 	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
 }
 
-func (g *gen) hex(n int) string {
-	const digits = "0123456789abcdef"
+func (g *gen) hex(n int) string { return g.chars("0123456789abcdef", n) }
+
+// chars is n characters drawn from digits.
+func (g *gen) chars(digits string, n int) string {
 	var sb strings.Builder
 	sb.Grow(n)
 	for range n {
-		sb.WriteByte(digits[g.rng.IntN(16)])
+		sb.WriteByte(digits[g.rng.IntN(len(digits))])
 	}
 	return sb.String()
 }
