@@ -2,7 +2,9 @@
 // delivery shape into CloudTrail records, order them (cloudtrail.Compare:
 // eventTime, then the causal rank of the event name, then eventID), judge
 // each eventID once, apply each record to the state store, and evaluate the
-// rules over a snapshot of every resource the record touched.
+// rules over a snapshot of every resource the record touched: snapshots are
+// taken and findings emitted in record order, while the rules of several
+// snapshots run on every core (judging.go).
 package pipeline
 
 import (
