@@ -400,8 +400,5 @@ func NewDocument(v any) (*Document, error) {
 	return &Document{value: v, term: t}, nil
 }
 
-// Value is the decoded document.
-func (d *Document) Value() any { return d.value }
-
 // MarshalJSON writes the document.
 func (d *Document) MarshalJSON() ([]byte, error) { return json.Marshal(d.value) }
