@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/state"
+	"github.com/atrest/atrest/internal/trailgen"
 )
 
 // TestRuleCache holds that a resource judged again on an unchanged input
@@ -111,4 +114,42 @@ func TestPolicyDocs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMemoChangesNoFinding judges a generated log on an engine that
+// remembers rule results by what each rule reads and on one that evaluates
+// every rule every time: every finding is the same.
+func TestMemoChangesNoFinding(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := trailgen.Write(&buf, trailgen.Options{Records: 5000, Relevant: 0.2, Seed: 12, Gzip: true}); err != nil {
+		t.Fatal(err)
+	}
+	judge := func(memo bool) ([]finding.Finding, policy.MemoStats) {
+		p := benchPipeline(t)
+		if !memo {
+			p.engine.SetMemoSize(0)
+		}
+		var out []finding.Finding
+		if _, err := p.ProcessInput(context.Background(), "gen", bytes.NewReader(buf.Bytes()), func(f finding.Finding) error {
+			out = append(out, f)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out, p.engine.MemoStats()
+	}
+	want, _ := judge(false)
+	got, st := judge(true)
+	if len(want) < 1000 || st.Hits < 100 {
+		t.Fatalf("%d findings, memo %+v: the test would prove little", len(want), st)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("with the memo %d findings, without %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("finding %d with the memo is\n%+v\nwithout\n%+v", i, got[i], want[i])
+		}
+	}
+	t.Logf("%d findings; memo %+v", len(got), st)
 }

@@ -9,6 +9,7 @@ package policy
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -133,6 +134,10 @@ type Engine struct {
 	subsets  map[string]*rego.PreparedEvalQuery // joined rule IDs -> query
 	// readsEvent is set when a module refers to input.event.
 	readsEvent bool
+	// reads are the input paths each remembered rule reads; memo holds
+	// the results by their hash (memo.go).
+	reads map[string][]inputPath
+	memo  *memo
 }
 
 // ReadsEvent reports whether any rule reads the triggering event
@@ -213,7 +218,8 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 		return nil, err
 	}
 	e := &Engine{rules: metas, byID: map[string]RuleMeta{}, byType: map[string][]string{},
-		pkg: map[string]string{}, subsets: map[string]*rego.PreparedEvalQuery{}}
+		pkg: map[string]string{}, subsets: map[string]*rego.PreparedEvalQuery{},
+		memo: &memo{max: DefaultMemoSize, results: map[[sha256.Size]byte]Result{}}}
 	for _, meta := range metas { // sorted by ID, so byType's lists are too
 		e.byID[meta.ID] = meta
 		e.byType[meta.ResourceType] = append(e.byType[meta.ResourceType], meta.ID)
@@ -239,6 +245,7 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
 	}
+	e.reads = ruleReads(e.compiler, e.pkg)
 	return e, nil
 }
 
@@ -488,8 +495,7 @@ func (e *Engine) EvaluateRules(ctx context.Context, in *Input, ids []string) ([]
 	if in == nil {
 		return nil, fmt.Errorf("%w: nil input", ErrEvaluation)
 	}
-	all := e.byType[in.ResourceType]
-	if len(ids) == 0 || slices.Equal(ids, all) {
+	if len(ids) == 0 {
 		return e.Evaluate(ctx, in)
 	}
 	for _, id := range ids {
@@ -497,11 +503,7 @@ func (e *Engine) EvaluateRules(ctx context.Context, in *Input, ids []string) ([]
 			return nil, fmt.Errorf("%w: rule %q does not judge resource type %q", ErrEvaluation, id, in.ResourceType)
 		}
 	}
-	q, err := e.subset(ctx, ids)
-	if err != nil {
-		return failAll(ids, err)
-	}
-	return e.eval(ctx, q, in, ids)
+	return e.judge(ctx, in, ids)
 }
 
 // subset returns the prepared query for the union of the rules' results.
@@ -542,21 +544,54 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) ([]Result, error) {
 	if len(expected) == 0 {
 		return nil, fmt.Errorf("%w: no rules judge resource type %q", ErrEvaluation, in.ResourceType)
 	}
-	return e.eval(ctx, &e.query, in, expected)
+	return e.judge(ctx, in, expected)
 }
 
-// eval runs a prepared query against in and checks its answer against the
-// expected rules.
-func (e *Engine) eval(ctx context.Context, query *rego.PreparedEvalQuery, in *Input, expected []string) ([]Result, error) {
+// judge answers each rule from the memo when it remembers the rule's result
+// on what the rule reads of in, and evaluates the others in one query.
+func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, error) {
 	value, err := inputValue(in)
 	if err != nil {
-		return failAll(expected, fmt.Errorf("convert input for %s: %w", in.Resource, err))
+		return failAll(ids, fmt.Errorf("convert input for %s: %w", in.Resource, err))
 	}
 	// OPA notices cancellation asynchronously; check first so a request
 	// that is already over never yields results.
 	if err := ctx.Err(); err != nil {
-		return failAll(expected, fmt.Errorf("evaluate %s: %w", in.Resource, err))
+		return failAll(ids, fmt.Errorf("evaluate %s: %w", in.Resource, err))
 	}
+	texts := map[string][]byte{}
+	keys := make(map[string][sha256.Size]byte, len(ids))
+	out := make([]Result, 0, len(ids))
+	var missing []string
+	for _, id := range ids {
+		if key, ok := e.readsKey(id, value, texts); ok {
+			keys[id] = key
+			if r, hit := e.memo.lookup(key); hit {
+				out = append(out, r)
+				continue
+			}
+		}
+		missing = append(missing, id)
+	}
+	if len(missing) == 0 {
+		return out, nil // ids are sorted, and so are the results
+	}
+	query := &e.query
+	if !slices.Equal(missing, e.byType[in.ResourceType]) {
+		if query, err = e.subset(ctx, missing); err != nil {
+			return failAll(ids, err)
+		}
+	}
+	results, err := e.eval(ctx, query, value, in, missing)
+	e.memo.store(keys, results, len(missing))
+	out = append(out, results...)
+	slices.SortFunc(out, func(a, b Result) int { return cmp.Compare(a.Rule, b.Rule) })
+	return out, err
+}
+
+// eval runs a prepared query against in's value and checks its answer
+// against the expected rules.
+func (e *Engine) eval(ctx context.Context, query *rego.PreparedEvalQuery, value ast.Value, in *Input, expected []string) ([]Result, error) {
 	// One evaluation needs neither metrics nor the goroutine OPA starts
 	// to watch ctx: a no-op metrics sink and a callback registered on ctx
 	// do the same work without allocating maps or a goroutine per input.

@@ -1,0 +1,268 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/atrest/atrest/internal/finding"
+)
+
+// DefaultMemoSize bounds how many rule results an engine remembers; once
+// full the memo is cleared, which costs only evaluations.
+const DefaultMemoSize = 100_000
+
+// A rule's verdict is a function of the parts of the input it reads, and of
+// nothing else: the rules read no base documents, call no builtin whose
+// result varies between calls, and replace nothing with `with`. The engine
+// works out, once at compile time, which parts of the input each rule reads
+// (its reads: the input paths referred to by the rules and functions its
+// results depend on), and remembers each result under a hash of the rule ID
+// and of the values at those paths. A rule judged again on an input that
+// differs only where it does not read (another record, another field of the
+// resource, another resource in the same state when the rule names none)
+// costs that hash, not an evaluation.
+
+// inputPath is a path into the input document: the ground string prefix of
+// an input reference (input.key.policy for input.key.policy.Statement[i]).
+type inputPath []string
+
+func (p inputPath) String() string {
+	if len(p) == 0 {
+		return "input"
+	}
+	return "input." + strings.Join(p, ".")
+}
+
+// ruleReads works out the input paths each rule reads, from the compiled
+// rules: the rules in the dependency closure of the rule's results set, with
+// their else branches. A rule absent from the map is never remembered: its
+// closure calls a non-deterministic builtin or uses `with`.
+func ruleReads(c *ast.Compiler, pkg map[string]string) map[string][]inputPath {
+	reads := map[string][]inputPath{}
+	for id, path := range pkg {
+		ref := ast.MustParseRef(path + "." + resultsRule)
+		paths, ok := closureReads(c, c.GetRules(ref))
+		if ok {
+			reads[id] = paths
+		}
+	}
+	return reads
+}
+
+// closureReads collects the input paths the rules roots and everything they
+// depend on read, reduced to the shortest (a path under another adds
+// nothing) and sorted; ok is false when the closure is not a function of
+// its input alone.
+func closureReads(c *ast.Compiler, roots []*ast.Rule) (paths []inputPath, ok bool) {
+	seen := map[*ast.Rule]bool{}
+	queue := slices.Clone(roots)
+	var found []inputPath
+	ok = true
+	for len(queue) > 0 {
+		r := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		if r == nil || seen[r] {
+			continue
+		}
+		seen[r] = true
+		queue = append(queue, r.Else)
+		for dep := range c.Graph.Dependencies(r) {
+			if d, isRule := dep.(*ast.Rule); isRule {
+				queue = append(queue, d)
+			}
+		}
+		ast.WalkRefs(r, func(ref ast.Ref) bool {
+			if len(ref) > 0 && ref[0].Equal(ast.InputRootDocument) {
+				p := inputPath{}
+				for _, t := range ref[1:] {
+					s, isString := t.Value.(ast.String)
+					if !isString {
+						break
+					}
+					p = append(p, string(s))
+				}
+				found = append(found, p)
+			}
+			return false
+		})
+		ast.WalkExprs(r, func(x *ast.Expr) bool {
+			if len(x.With) > 0 {
+				ok = false
+			}
+			return false
+		})
+		ast.WalkTerms(r, func(t *ast.Term) bool {
+			if call, isCall := t.Value.(ast.Call); isCall && len(call) > 0 {
+				op, isRef := call[0].Value.(ast.Ref)
+				ok = ok && (!isRef || deterministic(op))
+			}
+			return false
+		})
+		ast.WalkExprs(r, func(x *ast.Expr) bool {
+			if x.IsCall() {
+				ok = ok && (deterministic(x.Operator()))
+			}
+			return false
+		})
+	}
+	return shortest(found), ok
+}
+
+// deterministic reports whether a called operator gives the same result for
+// the same arguments: a rule function, or a builtin not marked otherwise.
+func deterministic(op ast.Ref) bool {
+	b, isBuiltin := ast.BuiltinMap[op.String()]
+	return !isBuiltin || !b.IsNondeterministic()
+}
+
+// shortest drops the paths that lie under another and sorts the rest.
+func shortest(paths []inputPath) []inputPath {
+	slices.SortFunc(paths, func(a, b inputPath) int { return slices.Compare(a, b) })
+	var out []inputPath
+	for _, p := range paths {
+		if len(out) > 0 && under(p, out[len(out)-1]) {
+			continue // sorted: a prefix comes right before what it covers
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// under reports whether p is prefix or lies under it.
+func under(p, prefix inputPath) bool {
+	return len(p) >= len(prefix) && slices.Equal(p[:len(prefix)], prefix)
+}
+
+// memo remembers rule results by the hash of what the rule read. It is
+// safe for concurrent use.
+type memo struct {
+	mu      sync.Mutex
+	max     int
+	results map[[sha256.Size]byte]Result
+	hits    int
+	misses  int
+}
+
+// MemoStats counts rule results the engine took from its memo (Hits) and
+// evaluated (Misses).
+type MemoStats struct {
+	Hits, Misses int
+}
+
+// MemoStats reports how often the engine's memo answered.
+func (e *Engine) MemoStats() MemoStats {
+	e.memo.mu.Lock()
+	defer e.memo.mu.Unlock()
+	return MemoStats{Hits: e.memo.hits, Misses: e.memo.misses}
+}
+
+// Reads returns the input paths (as input.key.policy) whose values decide
+// the rule's verdict, and false when the engine does not remember the
+// rule's results.
+func (e *Engine) Reads(id string) ([]string, bool) {
+	paths, ok := e.reads[id]
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = p.String()
+	}
+	return out, true
+}
+
+// SetMemoSize bounds the memo at n results and empties it; n <= 0 turns it
+// off, so every rule is evaluated every time.
+func (e *Engine) SetMemoSize(n int) {
+	e.memo.mu.Lock()
+	defer e.memo.mu.Unlock()
+	e.memo.max = n
+	clear(e.memo.results)
+}
+
+// readsKey hashes a rule's ID and the values of input at the paths it
+// reads; texts keeps each path's text for the other rules of one input.
+// ok is false when the rule is not remembered.
+func (e *Engine) readsKey(id string, input ast.Value, texts map[string][]byte) (sum [sha256.Size]byte, ok bool) {
+	paths, ok := e.reads[id]
+	if !ok || !e.memo.on() {
+		return sum, false
+	}
+	h := sha256.New()
+	h.Write([]byte(id))
+	for _, p := range paths {
+		name := p.String()
+		text, seen := texts[name]
+		if !seen {
+			if text, ok = pathText(input, p); !ok {
+				return sum, false
+			}
+			texts[name] = text
+		}
+		h.Write([]byte{0})
+		h.Write([]byte(name))
+		h.Write([]byte{0})
+		h.Write(text)
+	}
+	h.Sum(sum[:0])
+	return sum, true
+}
+
+// pathText is the canonical text of the value at p (objects and sets with
+// sorted keys, strings quoted) after "=", or "undefined" where the input
+// holds none; ok is false when the value has no text.
+func pathText(input ast.Value, p inputPath) (text []byte, ok bool) {
+	v := input
+	for _, k := range p {
+		obj, isObject := v.(ast.Object)
+		if !isObject {
+			return []byte("undefined"), true
+		}
+		t := obj.Get(ast.StringTerm(k))
+		if t == nil {
+			return []byte("undefined"), true
+		}
+		v = t.Value
+	}
+	text, err := ast.NewTerm(v).AppendText([]byte("="))
+	return text, err == nil
+}
+
+// on reports whether the memo remembers anything.
+func (m *memo) on() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.max > 0
+}
+
+// lookup returns the remembered result for key.
+func (m *memo) lookup(key [sha256.Size]byte) (Result, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.results[key]
+	if ok {
+		m.hits++
+	}
+	return r, ok
+}
+
+// store remembers results; misses counts the rules evaluated.
+func (m *memo) store(keys map[string][sha256.Size]byte, results []Result, evaluated int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.misses += evaluated
+	for _, r := range results {
+		key, ok := keys[r.Rule]
+		if !ok || r.Status == finding.Error || !r.Status.Valid() || m.max <= 0 {
+			continue // not remembered, or an ERROR
+		}
+		if len(m.results) >= m.max {
+			clear(m.results)
+		}
+		m.results[key] = r
+	}
+}

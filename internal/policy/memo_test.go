@@ -1,0 +1,188 @@
+package policy
+
+import (
+	"context"
+	"slices"
+	"testing"
+)
+
+// TestReadsOfEmbeddedRules checks the input paths worked out for rules
+// whose reads are known from their source: every rule is remembered, the
+// key policy rule reads the key policy and the file systems, and no path
+// lies under another.
+func TestReadsOfEmbeddedRules(t *testing.T) {
+	e := engine(t)
+	for _, m := range e.Rules() {
+		paths, ok := e.Reads(m.ID)
+		if !ok {
+			t.Errorf("%s: not remembered", m.ID)
+			continue
+		}
+		if !slices.Contains(paths, "input.resource_type") {
+			t.Errorf("%s reads %v: want input.resource_type, which every rule compares", m.ID, paths)
+		}
+		for i, p := range paths {
+			for _, q := range paths[:i] {
+				if p == q || len(p) > len(q) && p[:len(q)+1] == q+"." {
+					t.Errorf("%s: %s lies under %s", m.ID, p, q)
+				}
+			}
+		}
+	}
+	want := map[string][]string{
+		"efs_kms_key_policy_grants_efs": {"input.file_systems", "input.key.policy", "input.resource"},
+		"efs_kms_key_verified":          {"input.verification"},
+	}
+	for id, wantPaths := range want {
+		paths, _ := e.Reads(id)
+		for _, p := range wantPaths {
+			if !slices.Contains(paths, p) {
+				t.Errorf("%s reads %v: want %s among them", id, paths, p)
+			}
+		}
+	}
+	if paths, _ := e.Reads("efs_kms_key_verified"); slices.Contains(paths, "input.key") || slices.Contains(paths, "input.resource") {
+		t.Errorf("efs_kms_key_verified reads %v: its source reads neither the key nor the resource", paths)
+	}
+}
+
+// TestReadsOfTestRules checks the analysis on small rule sets: a path read
+// through a rule, a function and an else branch is found; reading input
+// whole is the whole input; a rule that calls a non-deterministic builtin
+// or uses `with` is not remembered.
+func TestReadsOfTestRules(t *testing.T) {
+	e, err := newEngine(t.Context(), testRules(t, map[string]string{
+		"efs/paths.rego": rule("paths", "paths", `results contains {"rule": "paths", "status": s, "reason": "r"} if {
+	input.resource_type == "AWS::EFS::FileSystem"
+	s := verdict
+}
+
+verdict := "COMPLIANT" if {
+	enc(input.file_system)
+} else := "NON_COMPLIANT" if {
+	input.key.key_state == "Disabled"
+} else := "NOT_APPLICABLE"
+
+enc(fs) if fs.encrypted`),
+		"efs/whole.rego": rule("whole", "whole", `results contains {"rule": "whole", "status": "COMPLIANT", "reason": sprintf("%v", [count(input)])} if {
+	input.resource_type == "AWS::EFS::FileSystem"
+}`),
+		"efs/clock.rego": rule("clock", "clock", `results contains {"rule": "clock", "status": "COMPLIANT", "reason": sprintf("%d", [time.now_ns()])} if {
+	input.resource_type == "AWS::EFS::FileSystem"
+}`),
+		"efs/with.rego": rule("with_kw", "with_kw", `results contains {"rule": "with_kw", "status": "COMPLIANT", "reason": r} if {
+	input.resource_type == "AWS::EFS::FileSystem"
+	r := reason with input.resource as "x"
+}
+
+reason := input.resource`),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id   string
+		want []string // nil: not remembered
+	}{
+		{"paths", []string{"input.file_system", "input.key.key_state", "input.resource_type"}},
+		{"whole", []string{"input"}},
+		{"clock", nil},
+		{"with_kw", nil},
+	} {
+		got, ok := e.Reads(tc.id)
+		if tc.want == nil {
+			if ok {
+				t.Errorf("%s: remembered with reads %v, want not remembered", tc.id, got)
+			}
+			continue
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s reads %v, want %v", tc.id, got, tc.want)
+		}
+	}
+
+	// The clock rule is evaluated every time: two evaluations of one input
+	// give two readings of the clock.
+	first, err := e.EvaluateRules(t.Context(), fsInput, []string{"clock"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.EvaluateRules(t.Context(), fsInput, []string{"clock"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[0].Reason == second[0].Reason {
+		t.Errorf("clock rule answered %q twice: a non-deterministic rule was remembered", first[0].Reason)
+	}
+}
+
+// TestMemoAnswersAsEvaluation judges every fixture, and each fixture again
+// with what no rule of the paths reads changed (another resource for rules
+// that do not name it, another event), on an engine with a memo and one
+// without: the results are the same, and the memo answers the repeats.
+func TestMemoAnswersAsEvaluation(t *testing.T) {
+	ctx := context.Background()
+	memo, err := New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.SetMemoSize(0)
+	names := []string{
+		"fs-aws-managed-required-cmk", "fs-deleted", "fs-encrypted-cmk-tls", "fs-key-not-allowed",
+		"fs-unencrypted", "key-asymmetric", "key-aws-managed", "key-cmk-healthy",
+		"key-grant-revoked-policy-narrow", "key-no-file-systems", "key-pending-deletion", "key-unknown",
+	}
+	var inputs []*Input
+	for _, name := range names {
+		in := loadInput(t, name)
+		other := *in
+		other.Resource += "-other"
+		other.Event = &EventInput{EventName: "TagResource", EventSource: "kms.amazonaws.com"}
+		inputs = append(inputs, in, &other)
+	}
+	for round := range 2 {
+		for i, in := range inputs {
+			want, wantErr := plain.Evaluate(ctx, in)
+			got, gotErr := memo.Evaluate(ctx, in)
+			if !slices.Equal(got, want) || (gotErr == nil) != (wantErr == nil) {
+				t.Errorf("round %d, input %d (%s): memo %v (%v), evaluation %v (%v)", round, i, in.Resource, got, gotErr, want, wantErr)
+			}
+		}
+	}
+	st := memo.MemoStats()
+	// The second round is answered whole; so is, in the first, every rule
+	// of a copy that does not read input.resource.
+	if total := st.Hits + st.Misses; st.Hits < total/2 {
+		t.Errorf("memo answered %d of %d results, want at least half", st.Hits, total)
+	}
+	if p := plain.MemoStats(); p.Hits != 0 {
+		t.Errorf("engine without a memo answered %d results from it", p.Hits)
+	}
+}
+
+// TestMemoBounded fills a memo of two results and checks it stays within
+// its bound and still answers as evaluation does.
+func TestMemoBounded(t *testing.T) {
+	ctx := context.Background()
+	e, err := New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetMemoSize(2)
+	in := loadInput(t, "key-cmk-healthy")
+	want, err := e.Evaluate(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.memo.results); n > 2 {
+		t.Fatalf("memo holds %d results, bound 2", n)
+	}
+	got, err := e.Evaluate(ctx, in)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("second evaluation %v (%v), want %v", got, err, want)
+	}
+}
