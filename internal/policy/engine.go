@@ -559,12 +559,12 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 	if err := ctx.Err(); err != nil {
 		return failAll(ids, fmt.Errorf("evaluate %s: %w", in.Resource, err))
 	}
-	texts := map[string][]byte{}
+	digests := map[string][sha256.Size]byte{}
 	keys := make(map[string][sha256.Size]byte, len(ids))
 	out := make([]Result, 0, len(ids))
 	var missing []string
 	for _, id := range ids {
-		if key, ok := e.readsKey(id, value, texts); ok {
+		if key, ok := e.readsKey(id, value, digests); ok {
 			keys[id] = key
 			if r, hit := e.memo.lookup(key); hit {
 				out = append(out, r)

@@ -185,9 +185,9 @@ func (e *Engine) SetMemoSize(n int) {
 }
 
 // readsKey hashes a rule's ID and the values of input at the paths it
-// reads; texts keeps each path's text for the other rules of one input.
+// reads; digests keeps each path's hash for the other rules of one input.
 // ok is false when the rule is not remembered.
-func (e *Engine) readsKey(id string, input ast.Value, texts map[string][]byte) (sum [sha256.Size]byte, ok bool) {
+func (e *Engine) readsKey(id string, input ast.Value, digests map[string][sha256.Size]byte) (sum [sha256.Size]byte, ok bool) {
 	paths, ok := e.reads[id]
 	if !ok || !e.memo.on() {
 		return sum, false
@@ -196,40 +196,45 @@ func (e *Engine) readsKey(id string, input ast.Value, texts map[string][]byte) (
 	h.Write([]byte(id))
 	for _, p := range paths {
 		name := p.String()
-		text, seen := texts[name]
+		d, seen := digests[name]
 		if !seen {
-			if text, ok = pathText(input, p); !ok {
+			if d, ok = pathDigest(input, p); !ok {
 				return sum, false
 			}
-			texts[name] = text
+			digests[name] = d
 		}
 		h.Write([]byte{0})
 		h.Write([]byte(name))
-		h.Write([]byte{0})
-		h.Write(text)
+		h.Write(d[:])
 	}
 	h.Sum(sum[:0])
 	return sum, true
 }
 
-// pathText is the canonical text of the value at p (objects and sets with
-// sorted keys, strings quoted) after "=", or "undefined" where the input
-// holds none; ok is false when the value has no text.
-func pathText(input ast.Value, p inputPath) (text []byte, ok bool) {
+// textBuffers are reused for the texts pathDigest hashes.
+var textBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// pathDigest hashes the canonical text of the value at p (objects and sets
+// with sorted keys, strings quoted) after "=", or "undefined" where the
+// input holds none; ok is false when the value has no text.
+func pathDigest(input ast.Value, p inputPath) (sum [sha256.Size]byte, ok bool) {
 	v := input
 	for _, k := range p {
 		obj, isObject := v.(ast.Object)
-		if !isObject {
-			return []byte("undefined"), true
+		var t *ast.Term
+		if isObject {
+			t = obj.Get(ast.InternedTerm(k))
 		}
-		t := obj.Get(ast.StringTerm(k))
 		if t == nil {
-			return []byte("undefined"), true
+			return sha256.Sum256([]byte("undefined")), true
 		}
 		v = t.Value
 	}
-	text, err := ast.NewTerm(v).AppendText([]byte("="))
-	return text, err == nil
+	buf := textBuffers.Get().(*[]byte)
+	defer textBuffers.Put(buf)
+	text, err := ast.NewTerm(v).AppendText(append((*buf)[:0], '='))
+	*buf = text
+	return sha256.Sum256(text), err == nil
 }
 
 // on reports whether the memo remembers anything.

@@ -105,11 +105,17 @@ origin_note := "imported key material is rotated by hand" if {
 # rotation of its primary key, which is managed on the primary only.
 replica if input.key.multi_region_key_type == "REPLICA"
 
-# rotation is where the key's rotation status lives: the key itself, or the
-# primary key of a replica (null when that primary is unknown).
-rotation := input.key if not replica
+# The key's rotation status lives on the key itself, or on the primary key
+# of a replica (undefined when that primary is unknown). The two fields are
+# read one by one, not the key as a whole: the engine remembers a verdict by
+# the values a rule reads, and the key's name is not among them.
+rotation_enabled := input.key.rotation_enabled if not replica
 
-rotation := input.key.primary if replica
+rotation_enabled := input.key.primary.rotation_enabled if replica
+
+rotation_period_days := input.key.rotation_period_days if not replica
+
+rotation_period_days := input.key.primary.rotation_period_days if replica
 
 # on_primary names the primary key a replica's rotation comes from.
 default on_primary := ""
@@ -122,7 +128,7 @@ on_primary := sprintf(" on primary key %s, which this multi-Region replica share
 default period := 0
 
 period := p if {
-	p := rotation.rotation_period_days
+	p := rotation_period_days
 	is_number(p)
 }
 
@@ -139,7 +145,7 @@ max_period := p if {
 # after it would, so those keep the scope-first order and need no default.
 verdict := {"status": "COMPLIANT", "reason": sprintf("automatic key rotation is enabled%s%s", [period_note, on_primary])} if {
 	in_scope
-	rotation.rotation_enabled == true
+	rotation_enabled == true
 	period_within_max
 } else := {"status": "NOT_APPLICABLE", "reason": out_of_scope} if {
 	not in_scope
@@ -150,9 +156,9 @@ verdict := {"status": "COMPLIANT", "reason": sprintf("automatic key rotation is 
 	replica
 	not is_object(input.key.primary)
 } else := {"status": "NON_COMPLIANT", "reason": sprintf("automatic key rotation is disabled%s", [on_primary])} if {
-	rotation.rotation_enabled == false
+	rotation_enabled == false
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("rotation status unknown%s", [on_primary])} if {
-	not rotation.rotation_enabled == true
+	not rotation_enabled == true
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"rotation period is %d days%s, more than max_rotation_period_days %d",
 	[period, on_primary, max_period],
