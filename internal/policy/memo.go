@@ -3,7 +3,6 @@ package policy
 import (
 	"crypto/sha256"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -28,14 +27,22 @@ const DefaultMemoSize = 100_000
 
 // inputPath is a path into the input document: the ground string prefix of
 // an input reference (input.key.policy for input.key.policy.Statement[i]).
-type inputPath []string
-
-func (p inputPath) String() string {
-	if len(p) == 0 {
-		return "input"
-	}
-	return "input." + strings.Join(p, ".")
+type inputPath struct {
+	keys  []string
+	terms []*ast.Term // keys as terms, to look them up
+	name  string      // input.key.policy
 }
+
+func newInputPath(keys []string) inputPath {
+	p := inputPath{keys: keys, name: "input"}
+	for _, k := range keys {
+		p.terms = append(p.terms, ast.StringTerm(k))
+		p.name += "." + k
+	}
+	return p
+}
+
+func (p inputPath) String() string { return p.name }
 
 // ruleReads works out the input paths each rule reads, from the compiled
 // rules: the rules in the dependency closure of the rule's results set, with
@@ -77,15 +84,15 @@ func closureReads(c *ast.Compiler, roots []*ast.Rule) (paths []inputPath, ok boo
 		}
 		ast.WalkRefs(r, func(ref ast.Ref) bool {
 			if len(ref) > 0 && ref[0].Equal(ast.InputRootDocument) {
-				p := inputPath{}
+				var keys []string
 				for _, t := range ref[1:] {
 					s, isString := t.Value.(ast.String)
 					if !isString {
 						break
 					}
-					p = append(p, string(s))
+					keys = append(keys, string(s))
 				}
-				found = append(found, p)
+				found = append(found, newInputPath(keys))
 			}
 			return false
 		})
@@ -121,7 +128,7 @@ func deterministic(op ast.Ref) bool {
 
 // shortest drops the paths that lie under another and sorts the rest.
 func shortest(paths []inputPath) []inputPath {
-	slices.SortFunc(paths, func(a, b inputPath) int { return slices.Compare(a, b) })
+	slices.SortFunc(paths, func(a, b inputPath) int { return slices.Compare(a.keys, b.keys) })
 	var out []inputPath
 	for _, p := range paths {
 		if len(out) > 0 && under(p, out[len(out)-1]) {
@@ -134,7 +141,7 @@ func shortest(paths []inputPath) []inputPath {
 
 // under reports whether p is prefix or lies under it.
 func under(p, prefix inputPath) bool {
-	return len(p) >= len(prefix) && slices.Equal(p[:len(prefix)], prefix)
+	return len(p.keys) >= len(prefix.keys) && slices.Equal(p.keys[:len(prefix.keys)], prefix.keys)
 }
 
 // memo remembers rule results by the hash of what the rule read. It is
@@ -195,16 +202,15 @@ func (e *Engine) readsKey(id string, input ast.Value, digests map[string][sha256
 	h := sha256.New()
 	h.Write([]byte(id))
 	for _, p := range paths {
-		name := p.String()
-		d, seen := digests[name]
+		d, seen := digests[p.name]
 		if !seen {
 			if d, ok = pathDigest(input, p); !ok {
 				return sum, false
 			}
-			digests[name] = d
+			digests[p.name] = d
 		}
 		h.Write([]byte{0})
-		h.Write([]byte(name))
+		h.Write([]byte(p.name))
 		h.Write(d[:])
 	}
 	h.Sum(sum[:0])
@@ -219,11 +225,11 @@ var textBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 // input holds none; ok is false when the value has no text.
 func pathDigest(input ast.Value, p inputPath) (sum [sha256.Size]byte, ok bool) {
 	v := input
-	for _, k := range p {
+	for _, k := range p.terms {
 		obj, isObject := v.(ast.Object)
 		var t *ast.Term
 		if isObject {
-			t = obj.Get(ast.InternedTerm(k))
+			t = obj.Get(k)
 		}
 		if t == nil {
 			return sha256.Sum256([]byte("undefined")), true

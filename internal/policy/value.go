@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -269,7 +270,20 @@ func boolPtrTerm(b *bool) *ast.Term {
 }
 
 func item(key string, value *ast.Term) [2]*ast.Term {
-	return ast.Item(ast.StringTerm(key), value)
+	return ast.Item(keyName(key), value)
+}
+
+// keyNames holds one term for each object key item is called with: those
+// are the fixed field names of the input, so every input shares their
+// terms instead of making them anew.
+var keyNames sync.Map // string -> *ast.Term
+
+func keyName(k string) *ast.Term {
+	if t, ok := keyNames.Load(k); ok {
+		return t.(*ast.Term)
+	}
+	t, _ := keyNames.LoadOrStore(k, ast.StringTerm(k))
+	return t.(*ast.Term)
 }
 
 // stringTerm is s as encoding/json writes it: invalid UTF-8 bytes become
