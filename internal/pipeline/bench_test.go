@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,7 +23,13 @@ import (
 
 // benchRecords is the size of the generated log the end-to-end benchmarks
 // read: 1 % of the records are of interest, as in `atrest-bench bench`.
-const benchRecords = 20_000
+// ATREST_BENCH_RECORDS sets another size (200000 is make bench's log).
+var benchRecords = func() int {
+	if n, err := strconv.Atoi(os.Getenv("ATREST_BENCH_RECORDS")); err == nil && n > 0 {
+		return n
+	}
+	return 20_000
+}()
 
 // benchLog is a generated gzip CloudTrail log file and its statistics.
 var benchLog = sync.OnceValues(func() ([]byte, trailgen.Stats) {
