@@ -8,7 +8,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -402,25 +401,6 @@ func digest(rec *cloudtrail.Record) [sha256.Size]byte {
 	var out [sha256.Size]byte
 	h.Sum(out[:0])
 	return out
-}
-
-// canonicalJSON re-encodes a JSON value with sorted object keys and no
-// spacing; a value that does not decode is returned as it is.
-func canonicalJSON(raw json.RawMessage) []byte {
-	if len(raw) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return raw
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return raw
-	}
-	return b
 }
 
 // EvaluateResource judges one resource as it now stands, with no triggering

@@ -1,0 +1,407 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// canonicalJSON re-encodes a JSON value with sorted object keys and no
+// spacing, as encoding/json writes the value it decodes (numbers as
+// written, strings with its escaping, the last of duplicate keys); a value
+// that does not decode is returned as it is. It reads the bytes directly:
+// decoding into maps and encoding them again cost most of a record's digest.
+func canonicalJSON(raw json.RawMessage) []byte {
+	if len(raw) == 0 {
+		return nil
+	}
+	c := canonicalizer{in: raw}
+	c.space()
+	out, ok := c.value(nil, 0)
+	if !ok {
+		return raw
+	}
+	return out
+}
+
+// maxCanonicalDepth bounds nesting as encoding/json does.
+const maxCanonicalDepth = 10000
+
+type canonicalizer struct {
+	in  []byte
+	pos int
+}
+
+func (c *canonicalizer) space() {
+	for c.pos < len(c.in) {
+		switch c.in[c.pos] {
+		case ' ', '\t', '\n', '\r':
+			c.pos++
+		default:
+			return
+		}
+	}
+}
+
+// value appends the canonical form of the value at pos to out.
+func (c *canonicalizer) value(out []byte, depth int) ([]byte, bool) {
+	if c.pos >= len(c.in) || depth > maxCanonicalDepth {
+		return nil, false
+	}
+	switch b := c.in[c.pos]; {
+	case b == '{':
+		return c.object(out, depth)
+	case b == '[':
+		return c.array(out, depth)
+	case b == '"':
+		s, ok := c.str()
+		if !ok {
+			return nil, false
+		}
+		return appendString(out, s), true
+	case b == 't':
+		return c.literal(out, "true")
+	case b == 'f':
+		return c.literal(out, "false")
+	case b == 'n':
+		return c.literal(out, "null")
+	default:
+		return c.number(out)
+	}
+}
+
+func (c *canonicalizer) literal(out []byte, lit string) ([]byte, bool) {
+	if !bytes.HasPrefix(c.in[c.pos:], []byte(lit)) {
+		return nil, false
+	}
+	c.pos += len(lit)
+	return append(out, lit...), true
+}
+
+// number appends a number as written, after checking JSON's grammar.
+func (c *canonicalizer) number(out []byte) ([]byte, bool) {
+	start := c.pos
+	in := c.in
+	i := c.pos
+	if i < len(in) && in[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(in) && in[i] == '0':
+		i++
+	case i < len(in) && in[i] >= '1' && in[i] <= '9':
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			i++
+		}
+	default:
+		return nil, false
+	}
+	if i < len(in) && in[i] == '.' {
+		i++
+		if i >= len(in) || in[i] < '0' || in[i] > '9' {
+			return nil, false
+		}
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(in) && (in[i] == 'e' || in[i] == 'E') {
+		i++
+		if i < len(in) && (in[i] == '+' || in[i] == '-') {
+			i++
+		}
+		if i >= len(in) || in[i] < '0' || in[i] > '9' {
+			return nil, false
+		}
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			i++
+		}
+	}
+	c.pos = i
+	return append(out, in[start:i]...), true
+}
+
+// str reads a string token and returns its decoded value: escapes
+// resolved, a lone surrogate and each invalid UTF-8 byte as U+FFFD, as
+// encoding/json decodes it.
+func (c *canonicalizer) str() (string, bool) {
+	in := c.in
+	start := c.pos + 1
+	escaped, ascii := false, true
+	i := start
+	for ; i < len(in); i++ {
+		b := in[i]
+		if b == '"' {
+			break
+		}
+		if b < 0x20 {
+			return "", false
+		}
+		if b == '\\' {
+			escaped = true
+			i++ // the escaped byte: checked when unquoting
+			continue
+		}
+		if b >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	if i >= len(in) {
+		return "", false
+	}
+	c.pos = i + 1
+	raw := in[start:i]
+	if !escaped && (ascii || utf8.Valid(raw)) {
+		return string(raw), true
+	}
+	return unquote(raw)
+}
+
+// unquote decodes the body of a string token.
+func unquote(raw []byte) (string, bool) {
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		b := raw[i]
+		if b != '\\' {
+			if b < utf8.RuneSelf {
+				out = append(out, b)
+				i++
+				continue
+			}
+			r, size := utf8.DecodeRune(raw[i:])
+			out = utf8.AppendRune(out, r) // RuneError for an invalid byte
+			i += size
+			continue
+		}
+		if i+1 >= len(raw) {
+			return "", false
+		}
+		switch raw[i+1] {
+		case '"', '\\', '/':
+			out = append(out, raw[i+1])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(raw[i+2:])
+			if !ok {
+				return "", false
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+					r2, _ = hex4(raw[i+2:])
+				}
+				if pair := utf16.DecodeRune(r, r2); pair != unicode.ReplacementChar {
+					out = utf8.AppendRune(out, pair)
+					i += 6
+					continue
+				}
+				r = unicode.ReplacementChar
+			}
+			out = utf8.AppendRune(out, r)
+			continue
+		default:
+			return "", false
+		}
+		i += 2
+	}
+	return string(out), true
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// appendString appends s quoted as encoding/json writes it (escapeHTML
+// on): \" \\ and the short escapes, other control bytes, <, > and & as
+// \u00XX, U+2028 and U+2029 escaped, each invalid UTF-8 byte as \ufffd.
+func appendString(out []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	out = append(out, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			out = append(out, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				out = append(out, '\\', b)
+			case '\b':
+				out = append(out, '\\', 'b')
+			case '\f':
+				out = append(out, '\\', 'f')
+			case '\n':
+				out = append(out, '\\', 'n')
+			case '\r':
+				out = append(out, '\\', 'r')
+			case '\t':
+				out = append(out, '\\', 't')
+			default:
+				out = append(out, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			out = append(out, s[start:i]...)
+			out = append(out, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			out = append(out, s[start:i]...)
+			out = append(out, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	out = append(out, s[start:]...)
+	return append(out, '"')
+}
+
+func (c *canonicalizer) array(out []byte, depth int) ([]byte, bool) {
+	c.pos++ // [
+	out = append(out, '[')
+	c.space()
+	if c.pos < len(c.in) && c.in[c.pos] == ']' {
+		c.pos++
+		return append(out, ']'), true
+	}
+	for n := 0; ; n++ {
+		if n > 0 {
+			out = append(out, ',')
+		}
+		var ok bool
+		if out, ok = c.value(out, depth+1); !ok {
+			return nil, false
+		}
+		c.space()
+		if c.pos >= len(c.in) {
+			return nil, false
+		}
+		switch c.in[c.pos] {
+		case ',':
+			c.pos++
+			c.space()
+		case ']':
+			c.pos++
+			return append(out, ']'), true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// member is an object member: its key and where its canonical value lies
+// in the output being written.
+type member struct {
+	key        string
+	start, end int
+}
+
+func (c *canonicalizer) object(out []byte, depth int) ([]byte, bool) {
+	c.pos++ // {
+	c.space()
+	if c.pos < len(c.in) && c.in[c.pos] == '}' {
+		c.pos++
+		return append(out, '{', '}'), true
+	}
+	// The members' values are written after out as they come, then moved
+	// into key order.
+	base := len(out)
+	var members []member
+	for {
+		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
+			return nil, false
+		}
+		key, ok := c.str()
+		if !ok {
+			return nil, false
+		}
+		c.space()
+		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
+			return nil, false
+		}
+		c.pos++
+		c.space()
+		start := len(out)
+		if out, ok = c.value(out, depth+1); !ok {
+			return nil, false
+		}
+		members = append(members, member{key, start, len(out)})
+		c.space()
+		if c.pos >= len(c.in) {
+			return nil, false
+		}
+		if c.in[c.pos] == ',' {
+			c.pos++
+			c.space()
+			continue
+		}
+		if c.in[c.pos] != '}' {
+			return nil, false
+		}
+		c.pos++
+		break
+	}
+	values := bytes.Clone(out[base:])
+	out = out[:base]
+	// Sorted by key; equal keys keep their order, so the last of each run
+	// is the value encoding/json keeps.
+	slices.SortStableFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	out = append(out, '{')
+	n := 0
+	for i, m := range members {
+		if i+1 < len(members) && members[i+1].key == m.key {
+			continue // a later duplicate follows: it wins
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		n++
+		out = appendString(out, m.key)
+		out = append(out, ':')
+		out = append(out, values[m.start-base:m.end-base]...)
+	}
+	return append(out, '}'), true
+}

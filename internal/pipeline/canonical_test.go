@@ -1,0 +1,88 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// decodedCanonical is the canonical form canonicalJSON must give: the value
+// decoded by encoding/json (numbers kept as written) and encoded again.
+func decodedCanonical(raw []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return raw
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return b
+}
+
+var canonicalSeeds = []string{
+	`{"keyId":"1234abcd-12ab-34cd-56ef-1234567890ab","keySpec":"SYMMETRIC_DEFAULT"}`,
+	` { "b" : 1 , "a" : [ true , false , null , -0.5e+3 , "x" ] } `,
+	`{"a":1,"a":2,"b":{"a":3,"a":{"z":1}}}`,
+	`{"policy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\"}]}"}`,
+	`{"k":"a<b>&c \u2028 \/ \u00e9 é \ud83d\ude00"}`,
+	`{"\u0062":1,"a":2}`,
+	"{\"bad\":\"\xff\xfe\"}",
+	`[]`, `{}`, `[[[]]]`, `"s"`, `12`, `-0`, `1E400`, `true`, `null`,
+	`{"tags":[{"key":"k","value":"v"}],"n":0.1}`,
+	`{"a":}`, `[1,]`, `{"a" 1}`, `01`, `1.`, `-`, `"\x"`, "\"a\tb\"", `{"a":1`, `tru`,
+}
+
+// TestCanonicalJSON compares canonicalJSON with encoding/json's round trip
+// on record fragments, duplicate keys, escapes, invalid UTF-8 and numbers,
+// and on malformed values (returned as they are).
+func TestCanonicalJSON(t *testing.T) {
+	for _, s := range canonicalSeeds {
+		want := decodedCanonical([]byte(s))
+		if got := canonicalJSON([]byte(s)); !bytes.Equal(got, want) {
+			t.Errorf("canonicalJSON(%q) = %q, want %q", s, got, want)
+		}
+	}
+	// Deep nesting within encoding/json's limit, and past it.
+	for _, depth := range []int{100, 10001} {
+		s := strings.Repeat("[", depth) + strings.Repeat("]", depth)
+		if got, want := canonicalJSON([]byte(s)), decodedCanonical([]byte(s)); !bytes.Equal(got, want) {
+			t.Errorf("depth %d: got %d bytes, want %d", depth, len(got), len(want))
+		}
+	}
+}
+
+// FuzzCanonicalJSON holds canonicalJSON to encoding/json's round trip on
+// every valid JSON value (what a record's fields hold).
+func FuzzCanonicalJSON(f *testing.F) {
+	for _, s := range canonicalSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return
+		}
+		if got, want := canonicalJSON(raw), decodedCanonical(raw); !bytes.Equal(got, want) {
+			t.Fatalf("canonicalJSON(%q) = %q, want %q", raw, got, want)
+		}
+	})
+}
+
+func BenchmarkCanonicalJSON(b *testing.B) {
+	raw := []byte(`{"keyUsage":"ENCRYPT_DECRYPT","keySpec":"SYMMETRIC_DEFAULT","description":"efs key","tags":[{"tagKey":"team","tagValue":"storage"}],"policy":"{\"Version\":\"2012-10-17\",\"Id\":\"key-default-1\",\"Statement\":[{\"Sid\":\"Enable IAM User Permissions\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::111122223333:root\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}","origin":"AWS_KMS","multiRegion":false}`)
+	b.Run("bytes", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			canonicalJSON(raw)
+		}
+	})
+	b.Run("decode_encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			decodedCanonical(raw)
+		}
+	})
+}
