@@ -82,9 +82,20 @@ verdict := {"status": "COMPLIANT", "reason": summarize(input.file_systems, grant
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("whether the key policy lets EFS use the key is unknown: %s", [summarize(input.file_systems, undecided)])}
 
 # requests are the calls EFS makes for each file system the key protects,
-# keyed by [file system id, action].
-requests[[f.id, action]] := {
+# keyed by [file system id, action]: what the calls for one file system
+# share (callers), with each action and the condition keys it adds.
+requests[[id, action]] := object.union(caller, {
 	"action": action,
+	"context": object.union(caller.context, grant_keys(action)),
+}) if {
+	some id, caller in callers
+	some action in required
+}
+
+# callers are, for each file system the key protects, what its calls share:
+# the resource, the principal that created the file system (with its
+# levels, worked out once rather than for each call) and the condition keys.
+callers[f.id] := {
 	"resource": input.resource,
 	"principal": principal,
 	"levels": iam.levels(principal),
@@ -94,7 +105,7 @@ requests[[f.id, action]] := {
 			"kms:calleraccount": [account],
 			"aws:principalaccount": [account],
 		},
-		object.union(principal_arn_key(principal.arn), grant_keys(action)),
+		principal_arn_key(principal.arn),
 	),
 	"other_keys": "unknown",
 } if {
@@ -102,7 +113,6 @@ requests[[f.id, action]] := {
 	account := fallback(object.get(f, "account", ""), input.key.account)
 	principal := {"arn": object.get(f, "creator", ""), "account": account}
 	region := fallback(object.get(f, "region", ""), input.key.region)
-	some action in required
 }
 
 # grant_keys: EFS's CreateGrant is made by a service integrated with KMS on
