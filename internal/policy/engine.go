@@ -573,8 +573,10 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 		}
 		missing = append(missing, id)
 	}
+	byRule := func(a, b Result) int { return cmp.Compare(a.Rule, b.Rule) }
 	if len(missing) == 0 {
-		return out, nil // ids are sorted, and so are the results
+		slices.SortFunc(out, byRule)
+		return out, nil
 	}
 	query := &e.query
 	if !slices.Equal(missing, e.byType[in.ResourceType]) {
@@ -585,7 +587,7 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 	results, err := e.eval(ctx, query, value, in, missing)
 	e.memo.store(keys, results, len(missing))
 	out = append(out, results...)
-	slices.SortFunc(out, func(a, b Result) int { return cmp.Compare(a.Rule, b.Rule) })
+	slices.SortFunc(out, byRule)
 	return out, err
 }
 
