@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"unicode/utf8"
 )
 
 // scanner finds the boundaries of JSON values in a byte stream without
@@ -214,13 +215,20 @@ func (ki *keyInfo) set(k int, v keyValue) {
 // keyNames are the noted keys as a record spells them.
 var keyNames = [numKeys]string{"eventVersion", "eventSource", "eventName", "eventID", "eventTime", "EventSource"}
 
-// str returns the text of key k when it is a plain string.
+// str returns the text of key k when it is a plain string: no escape, valid
+// UTF-8.
 func (ki *keyInfo) str(raw []byte, k int) ([]byte, bool) {
 	v := &ki.v[k]
 	if !v.present || !v.isString || v.escaped {
 		return nil, false
 	}
-	return raw[v.start:v.end], true
+	// encoding/json reads each invalid UTF-8 byte as U+FFFD: such a
+	// string is left to it.
+	s := raw[v.start:v.end]
+	if !utf8.Valid(s) {
+		return nil, false
+	}
+	return s, true
 }
 
 // matchKey names a top-level key worth noting, or returns -1. Matching is
