@@ -17,8 +17,9 @@ import (
 const DefaultMemoSize = 20_000
 
 // A rule's verdict is a function of the parts of the input it reads, and of
-// nothing else: the rules read no base documents, call no builtin whose
-// result varies between calls, and replace nothing with `with`. The engine
+// nothing else: the engine loads no base documents, and a rule that calls a
+// builtin whose result varies between calls, or replaces something with
+// `with`, is not remembered. The engine
 // works out, once at compile time, which parts of the input each rule reads
 // (its reads: the input paths referred to by the rules and functions its
 // results depend on), and remembers each result under a hash of the rule ID
