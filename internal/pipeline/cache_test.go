@@ -3,11 +3,14 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/state"
@@ -140,6 +143,54 @@ func TestMemoChangesNoFinding(t *testing.T) {
 	}
 	want, _ := judge(false)
 	got, st := judge(true)
+	if len(want) < 1000 || st.Hits < 100 {
+		t.Fatalf("%d findings, memo %+v: the test would prove little", len(want), st)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("with the memo %d findings, without %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("finding %d with the memo is\n%+v\nwithout\n%+v", i, got[i], want[i])
+		}
+	}
+	t.Logf("%d findings; memo %+v", len(got), st)
+}
+
+// TestMemoChangesNoFindingOnCorpus runs the triggers' corpus (every sample
+// event, the decoder's and the state model's fixtures, generated logs)
+// through pipelines that evaluate every rule, on an engine with the memo
+// and on one without: the findings are the same, one for one.
+func TestMemoChangesNoFindingOnCorpus(t *testing.T) {
+	inputs := triggerCorpus(t)
+	names := slices.Sorted(maps.Keys(inputs))
+	run := func(memo bool) ([]finding.Finding, policy.MemoStats) {
+		e, err := policy.New(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !memo {
+			e.SetMemoSize(0)
+		}
+		p, err := New(Options{Store: state.NewMemory(), Engine: e, Config: config.Default(),
+			Decoder: &cloudtrail.Decoder{Opener: cloudtrail.DirOpener{Root: "../../events/s3"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.allRules = true
+		var out []finding.Finding
+		for _, n := range names {
+			if _, err := p.ProcessInput(context.Background(), n, bytes.NewReader(inputs[n]), func(f finding.Finding) error {
+				out = append(out, f)
+				return nil
+			}); err != nil {
+				t.Fatalf("%s: %v", n, err)
+			}
+		}
+		return out, e.MemoStats()
+	}
+	want, _ := run(false)
+	got, st := run(true)
 	if len(want) < 1000 || st.Hits < 100 {
 		t.Fatalf("%d findings, memo %+v: the test would prove little", len(want), st)
 	}
