@@ -563,7 +563,12 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 	keys := make(map[string][sha256.Size]byte, len(ids))
 	out := make([]Result, 0, len(ids))
 	var missing []string
+	remember := e.memo.on()
 	for _, id := range ids {
+		if !remember {
+			missing = append(missing, id)
+			continue
+		}
 		if key, ok := e.readsKey(id, value, digests); ok {
 			keys[id] = key
 			if r, hit := e.memo.lookup(key); hit {

@@ -199,7 +199,7 @@ func (e *Engine) SetMemoSize(n int) {
 // ok is false when the rule is not remembered.
 func (e *Engine) readsKey(id string, input ast.Value, digests map[string][sha256.Size]byte) (sum [sha256.Size]byte, ok bool) {
 	paths, ok := e.reads[id]
-	if !ok || !e.memo.on() {
+	if !ok {
 		return sum, false
 	}
 	h := sha256.New()
