@@ -65,7 +65,7 @@ verdict := {"status": "COMPLIANT", "reason": summarize(input.file_systems, grant
 	key.protects_file_systems
 	not input.key.key_manager == "AWS"
 	is_object(policy)
-	count(decisions) == count(required) * count(input.file_systems)
+	decided == count(required) * count(input.file_systems)
 	count(blocked) == 0
 	count(not_granted) == 0
 	count(undecided) == 0
@@ -81,38 +81,91 @@ verdict := {"status": "COMPLIANT", "reason": summarize(input.file_systems, grant
 	count(not_granted) > 0
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("whether the key policy lets EFS use the key is unknown: %s", [summarize(input.file_systems, undecided)])}
 
-# requests are the calls EFS makes for each file system the key protects,
-# keyed by [file system id, action]: what the calls for one file system
-# share (callers), with each action and the condition keys it adds.
-requests[[id, action]] := object.union(caller, {
-	"action": action,
-	"context": object.union(caller.context, grant_keys(action)),
-}) if {
-	some id, caller in callers
-	some action in required
+# outcomes are, for each file system the key protects, what the key policy
+# decides for the calls EFS makes on behalf of its creator.
+outcomes[f.id] := outcome(policy, scope, object.get(f, "creator", ""), account, region) if {
+	some f in input.file_systems
+	account := fallback(object.get(f, "account", ""), input.key.account)
+	region := fallback(object.get(f, "region", ""), input.key.region)
 }
 
-# callers are, for each file system the key protects, what its calls share:
-# the resource, the principal that created the file system (with its
-# levels, worked out once rather than for each call) and the condition keys.
-callers[f.id] := {
-	"resource": input.resource,
-	"principal": principal,
-	"levels": iam.levels(principal),
-	"context": object.union(
+# scope is the resource EFS's requests name: the key's ARN where a statement
+# of the key policy names resources other than "*", and "*" where none does,
+# since the decisions then hold for any key with this policy.
+scope := input.resource if iam.names_resources(policy)
+
+else := "*"
+
+# decided counts the requests the key policy was evaluated for.
+decided := sum([o.decided | some o in outcomes])
+
+# blocked: a Deny applies, or no statement may allow. not_granted: an Allow
+# only may apply; with a known creator, an Allow whose condition EFS's
+# requests may not meet does not count as granting. undecided: a Deny may
+# apply, or the creator is not known and the policy names principals.
+# Each is a set of [file system id, who, action] triples.
+blocked := pairs_by_file_system("blocked")
+
+not_granted := pairs_by_file_system("not_granted")
+
+undecided := pairs_by_file_system("undecided")
+
+granted := pairs_by_file_system("granted")
+
+pairs_by_file_system(kind) := {[id, pair[0], pair[1]] |
+	some id, o in outcomes
+	some pair in o[kind]
+}
+
+# METADATA
+# title: What the key policy decides for one creator's file systems
+# description: >-
+#   The key policy's decision on each call EFS makes for file systems that
+#   creator (an ARN, or "" when unknown) created in account and region, on
+#   a key whose ARN is resource: [who, action] pairs under "blocked",
+#   "not_granted", "undecided" and "granted", and the number of calls
+#   decided. It reads its arguments only, so the engine remembers it by
+#   them.
+# custom:
+#   memoize: true
+outcome(policy, resource, creator, account, region) := {
+	"decided": count(decisions),
+	"blocked": ({[sprintf("%s denies", [d.statement]), action] | some action, d in decisions; d.decision == "denied"} | {["no statement allows", action] | some action, d in decisions; d.decision == "implicit"}),
+	"not_granted": {[sprintf("%s may not apply (%s) to", [u.name, u.why]), action] |
+		some action, d in decisions
+		d.decision == "unknown"
+		creator != ""
+		count([u | some u in d.uncertain; u.effect == "Deny"]) == 0
+		some u in d.uncertain
+	},
+	"undecided": {[sprintf("%s may %s (%s)", [u.name, verb(u.effect), u.why]), action] |
+		some action, d in decisions
+		d.decision == "unknown"
+		some u in d.uncertain
+		not_counted(creator, d)
+	},
+	"granted": {[grant_reason(d, account), action] | some action, d in decisions; d.decision == "allowed"},
+} if {
+	compiled := iam.compile(policy)
+	principal := {"arn": creator, "account": account}
+	caller := {
+		"resource": resource,
+		"principal": principal,
+		"levels": iam.levels(principal),
+		"other_keys": "unknown",
+	}
+	context := object.union(
 		{
 			"kms:viaservice": [sprintf("elasticfilesystem.%s.amazonaws.com", [region])],
 			"kms:calleraccount": [account],
 			"aws:principalaccount": [account],
 		},
-		principal_arn_key(principal.arn),
-	),
-	"other_keys": "unknown",
-} if {
-	some f in input.file_systems
-	account := fallback(object.get(f, "account", ""), input.key.account)
-	principal := {"arn": object.get(f, "creator", ""), "account": account}
-	region := fallback(object.get(f, "region", ""), input.key.region)
+		principal_arn_key(creator),
+	)
+	decisions := {action: iam.decide_compiled(compiled, request) |
+		some action in required
+		request := object.union(caller, {"action": action, "context": object.union(context, grant_keys(action))})
+	}
 }
 
 # grant_keys: EFS's CreateGrant is made by a service integrated with KMS on
@@ -135,10 +188,27 @@ fallback(v, d) := v if v != ""
 
 else := d
 
-# compiled is the key policy, read once for all requests.
-compiled := iam.compile(policy)
+# not_counted: an uncertain decision is undecided rather than not granted
+# when the creator is not known or a Deny may apply.
+not_counted("", _)
 
-decisions[id] := iam.decide_compiled(compiled, r) if some id, r in requests
+not_counted(_, d) if {
+	some u in d.uncertain
+	u.effect == "Deny"
+}
+
+verb("Allow") := "allow"
+
+verb("Deny") := "deny"
+
+verb(effect) := "apply to" if not effect in {"Allow", "Deny"}
+
+grant_reason(d, _) := sprintf("%s allows EFS", [d.statement]) if not d.delegated
+
+grant_reason(d, account) := sprintf(
+	"%s allows account %s as a whole, so its IAM identity policies decide (the key policy does not block EFS):",
+	[d.statement, account],
+) if d.delegated
 
 # summarize describes [file system id, who, action] triples, file system by
 # file system.
@@ -152,71 +222,3 @@ creator(file_systems, id) := sprintf("%s (created by %s)", [id, c]) if {
 	c := object.get(f, "creator", "")
 	c != ""
 } else := sprintf("%s (creator unknown)", [id])
-
-creator_known(file_systems, id) if {
-	some f in file_systems
-	f.id == id
-	object.get(f, "creator", "") != ""
-}
-
-# blocked: a Deny applies, or no statement may allow.
-blocked contains [id, sprintf("%s denies", [d.statement]), action] if {
-	some [id, action], d in decisions
-	d.decision == "denied"
-}
-
-blocked contains [id, "no statement allows", action] if {
-	some [id, action], d in decisions
-	d.decision == "implicit"
-}
-
-# not_granted: an Allow only may apply; with a known creator, an Allow whose
-# condition EFS's requests may not meet does not count as granting.
-not_granted contains [id, sprintf("%s may not apply (%s) to", [u.name, u.why]), action] if {
-	some [id, action], d in decisions
-	d.decision == "unknown"
-	creator_known(input.file_systems, id)
-	count([u | some u in d.uncertain; u.effect == "Deny"]) == 0
-	some u in d.uncertain
-}
-
-# undecided: a Deny may apply, or the creator is not known and the policy
-# names principals.
-undecided contains [id, sprintf("%s may %s (%s)", [u.name, verb(u.effect), u.why]), action] if {
-	some [id, action], d in decisions
-	d.decision == "unknown"
-	some u in d.uncertain
-	not_counted(input.file_systems, id, d)
-}
-
-not_counted(file_systems, id, _) if not creator_known(file_systems, id)
-
-not_counted(_, _, d) if {
-	some u in d.uncertain
-	u.effect == "Deny"
-}
-
-verb("Allow") := "allow"
-
-verb("Deny") := "deny"
-
-verb(effect) := "apply to" if not effect in {"Allow", "Deny"}
-
-granted contains [id, sprintf("%s allows EFS", [d.statement]), action] if {
-	some [id, action], d in decisions
-	d.decision == "allowed"
-	not d.delegated
-}
-
-granted contains [
-	id,
-	sprintf(
-		"%s allows account %s as a whole, so its IAM identity policies decide (the key policy does not block EFS):",
-		[d.statement, requests[[id, action]].principal.account],
-	),
-	action,
-] if {
-	some [id, action], d in decisions
-	d.decision == "allowed"
-	d.delegated
-}

@@ -285,3 +285,14 @@ test_compliant_grant_only_for_aws_resources if {
 	rule.results == want("COMPLIANT", sprintf("for %s: statement Allow attachment of persistent resources allows EFS kms:CreateGrant; statement Allow use of the key allows EFS kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext", [by_alice]))
 		with input as mk_input({"Statement": [use, attach]}, "CUSTOMER")
 }
+
+# A key policy may name the key by its ARN instead of "*"; a statement that
+# names another key does not apply to this one.
+# https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html
+test_statement_naming_the_key_or_another if {
+	this_key := object.union(allow("kms:*"), {"Resource": "arn:aws:kms:eu-west-1:111122223333:key/k1"})
+	other_key := object.union(allow("kms:*"), {"Resource": "arn:aws:kms:eu-west-1:111122223333:key/k2"})
+	rule.results == want("COMPLIANT", allowed_by("statement 0")) with input as mk_input({"Statement": [this_key]}, "CUSTOMER")
+	rule.results == want("NON_COMPLIANT", blocked(sprintf("for %s: no statement allows %s", [by_alice, all_actions])))
+		with input as mk_input({"Statement": [other_key]}, "CUSTOMER")
+}

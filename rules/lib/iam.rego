@@ -264,6 +264,17 @@ compile_resource(s) := {"why": "it has both Resource and NotResource"} if {
 	not_element := "NotResource" in object.keys(s)
 }
 
+# names_resources holds when a statement of policy has a Resource or
+# NotResource value other than "*": only then may a decision depend on the
+# resource the request names.
+names_resources(policy) if {
+	some s in statements(policy)
+	is_object(s)
+	some element in ["Resource", "NotResource"]
+	some p in as_list(object.get(s, element, "*"))
+	p != "*"
+}
+
 # resource_pattern is "*", the glob patterns of an ARN pattern's six
 # components, or [] for a pattern that is not an ARN (it matches nothing).
 resource_pattern("*") := "*"

@@ -227,6 +227,17 @@ test_resource_and_not_resource if {
 	iam.resource_part({"Resource": [true]}, fs).why == {"its Resource or NotResource holds a value that is not a string"}
 }
 
+# names_resources: only a Resource or NotResource other than "*" makes a
+# decision depend on the resource.
+test_names_resources if {
+	not iam.names_resources({"Statement": [{"Resource": "*"}, {"NotResource": ["*"]}, {}, "not a statement"]})
+	not iam.names_resources({"Statement": {"Resource": "*"}})
+	not iam.names_resources(null)
+	iam.names_resources({"Statement": [{"Resource": "*"}, {"Resource": ["*", "arn:aws:kms:eu-west-1:111122223333:key/k1"]}]})
+	iam.names_resources({"Statement": {"NotResource": "arn:aws:kms:*:111122223333:key/*"}})
+	iam.names_resources({"Statement": [{"Resource": [true]}]})
+}
+
 # decide: explicit Deny beats Allow.
 
 allow_all := {"Sid": "AllowAll", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
