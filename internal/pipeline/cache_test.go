@@ -186,7 +186,7 @@ func sameWithMemo(t *testing.T, judge func(memo bool) ([]finding.Finding, policy
 	t.Helper()
 	want, _ := judge(false)
 	got, st := judge(true)
-	if len(want) < 1000 || st.Hits < 100 {
+	if len(want) < 1000 || st.Hits < 100 || st.FuncHits < 10 {
 		t.Fatalf("%d findings, memo %+v: the test would prove little", len(want), st)
 	}
 	if len(got) != len(want) {

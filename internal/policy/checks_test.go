@@ -23,6 +23,9 @@ func TestEmbeddedRulesPassEveryCheck(t *testing.T) {
 		name    string
 		bad     string // a rule added to a tree that is otherwise good; "" for the embedded rules
 		wantErr string
+		// checked: New runs the stage too (the type checker, whose
+		// environment the memoized functions' `with` needs).
+		checked bool
 	}{
 		{name: "embedded rules"},
 		{
@@ -32,6 +35,7 @@ func TestEmbeddedRulesPassEveryCheck(t *testing.T) {
 	"a" + 1 == 2
 }`),
 			wantErr: "rego_type_error: plus: invalid argument(s)",
+			checked: true,
 		},
 		{
 			name: "recursion",
@@ -50,6 +54,7 @@ results contains {"rule": "bad", "status": "COMPLIANT", "reason": "x"} if {
 	missing(input.resource)
 }`),
 			wantErr: "rego_type_error: undefined function missing",
+			checked: true,
 		},
 	}
 	for _, tt := range tests {
@@ -65,13 +70,17 @@ results contains {"rule": "bad", "status": "COMPLIANT", "reason": "x"} if {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("newEngine = %v, want an error containing %q", err, tt.wantErr)
 			}
-			// The check is one New leaves out: without it the tree
-			// compiles, which is why the embedded rules are checked here.
+			// Unless New runs the check too, the tree compiles without
+			// it, which is why the embedded rules are checked here.
 			modules, err := parseModules(fsys)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := compileEngine(t.Context(), modules, checkedStages); err != nil {
+			_, err = compileEngine(t.Context(), modules, checkedStages)
+			switch {
+			case tt.checked && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("compiling as New does: %v, want an error containing %q", err, tt.wantErr)
+			case !tt.checked && err != nil:
 				t.Fatalf("compiling without the checks: %v; want no error (the stage that reports it is not among checkedStages)", err)
 			}
 		})

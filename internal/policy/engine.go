@@ -138,6 +138,12 @@ type Engine struct {
 	// the results by their hash (memo.go).
 	reads map[string][]inputPath
 	memo  *memo
+	// funcs are the functions remembered by their arguments; memoQuery is
+	// Query with their builtins standing in for them, and fmemo holds
+	// their values (funcmemo.go).
+	funcs     []*memoFunc
+	memoQuery *rego.PreparedEvalQuery
+	fmemo     *funcMemo
 }
 
 // ReadsEvent reports whether any rule reads the triggering event
@@ -185,12 +191,12 @@ func New(ctx context.Context) (*Engine, error) {
 
 // checkedStages are the compiler stages that only report errors: they
 // neither rewrite a module nor build anything evaluation reads. The type
-// checker's environment is read by evaluation only for `with` replacing a
-// function, which the rules do not use outside their tests.
+// checker is not among them: its environment is what lets `with` stand a
+// builtin in for a memoized function (funcmemo.go).
 var checkedStages = []ast.StageID{
 	ast.StageCheckUnusedImports, ast.StageCheckKeywordOverrides, ast.StageCheckDuplicateImports,
 	ast.StageCheckVoidCalls, ast.StageCheckRuleConflicts, ast.StageCheckUndefinedFuncs,
-	ast.StageCheckSafetyRuleHeads, ast.StageCheckRecursion, ast.StageCheckTypes,
+	ast.StageCheckSafetyRuleHeads, ast.StageCheckRecursion,
 	ast.StageCheckUnsafeBuiltins, ast.StageCheckDeprecatedBuiltins, ast.StageBuildRequiredCapabilities,
 }
 
@@ -219,7 +225,8 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 	}
 	e := &Engine{rules: metas, byID: map[string]RuleMeta{}, byType: map[string][]string{},
 		pkg: map[string]string{}, subsets: map[string]*rego.PreparedEvalQuery{},
-		memo: &memo{max: DefaultMemoSize, results: map[[sha256.Size]byte]Result{}}}
+		memo:  &memo{max: DefaultMemoSize, results: map[[sha256.Size]byte]Result{}},
+		fmemo: &funcMemo{max: DefaultFuncMemoSize, values: map[[sha256.Size]byte]*ast.Term{}}}
 	for _, meta := range metas { // sorted by ID, so byType's lists are too
 		e.byID[meta.ID] = meta
 		e.byType[meta.ResourceType] = append(e.byType[meta.ResourceType], meta.ID)
@@ -241,8 +248,18 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 	for _, m := range modules {
 		opts = append(opts, rego.ParsedModule(m))
 	}
+	if e.funcs, err = memoFuncs(modules); err != nil {
+		return nil, err
+	}
+	opts = append(opts, e.memoOptions()...)
 	e.query, err = rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
+	}
+	if err := e.checkMemoFuncs(); err != nil {
+		return nil, err
+	}
+	if e.memoQuery, err = e.prepare(ctx, Query, true); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
 	}
 	e.reads = ruleReads(e.compiler, e.pkg)
@@ -507,8 +524,11 @@ func (e *Engine) EvaluateRules(ctx context.Context, in *Input, ids []string) ([]
 }
 
 // subset returns the prepared query for the union of the rules' results.
-func (e *Engine) subset(ctx context.Context, ids []string) (*rego.PreparedEvalQuery, error) {
+func (e *Engine) subset(ctx context.Context, ids []string, memoized bool) (*rego.PreparedEvalQuery, error) {
 	key := strings.Join(ids, ",")
+	if memoized {
+		key += " memo"
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if q, ok := e.subsets[key]; ok {
@@ -518,16 +538,30 @@ func (e *Engine) subset(ctx context.Context, ids []string) (*rego.PreparedEvalQu
 	for i, id := range ids {
 		parts[i] = e.pkg[id] + "." + resultsRule
 	}
-	q, err := rego.New(
-		rego.Query(strings.Join(parts, " | ")),
-		rego.Compiler(e.compiler),
-		rego.StrictBuiltinErrors(true),
-		rego.Strict(true),
-	).PrepareForEval(ctx)
+	q, err := e.prepare(ctx, strings.Join(parts, " | "), memoized)
 	if err != nil {
 		return nil, fmt.Errorf("prepare the query for rules %s: %w", key, err)
 	}
-	e.subsets[key] = &q
+	e.subsets[key] = q
+	return q, nil
+}
+
+// prepare prepares a query against the compiled rules; memoized, with the
+// memoized functions' builtins standing in for them.
+func (e *Engine) prepare(ctx context.Context, query string, memoized bool) (*rego.PreparedEvalQuery, error) {
+	opts := []func(*rego.Rego){
+		rego.Compiler(e.compiler),
+		rego.StrictBuiltinErrors(true),
+		rego.Strict(true),
+	}
+	if memoized {
+		query = e.withMemo(query)
+		opts = append(opts, e.memoOptions()...)
+	}
+	q, err := rego.New(append(opts, rego.Query(query))...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return &q, nil
 }
 
@@ -584,8 +618,11 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 		return out, nil
 	}
 	query := &e.query
+	if remember {
+		query = e.memoQuery
+	}
 	if !slices.Equal(missing, e.byType[in.ResourceType]) {
-		if query, err = e.subset(ctx, missing); err != nil {
+		if query, err = e.subset(ctx, missing, remember); err != nil {
 			return failAll(ids, err)
 		}
 	}

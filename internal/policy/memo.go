@@ -161,13 +161,20 @@ type memo struct {
 // evaluated (Misses).
 type MemoStats struct {
 	Hits, Misses int
+	// FuncHits and FuncMisses count the calls of memoized functions
+	// answered from the memo and evaluated.
+	FuncHits, FuncMisses int
 }
 
 // MemoStats reports how often the engine's memo answered.
 func (e *Engine) MemoStats() MemoStats {
 	e.memo.mu.Lock()
-	defer e.memo.mu.Unlock()
-	return MemoStats{Hits: e.memo.hits, Misses: e.memo.misses}
+	st := MemoStats{Hits: e.memo.hits, Misses: e.memo.misses}
+	e.memo.mu.Unlock()
+	e.fmemo.mu.Lock()
+	st.FuncHits, st.FuncMisses = e.fmemo.hits, e.fmemo.misses
+	e.fmemo.mu.Unlock()
+	return st
 }
 
 // Reads returns the input paths (as input.key.policy) whose values decide
@@ -185,13 +192,18 @@ func (e *Engine) Reads(id string) ([]string, bool) {
 	return out, true
 }
 
-// SetMemoSize bounds the memo at n results and empties it; n <= 0 turns it
-// off, so every rule is evaluated every time.
+// SetMemoSize bounds the memo at n results and empties it, with the memo of
+// function values; n <= 0 turns both off, so every rule is evaluated every
+// time, as written.
 func (e *Engine) SetMemoSize(n int) {
 	e.memo.mu.Lock()
-	defer e.memo.mu.Unlock()
 	e.memo.max = n
 	clear(e.memo.results)
+	e.memo.mu.Unlock()
+	e.fmemo.mu.Lock()
+	e.fmemo.max = min(max(n, 0), DefaultFuncMemoSize)
+	clear(e.fmemo.values)
+	e.fmemo.mu.Unlock()
 }
 
 // readsKey hashes a rule's ID and the values of input at the paths it

@@ -1,0 +1,255 @@
+package policy
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/types"
+)
+
+// A rule's memo answers only when everything the rule reads is unchanged.
+// Some rules do most of their work in a function whose arguments repeat far
+// more often than the rule's whole input: the key policy rule decides EFS's
+// calls for one creator's file systems against one key policy, and keys
+// created alike share their default key policy. A function whose METADATA
+// says
+//
+//	custom:
+//	  memoize: true
+//
+// is remembered by its arguments. The engine stands a builtin in for it
+// (`with` in the engine's queries, so the rules and their tests stay plain
+// Rego); the builtin answers from the memo, or evaluates the function once
+// on those arguments and remembers the value. A memoized function must read
+// nothing but its arguments and call no builtin whose result varies: New
+// refuses one that does not.
+
+// DefaultFuncMemoSize bounds how many function values an engine remembers;
+// once full, the memo is cleared.
+const DefaultFuncMemoSize = 4_000
+
+// memoizeKey is the METADATA custom key that marks a remembered function.
+const memoizeKey = "memoize"
+
+// memoFunc is a function the engine remembers by its arguments.
+type memoFunc struct {
+	ref     ast.Ref // data.atrest.efs.kms_key_policy_grants_efs.outcome
+	arity   int
+	builtin string   // the builtin that stands in for it
+	body    ast.Body // out = ref(input[0], ..., input[arity-1]), compiled
+}
+
+// memoFuncs finds the functions marked memoize in the parsed modules.
+func memoFuncs(modules []*ast.Module) ([]*memoFunc, error) {
+	var out []*memoFunc
+	seen := map[string]bool{}
+	for _, m := range modules {
+		for _, r := range m.Rules {
+			if !marked(r) {
+				continue
+			}
+			ref := r.Ref()
+			if len(r.Head.Args) == 0 {
+				return nil, fmt.Errorf("%w: %s is marked %s but is not a function", ErrRuleSet, ref, memoizeKey)
+			}
+			if seen[ref.String()] {
+				continue
+			}
+			seen[ref.String()] = true
+			out = append(out, &memoFunc{ref: ref, arity: len(r.Head.Args), builtin: fmt.Sprintf("atrest.memo%d", len(out))})
+		}
+	}
+	return out, nil
+}
+
+// marked reports whether a rule's METADATA marks it memoize: true.
+func marked(r *ast.Rule) bool {
+	for _, a := range r.Annotations {
+		if v, ok := a.Custom[memoizeKey]; ok && v == true {
+			return true
+		}
+	}
+	return false
+}
+
+// declare is the builtin declaration of f: any arguments, any value.
+func (f *memoFunc) declare() *rego.Function {
+	args := make([]types.Type, f.arity)
+	for i := range args {
+		args[i] = types.A
+	}
+	return &rego.Function{Name: f.builtin, Decl: types.NewFunction(types.Args(args...), types.A)}
+}
+
+// with is the query text that stands f's builtin in for it.
+func (f *memoFunc) with() string { return " with " + f.ref.String() + " as " + f.builtin }
+
+// funcMemo remembers function values by the hash of the function and its
+// arguments. It is safe for concurrent use.
+type funcMemo struct {
+	mu     sync.Mutex
+	max    int
+	values map[[sha256.Size]byte]*ast.Term // nil: the function is undefined there
+	hits   int
+	misses int
+}
+
+// memoOptions are the rego options that define the memoized functions'
+// builtins on e.
+func (e *Engine) memoOptions() []func(*rego.Rego) {
+	opts := make([]func(*rego.Rego), len(e.funcs))
+	for i, f := range e.funcs {
+		opts[i] = rego.FunctionDyn(f.declare(), func(bctx rego.BuiltinContext, args []*ast.Term) (*ast.Term, error) {
+			return e.callMemo(bctx, f, args)
+		})
+	}
+	return opts
+}
+
+// withMemo appends to a query the `with` modifiers that stand the builtins
+// in for the memoized functions.
+func (e *Engine) withMemo(query string) string {
+	var sb strings.Builder
+	sb.WriteString(query)
+	for _, f := range e.funcs {
+		sb.WriteString(f.with())
+	}
+	return sb.String()
+}
+
+// checkMemoFuncs compiles each memoized function's query and checks it
+// reads nothing but its arguments.
+func (e *Engine) checkMemoFuncs() error {
+	for _, f := range e.funcs {
+		rules := e.compiler.GetRules(f.ref)
+		if len(rules) == 0 {
+			return fmt.Errorf("%w: memoized function %s is not defined", ErrRuleSet, f.ref)
+		}
+		paths, ok := closureReads(e.compiler, rules)
+		if !ok || len(paths) > 0 {
+			return fmt.Errorf("%w: memoized function %s reads the input or calls a builtin whose result varies", ErrRuleSet, f.ref)
+		}
+		args := make([]string, f.arity)
+		for i := range args {
+			args[i] = fmt.Sprintf("input[%d]", i)
+		}
+		body, err := e.compiler.QueryCompiler().Compile(ast.MustParseBody(fmt.Sprintf("%s = %s(%s)", memoOut, f.ref, strings.Join(args, ", "))))
+		if err != nil {
+			return fmt.Errorf("%w: memoized function %s: %w", ErrRuleSet, f.ref, err)
+		}
+		f.body = body
+	}
+	return nil
+}
+
+// memoOut is the variable a memoized function's query binds.
+const memoOut = "__atrest_memo_out__"
+
+// emptyStore is the base document store of the functions' evaluations:
+// the rules load none.
+var emptyStore = sync.OnceValue(func() storage.Store { return inmem.New() })
+
+// callMemo answers a call of f from the memo, or evaluates f on args and
+// remembers its value.
+func (e *Engine) callMemo(bctx rego.BuiltinContext, f *memoFunc, args []*ast.Term) (*ast.Term, error) {
+	key, ok := argsKey(f, args)
+	if ok {
+		if v, hit := e.fmemo.lookup(key); hit {
+			return v, nil
+		}
+	}
+	v, err := e.evalFunc(bctx, f, args)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		e.fmemo.store(key, v)
+	}
+	return v, nil
+}
+
+// evalFunc evaluates f on args: nil when f is undefined there.
+func (e *Engine) evalFunc(bctx rego.BuiltinContext, f *memoFunc, args []*ast.Term) (*ast.Term, error) {
+	ctx := bctx.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	store := emptyStore()
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Abort(ctx, txn)
+	q := topdown.NewQuery(f.body).
+		WithCompiler(e.compiler).
+		WithStore(store).
+		WithTransaction(txn).
+		WithInput(ast.ArrayTerm(args...)).
+		WithStrictBuiltinErrors(true)
+	if bctx.Cancel != nil {
+		q = q.WithCancel(bctx.Cancel)
+	}
+	rs, err := q.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch len(rs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return rs[0][ast.Var(memoOut)], nil
+	}
+	return nil, fmt.Errorf("%s gave %d values", f.ref, len(rs))
+}
+
+// argsKey hashes f and the canonical text of its arguments; ok is false
+// when an argument has no text.
+func argsKey(f *memoFunc, args []*ast.Term) (sum [sha256.Size]byte, ok bool) {
+	buf := textBuffers.Get().(*[]byte)
+	defer textBuffers.Put(buf)
+	text := append((*buf)[:0], f.builtin...)
+	for _, a := range args {
+		var err error
+		text = append(text, 0)
+		if text, err = a.AppendText(text); err != nil {
+			*buf = text
+			return sum, false
+		}
+	}
+	*buf = text
+	return sha256.Sum256(text), true
+}
+
+// lookup returns the remembered value for key.
+func (m *funcMemo) lookup(key [sha256.Size]byte) (*ast.Term, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.values[key]
+	if ok {
+		m.hits++
+	} else {
+		m.misses++
+	}
+	return v, ok
+}
+
+// store remembers a value.
+func (m *funcMemo) store(key [sha256.Size]byte, v *ast.Term) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.max <= 0 {
+		return
+	}
+	if len(m.values) >= m.max {
+		clear(m.values)
+	}
+	m.values[key] = v
+}

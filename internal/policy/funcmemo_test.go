@@ -1,0 +1,127 @@
+package policy
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// memoized is a test function file: f marked memoize, with body.
+func memoized(pkg, body string) string {
+	return "package atrest.lib." + pkg + "\n\n# METADATA\n# custom:\n#   memoize: true\n" + body + "\n"
+}
+
+// TestMemoFuncsFound checks the embedded rules' remembered functions: the
+// key policy rule's outcome for one creator.
+func TestMemoFuncsFound(t *testing.T) {
+	e := engine(t)
+	var refs []string
+	for _, f := range e.funcs {
+		refs = append(refs, f.ref.String())
+	}
+	if want := "data.atrest.efs.kms_key_policy_grants_efs.outcome"; len(refs) == 0 || !strings.Contains(strings.Join(refs, " "), want) {
+		t.Errorf("memoized functions %v, want %s among them", refs, want)
+	}
+}
+
+// TestMemoFuncsRefused checks that New refuses a memoized function whose
+// value is not a function of its arguments alone, or a rule marked memoize
+// that is not a function.
+func TestMemoFuncsRefused(t *testing.T) {
+	caller := rule("calls", "calls", `import data.atrest.lib.m
+
+results contains {"rule": "calls", "status": "COMPLIANT", "reason": m.f("x")} if {
+	input.resource_type == "AWS::EFS::FileSystem"
+}`)
+	for name, lib := range map[string]string{
+		"reads input": memoized("m", `f(x) := concat(" ", [x, input.resource])`),
+		"reads input through a rule": memoized("m", `f(x) := concat(" ", [x, r])
+
+r := input.resource`),
+		"reads the clock": memoized("m", `f(x) := sprintf("%s %d", [x, time.now_ns()])`),
+		"not a function":  memoized("m", `f := "x"`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := newEngine(t.Context(), testRules(t, map[string]string{"lib/m.rego": lib, "efs/calls.rego": caller}))
+			if !errors.Is(err, ErrRuleSet) || !strings.Contains(err.Error(), "data.atrest.lib.m.f") || !strings.Contains(err.Error(), "memoize") {
+				t.Fatalf("New: %v, want ErrRuleSet naming the memoized function", err)
+			}
+		})
+	}
+}
+
+// TestMemoFuncAnswers checks a memoized function is evaluated once per
+// distinct arguments, gives what the function gives (undefined included)
+// and that turning the memo off evaluates it as written.
+func TestMemoFuncAnswers(t *testing.T) {
+	e, err := newEngine(t.Context(), testRules(t, map[string]string{
+		"lib/m.rego": memoized("m", `f(x) := upper(x) if x != "undefined"`),
+		"efs/calls.rego": rule("calls", "calls", `import data.atrest.lib.m
+
+results contains {"rule": "calls", "status": "COMPLIANT", "reason": reason} if {
+	input.resource_type == "AWS::EFS::FileSystem"
+}
+
+reason := v if {
+	v := m.f(input.resource)
+} else := "undefined here"`),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	judge := func(resource string) string {
+		t.Helper()
+		in := *fsInput
+		in.Resource = resource
+		got, err := e.EvaluateRules(t.Context(), &in, []string{"calls"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got[0].Reason
+	}
+	for round := range 2 {
+		for resource, want := range map[string]string{"arn:a": "ARN:A", "arn:b": "ARN:B", "undefined": "undefined here"} {
+			if got := judge(resource); got != want {
+				t.Errorf("round %d, %s: %q, want %q", round, resource, got, want)
+			}
+		}
+		e.memo.mu.Lock()
+		clear(e.memo.results) // judge again, so the rule calls the function
+		e.memo.mu.Unlock()
+	}
+	if st := e.MemoStats(); st.FuncMisses != 3 || st.FuncHits != 3 {
+		t.Errorf("function memo %+v, want 3 misses then 3 hits", st)
+	}
+	e.SetMemoSize(0)
+	if got := judge("arn:c"); got != "ARN:C" {
+		t.Errorf("memo off: %q, want ARN:C", got)
+	}
+	if st := e.MemoStats(); st.FuncMisses != 3 || st.FuncHits != 3 {
+		t.Errorf("memo off: function memo %+v, want it untouched", st)
+	}
+}
+
+// TestMemoFuncByEveryArgument judges one key against a key policy that
+// names it and another key against the same policy: the key policy rule's
+// remembered outcome must not answer for the other key.
+func TestMemoFuncByEveryArgument(t *testing.T) {
+	e := engine(t)
+	in := loadInput(t, "key-cmk-healthy")
+	in.Key.Policy = map[string]any{"Statement": []any{map[string]any{
+		"Effect": "Allow", "Principal": map[string]any{"AWS": in.FileSystems[0].Creator},
+		"Action": "kms:*", "Resource": in.Resource,
+	}}}
+	first, err := e.EvaluateRules(t.Context(), in, []string{"efs_kms_key_policy_grants_efs"})
+	if err != nil || first[0].Status != "COMPLIANT" {
+		t.Fatalf("key named by its policy: %v (%v), want COMPLIANT", first, err)
+	}
+	other := *in
+	other.Resource = strings.Replace(in.Resource, "1234abcd", "9999abcd", 1)
+	second, err := e.EvaluateRules(t.Context(), &other, []string{"efs_kms_key_policy_grants_efs"})
+	if err != nil || second[0].Status != "NON_COMPLIANT" {
+		t.Fatalf("key the policy does not name: %v (%v), want NON_COMPLIANT", second, err)
+	}
+	if st := e.MemoStats(); st.FuncMisses < 2 {
+		t.Errorf("function memo %+v: want both keys evaluated", st)
+	}
+}
