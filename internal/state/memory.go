@@ -644,11 +644,12 @@ func rotatable(k *Key) {
 // replicasOf lists the known multi-Region replicas of a primary key.
 func (m *Memory) replicasOf(primaryARN string) []ResourceRef {
 	var out []ResourceRef
-	for _, arn := range slices.Sorted(maps.Keys(m.keys)) {
-		if k := m.keys[arn]; k.Replica() && k.PrimaryKeyARN == primaryARN && arn != primaryARN {
+	for arn, k := range m.keys {
+		if k.Replica() && k.PrimaryKeyARN == primaryARN && arn != primaryARN {
 			out = append(out, ResourceRef{TypeKey, arn})
 		}
 	}
+	slices.SortFunc(out, func(a, b ResourceRef) int { return strings.Compare(a.ARN, b.ARN) })
 	return out
 }
 
