@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -10,22 +11,53 @@ import (
 )
 
 // BenchmarkEvaluate measures one evaluation of every rule of a resource type
-// against a realistic record (a policy to read, grants to check).
+// against a realistic record (a policy to read, grants to check), as written
+// (no memo); and for a key, with the memo but another file system each time,
+// so that the rules are evaluated and the key policy rule's outcome for the
+// creator is remembered (the common case of a log: many file systems, few
+// creators and key policies).
 func BenchmarkEvaluate(b *testing.B) {
 	for _, bm := range []struct{ name, input string }{
 		{"file_system", "fs-encrypted-cmk-tls"},
 		{"key", "key-cmk-healthy"},
 	} {
-		b.Run(bm.name, func(b *testing.B) {
-			e := engine(b)
-			in := loadInput(b, bm.input)
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := e.Evaluate(b.Context(), in); err != nil {
+		for _, memo := range []bool{false, true} {
+			if memo && bm.name != "key" {
+				continue
+			}
+			name := bm.name + "/evaluated"
+			if memo {
+				name = bm.name + "/outcome_remembered"
+			}
+			b.Run(name, func(b *testing.B) {
+				e, err := New(b.Context())
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-		})
+				if !memo {
+					e.SetMemoSize(0)
+				}
+				in := loadInput(b, bm.input)
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if memo {
+						i++
+						renameFileSystem(in, fmt.Sprintf("fs-%017x", i))
+					}
+					if _, err := e.Evaluate(b.Context(), in); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// renameFileSystem gives the key's file systems another ID.
+func renameFileSystem(in *Input, id string) {
+	for i := range in.FileSystems {
+		in.FileSystems[i].ID = id
 	}
 }
 
