@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
@@ -99,3 +100,20 @@ func BenchmarkDecodePlain(b *testing.B) { decodeBench(b, benchPlain(), len(bench
 // BenchmarkDecodeRelevant decodes a plain log of records that are all of
 // interest: the full decode of each record.
 func BenchmarkDecodeRelevant(b *testing.B) { decodeBench(b, benchAll(), len(benchAll())) }
+
+// BenchmarkDecodeEventBridge decodes one EventBridge event carrying a
+// CreateKey record: the envelope and the record, as a Lambda receives it.
+func BenchmarkDecodeEventBridge(b *testing.B) {
+	data, err := os.ReadFile("../../events/01-eventbridge-kms-createkey-symmetric.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if _, err := (&Decoder{}).Decode(b.Context(), "event", bytes.NewReader(data), func(*Record, Shape) error { n++; return nil }, nil); err != nil || n != 1 {
+			b.Fatalf("%d records, %v", n, err)
+		}
+	}
+}

@@ -418,6 +418,9 @@ func (src *source) value(sc *scanner, index int) error {
 	messageType := ""
 	overLimit := false
 	streamed := false // a Records or logEvents array was decoded in place
+	// detail is where the last "detail" member's value lies in rest: an
+	// EventBridge event's record, decoded on its own (eventBridge).
+	detail := [2]int{-1, -1}
 	for n := 0; ; n++ {
 		c, ok := sc.skipSpace()
 		if !ok {
@@ -502,6 +505,9 @@ func (src *source) value(sc *scanner, index int) error {
 			overLimit = true
 			continue
 		}
+		if string(kres.raw) == `"detail"` {
+			detail = [2]int{len(rest), len(rest) + len(res.raw)}
+		}
 		rest = append(rest, res.raw...)
 	}
 	rest = append(rest, '}')
@@ -526,7 +532,7 @@ func (src *source) value(sc *scanner, index int) error {
 		// logEvents came before messageType, so it was kept: decode it now.
 		return src.logEventsFrom(rest, loc)
 	case flags&hasDetailType != 0:
-		return src.eventBridge(rest, loc)
+		return src.eventBridge(rest, detail, loc)
 	case flags&hasAWSLogs != 0:
 		return src.awsLogs(rest, loc)
 	case flags&(hasType|hasMessage) == hasType|hasMessage:

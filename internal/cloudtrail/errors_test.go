@@ -138,3 +138,28 @@ func TestEventBridgeWithoutDetail(t *testing.T) {
 		t.Fatalf("errors %v, want %q", got.errs, want)
 	}
 }
+
+// The envelope is decoded without its record, and the record on its own:
+// a null detail is missing, and of two detail members the last is the
+// record, as encoding/json reads the event whole.
+func TestEventBridgeDetailMembers(t *testing.T) {
+	envelope := `{"version":"0","id":"eb-1","detail-type":"AWS API Call via CloudTrail","source":"aws.kms",` +
+		`"account":"111122223333","time":"2020-07-25T23:41:56Z","region":"us-west-2","resources":[]`
+	record := func(name string) string {
+		return `{"eventVersion":"1.08","eventTime":"2020-07-25T23:41:56Z","eventSource":"kms.amazonaws.com","eventName":"` + name +
+			`","awsRegion":"us-west-2","recipientAccountId":"111122223333","eventID":"e-` + name + `"}`
+	}
+	got := decodeBytes(t, &Decoder{}, "in", []byte(envelope+`,"detail":null}`))
+	if want := "in: value[0]: missing field: detail (EventBridge event eb-1)"; len(got.errs) != 1 || got.errs[0].Error() != want {
+		t.Errorf("null detail: errors %v, want %q", got.errs, want)
+	}
+	two := envelope + `,"detail":` + record("DisableKey") + `,"detail":` + record("EnableKey") + `}`
+	var ev struct{ Detail struct{ EventName string } }
+	if err := json.Unmarshal([]byte(two), &ev); err != nil || ev.Detail.EventName != "EnableKey" {
+		t.Fatalf("encoding/json reads %q (%v), want the last detail", ev.Detail.EventName, err)
+	}
+	got = decodeBytes(t, &Decoder{}, "in", []byte(two))
+	if len(got.errs) != 0 || len(got.recs) != 1 || got.recs[0].EventName != "EnableKey" {
+		t.Fatalf("records %v, errors %v: want the last detail's EnableKey", got.recs, got.errs)
+	}
+}

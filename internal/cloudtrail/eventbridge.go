@@ -30,14 +30,26 @@ type eventBridgeEvent struct {
 	Detail     json.RawMessage `json:"detail"`
 }
 
-func (src *source) eventBridge(raw []byte, loc string) error {
+// eventBridge decodes an EventBridge event whose members are raw, the last
+// "detail" member's value at raw[detail[0]:detail[1]] (-1 when there is
+// none). The envelope is decoded without it (its value read as null), so
+// that the record is read once, by the record decoder.
+func (src *source) eventBridge(raw []byte, detail [2]int, loc string) error {
 	var ev eventBridgeEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
+	envelope := raw
+	if detail[0] >= 0 {
+		envelope = make([]byte, 0, len(raw)-(detail[1]-detail[0])+4)
+		envelope = append(append(append(envelope, raw[:detail[0]]...), "null"...), raw[detail[1]:]...)
+	}
+	if err := json.Unmarshal(envelope, &ev); err != nil {
 		return src.envelopeError(loc, "EventBridge event", err)
 	}
 	if ev.DetailType != detailTypeCloudTrail && ev.DetailType != detailTypeServiceEvent {
 		src.report(loc, "", ErrUnknownShape, fmt.Errorf("EventBridge event %s: detail-type %q", ev.ID, ev.DetailType))
 		return nil
+	}
+	if detail[0] >= 0 {
+		ev.Detail = raw[detail[0]:detail[1]]
 	}
 	if len(ev.Detail) == 0 || string(ev.Detail) == "null" {
 		src.run.stats.Records++
