@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -12,15 +13,21 @@ func memoized(pkg, body string) string {
 }
 
 // TestMemoFuncsFound checks the embedded rules' remembered functions: the
-// key policy rule's outcome for one creator.
+// key policy rule's outcome for one creator, and what a file-system policy
+// decides for plaintext clients.
 func TestMemoFuncsFound(t *testing.T) {
 	e := engine(t)
 	var refs []string
 	for _, f := range e.funcs {
 		refs = append(refs, f.ref.String())
 	}
-	if want := "data.atrest.efs.kms_key_policy_grants_efs.outcome"; len(refs) == 0 || !strings.Contains(strings.Join(refs, " "), want) {
-		t.Errorf("memoized functions %v, want %s among them", refs, want)
+	for _, want := range []string{
+		"data.atrest.efs.kms_key_policy_grants_efs.outcome",
+		"data.atrest.efs.encryption_in_transit_enforced.stopping",
+	} {
+		if !slices.Contains(refs, want) {
+			t.Errorf("memoized functions %v, want %s among them", refs, want)
+		}
 	}
 }
 
@@ -123,5 +130,51 @@ func TestMemoFuncByEveryArgument(t *testing.T) {
 	}
 	if st := e.MemoStats(); st.FuncMisses < 2 {
 		t.Errorf("function memo %+v: want both keys evaluated", st)
+	}
+}
+
+// TestMemoFuncSharedByPolicyTemplate judges file systems whose policies are
+// one template naming each its own file system: the second is answered
+// from what the first's policy decides, and a file system whose policy
+// names another is evaluated and judged on what its own policy says.
+func TestMemoFuncSharedByPolicyTemplate(t *testing.T) {
+	e := engine(t)
+	judge := func(id, named string, denyPlaintext bool) Result {
+		t.Helper()
+		in := loadInput(t, "fs-encrypted-cmk-tls")
+		arn := "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/" + id
+		in.Resource, in.FileSystem.ID = arn, id
+		allow := map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": "*"},
+			"Action": "elasticfilesystem:ClientMount", "Resource": "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/" + named}
+		deny := map[string]any{"Effect": "Deny", "Principal": map[string]any{"AWS": "*"}, "Action": "*", "Resource": arn,
+			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}}
+		statements := []any{allow}
+		if denyPlaintext {
+			statements = append(statements, deny)
+		}
+		in.FileSystem.Policy = map[string]any{"Statement": statements}
+		got, err := e.EvaluateRules(t.Context(), in, []string{"efs_encryption_in_transit_enforced"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got[0]
+	}
+	first := judge("fs-1", "fs-1", true)
+	before := e.MemoStats()
+	second := judge("fs-2", "fs-2", true)
+	after := e.MemoStats()
+	if first.Status != "COMPLIANT" || second.Status != "COMPLIANT" || after.FuncHits != before.FuncHits+1 {
+		t.Errorf("template on fs-1 %v, on fs-2 %v, function memo %+v then %+v: want COMPLIANT twice, the second remembered", first, second, before, after)
+	}
+	// With the Allow alone, a file system it names lets plaintext clients
+	// mount; one whose Allow names another file system does not, and what
+	// the first's policy decided must not answer for it.
+	if own := judge("fs-4", "fs-4", false); own.Status != "NON_COMPLIANT" {
+		t.Errorf("Allow naming its own file system: %v, want NON_COMPLIANT", own)
+	}
+	misses := e.MemoStats().FuncMisses
+	other := judge("fs-3", "fs-4", false)
+	if other.Status != "COMPLIANT" || !strings.Contains(other.Reason, "no statement allows") || e.MemoStats().FuncMisses != misses+1 {
+		t.Errorf("Allow naming another file system: %v, memo %+v: want it evaluated, no statement allowing", other, e.MemoStats())
 	}
 }

@@ -51,9 +51,9 @@ fs := input.file_system
 verdict := compliant if {
 	not fs.deleted == true
 	is_object(fs.policy)
-	count(decisions) == count(client_actions) * count(paths)
-	count(let_in) == 0
-	count(may_let_in) == 0
+	access.complete
+	count(access.let_in) == 0
+	count(access.may_let_in) == 0
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not known", [input.resource])} if {
 	not is_object(fs)
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is deleted", [fs.id])} if {
@@ -71,28 +71,68 @@ verdict := compliant if {
 	not is_object(fs.policy)
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"file-system policy of %s lets anonymous clients in without TLS: %s",
-	[fs.id, iam.summarize(let_in)],
+	[fs.id, iam.summarize(access.let_in)],
 )} if {
-	count(let_in) > 0
+	count(access.let_in) > 0
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"file-system policy of %s does not show that anonymous clients without TLS are stopped: %s",
-	[fs.id, iam.summarize(may_let_in)],
+	[fs.id, iam.summarize(access.may_let_in)],
 )}
 
 compliant := {"status": "COMPLIANT", "reason": sprintf(
 	"file-system policy of %s stops anonymous clients without TLS: %s",
-	[fs.id, iam.summarize(stopped)],
+	[fs.id, iam.summarize(access.stopped)],
 )}
+
+# access is what the file-system policy decides for plaintext clients,
+# with the file system's ARN left out where the decisions do not depend on
+# which file system it is (iam.relative), so that file systems with the
+# same policy share it.
+access := stopping(relative[0], relative[1])
+
+relative := iam.relative(fs.policy, input.resource)
 
 # client_actions are the actions EFS authorizes for NFS clients.
 client_actions := ["ClientMount", "ClientWrite", "ClientRootAccess"]
 
-# paths are the ways a plaintext client reaches the file system: directly
-# through a mount target, or through one of its access points (whose ARN
-# the client carries, of a value the rule does not know). The second is
-# asked only of a policy with a condition on that key: for any other the
-# two requests are the same.
-paths := {
+# METADATA
+# title: What a file-system policy decides for plaintext clients
+# description: >-
+#   The policy's decision on each client action of a client mounting
+#   without TLS, directly or through an access point, on the file system
+#   whose ARN is resource: [who, what] pairs under "let_in" (an Allow
+#   applies), "may_let_in" (a statement may decide) and "stopped", and
+#   "complete" when every request was decided. It reads its arguments only,
+#   so the engine remembers it by them.
+# custom:
+#   memoize: true
+stopping(policy, resource) := {
+	"complete": count(decisions) == (count(client_actions) * count(paths)),
+	"let_in": {[sprintf("%s allows", [d.statement]), concat("", [action, path])] |
+		some [action, path], d in decisions
+		d.decision == "allowed"
+	},
+	"may_let_in": {[sprintf("%s may %s (%s)", [u.name, verb(u.effect), u.why]), concat("", [action, path])] |
+		some [action, path], d in decisions
+		d.decision == "unknown"
+		some u in d.uncertain
+	},
+	"stopped": stopped(decisions),
+} if {
+	compiled := iam.compile(policy)
+	paths := client_paths(compiled)
+	decisions := {[action, path]: iam.decide_compiled(compiled, request(resource, action, extra)) |
+		some action in client_actions
+		some path, extra in paths
+	}
+}
+
+# client_paths are the ways a plaintext client reaches the file system:
+# directly through a mount target, or through one of its access points
+# (whose ARN the client carries, of a value the rule does not know). The
+# second is asked only of a policy with a condition on that key: for any
+# other the two requests are the same.
+client_paths(compiled) := {
 	"": {},
 	" through an access point": {"elasticfilesystem:accesspointarn": "present"},
 } if {
@@ -119,28 +159,6 @@ request(resource, action, extra) := {
 	"other_keys": "absent",
 }
 
-# compiled is the file-system policy, read once for all requests.
-compiled := iam.compile(fs.policy)
-
-# decisions maps [action, path] to the policy's decision.
-decisions := {[action, path]: iam.decide_compiled(compiled, request(input.resource, action, extra)) |
-	some action in client_actions
-	some path, extra in paths
-}
-
-# let_in pairs each allowing statement with what it allows.
-let_in contains [sprintf("%s allows", [d.statement]), concat("", [action, path])] if {
-	some [action, path], d in decisions
-	d.decision == "allowed"
-}
-
-# may_let_in pairs each statement that may decide with what it may decide.
-may_let_in contains [sprintf("%s may %s (%s)", [u.name, verb(u.effect), u.why]), concat("", [action, path])] if {
-	some [action, path], d in decisions
-	d.decision == "unknown"
-	some u in d.uncertain
-}
-
 verb("Allow") := "allow"
 
 verb("Deny") := "deny"
@@ -150,12 +168,10 @@ verb(effect) := "apply to" if not effect in {"Allow", "Deny"}
 # stopped pairs each deciding statement (or the absence of an Allow) with
 # what it stops. Through an access point the outcome is named only where it
 # differs from the direct one.
-stopped contains [who(d), action] if {
+stopped(decisions) := {[who(d), action] |
 	some [action, path], d in decisions
 	path == ""
-}
-
-stopped contains [who(d), concat("", [action, path])] if {
+} | {[who(d), concat("", [action, path])] |
 	some [action, path], d in decisions
 	path != ""
 	who(d) != who(decisions[[action, ""]])

@@ -83,18 +83,16 @@ verdict := {"status": "COMPLIANT", "reason": summarize(input.file_systems, grant
 
 # outcomes are, for each file system the key protects, what the key policy
 # decides for the calls EFS makes on behalf of its creator.
-outcomes[f.id] := outcome(policy, scope, object.get(f, "creator", ""), account, region) if {
+outcomes[f.id] := outcome(relative[0], relative[1], object.get(f, "creator", ""), account, region) if {
 	some f in input.file_systems
 	account := fallback(object.get(f, "account", ""), input.key.account)
 	region := fallback(object.get(f, "region", ""), input.key.region)
 }
 
-# scope is the resource EFS's requests name: the key's ARN where a statement
-# of the key policy names resources other than "*", and "*" where none does,
-# since the decisions then hold for any key with this policy.
-scope := input.resource if iam.names_resources(policy)
-
-else := "*"
+# relative is the key policy and the key's ARN as the outcome reads them:
+# without the ARN where the decisions do not depend on which key it is
+# (iam.relative), so that keys with the same key policy share outcomes.
+relative := iam.relative(policy, input.resource)
 
 # decided counts the requests the key policy was evaluated for.
 decided := sum([o.decided | some o in outcomes])

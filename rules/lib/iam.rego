@@ -275,6 +275,53 @@ names_resources(policy) if {
 	p != "*"
 }
 
+# relative gives [policy, resource] in a form that does not name the
+# resource where the decisions do not depend on which resource it is, so
+# that a rule remembering them by their arguments (METADATA memoize) shares
+# them between resources with the same policy: [policy, "*"] when no
+# statement names a resource other than "*"; when every resource a
+# statement names is "*" or the resource itself, the policy with the
+# resource replaced by this_resource in Resource and NotResource, and
+# this_resource; [policy, resource] otherwise. Every request decides the
+# same for the pair as for the policy and the resource.
+relative(policy, resource) := [policy, "*"] if {
+	not names_resources(policy)
+} else := [object.union(policy, {"Statement": [relative_statement(s, resource) | some s in statements(policy)]}), this_resource] if {
+	every s in statements(policy) {
+		names_only(s, resource)
+	}
+} else := [policy, resource]
+
+# this_resource stands in for the resource a policy is attached to.
+this_resource := "arn:atrest:this:::resource"
+
+# names_only holds when a statement names no resource but "*" and resource.
+names_only(s, _) if not is_object(s)
+
+names_only(s, resource) if {
+	is_object(s)
+	every element in ["Resource", "NotResource"] {
+		every p in as_list(object.get(s, element, "*")) {
+			p in {"*", resource}
+		}
+	}
+}
+
+relative_statement(s, resource) := object.union(s, {element: this_or_all(s[element], resource) |
+	some element in ["Resource", "NotResource"]
+	element in object.keys(s)
+}) if {
+	is_object(s)
+} else := s
+
+this_or_all(v, resource) := [this_or_it(p, resource) | some p in v] if {
+	is_array(v)
+} else := this_or_it(v, resource)
+
+this_or_it(v, resource) := this_resource if {
+	v == resource
+} else := v
+
 # resource_pattern is "*", the glob patterns of an ARN pattern's six
 # components, or [] for a pattern that is not an ARN (it matches nothing).
 resource_pattern("*") := "*"

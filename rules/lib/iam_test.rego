@@ -238,6 +238,45 @@ test_names_resources if {
 	iam.names_resources({"Statement": [{"Resource": [true]}]})
 }
 
+# relative: the pair decides every request as the policy and the resource
+# do, and leaves the resource out where it can.
+key_arn := "arn:aws:kms:eu-west-1:111122223333:key/k1"
+
+relative_policies := [
+	{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}]},
+	{"Statement": {"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": key_arn}},
+	{"Statement": [
+		{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": ["*", key_arn]},
+		{"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "NotResource": key_arn},
+		"not a statement",
+	]},
+	{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "arn:aws:kms:eu-west-1:111122223333:key/k2"}]},
+	{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "arn:aws:kms:*:111122223333:key/*"}]},
+	{"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": key_arn, "NotResource": key_arn}]},
+]
+
+test_relative_decides_as_the_policy if {
+	every policy in relative_policies {
+		every resource in [key_arn, "arn:aws:kms:eu-west-1:111122223333:key/k2"] {
+			rel := iam.relative(policy, resource)
+			every action in ["kms:Decrypt", "kms:CreateGrant"] {
+				request := object.union(base_request, {"action": action, "resource": resource})
+				iam.decide(rel[0], object.union(request, {"resource": rel[1]})) == iam.decide(policy, request)
+			}
+		}
+	}
+}
+
+test_relative_leaves_the_resource_out if {
+	iam.relative(relative_policies[0], key_arn) == [relative_policies[0], "*"]
+	iam.relative(relative_policies[1], key_arn)[1] == iam.this_resource
+	other := "arn:aws:kms:us-east-1:444455556666:key/other"
+	iam.relative(relative_policies[1], key_arn) == iam.relative(json.patch(relative_policies[1], [{"op": "replace", "path": "/Statement/Resource", "value": other}]), other)
+	iam.relative(relative_policies[2], key_arn)[1] == iam.this_resource
+	iam.relative(relative_policies[3], key_arn) == [relative_policies[3], key_arn]
+	iam.relative(relative_policies[4], key_arn) == [relative_policies[4], key_arn]
+}
+
 # decide: explicit Deny beats Allow.
 
 allow_all := {"Sid": "AllowAll", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
