@@ -104,12 +104,14 @@ func BenchmarkProcessLog(b *testing.B) {
 }
 
 // reportCaches reports, for one run, the share of rule results the
-// pipeline's rule cache answered (the same input of the same resource) and
+// pipeline's rule cache answered (the same input of the same resource),
 // the share of the rest the engine's memo answered (the same values where
-// each rule reads).
+// each rule reads), and the share of the calls of memoized functions
+// answered from their memo.
 func reportCaches(b *testing.B, cache CacheStats, memo policy.MemoStats) {
 	b.ReportMetric(100*float64(cache.Hits)/float64(max(1, cache.Hits+cache.Misses)), "rule-cache-hit-%")
 	b.ReportMetric(100*float64(memo.Hits)/float64(max(1, memo.Hits+memo.Misses)), "memo-hit-%")
+	b.ReportMetric(100*float64(memo.FuncHits)/float64(max(1, memo.FuncHits+memo.FuncMisses)), "func-memo-hit-%")
 }
 
 // BenchmarkEvent measures one delivered event end to end (envelope, decode,
