@@ -3,7 +3,6 @@ package state
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/atrest/atrest/internal/arns"
@@ -12,34 +11,111 @@ import (
 
 // Shapes of ids, as the EFS and KMS API references define them
 // (https://docs.aws.amazon.com/efs/latest/ug/API_FileSystemDescription.html,
-// https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id).
-var (
-	fileSystemIDPattern = regexp.MustCompile(`^fs-[0-9a-f]+$`)
-	keyIDPattern        = regexp.MustCompile(`^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
-	aliasNamePattern    = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]+$`)
-	// arnCharacters are the characters an ARN may carry: printable ASCII
-	// without spaces.
-	arnCharacters = regexp.MustCompile(`^[!-~]+$`)
-)
+// https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id),
+// checked byte by byte: ids_test.go holds each check to its regular
+// expression.
 
-// ValidFileSystemID reports whether s is an EFS file system id.
-func ValidFileSystemID(s string) bool { return fileSystemIDPattern.MatchString(s) }
+// ValidFileSystemID reports whether s is an EFS file system id: fs- and
+// lower-case hex digits (^fs-[0-9a-f]+$).
+func ValidFileSystemID(s string) bool {
+	hex, ok := strings.CutPrefix(s, "fs-")
+	return ok && hex != "" && lowerHex(hex)
+}
 
 // ValidKeyID reports whether s is a KMS key id: a UUID, or mrk- and 32
 // hex digits for a multi-Region key.
-func ValidKeyID(s string) bool { return keyIDPattern.MatchString(s) }
+func ValidKeyID(s string) bool {
+	if hex, ok := strings.CutPrefix(s, "mrk-"); ok {
+		return len(hex) == 32 && lowerHex(hex)
+	}
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch i {
+		case 8, 13, 18, 23:
+			if s[i] != '-' {
+				return false
+			}
+		default:
+			if !lowerHexDigit(s[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validAliasName reports whether s is alias/ and letters, digits, /, _
+// and - (^alias/[a-zA-Z0-9/_-]+$).
+func validAliasName(s string) bool {
+	name, ok := strings.CutPrefix(s, "alias/")
+	if !ok || name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// arnText reports whether s is made of the characters an ARN may carry:
+// printable ASCII without spaces (^[!-~]+$).
+func arnText(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '!' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !lowerHexDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerHexDigit(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
+
+// field names a member of a record for an error: base (resources[i].ARN
+// when index >= 0) or base.member. It is formatted only when a check fails.
+type field struct {
+	base   string
+	index  int
+	member string
+}
+
+func (f field) String() string {
+	switch {
+	case f.index >= 0:
+		return fmt.Sprintf("%s[%d].ARN", f.base, f.index)
+	case f.member != "":
+		return f.base + "." + f.member
+	}
+	return f.base
+}
 
 // checkARN parses s and returns its parts.
-func checkARN(field, s string) (arns.ARN, error) {
+func checkARN(field field, s string) (arns.ARN, error) {
 	a, ok := arns.Parse(s)
-	if !ok || !arnCharacters.MatchString(s) {
+	if !ok || !arnText(s) {
 		return arns.ARN{}, fmt.Errorf("%w: %s %q is not an ARN", ErrBadRecord, field, s)
 	}
 	return a, nil
 }
 
 // checkFileSystemRef accepts a file system id or file system ARN.
-func checkFileSystemRef(field, s string) error {
+func checkFileSystemRef(field field, s string) error {
 	if s == "" {
 		return nil
 	}
@@ -62,7 +138,7 @@ func checkFileSystemRef(field, s string) error {
 
 // checkKeyRef accepts what KMS takes for a key: a key id, key ARN, alias
 // name or alias ARN.
-func checkKeyRef(field, s string) error {
+func checkKeyRef(field field, s string) error {
 	switch {
 	case s == "":
 		return nil
@@ -71,12 +147,12 @@ func checkKeyRef(field, s string) error {
 		if err != nil {
 			return err
 		}
-		if id, ok := strings.CutPrefix(a.Resource, "key/"); ok && ValidKeyID(id) || aliasNamePattern.MatchString(a.Resource) {
+		if id, ok := strings.CutPrefix(a.Resource, "key/"); ok && ValidKeyID(id) || validAliasName(a.Resource) {
 			return nil
 		}
 		return fmt.Errorf("%w: %s %q is not a key or alias ARN", ErrBadRecord, field, s)
 	case strings.HasPrefix(s, "alias/"):
-		if aliasNamePattern.MatchString(s) {
+		if validAliasName(s) {
 			return nil
 		}
 		return fmt.Errorf("%w: %s %q is not an alias name", ErrBadRecord, field, s)
@@ -104,7 +180,7 @@ type idFields struct {
 type idCheck struct {
 	field string
 	value string
-	check func(field, value string) error
+	check func(field field, value string) error
 }
 
 // ValidateIDs checks every id an EFS or KMS record names before any of it
@@ -121,7 +197,7 @@ func ValidateIDs(rec *cloudtrail.Record) error {
 		if r.ARN == "" {
 			continue
 		}
-		field := fmt.Sprintf("resources[%d].ARN", i)
+		field := field{base: "resources", index: i}
 		var err error
 		switch r.Type {
 		case "AWS::KMS::Key":
@@ -156,7 +232,7 @@ func ValidateIDs(rec *cloudtrail.Record) error {
 				idCheck{"keyMetadata.arn", f.KeyMetadata.ARN, checkKeyRef})
 		}
 		for _, c := range checks {
-			if err := c.check(part.name+"."+c.field, c.value); err != nil {
+			if err := c.check(field{base: part.name, index: -1, member: c.field}, c.value); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -88,4 +89,49 @@ func TestApplyValidatesIDs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The id checks are the regular expressions of the API references' id
+// shapes, written out byte by byte: each must answer as its expression does.
+var idShapes = []struct {
+	name    string
+	pattern *regexp.Regexp
+	check   func(string) bool
+}{
+	{"file system id", regexp.MustCompile(`^fs-[0-9a-f]+$`), ValidFileSystemID},
+	{"key id", regexp.MustCompile(`^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`), ValidKeyID},
+	{"alias name", regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]+$`), validAliasName},
+	{"ARN characters", regexp.MustCompile(`^[!-~]+$`), arnText},
+}
+
+var idSamples = []string{
+	"", "fs-", "fs-0", "fs-0123456789abcdef0", "fs-0123ABC", "fs-01 ", "fs-01\n", "xfs-01", "fs-g",
+	"1234abcd-12ab-34cd-56ef-1234567890ab", "1234abcd-12ab-34cd-56ef-1234567890aB", "1234abcd-12ab-34cd-56ef-1234567890a",
+	"1234abcd-12ab-34cd-56ef-1234567890abc", "1234abcd_12ab-34cd-56ef-1234567890ab", "1234abcd-12ab-34cd-56ef-1234567890a\n",
+	"mrk-1234abcd12ab34cd56ef1234567890ab", "mrk-1234abcd12ab34cd56ef1234567890a", "mrk-1234abcd12ab34cd56ef1234567890abc",
+	"mrk-1234ABCD12ab34cd56ef1234567890ab", "alias/", "alias/efs-data", "alias/aws/efs", "alias/a b", "alias/é", "Alias/x",
+	"arn:aws:kms:eu-west-1:111122223333:key/k", "arn:aws:kms:eu-west-1:111122223333:key/k ", "~!", "\x7f", "a\x00b",
+}
+
+func TestIDShapesAsTheirExpressions(t *testing.T) {
+	for _, shape := range idShapes {
+		for _, s := range idSamples {
+			if got, want := shape.check(s), shape.pattern.MatchString(s); got != want {
+				t.Errorf("%s check of %q = %v, its expression %v", shape.name, s, got, want)
+			}
+		}
+	}
+}
+
+func FuzzIDShapes(f *testing.F) {
+	for _, s := range idSamples {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, shape := range idShapes {
+			if got, want := shape.check(s), shape.pattern.MatchString(s); got != want {
+				t.Fatalf("%s check of %q = %v, its expression %v", shape.name, s, got, want)
+			}
+		}
+	})
 }
