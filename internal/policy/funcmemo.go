@@ -33,7 +33,9 @@ import (
 // refuses one that does not.
 
 // DefaultFuncMemoSize bounds how many function values an engine remembers;
-// once full, the memo is cleared.
+// once full, the memo is cleared. A value takes about 1.6 KB (the key
+// policy rule's outcome for one creator, with its key; measured on 2,000),
+// so a full memo holds about 6 MB.
 const DefaultFuncMemoSize = 4_000
 
 // memoizeKey is the METADATA custom key that marks a remembered function.
