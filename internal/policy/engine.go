@@ -138,12 +138,11 @@ type Engine struct {
 	// the results by their hash (memo.go).
 	reads map[string][]inputPath
 	memo  *memo
-	// funcs are the functions remembered by their arguments; memoQuery is
-	// Query with their builtins standing in for them, and fmemo holds
-	// their values (funcmemo.go).
-	funcs     []*memoFunc
-	memoQuery *rego.PreparedEvalQuery
-	fmemo     *funcMemo
+	// funcs are the functions remembered by their arguments, and fmemo
+	// holds their values (funcmemo.go). With the memo on, rules are
+	// evaluated by subset queries that stand builtins in for them.
+	funcs []*memoFunc
+	fmemo *funcMemo
 }
 
 // ReadsEvent reports whether any rule reads the triggering event
@@ -258,9 +257,6 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 	}
 	if err := e.checkMemoFuncs(); err != nil {
 		return nil, err
-	}
-	if e.memoQuery, err = e.prepare(ctx, Query, true); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
 	}
 	e.reads = ruleReads(e.compiler, e.pkg)
 	return e, nil
@@ -523,7 +519,9 @@ func (e *Engine) EvaluateRules(ctx context.Context, in *Input, ids []string) ([]
 	return e.judge(ctx, in, ids)
 }
 
-// subset returns the prepared query for the union of the rules' results.
+// subset returns the prepared query for the union of the rules' results,
+// prepared on first use. Every rule of a type is asked through Query, whose
+// answer also shows a rule of another type that gave a result for this one.
 func (e *Engine) subset(ctx context.Context, ids []string, memoized bool) (*rego.PreparedEvalQuery, error) {
 	key := strings.Join(ids, ",")
 	if memoized {
@@ -538,7 +536,11 @@ func (e *Engine) subset(ctx context.Context, ids []string, memoized bool) (*rego
 	for i, id := range ids {
 		parts[i] = e.pkg[id] + "." + resultsRule
 	}
-	q, err := e.prepare(ctx, strings.Join(parts, " | "), memoized)
+	query := strings.Join(parts, " | ")
+	if len(ids) > 0 && slices.Equal(ids, e.byType[e.byID[ids[0]].ResourceType]) {
+		query = Query
+	}
+	q, err := e.prepare(ctx, query, memoized)
 	if err != nil {
 		return nil, fmt.Errorf("prepare the query for rules %s: %w", key, err)
 	}
@@ -618,10 +620,7 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 		return out, nil
 	}
 	query := &e.query
-	if remember {
-		query = e.memoQuery
-	}
-	if !slices.Equal(missing, e.byType[in.ResourceType]) {
+	if remember || !slices.Equal(missing, e.byType[in.ResourceType]) {
 		if query, err = e.subset(ctx, missing, remember); err != nil {
 			return failAll(ids, err)
 		}
