@@ -255,10 +255,11 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
 	}
-	if err := e.checkMemoFuncs(); err != nil {
+	a := newAnalysis(e.compiler)
+	if err := e.checkMemoFuncs(a); err != nil {
 		return nil, err
 	}
-	e.reads = ruleReads(e.compiler, e.pkg)
+	e.reads = ruleReads(a, e.pkg)
 	return e, nil
 }
 

@@ -129,13 +129,13 @@ func (e *Engine) withMemo(query string) string {
 
 // checkMemoFuncs compiles each memoized function's query and checks it
 // reads nothing but its arguments.
-func (e *Engine) checkMemoFuncs() error {
+func (e *Engine) checkMemoFuncs(a *analysis) error {
 	for _, f := range e.funcs {
 		rules := e.compiler.GetRules(f.ref)
 		if len(rules) == 0 {
 			return fmt.Errorf("%w: memoized function %s is not defined", ErrRuleSet, f.ref)
 		}
-		paths, ok := closureReads(e.compiler, rules)
+		paths, ok := a.closureReads(rules)
 		if !ok || len(paths) > 0 {
 			return fmt.Errorf("%w: memoized function %s reads the input or calls a builtin whose result varies", ErrRuleSet, f.ref)
 		}

@@ -51,11 +51,11 @@ func (p inputPath) String() string { return p.name }
 // rules: the rules in the dependency closure of the rule's results set, with
 // their else branches. A rule absent from the map is never remembered: its
 // closure calls a non-deterministic builtin or uses `with`.
-func ruleReads(c *ast.Compiler, pkg map[string]string) map[string][]inputPath {
+func ruleReads(a *analysis, pkg map[string]string) map[string][]inputPath {
 	reads := map[string][]inputPath{}
 	for id, path := range pkg {
 		ref := ast.MustParseRef(path + "." + resultsRule)
-		paths, ok := closureReads(c, c.GetRules(ref))
+		paths, ok := a.closureReads(a.c.GetRules(ref))
 		if ok {
 			reads[id] = paths
 		}
@@ -63,11 +63,71 @@ func ruleReads(c *ast.Compiler, pkg map[string]string) map[string][]inputPath {
 	return reads
 }
 
+// analysis works out what compiled rules read. Each rule is read once,
+// however many closures it belongs to (lib/iam.rego's functions belong to
+// most).
+type analysis struct {
+	c     *ast.Compiler
+	facts map[*ast.Rule]ruleFacts
+}
+
+func newAnalysis(c *ast.Compiler) *analysis {
+	return &analysis{c: c, facts: map[*ast.Rule]ruleFacts{}}
+}
+
+// ruleFacts is what one rule, without what it depends on, reads: the input
+// paths it refers to, and whether it is a function of them alone (it calls
+// no non-deterministic builtin and uses no `with`).
+type ruleFacts struct {
+	paths []inputPath
+	ok    bool
+}
+
+// of works out one rule's facts, once.
+func (a *analysis) of(r *ast.Rule) ruleFacts {
+	if f, seen := a.facts[r]; seen {
+		return f
+	}
+	f := ruleFacts{ok: true}
+	ast.WalkRefs(r, func(ref ast.Ref) bool {
+		if len(ref) > 0 && ref[0].Equal(ast.InputRootDocument) {
+			var keys []string
+			for _, t := range ref[1:] {
+				s, isString := t.Value.(ast.String)
+				if !isString {
+					break
+				}
+				keys = append(keys, string(s))
+			}
+			f.paths = append(f.paths, newInputPath(keys))
+		}
+		return false
+	})
+	ast.WalkExprs(r, func(x *ast.Expr) bool {
+		if len(x.With) > 0 {
+			f.ok = false
+		}
+		if x.IsCall() {
+			f.ok = f.ok && deterministic(x.Operator())
+		}
+		return false
+	})
+	ast.WalkTerms(r, func(t *ast.Term) bool {
+		if call, isCall := t.Value.(ast.Call); isCall && len(call) > 0 {
+			op, isRef := call[0].Value.(ast.Ref)
+			f.ok = f.ok && (!isRef || deterministic(op))
+		}
+		return false
+	})
+	a.facts[r] = f
+	return f
+}
+
 // closureReads collects the input paths the rules roots and everything they
 // depend on read, reduced to the shortest (a path under another adds
 // nothing) and sorted; ok is false when the closure is not a function of
 // its input alone.
-func closureReads(c *ast.Compiler, roots []*ast.Rule) (paths []inputPath, ok bool) {
+func (a *analysis) closureReads(roots []*ast.Rule) (paths []inputPath, ok bool) {
 	seen := map[*ast.Rule]bool{}
 	queue := slices.Clone(roots)
 	var found []inputPath
@@ -80,44 +140,14 @@ func closureReads(c *ast.Compiler, roots []*ast.Rule) (paths []inputPath, ok boo
 		}
 		seen[r] = true
 		queue = append(queue, r.Else)
-		for dep := range c.Graph.Dependencies(r) {
+		for dep := range a.c.Graph.Dependencies(r) {
 			if d, isRule := dep.(*ast.Rule); isRule {
 				queue = append(queue, d)
 			}
 		}
-		ast.WalkRefs(r, func(ref ast.Ref) bool {
-			if len(ref) > 0 && ref[0].Equal(ast.InputRootDocument) {
-				var keys []string
-				for _, t := range ref[1:] {
-					s, isString := t.Value.(ast.String)
-					if !isString {
-						break
-					}
-					keys = append(keys, string(s))
-				}
-				found = append(found, newInputPath(keys))
-			}
-			return false
-		})
-		ast.WalkExprs(r, func(x *ast.Expr) bool {
-			if len(x.With) > 0 {
-				ok = false
-			}
-			return false
-		})
-		ast.WalkTerms(r, func(t *ast.Term) bool {
-			if call, isCall := t.Value.(ast.Call); isCall && len(call) > 0 {
-				op, isRef := call[0].Value.(ast.Ref)
-				ok = ok && (!isRef || deterministic(op))
-			}
-			return false
-		})
-		ast.WalkExprs(r, func(x *ast.Expr) bool {
-			if x.IsCall() {
-				ok = ok && (deterministic(x.Operator()))
-			}
-			return false
-		})
+		f := a.of(r)
+		found = append(found, f.paths...)
+		ok = ok && f.ok
 	}
 	return shortest(found), ok
 }
