@@ -190,12 +190,13 @@ func New(ctx context.Context) (*Engine, error) {
 
 // checkedStages are the compiler stages that only report errors: they
 // neither rewrite a module nor build anything evaluation reads. The type
-// checker is not among them: its environment is what lets `with` stand a
-// builtin in for a memoized function (funcmemo.go).
+// checker's environment is read by evaluation only for `with` replacing a
+// function: the engine's own queries stand builtins in for the memoized
+// functions, and memoTypeEnv builds what those need.
 var checkedStages = []ast.StageID{
 	ast.StageCheckUnusedImports, ast.StageCheckKeywordOverrides, ast.StageCheckDuplicateImports,
 	ast.StageCheckVoidCalls, ast.StageCheckRuleConflicts, ast.StageCheckUndefinedFuncs,
-	ast.StageCheckSafetyRuleHeads, ast.StageCheckRecursion,
+	ast.StageCheckSafetyRuleHeads, ast.StageCheckRecursion, ast.StageCheckTypes,
 	ast.StageCheckUnsafeBuiltins, ast.StageCheckDeprecatedBuiltins, ast.StageBuildRequiredCapabilities,
 }
 
@@ -254,6 +255,11 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 	e.query, err = rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
+	}
+	if len(e.funcs) > 0 && slices.Contains(skip, ast.StageCheckTypes) {
+		if e.compiler.TypeEnv, err = memoTypeEnv(e.funcs); err != nil {
+			return nil, fmt.Errorf("%w: memoized functions: %w", ErrRuleSet, err)
+		}
 	}
 	a := newAnalysis(e.compiler)
 	if err := e.checkMemoFuncs(a); err != nil {
