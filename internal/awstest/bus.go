@@ -2,6 +2,7 @@ package awstest
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,12 +14,16 @@ import (
 
 // FindingsBus creates an EventBridge bus named name whose rule sends every
 // "Atrest Finding" event to an SQS queue of the same name, and returns the
-// queue's URL: what a test reads to see what atrest published.
+// queue's URL: what a test reads to see what atrest published. A bus that
+// already exists is used: the SDK retries a call whose first attempt
+// failed on the way back, and a retried create finds the bus the first
+// attempt made.
 func FindingsBus(t testing.TB, cfg aws.Config, name string) string {
 	t.Helper()
 	ctx := context.Background()
 	eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
+	var exists *ebtypes.ResourceAlreadyExistsException
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil && !errors.As(err, &exists) {
 		t.Fatal(err)
 	}
 	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
