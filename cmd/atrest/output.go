@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -33,14 +32,16 @@ func newPrinter(format string, w io.Writer) printer {
 // could reorder or hide text on a terminal are written as \u escapes, which
 // decode to the same values.
 type jsonPrinter struct {
-	bw *bufio.Writer
+	bw   *bufio.Writer
+	line []byte // reused for each line
 }
 
 func (p *jsonPrinter) Print(f finding.Finding) error {
-	line, err := json.Marshal(f)
+	line, err := f.AppendJSON(p.line[:0])
 	if err != nil {
 		return err
 	}
+	p.line = line
 	_, err = p.bw.Write(append(terminal.EscapeJSON(line), '\n'))
 	return err
 }
