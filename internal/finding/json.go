@@ -2,7 +2,8 @@ package finding
 
 import (
 	"fmt"
-	"unicode/utf8"
+
+	"github.com/atrest/atrest/internal/jsonstr"
 )
 
 // AppendJSON appends f as json.Marshal writes it, member by member without
@@ -11,26 +12,26 @@ import (
 // refuses (a year outside 0-9999) is an error here too.
 func (f *Finding) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"id":`...)
-	b = appendString(b, f.ID)
+	b = jsonstr.Append(b, f.ID)
 	b = append(b, `,"rule":`...)
-	b = appendString(b, f.Rule)
+	b = jsonstr.Append(b, f.Rule)
 	b = append(b, `,"status":`...)
-	b = appendString(b, string(f.Status))
+	b = jsonstr.Append(b, string(f.Status))
 	b = append(b, `,"resource":`...)
-	b = appendString(b, f.Resource)
+	b = jsonstr.Append(b, f.Resource)
 	b = append(b, `,"resource_type":`...)
-	b = appendString(b, f.ResourceType)
+	b = jsonstr.Append(b, f.ResourceType)
 	b = append(b, `,"account":`...)
-	b = appendString(b, f.Account)
+	b = jsonstr.Append(b, f.Account)
 	b = append(b, `,"region":`...)
-	b = appendString(b, f.Region)
+	b = jsonstr.Append(b, f.Region)
 	if f.EventID != "" {
 		b = append(b, `,"event_id":`...)
-		b = appendString(b, f.EventID)
+		b = jsonstr.Append(b, f.EventID)
 	}
 	if f.EventName != "" {
 		b = append(b, `,"event_name":`...)
-		b = appendString(b, f.EventName)
+		b = jsonstr.Append(b, f.EventName)
 	}
 	if !f.EventTime.IsZero() {
 		t, err := f.EventTime.MarshalJSON()
@@ -41,13 +42,13 @@ func (f *Finding) AppendJSON(b []byte) ([]byte, error) {
 		b = append(b, t...)
 	}
 	b = append(b, `,"reason":`...)
-	b = appendString(b, f.Reason)
+	b = jsonstr.Append(b, f.Reason)
 	b = append(b, `,"severity":`...)
-	b = appendString(b, f.Severity)
+	b = jsonstr.Append(b, f.Severity)
 	b = append(b, `,"title":`...)
-	b = appendString(b, f.Title)
+	b = jsonstr.Append(b, f.Title)
 	b = append(b, `,"remediation":`...)
-	b = appendString(b, f.Remediation)
+	b = jsonstr.Append(b, f.Remediation)
 	b = append(b, `,"controls":`...)
 	b = appendStrings(b, f.Controls)
 	if len(f.FileSystems) > 0 {
@@ -56,14 +57,14 @@ func (f *Finding) AppendJSON(b []byte) ([]byte, error) {
 	}
 	if f.Source != "" {
 		b = append(b, `,"source":`...)
-		b = appendString(b, f.Source)
+		b = jsonstr.Append(b, f.Source)
 	}
 	if f.ResourceDeleted {
 		b = append(b, `,"resource_deleted":true`...)
 	}
 	if f.PreviousStatus != "" {
 		b = append(b, `,"previous_status":`...)
-		b = appendString(b, string(f.PreviousStatus))
+		b = jsonstr.Append(b, string(f.PreviousStatus))
 	}
 	return append(b, '}'), nil
 }
@@ -78,62 +79,7 @@ func appendStrings(b []byte, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = jsonstr.Append(b, s)
 	}
 	return append(b, ']')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s quoted as encoding/json quotes a string: HTML's
-// <, > and & escaped, invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

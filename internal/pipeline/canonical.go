@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/atrest/atrest/internal/jsonstr"
 )
 
 // canonicalJSON re-encodes a JSON value with sorted object keys and no
@@ -62,7 +64,7 @@ func (c *canonicalizer) value(out []byte, depth int) ([]byte, bool) {
 		if !ok {
 			return nil, false
 		}
-		return appendString(out, s), true
+		return jsonstr.Append(out, s), true
 	case b == 't':
 		return c.literal(out, "true")
 	case b == 'f':
@@ -243,62 +245,6 @@ func hex4(b []byte) (rune, bool) {
 	return r, true
 }
 
-// appendString appends s quoted as encoding/json writes it (escapeHTML
-// on): \" \\ and the short escapes, other control bytes, <, > and & as
-// \u00XX, U+2028 and U+2029 escaped, each invalid UTF-8 byte as \ufffd.
-func appendString(out []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	out = append(out, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			out = append(out, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				out = append(out, '\\', b)
-			case '\b':
-				out = append(out, '\\', 'b')
-			case '\f':
-				out = append(out, '\\', 'f')
-			case '\n':
-				out = append(out, '\\', 'n')
-			case '\r':
-				out = append(out, '\\', 'r')
-			case '\t':
-				out = append(out, '\\', 't')
-			default:
-				out = append(out, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			out = append(out, s[start:i]...)
-			out = append(out, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			out = append(out, s[start:i]...)
-			out = append(out, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	out = append(out, s[start:]...)
-	return append(out, '"')
-}
-
 func (c *canonicalizer) array(out []byte, depth int) ([]byte, bool) {
 	c.pos++ // [
 	out = append(out, '[')
@@ -399,7 +345,7 @@ func (c *canonicalizer) object(out []byte, depth int) ([]byte, bool) {
 			out = append(out, ',')
 		}
 		n++
-		out = appendString(out, m.key)
+		out = jsonstr.Append(out, m.key)
 		out = append(out, ':')
 		out = append(out, values[m.start-base:m.end-base]...)
 	}
