@@ -29,7 +29,13 @@ var tableSeq atomic.Int64
 // and the endpoint's config.
 func newMotoTable(t *testing.T) (aws.Config, string) {
 	t.Helper()
-	cfg := awstest.Config(t, awstest.Moto(t))
+	return newMotoTableAt(t, awstest.Moto(t))
+}
+
+// newMotoTableAt is newMotoTable on endpoint.
+func newMotoTableAt(t *testing.T, endpoint string) (aws.Config, string) {
+	t.Helper()
+	cfg := awstest.Config(t, endpoint)
 	name := fmt.Sprintf("atrest-ledger-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
 	_, err := dynamodb.NewFromConfig(cfg).CreateTable(context.Background(), &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
@@ -93,7 +99,10 @@ func withoutHistory(es []Entry) []Entry {
 // once. The table ends as the memory store does with the records in order,
 // and every transition an instance reported is in the table once.
 func TestTwoInstancesOutOfOrderOnMoto(t *testing.T) {
-	cfg, name := newMotoTable(t)
+	// The two instances write concurrently: through a proxy that makes
+	// moto's conditional writes atomic, as DynamoDB's are.
+	endpoint := awstest.OneAtATime(t, awstest.Moto(t))
+	cfg, name := newMotoTableAt(t, endpoint)
 	ctx := context.Background()
 	fs := twoInstanceFindings()
 
@@ -109,7 +118,7 @@ func TestTwoInstancesOutOfOrderOnMoto(t *testing.T) {
 		t.Run(fmt.Sprintf("round %d", round), func(t *testing.T) {
 			cfg, name := cfg, name
 			if round > 0 {
-				cfg, name = newMotoTable(t)
+				cfg, name = newMotoTableAt(t, endpoint)
 			}
 			arrivals := [][]finding.Finding{slices.Clone(fs), slices.Clone(fs)}
 			rng := rand.New(rand.NewPCG(uint64(round), 13))

@@ -171,3 +171,54 @@ func describeAll(fs []finding.Finding) []string {
 	}
 	return out
 }
+
+// TestTwoInstancesInterleavedReportEachTransitionOnce applies the two
+// instances' arrivals of TestTwoInstancesOutOfOrderOnMoto one at a time,
+// interleaved at random, as a store whose conditional writes are atomic
+// orders them: every transition the instances report is in the store once,
+// and the store holds no other. The concurrent test on moto checks the same
+// count.
+func TestTwoInstancesInterleavedReportEachTransitionOnce(t *testing.T) {
+	ctx := context.Background()
+	fs := twoInstanceFindings()
+	for round := range 3 {
+		inOrder := slices.Clone(fs)
+		shuffled := slices.Clone(fs)
+		rng := rand.New(rand.NewPCG(uint64(round), 13)) // the moto test's arrivals
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		mix := rand.New(rand.NewPCG(99, uint64(round)))
+		for trial := range 500 {
+			var store Store = NewMemory()
+			if trial%10 == 0 {
+				store = mustTable(t, newFakeTable(), "ledger")
+			}
+			reported, i, j := 0, 0, 0
+			for i < len(inOrder) || j < len(shuffled) {
+				var f finding.Finding
+				if j == len(shuffled) || i < len(inOrder) && mix.IntN(2) == 0 {
+					f, i = inOrder[i], i+1
+				} else {
+					f, j = shuffled[j], j+1
+				}
+				out, err := store.Apply(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out.Transition != nil {
+					reported++
+				}
+			}
+			entries, err := store.List(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored := 0
+			for _, e := range entries {
+				stored += len(e.Transitions)
+			}
+			if stored != reported {
+				t.Fatalf("round %d trial %d (%T): instances reported %d transitions, the store holds %d", round, trial, store, reported, stored)
+			}
+		}
+	}
+}
