@@ -61,25 +61,25 @@ policy := input.key.policy
 
 # The usual outcome is tried first. Its body holds exactly when no branch
 # after it would, so those keep the scope-first order and need no default.
-verdict := {"status": "COMPLIANT", "reason": summarize(input.file_systems, granted)} if {
+verdict := {"status": "COMPLIANT", "reason": summarize("granted")} if {
 	key.protects_file_systems
 	not input.key.key_manager == "AWS"
 	is_object(policy)
 	decided == count(required) * count(input.file_systems)
-	count(blocked) == 0
-	count(not_granted) == 0
-	count(undecided) == 0
+	not found.blocked
+	not found.not_granted
+	not found.undecided
 } else := key.unused if {
 	not key.protects_file_systems
 } else := {"status": "COMPLIANT", "reason": "key is AWS managed: AWS maintains its key policy"} if {
 	key.manager == "AWS"
 } else := {"status": "NOT_APPLICABLE", "reason": "key policy is unknown"} if {
 	not is_object(policy)
-} else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy blocks EFS: %s", [summarize(input.file_systems, blocked)])} if {
-	count(blocked) > 0
-} else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy does not grant EFS: %s", [summarize(input.file_systems, not_granted)])} if {
-	count(not_granted) > 0
-} else := {"status": "NOT_APPLICABLE", "reason": sprintf("whether the key policy lets EFS use the key is unknown: %s", [summarize(input.file_systems, undecided)])}
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy blocks EFS: %s", [summarize("blocked")])} if {
+	found.blocked
+} else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy does not grant EFS: %s", [summarize("not_granted")])} if {
+	found.not_granted
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("whether the key policy lets EFS use the key is unknown: %s", [summarize("undecided")])}
 
 # outcomes are, for each file system the key protects, what the key policy
 # decides for the calls EFS makes on behalf of its creator.
@@ -97,22 +97,12 @@ relative := iam.relative(policy, input.resource)
 # decided counts the requests the key policy was evaluated for.
 decided := sum([o.decided | some o in outcomes])
 
-# blocked: a Deny applies, or no statement may allow. not_granted: an Allow
-# only may apply; with a known creator, an Allow whose condition EFS's
-# requests may not meet does not count as granting. undecided: a Deny may
-# apply, or the creator is not known and the policy names principals.
-# Each is a set of [file system id, who, action] triples.
-blocked := pairs_by_file_system("blocked")
-
-not_granted := pairs_by_file_system("not_granted")
-
-undecided := pairs_by_file_system("undecided")
-
-granted := pairs_by_file_system("granted")
-
-pairs_by_file_system(kind) := {[id, pair[0], pair[1]] |
-	some id, o in outcomes
-	some pair in o[kind]
+# found[kind] holds when some file system's outcome has a pair of that
+# kind: only then is its summary of that kind not empty.
+found[kind] if {
+	some o in outcomes
+	some kind, summary in o.summaries
+	summary != ""
 }
 
 # METADATA
@@ -120,29 +110,20 @@ pairs_by_file_system(kind) := {[id, pair[0], pair[1]] |
 # description: >-
 #   The key policy's decision on each call EFS makes for file systems that
 #   creator (an ARN, or "" when unknown) created in account and region, on
-#   a key whose ARN is resource: [who, action] pairs under "blocked",
-#   "not_granted", "undecided" and "granted", and the number of calls
-#   decided. It reads its arguments only, so the engine remembers it by
-#   them.
+#   a key whose ARN is resource: under "summaries", the [who, action]
+#   pairs of each kind described (iam.summarize; "" when there are none),
+#   and the number of calls decided. blocked: a Deny applies, or no
+#   statement may allow. not_granted: an Allow only may apply; with a known
+#   creator, an Allow whose condition EFS's requests may not meet does not
+#   count as granting. undecided: a Deny may apply, or the creator is not
+#   known and the policy names principals. granted: an Allow applies. It
+#   reads its arguments only, so the engine remembers it by them,
+#   descriptions included.
 # custom:
 #   memoize: true
 outcome(policy, resource, creator, account, region) := {
 	"decided": count(decisions),
-	"blocked": ({[sprintf("%s denies", [d.statement]), action] | some action, d in decisions; d.decision == "denied"} | {["no statement allows", action] | some action, d in decisions; d.decision == "implicit"}),
-	"not_granted": {[sprintf("%s may not apply (%s) to", [u.name, u.why]), action] |
-		some action, d in decisions
-		d.decision == "unknown"
-		creator != ""
-		count([u | some u in d.uncertain; u.effect == "Deny"]) == 0
-		some u in d.uncertain
-	},
-	"undecided": {[sprintf("%s may %s (%s)", [u.name, verb(u.effect), u.why]), action] |
-		some action, d in decisions
-		d.decision == "unknown"
-		some u in d.uncertain
-		not_counted(creator, d)
-	},
-	"granted": {[grant_reason(d, account), action] | some action, d in decisions; d.decision == "allowed"},
+	"summaries": {kind: iam.summarize(p) | some kind, p in pairs},
 } if {
 	compiled := iam.compile(policy)
 	principal := {"arn": creator, "account": account}
@@ -163,6 +144,23 @@ outcome(policy, resource, creator, account, region) := {
 	decisions := {action: iam.decide_compiled(compiled, request) |
 		some action in required
 		request := object.union(caller, {"action": action, "context": object.union(context, grant_keys(action))})
+	}
+	pairs := {
+		"blocked": ({[sprintf("%s denies", [d.statement]), action] | some action, d in decisions; d.decision == "denied"} | {["no statement allows", action] | some action, d in decisions; d.decision == "implicit"}),
+		"not_granted": {[sprintf("%s may not apply (%s) to", [u.name, u.why]), action] |
+			some action, d in decisions
+			d.decision == "unknown"
+			creator != ""
+			count([u | some u in d.uncertain; u.effect == "Deny"]) == 0
+			some u in d.uncertain
+		},
+		"undecided": {[sprintf("%s may %s (%s)", [u.name, verb(u.effect), u.why]), action] |
+			some action, d in decisions
+			d.decision == "unknown"
+			some u in d.uncertain
+			not_counted(creator, d)
+		},
+		"granted": {[grant_reason(d, account), action] | some action, d in decisions; d.decision == "allowed"},
 	}
 }
 
@@ -208,15 +206,14 @@ grant_reason(d, account) := sprintf(
 	[d.statement, account],
 ) if d.delegated
 
-# summarize describes [file system id, who, action] triples, file system by
-# file system.
-summarize(file_systems, triples) := concat("; ", sort({sprintf("for %s: %s", [creator(file_systems, id), iam.summarize({[t[1], t[2]] | some t in triples; t[0] == id})]) |
-	some id in {t[0] | some t in triples}
+# summarize describes the pairs of a kind, file system by file system.
+summarize(kind) := concat("; ", sort({sprintf("for %s: %s", [named(f), outcomes[f.id].summaries[kind]]) |
+	some f in input.file_systems
+	outcomes[f.id].summaries[kind] != ""
 }))
 
-creator(file_systems, id) := sprintf("%s (created by %s)", [id, c]) if {
-	some f in file_systems
-	f.id == id
+# named names a file system and its creator for a reason.
+named(f) := sprintf("%s (created by %s)", [f.id, c]) if {
 	c := object.get(f, "creator", "")
 	c != ""
-} else := sprintf("%s (creator unknown)", [id])
+} else := sprintf("%s (creator unknown)", [f.id])
