@@ -3,7 +3,10 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -198,4 +201,26 @@ func sameWithMemo(t *testing.T, judge func(memo bool) ([]finding.Finding, policy
 		}
 	}
 	t.Logf("%d findings; memo %+v", len(got), st)
+}
+
+// BenchmarkInputHash hashes a key's input whose policy is a Document, as
+// the pipeline's policy cache hands it to every input of that key.
+func BenchmarkInputHash(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("..", "policy", "testdata", "input-key-cmk-healthy.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var in policy.Input
+	if err := json.Unmarshal(data, &in); err != nil {
+		b.Fatal(err)
+	}
+	if in.Key.Policy, err = policy.NewDocument(in.Key.Policy); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := inputHash(&in, false); !ok {
+			b.Fatal("no hash")
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -402,6 +403,12 @@ func jsonNumber(f float64) (ast.Number, error) {
 type Document struct {
 	value any
 	term  *ast.Term
+
+	// The JSON form, written on first use: a pipeline hashes each input it
+	// judges through its JSON form, and a document is in many inputs.
+	once sync.Once
+	text []byte
+	err  error
 }
 
 // NewDocument builds the Rego value of v, a document decoded by
@@ -414,5 +421,8 @@ func NewDocument(v any) (*Document, error) {
 	return &Document{value: v, term: t}, nil
 }
 
-// MarshalJSON writes the document.
-func (d *Document) MarshalJSON() ([]byte, error) { return json.Marshal(d.value) }
+// MarshalJSON writes the document; it is written once and copied.
+func (d *Document) MarshalJSON() ([]byte, error) {
+	d.once.Do(func() { d.text, d.err = json.Marshal(d.value) })
+	return bytes.Clone(d.text), d.err
+}

@@ -229,6 +229,22 @@ func TestDocumentConvertsAsItsValue(t *testing.T) {
 			if string(a) != string(b) {
 				t.Errorf("JSON with Documents differs:\n got %s\nwant %s", b, a)
 			}
+			// A Document writes its JSON once: a caller that changes what
+			// it was given changes nothing the next caller gets.
+			for _, p := range []any{keyPolicy(doc), fileSystemPolicy(doc)} {
+				d, ok := p.(*Document)
+				if !ok {
+					continue
+				}
+				first, err := d.MarshalJSON()
+				if err != nil {
+					t.Fatal(err)
+				}
+				clear(first)
+				if again, _ := json.Marshal(doc); string(again) != string(a) {
+					t.Errorf("JSON after a caller cleared the document's bytes:\n got %s\nwant %s", again, a)
+				}
+			}
 			r1, err1 := e.Evaluate(t.Context(), raw)
 			r2, err2 := e.Evaluate(t.Context(), doc)
 			if err1 != nil || err2 != nil {
@@ -244,4 +260,18 @@ func TestDocumentConvertsAsItsValue(t *testing.T) {
 			}
 		})
 	}
+}
+
+func keyPolicy(in *Input) any {
+	if in.Key == nil {
+		return nil
+	}
+	return in.Key.Policy
+}
+
+func fileSystemPolicy(in *Input) any {
+	if in.FileSystem == nil {
+		return nil
+	}
+	return in.FileSystem.Policy
 }
