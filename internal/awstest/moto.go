@@ -34,6 +34,7 @@ const Account = "123456789012"
 var (
 	mu      sync.Mutex
 	started []*exec.Cmd
+	stops   []func()
 	motoURL string
 	motoErr error
 	once    sync.Once
@@ -50,6 +51,10 @@ func Main(m *testing.M) {
 func Stop() {
 	mu.Lock()
 	defer mu.Unlock()
+	for _, stop := range stops {
+		stop()
+	}
+	stops = nil
 	for _, c := range started {
 		if c.Process != nil {
 			_ = c.Process.Kill()
@@ -80,7 +85,9 @@ func SkipShort(t testing.TB, server string) {
 
 // Moto returns the endpoint of a moto server: ATREST_MOTO_URL when set,
 // otherwise one started for this test binary (moto_server from
-// ATREST_MOTO_SERVER or PATH) on a free loopback port.
+// ATREST_MOTO_SERVER or PATH) on a free loopback port. Either is reached
+// through a front on 127.0.0.1 that answers with moto's responses read
+// whole (front.go).
 //
 // Under -short (make check) the test is skipped, saying so: the fast loop
 // runs no server. make test runs without -short, where a missing server
@@ -90,7 +97,7 @@ func Moto(t testing.TB) string {
 	SkipShort(t, "moto")
 	once.Do(func() {
 		if u := os.Getenv("ATREST_MOTO_URL"); u != "" {
-			motoURL = u
+			motoURL, motoErr = withFront(u)
 			return
 		}
 		bin := os.Getenv("ATREST_MOTO_SERVER")
@@ -124,12 +131,24 @@ func Moto(t testing.TB) string {
 			motoErr = fmt.Errorf("moto_server did not start (log %s): %w", logPath, err)
 			return
 		}
-		motoURL = url
+		motoURL, motoErr = withFront(url)
 	})
 	if motoErr != nil {
 		t.Fatal(motoErr)
 	}
 	return motoURL
+}
+
+// withFront starts a front to upstream, stopped by Stop.
+func withFront(upstream string) (string, error) {
+	u, stop, err := startFront(upstream)
+	if err != nil {
+		return "", err
+	}
+	mu.Lock()
+	stops = append(stops, stop)
+	mu.Unlock()
+	return u, nil
 }
 
 // Reset clears all of moto's state.
