@@ -5,13 +5,18 @@
 //
 // A Table records each eventID in DynamoDB with a conditional put: the first
 // put of an id succeeds ("not seen"), every later one fails the condition
-// ("seen") until the item expires. The item carries a TTL attribute so
+// ("seen") until the item expires. Each put writes a random claim, and when
+// its condition fails the item is read back: when the SDK retried a put
+// whose first attempt DynamoDB applied but answered with an error (a 500, a
+// connection lost on the way back), the item holds the call's own claim and
+// the record is not taken for a duplicate. The item carries a TTL attribute so
 // DynamoDB deletes it after the configured time; an item past its expiry that
 // DynamoDB has not yet deleted counts as absent, so expiry is exact.
 package dedup
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -31,6 +36,9 @@ const (
 	TTLAttribute = "expires_at"
 	// JudgedAttribute holds when the eventID was first recorded (RFC 3339).
 	JudgedAttribute = "judged_at"
+	// ClaimAttribute holds a random token of the Seen call that recorded
+	// the eventID.
+	ClaimAttribute = "claim"
 )
 
 // DefaultTTL is how long an eventID is remembered: CloudTrail delivers a
@@ -38,17 +46,19 @@ const (
 // days, so a week covers every redelivery atrest expects.
 const DefaultTTL = 7 * 24 * time.Hour
 
-// PutItemAPI is the one DynamoDB call a Table makes; *dynamodb.Client
-// satisfies it.
-type PutItemAPI interface {
+// API is the DynamoDB calls a Table makes: a conditional put of each
+// eventID, and a read of the item when the condition fails;
+// *dynamodb.Client satisfies it.
+type API interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 }
 
-var _ PutItemAPI = (*dynamodb.Client)(nil)
+var _ API = (*dynamodb.Client)(nil)
 
 // Table remembers judged eventIDs in a DynamoDB table. It is safe for concurrent use.
 type Table struct {
-	client PutItemAPI
+	client API
 	name   string
 	ttl    time.Duration
 	now    func() time.Time
@@ -64,7 +74,7 @@ func WithTTL(d time.Duration) Option { return func(t *Table) { t.ttl = d } }
 func WithClock(now func() time.Time) Option { return func(t *Table) { t.now = now } }
 
 // NewTable returns a Table over the DynamoDB table name.
-func NewTable(client PutItemAPI, name string, opts ...Option) (*Table, error) {
+func NewTable(client API, name string, opts ...Option) (*Table, error) {
 	if client == nil || name == "" {
 		return nil, errors.New("dedup: a client and a table name are required")
 	}
@@ -79,21 +89,24 @@ func NewTable(client PutItemAPI, name string, opts ...Option) (*Table, error) {
 }
 
 // Seen records eventID with a put that succeeds only when no unexpired item
-// holds it, and reports true when the condition fails (the id was recorded
-// before). An empty eventID cannot be deduplicated: Seen reports false
-// without a call. Any other failure is returned; the caller decides whether
+// holds it, and reports true when the condition fails on an item another
+// call wrote (the id was recorded before). An empty eventID cannot be
+// deduplicated: Seen reports false without a call. Any other failure,
+// reading the item back included, is returned; the caller decides whether
 // to judge the record anyway.
 func (t *Table) Seen(ctx context.Context, eventID string) (bool, error) {
 	if eventID == "" {
 		return false, nil
 	}
 	now := t.now()
+	claim := rand.Text()
 	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.name),
 		Item: map[string]types.AttributeValue{
 			KeyAttribute:    &types.AttributeValueMemberS{Value: eventID},
 			TTLAttribute:    &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(t.ttl).Unix(), 10)},
 			JudgedAttribute: &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339)},
+			ClaimAttribute:  &types.AttributeValueMemberS{Value: claim},
 		},
 		// DynamoDB deletes expired items lazily (within days); an expired
 		// item still present counts as absent.
@@ -107,8 +120,23 @@ func (t *Table) Seen(ctx context.Context, eventID string) (bool, error) {
 		return false, nil
 	}
 	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return true, nil
+	if !errors.As(err, &ccf) {
+		return false, fmt.Errorf("dedup: record event %s in table %s: %w", eventID, t.name, err)
 	}
-	return false, fmt.Errorf("dedup: record event %s in table %s: %w", eventID, t.name, err)
+	// The item the condition failed on is another delivery's, or the one
+	// this call's own first attempt wrote: only the first is a duplicate.
+	got, err := t.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(t.name),
+		Key:                      map[string]types.AttributeValue{KeyAttribute: &types.AttributeValueMemberS{Value: eventID}},
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#claim"),
+		ExpressionAttributeNames: map[string]string{"#claim": ClaimAttribute},
+	})
+	if err != nil {
+		return false, fmt.Errorf("dedup: read event %s back from table %s: %w", eventID, t.name, err)
+	}
+	if c, ok := got.Item[ClaimAttribute].(*types.AttributeValueMemberS); ok && c.Value == claim {
+		return false, nil
+	}
+	return true, nil
 }

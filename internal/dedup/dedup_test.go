@@ -1,9 +1,13 @@
 package dedup
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -46,7 +50,7 @@ func newTable(t *testing.T) (*dynamodb.Client, string) {
 	return client, name
 }
 
-func mustTable(t *testing.T, client PutItemAPI, name string, opts ...Option) *Table {
+func mustTable(t *testing.T, client API, name string, opts ...Option) *Table {
 	t.Helper()
 	tb, err := NewTable(client, name, opts...)
 	if err != nil {
@@ -116,6 +120,52 @@ func TestTableOnMoto(t *testing.T) {
 	}
 }
 
+// TestTableRetriedPutOnMoto: a put that DynamoDB applied but answered with
+// a 500 is retried by the SDK, and the retry fails the condition on the
+// item the first attempt wrote. That item holds the call's claim, so the
+// record is not taken for one delivered before; a second call still is.
+func TestTableRetriedPutOnMoto(t *testing.T) {
+	_, name := newTable(t)
+	moto := awstest.Moto(t)
+	var puts atomic.Int64
+	// Forwards every request to moto; answers the first PutItem, once moto
+	// has applied it, with an InternalServerError as DynamoDB may.
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		out, _ := http.NewRequestWithContext(r.Context(), r.Method, moto+r.URL.RequestURI(), bytes.NewReader(body))
+		out.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if r.Header.Get("X-Amz-Target") == "DynamoDB_20120810.PutItem" && puts.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"answered after the write"}`))
+			return
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		w.Write(data)
+	}))
+	defer proxy.Close()
+	tb := mustTable(t, dynamodb.NewFromConfig(awstest.Config(t, proxy.URL)), name)
+	if seen(t, tb, "e-1") {
+		t.Error("a put retried after its first attempt wrote the item reports seen: the record would be dropped")
+	}
+	if n := puts.Load(); n != 2 {
+		t.Fatalf("%d PutItem requests, want the first and the SDK's retry", n)
+	}
+	if !seen(t, tb, "e-1") {
+		t.Error("a second delivery of e-1 reports not seen")
+	}
+}
+
 func TestTableShortTTLOnMoto(t *testing.T) {
 	client, name := newTable(t)
 	now := time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC)
@@ -146,13 +196,27 @@ func TestTableMissingTableOnMoto(t *testing.T) {
 
 // fakePut returns a fixed error and records the request.
 type fakePut struct {
-	err error
-	in  *dynamodb.PutItemInput
+	err    error
+	in     *dynamodb.PutItemInput
+	getErr error
+	// own: the read back returns the item the put wrote.
+	own bool
 }
 
 func (f *fakePut) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	f.in = in
 	return &dynamodb.PutItemOutput{}, f.err
+}
+
+func (f *fakePut) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	if f.getErr != nil {
+		return nil, f.getErr
+	}
+	item := map[string]types.AttributeValue{ClaimAttribute: &types.AttributeValueMemberS{Value: "another call's"}}
+	if f.own {
+		item = f.in.Item
+	}
+	return &dynamodb.GetItemOutput{Item: item}, nil
 }
 
 func TestTableErrors(t *testing.T) {
@@ -176,6 +240,14 @@ func TestTableErrors(t *testing.T) {
 	}
 	f.err = &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 	if !seen(t, mustTable(t, f, "t"), "e-1") {
-		t.Error("a failed condition does not report seen")
+		t.Error("a failed condition on another call's item does not report seen")
+	}
+	f.own = true
+	if seen(t, mustTable(t, f, "t"), "e-1") {
+		t.Error("a failed condition on the item this call wrote reports seen")
+	}
+	f.getErr = errors.New("read throttled")
+	if s, err := mustTable(t, f, "t").Seen(context.Background(), "e-1"); s || !errors.Is(err, f.getErr) {
+		t.Errorf("Seen = %v, %v; want the read's error, not a guess", s, err)
 	}
 }

@@ -46,8 +46,10 @@ var keyVerification = []string{
 }
 
 // deduplication is what the deduplication table (internal/dedup) calls
-// when ATREST_DEDUP_TABLE is set: a conditional put of each eventID.
-var deduplication = []string{"dynamodb:PutItem"}
+// when ATREST_DEDUP_TABLE is set: a conditional put of each eventID, and a
+// consistent read of the item when the condition fails (whose claim tells
+// a retried put of this call from another delivery).
+var deduplication = []string{"dynamodb:PutItem", "dynamodb:GetItem"}
 
 // ledgerUpdates is what the ledger's table store (internal/ledger) calls
 // when ATREST_LEDGER_TABLE is set: a consistent read of one entry, a write
