@@ -1,13 +1,9 @@
 package dedup
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -126,39 +122,12 @@ func TestTableOnMoto(t *testing.T) {
 // record is not taken for one delivered before; a second call still is.
 func TestTableRetriedPutOnMoto(t *testing.T) {
 	_, name := newTable(t)
-	moto := awstest.Moto(t)
-	var puts atomic.Int64
-	// Forwards every request to moto; answers the first PutItem, once moto
-	// has applied it, with an InternalServerError as DynamoDB may.
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		out, _ := http.NewRequestWithContext(r.Context(), r.Method, moto+r.URL.RequestURI(), bytes.NewReader(body))
-		out.Header = r.Header.Clone()
-		resp, err := http.DefaultClient.Do(out)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		data, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if r.Header.Get("X-Amz-Target") == "DynamoDB_20120810.PutItem" && puts.Add(1) == 1 {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-			w.WriteHeader(http.StatusInternalServerError)
-			w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"answered after the write"}`))
-			return
-		}
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		w.Write(data)
-	}))
-	defer proxy.Close()
-	tb := mustTable(t, dynamodb.NewFromConfig(awstest.Config(t, proxy.URL)), name)
+	proxy, puts := awstest.AppliedThen500(t, awstest.Moto(t), "DynamoDB_20120810.PutItem")
+	tb := mustTable(t, dynamodb.NewFromConfig(awstest.Config(t, proxy)), name)
 	if seen(t, tb, "e-1") {
 		t.Error("a put retried after its first attempt wrote the item reports seen: the record would be dropped")
 	}
-	if n := puts.Load(); n != 2 {
+	if n := puts(); n != 2 {
 		t.Fatalf("%d PutItem requests, want the first and the SDK's retry", n)
 	}
 	if !seen(t, tb, "e-1") {

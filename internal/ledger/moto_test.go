@@ -234,3 +234,33 @@ func TestTableStaleAndRestatementOnMoto(t *testing.T) {
 		t.Errorf("Get of a pair never judged: found %v, %v", found, err)
 	}
 }
+
+// TestTableRetriedWriteOnMoto: a write DynamoDB applied but answered with a
+// 500 is retried by the SDK, and the retry fails its condition on the item
+// the first attempt wrote. Apply knows that item by its claim and reports
+// the transition it stored; counted as a conflict, it would have reported
+// none and the transition's notification would be lost.
+func TestTableRetriedWriteOnMoto(t *testing.T) {
+	proxy, puts := awstest.AppliedThen500(t, awstest.Moto(t), "DynamoDB_20120810.PutItem")
+	cfg, name := newMotoTableAt(t, proxy)
+	tb := mustTable(t, dynamodb.NewFromConfig(cfg), name)
+	f := twoInstanceFindings()[0]
+	out, err := tb.Apply(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := puts(); n != 2 {
+		t.Fatalf("%d PutItem requests, want the first and the SDK's retry", n)
+	}
+	if out.Transition == nil || out.Conflicts != 0 {
+		t.Errorf("outcome %+v: want the transition the applied write stored, no conflict", out)
+	}
+	e, ok, err := tb.Get(context.Background(), f.Rule, f.Resource)
+	if err != nil || !ok || len(e.Transitions) != 1 || e.Status != f.Status {
+		t.Fatalf("entry %+v (%v, %v): want the one transition", e, ok, err)
+	}
+	// Applied again, the same finding is a restatement: no transition.
+	if again, err := tb.Apply(context.Background(), f); err != nil || again.Transition != nil {
+		t.Errorf("applied again: %+v, %v; want no transition", again, err)
+	}
+}

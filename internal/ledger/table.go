@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,8 +17,8 @@ import (
 )
 
 // Attribute names of a Table's items. The table's partition key is
-// KeyAttribute (type S); every other attribute is an Entry field, in the
-// field's JSON name.
+// KeyAttribute (type S); every other attribute but ClaimAttribute is an
+// Entry field, in the field's JSON name.
 const (
 	// KeyAttribute holds Key(rule, resource).
 	KeyAttribute = "pk"
@@ -27,6 +28,10 @@ const (
 	// TransitionsAttribute holds the entry's transitions as a JSON array
 	// (type S).
 	TransitionsAttribute = "transitions"
+	// ClaimAttribute holds a random token of the write that stored the item
+	// (type S): a write the SDK retried after DynamoDB applied it fails its
+	// condition on the item it wrote itself, and knows it by the token.
+	ClaimAttribute = "claim"
 )
 
 // maxAttempts is how many read-modify-write rounds one Apply makes before it
@@ -84,19 +89,32 @@ func (t *Table) Apply(ctx context.Context, f finding.Finding) (Outcome, error) {
 	order := OrderKey(f)
 	key := Key(f.Rule, f.Resource)
 	conflicts := 0
+	var last struct {
+		claim string
+		out   Outcome
+	}
 	for range maxAttempts {
-		prev, version, ok, err := t.read(ctx, key)
+		prev, version, claim, ok, err := t.read(ctx, key)
 		if err != nil {
 			return Outcome{Conflicts: conflicts}, err
+		}
+		if last.claim != "" && claim == last.claim {
+			// The last write was applied; the condition its retry failed
+			// was on that write's own item, not another writer's.
+			last.out.Conflicts = conflicts - 1
+			return last.out, nil
 		}
 		out := next(prev, ok, f, order)
 		out.Conflicts = conflicts
 		if !out.Changed {
 			return out, nil
 		}
+		last.claim, last.out = rand.Text(), out
+		item := encode(out.Entry, version+1)
+		item[ClaimAttribute] = &types.AttributeValueMemberS{Value: last.claim}
 		in := &dynamodb.PutItemInput{
 			TableName:                aws.String(t.name),
-			Item:                     encode(out.Entry, version+1),
+			Item:                     item,
 			ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute},
 			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
 		}
@@ -120,7 +138,7 @@ func (t *Table) Apply(ctx context.Context, f finding.Finding) (Outcome, error) {
 
 // Get implements Store.
 func (t *Table) Get(ctx context.Context, rule, resource string) (Entry, bool, error) {
-	e, _, ok, err := t.read(ctx, Key(rule, resource))
+	e, _, _, ok, err := t.read(ctx, Key(rule, resource))
 	return e, ok, err
 }
 
@@ -154,23 +172,29 @@ func (t *Table) List(ctx context.Context) ([]Entry, error) {
 	return out, nil
 }
 
-func (t *Table) read(ctx context.Context, key string) (Entry, int64, bool, error) {
+// read is the entry under key, its version and the claim of the write that
+// stored it.
+func (t *Table) read(ctx context.Context, key string) (Entry, int64, string, bool, error) {
 	got, err := t.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(t.name),
 		Key:            map[string]types.AttributeValue{KeyAttribute: &types.AttributeValueMemberS{Value: key}},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return Entry{}, 0, false, fmt.Errorf("ledger: read %s from table %s: %w", key, t.name, err)
+		return Entry{}, 0, "", false, fmt.Errorf("ledger: read %s from table %s: %w", key, t.name, err)
 	}
 	if len(got.Item) == 0 {
-		return Entry{}, 0, false, nil
+		return Entry{}, 0, "", false, nil
 	}
 	e, version, err := decode(got.Item)
 	if err != nil {
-		return Entry{}, 0, false, fmt.Errorf("ledger: table %s: %w", t.name, err)
+		return Entry{}, 0, "", false, fmt.Errorf("ledger: table %s: %w", t.name, err)
 	}
-	return e, version, true, nil
+	claim, _ := got.Item[ClaimAttribute].(*types.AttributeValueMemberS)
+	if claim == nil {
+		return e, version, "", true, nil
+	}
+	return e, version, claim.Value, true, nil
 }
 
 func number(n int64) types.AttributeValue {
