@@ -1,8 +1,6 @@
 package awstest
 
 import (
-	"bytes"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -18,40 +16,19 @@ import (
 func AppliedThen500(t testing.TB, endpoint, target string) (url string, calls func() int64) {
 	t.Helper()
 	var n atomic.Int64
+	f := newFront(endpoint)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+		if r.Header.Get("X-Amz-Target") != target || n.Add(1) != 1 {
+			f.ServeHTTP(w, r)
 			return
 		}
-		out, err := http.NewRequestWithContext(r.Context(), r.Method, endpoint+r.URL.RequestURI(), bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+		if _, _, status, err := f.forward(r); err != nil {
+			http.Error(w, err.Error(), status)
 			return
 		}
-		out.Header = r.Header.Clone()
-		resp, err := http.DefaultClient.Do(out)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		data, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		if r.Header.Get("X-Amz-Target") == target && n.Add(1) == 1 {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"answered after the call was applied"}`))
-			return
-		}
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = w.Write(data)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"answered after the call was applied"}`))
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL, n.Load

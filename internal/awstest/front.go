@@ -33,30 +33,9 @@ type front struct {
 }
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
+	resp, data, status, err := f.forward(r)
 	if err != nil {
-		http.Error(w, "front: read request: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, f.upstream+r.URL.RequestURI(), bytes.NewReader(body))
-	if err != nil {
-		http.Error(w, "front: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	out.Header = r.Header.Clone()
-	for _, h := range hopByHop {
-		out.Header.Del(h)
-	}
-	out.Host = r.Host
-	resp, err := f.client.Do(out)
-	if err != nil {
-		http.Error(w, "front: "+err.Error(), http.StatusBadGateway)
-		return
-	}
-	data, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		http.Error(w, "front: read response: "+err.Error(), http.StatusBadGateway)
+		http.Error(w, "front: "+err.Error(), status)
 		return
 	}
 	for k, v := range resp.Header {
@@ -73,6 +52,38 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(data)
 }
 
+// forward sends r upstream and reads the response whole; on failure, the
+// status to answer with.
+func (f *front) forward(r *http.Request) (resp *http.Response, data []byte, status int, err error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, nil, http.StatusBadRequest, fmt.Errorf("read request: %w", err)
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, f.upstream+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, http.StatusBadRequest, err
+	}
+	out.Header = r.Header.Clone()
+	for _, h := range hopByHop {
+		out.Header.Del(h)
+	}
+	out.Host = r.Host
+	resp, err = f.client.Do(out)
+	if err != nil {
+		return nil, nil, http.StatusBadGateway, err
+	}
+	data, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, nil, http.StatusBadGateway, fmt.Errorf("read response: %w", err)
+	}
+	return resp, data, 0, nil
+}
+
+func newFront(upstream string) *front {
+	return &front{upstream: upstream, client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
+}
+
 // startFront serves a front to upstream on a free loopback port and returns
 // its URL and a function that stops it.
 func startFront(upstream string) (string, func(), error) {
@@ -80,10 +91,7 @@ func startFront(upstream string) (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("front for %s: %w", upstream, err)
 	}
-	srv := &http.Server{Handler: &front{
-		upstream: upstream,
-		client:   &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}},
-	}}
+	srv := &http.Server{Handler: newFront(upstream)}
 	go func() { _ = srv.Serve(l) }()
 	return "http://" + l.Addr().String(), func() { _ = srv.Close() }, nil
 }
