@@ -9,13 +9,14 @@ import (
 	"strconv"
 )
 
-// moto's server (werkzeug's) ends every response with Connection: close.
-// Under load a Go client then now and again fails reading a response whose
-// status it already has: "deserialization failed, failed to decode response
-// body, read tcp ...: use of closed network connection" (the SDK's issues
-// 1825 and 2737 report the same error from DynamoDB itself). The SDK does
-// not retry that error, since the request may have taken effect, so a test
-// failed on a transport hiccup of the emulator.
+// A test's client once failed reading a moto response whose status it
+// already had: "deserialization failed, failed to decode response body,
+// read tcp ...: use of closed network connection" (the SDK's issues 1825
+// and 2737 report the same error from DynamoDB itself). What closed the
+// connection was not found; moto's server (werkzeug's) ends every response
+// with Connection: close. The SDK does not retry that error, since the
+// request may have taken effect, so the test failed on a transport hiccup
+// of the emulator.
 //
 // The tests therefore reach moto through a front on 127.0.0.1 that reads
 // each request and moto's whole response before it answers: a response it

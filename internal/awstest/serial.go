@@ -3,8 +3,6 @@ package awstest
 import (
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"sync"
 	"testing"
 )
@@ -24,16 +22,12 @@ import (
 // client's write.
 func OneAtATime(t testing.TB, endpoint string) string {
 	t.Helper()
-	target, err := url.Parse(endpoint)
-	if err != nil {
-		t.Fatalf("proxy to %q: %v", endpoint, err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
+	f := newFront(endpoint)
 	var mu sync.Mutex
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
-		proxy.ServeHTTP(w, r)
+		f.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL

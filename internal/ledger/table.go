@@ -190,11 +190,11 @@ func (t *Table) read(ctx context.Context, key string) (Entry, int64, string, boo
 	if err != nil {
 		return Entry{}, 0, "", false, fmt.Errorf("ledger: table %s: %w", t.name, err)
 	}
-	claim, _ := got.Item[ClaimAttribute].(*types.AttributeValueMemberS)
-	if claim == nil {
-		return e, version, "", true, nil
+	var claim string
+	if c, ok := got.Item[ClaimAttribute].(*types.AttributeValueMemberS); ok {
+		claim = c.Value
 	}
-	return e, version, claim.Value, true, nil
+	return e, version, claim, true, nil
 }
 
 func number(n int64) types.AttributeValue {
