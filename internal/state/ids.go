@@ -215,26 +215,45 @@ func ValidateIDs(rec *cloudtrail.Record) error {
 		name string
 		raw  json.RawMessage
 	}{{"requestParameters", rec.RequestParameters}, {"responseElements", rec.ResponseElements}} {
-		var f idFields
-		if len(part.raw) == 0 || json.Unmarshal(part.raw, &f) != nil {
+		if len(part.raw) == 0 {
 			continue
 		}
-		checks := []idCheck{
-			{"fileSystemId", f.FileSystemID, checkFileSystemRef},
-			{"fileSystemArn", f.FileSystemARN, checkFileSystemRef},
-			{"kmsKeyId", f.KMSKeyID, checkKeyRef},
-			{"keyId", f.KeyID, checkKeyRef},
-			{"targetKeyId", f.TargetKeyID, checkKeyRef},
+		// The ids are read by a walk that skips what they are not; only
+		// when it cannot, or when an id it read fails its check, are they
+		// read by json.Unmarshal, whose reading (and refusal of malformed
+		// JSON) decides.
+		if f, ok := idFieldsOf(part.raw); ok && checkIDs(part.name, f) == nil {
+			continue
 		}
-		if f.KeyMetadata != nil {
-			checks = append(checks,
-				idCheck{"keyMetadata.keyId", f.KeyMetadata.KeyID, checkKeyRef},
-				idCheck{"keyMetadata.arn", f.KeyMetadata.ARN, checkKeyRef})
+		var f idFields
+		if json.Unmarshal(part.raw, &f) != nil {
+			continue
 		}
-		for _, c := range checks {
-			if err := c.check(field{base: part.name, index: -1, member: c.field}, c.value); err != nil {
-				return err
-			}
+		if err := checkIDs(part.name, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkIDs checks the ids of one member (requestParameters or
+// responseElements) of a record.
+func checkIDs(part string, f idFields) error {
+	checks := []idCheck{
+		{"fileSystemId", f.FileSystemID, checkFileSystemRef},
+		{"fileSystemArn", f.FileSystemARN, checkFileSystemRef},
+		{"kmsKeyId", f.KMSKeyID, checkKeyRef},
+		{"keyId", f.KeyID, checkKeyRef},
+		{"targetKeyId", f.TargetKeyID, checkKeyRef},
+	}
+	if f.KeyMetadata != nil {
+		checks = append(checks,
+			idCheck{"keyMetadata.keyId", f.KeyMetadata.KeyID, checkKeyRef},
+			idCheck{"keyMetadata.arn", f.KeyMetadata.ARN, checkKeyRef})
+	}
+	for _, c := range checks {
+		if err := c.check(field{base: part, index: -1, member: c.field}, c.value); err != nil {
+			return err
 		}
 	}
 	return nil
