@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 
 	"github.com/atrest/atrest/internal/policy"
@@ -42,16 +43,54 @@ func (p *Pipeline) RuleCache() CacheStats {
 // inputHash hashes what the rules read of in. The triggering event is left
 // out when no rule reads it (policy.Engine.ReadsEvent), so that one resource
 // judged on two records hashes alike; ok is false when in has no JSON form.
+// A key or file-system policy parsed from a text (policy.Document.Sum) is
+// hashed by that text rather than written out: each input's JSON form is
+// hashed with it, length first, and a marker for each policy.
 func inputHash(in *policy.Input, withEvent bool) (sum [sha256.Size]byte, ok bool) {
 	c := *in
 	if !withEvent {
 		c.Event = nil
 	}
+	var docs [2]*[sha256.Size]byte
+	if c.Key != nil {
+		if s, ok := textSum(c.Key.Policy); ok {
+			k := *c.Key
+			k.Policy = nil
+			c.Key, docs[0] = &k, &s
+		}
+	}
+	if c.FileSystem != nil {
+		if s, ok := textSum(c.FileSystem.Policy); ok {
+			fs := *c.FileSystem
+			fs.Policy = nil
+			c.FileSystem, docs[1] = &fs, &s
+		}
+	}
 	b, err := json.Marshal(&c)
 	if err != nil {
 		return sum, false
 	}
-	return sha256.Sum256(b), true
+	h := sha256.New()
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
+	h.Write(b)
+	for _, d := range docs {
+		if d == nil {
+			h.Write([]byte{0})
+			continue
+		}
+		h.Write([]byte{1})
+		h.Write(d[:])
+	}
+	h.Sum(sum[:0])
+	return sum, true
+}
+
+// textSum is the text hash of a policy that is a Document parsed from one.
+func textSum(policyValue any) ([sha256.Size]byte, bool) {
+	if d, ok := policyValue.(*policy.Document); ok {
+		return d.Sum()
+	}
+	return [sha256.Size]byte{}, false
 }
 
 // lookup returns the cached results of the rules ids (every rule of the

@@ -122,6 +122,58 @@ func TestPolicyDocs(t *testing.T) {
 	}
 }
 
+// TestInputHashByPolicyText holds the input hash to the policy a key or
+// file system carries: a policy parsed from a text is hashed by the text,
+// so the same text parsed twice hashes alike and any other text, another
+// policy value or none hashes apart, whichever of the two policies it is.
+func TestInputHashByPolicyText(t *testing.T) {
+	const (
+		doc   = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}`
+		other = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}`
+	)
+	parse := func(text string) any {
+		c := policyDocs{max: 8, docs: map[string]any{}}
+		v, err := c.parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	plain, err := parsePolicy(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := func(keyPolicy, fsPolicy any) [32]byte {
+		in := &policy.Input{ResourceType: string(state.TypeFileSystem), Resource: "arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-1",
+			FileSystem: &policy.FileSystemInput{ID: "fs-1", Policy: fsPolicy, PolicyKnown: true},
+			Key:        &policy.KeyInput{ARN: "arn:aws:kms:us-east-1:111122223333:key/k", Policy: keyPolicy},
+			Config:     config.Default()}
+		sum, ok := inputHash(in, false)
+		if !ok {
+			t.Fatal("no hash")
+		}
+		return sum
+	}
+	base := hash(parse(doc), parse(doc))
+	if again := hash(parse(doc), parse(doc)); again != base {
+		t.Error("one text parsed twice hashes apart")
+	}
+	for name, sum := range map[string][32]byte{
+		"key policy of another text":         hash(parse(other), parse(doc)),
+		"file-system policy of another text": hash(parse(doc), parse(other)),
+		"key policy as a value, not a text":  hash(plain, parse(doc)),
+		"no key policy":                      hash(nil, parse(doc)),
+		"no file-system policy":              hash(parse(doc), nil),
+	} {
+		if sum == base {
+			t.Errorf("%s: hashes as the input it differs from", name)
+		}
+	}
+	if hash(parse(doc), parse(other)) == hash(parse(other), parse(doc)) {
+		t.Error("the key's and the file system's policies swapped hash alike")
+	}
+}
+
 // TestMemoChangesNoFinding judges a generated log on an engine that
 // remembers rule results by what each rule reads and on one that evaluates
 // every rule every time: every finding is the same.
@@ -203,8 +255,9 @@ func sameWithMemo(t *testing.T, judge func(memo bool) ([]finding.Finding, policy
 	t.Logf("%d findings; memo %+v", len(got), st)
 }
 
-// BenchmarkInputHash hashes a key's input whose policy is a Document, as
-// the pipeline's policy cache hands it to every input of that key.
+// BenchmarkInputHash hashes a key's input whose policy is a Document parsed
+// from a text, as the pipeline's policy cache hands it to every input of
+// that key.
 func BenchmarkInputHash(b *testing.B) {
 	data, err := os.ReadFile(filepath.Join("..", "policy", "testdata", "input-key-cmk-healthy.json"))
 	if err != nil {
@@ -214,7 +267,11 @@ func BenchmarkInputHash(b *testing.B) {
 	if err := json.Unmarshal(data, &in); err != nil {
 		b.Fatal(err)
 	}
-	if in.Key.Policy, err = policy.NewDocument(in.Key.Policy); err != nil {
+	text, err := json.Marshal(in.Key.Policy)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if in.Key.Policy, err = policy.NewDocumentText(string(text), in.Key.Policy); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()

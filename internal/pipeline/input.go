@@ -252,7 +252,7 @@ func (c *policyDocs) parse(doc string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := policy.NewDocument(parsed)
+	v, err := policy.NewDocumentText(doc, parsed)
 	if err != nil {
 		return nil, err
 	}

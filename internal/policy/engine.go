@@ -603,6 +603,15 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 		return failAll(ids, fmt.Errorf("evaluate %s: %w", in.Resource, err))
 	}
 	digests := map[string][sha256.Size]byte{}
+	// A key policy parsed from a text is identified by the text's hash
+	// instead of its value's: the value need not be written out.
+	if in.Key != nil {
+		if d, ok := in.Key.Policy.(*Document); ok {
+			if sum, ok := d.Sum(); ok {
+				digests[keyPolicyPath] = sum
+			}
+		}
+	}
 	keys := make(map[string][sha256.Size]byte, len(ids))
 	out := make([]Result, 0, len(ids))
 	var missing []string

@@ -28,6 +28,10 @@ const DefaultMemoSize = 20_000
 // resource, another resource in the same state when the rule names none)
 // costs that hash, not an evaluation.
 
+// keyPolicyPath names the key policy's path (inputPath.name). A key policy
+// that is a Document parsed from a text is hashed by that text (judge).
+const keyPolicyPath = "input.key.policy"
+
 // inputPath is a path into the input document: the ground string prefix of
 // an input reference (input.key.policy for input.key.policy.Statement[i]).
 type inputPath struct {

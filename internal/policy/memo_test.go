@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 )
@@ -147,6 +148,24 @@ func TestMemoAnswersAsEvaluation(t *testing.T) {
 		other.Resource += "-other"
 		other.Event = &EventInput{EventName: "TagResource", EventSource: "kms.amazonaws.com"}
 		inputs = append(inputs, in, &other)
+	}
+	// A key policy parsed from a text is remembered by the text: the same
+	// key with its policy changed to another text is judged anew.
+	healthy, narrow := loadInput(t, "key-cmk-healthy"), loadInput(t, "key-grant-revoked-policy-narrow")
+	for _, pair := range [][2]*Input{{healthy, narrow}, {narrow, healthy}} {
+		for _, pol := range []any{pair[0].Key.Policy, pair[1].Key.Policy} {
+			text, err := json.Marshal(pol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := NewDocumentText(string(text), pol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, key := *pair[0], *pair[0].Key
+			key.Policy, in.Key = doc, &key
+			inputs = append(inputs, &in)
+		}
 	}
 	for round := range 2 {
 		for i, in := range inputs {
