@@ -77,11 +77,14 @@ func (src *source) record(raw []byte, info *keyInfo, at location, note string, s
 		return nil
 	}
 	rec := new(Record)
-	if err := json.Unmarshal(raw, rec); err != nil {
-		ru.countInvalid(raw)
-		kind, err := explainUnmarshal(raw, err)
-		src.report(loc, eventID, kind, notePrefix(note, err))
-		return nil
+	if !json.Valid(raw) || !walkRecord(raw, rec) {
+		*rec = Record{}
+		if err := json.Unmarshal(raw, rec); err != nil {
+			ru.countInvalid(raw)
+			kind, err := explainUnmarshal(raw, err)
+			src.report(loc, eventID, kind, notePrefix(note, err))
+			return nil
+		}
 	}
 	if rec.EventID != "" {
 		eventID = rec.EventID

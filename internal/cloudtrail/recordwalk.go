@@ -1,0 +1,209 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/atrest/atrest/internal/jsonwalk"
+)
+
+// Most of decoding a record with encoding/json is its reflective walk,
+// which reads the record's large members (requestParameters with a key
+// policy in it) byte by byte only to keep them as they are. walkRecord
+// reads a record that json.Valid has passed the way json.Unmarshal would,
+// stepping over members by quotes and brackets; whatever it does not read
+// plainly it leaves to json.Unmarshal, which then decides (and names what
+// is wrong): a key with an escape or past ASCII, a member given twice, a
+// value of another type than the field's, an eventTime that does not
+// parse.
+
+// Record fields by the lower-case form of their JSON names: encoding/json
+// matches names without regard to case, and for plain ASCII keys that is
+// ASCII case folding.
+const (
+	fEventVersion = iota
+	fUserIdentity
+	fEventTime
+	fEventSource
+	fEventName
+	fAWSRegion
+	fSourceIPAddress
+	fUserAgent
+	fErrorCode
+	fErrorMessage
+	fRequestParameters
+	fResponseElements
+	fRequestID
+	fEventID
+	fReadOnly
+	fResources
+	fEventType
+	fRecipientAccountID
+	fEventCategory
+	fAdditionalEventData
+)
+
+var recordFields = map[string]int{
+	"eventversion": fEventVersion, "useridentity": fUserIdentity, "eventtime": fEventTime,
+	"eventsource": fEventSource, "eventname": fEventName, "awsregion": fAWSRegion,
+	"sourceipaddress": fSourceIPAddress, "useragent": fUserAgent, "errorcode": fErrorCode,
+	"errormessage": fErrorMessage, "requestparameters": fRequestParameters,
+	"responseelements": fResponseElements, "requestid": fRequestID, "eventid": fEventID,
+	"readonly": fReadOnly, "resources": fResources, "eventtype": fEventType,
+	"recipientaccountid": fRecipientAccountID, "eventcategory": fEventCategory,
+	"additionaleventdata": fAdditionalEventData,
+}
+
+// Fields of userIdentity and of a resources entry, likewise.
+var (
+	identityFields = map[string]int{"type": 0, "principalid": 1, "arn": 2, "accountid": 3, "invokedby": 4}
+	resourceFields = map[string]int{"arn": 0, "accountid": 1, "type": 2}
+)
+
+// fieldOf is the index of key in fields, -1 for none; key is Plain.
+func fieldOf(fields map[string]int, key []byte) int {
+	var buf [32]byte
+	if len(key) > len(buf) {
+		return -1 // longer than every name
+	}
+	lower := buf[:len(key)]
+	for i, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	if f, ok := fields[string(lower)]; ok {
+		return f
+	}
+	return -1
+}
+
+// members reads the members of the object next in w into the fields named
+// by fields, each with read; a member given twice, or one read refuses,
+// ends the walk.
+func members(w *jsonwalk.Walk, fields map[string]int, read func(f int) bool) bool {
+	var seen uint64
+	return w.Object(func(key []byte) bool {
+		f := fieldOf(fields, key)
+		if f < 0 {
+			return w.Skip()
+		}
+		if seen&(1<<f) != 0 {
+			return false
+		}
+		seen |= 1 << f
+		return read(f)
+	})
+}
+
+// walkString reads a string member into dst as json.Unmarshal does: null
+// leaves dst as it is, and a string with escapes is unquoted by it.
+func walkString(w *jsonwalk.Walk, dst *string) bool {
+	if w.Null() {
+		return true
+	}
+	tok, ok := w.Value()
+	if !ok || tok[0] != '"' {
+		return false
+	}
+	content := tok[1 : len(tok)-1]
+	if bytes.IndexByte(content, '\\') < 0 {
+		*dst = string(content)
+		return true
+	}
+	return json.Unmarshal(tok, dst) == nil
+}
+
+// walkRaw keeps a member's text, as json.RawMessage does (null included).
+func walkRaw(w *jsonwalk.Walk, dst *json.RawMessage) bool {
+	tok, ok := w.Value()
+	if ok {
+		*dst = append(json.RawMessage(nil), tok...)
+	}
+	return ok
+}
+
+// walkRecord decodes raw into rec as json.Unmarshal would; ok is false
+// when it leaves raw to json.Unmarshal. raw must be valid JSON and valid
+// UTF-8, and rec a zero Record.
+func walkRecord(raw []byte, rec *Record) bool {
+	w := &jsonwalk.Walk{B: raw}
+	ok := members(w, recordFields, func(f int) bool {
+		switch f {
+		case fEventVersion:
+			return walkString(w, &rec.EventVersion)
+		case fUserIdentity:
+			if w.Null() {
+				return true
+			}
+			u := &rec.UserIdentity
+			return members(w, identityFields, func(f int) bool {
+				return walkString(w, [...]*string{&u.Type, &u.PrincipalID, &u.ARN, &u.AccountID, &u.InvokedBy}[f])
+			})
+		case fEventTime:
+			tok, ok := w.Value()
+			return ok && (tok[0] == '"' || tok[0] == 'n') && rec.EventTime.UnmarshalJSON(tok) == nil
+		case fEventSource:
+			return walkString(w, &rec.EventSource)
+		case fEventName:
+			return walkString(w, &rec.EventName)
+		case fAWSRegion:
+			return walkString(w, &rec.AWSRegion)
+		case fSourceIPAddress:
+			return walkString(w, &rec.SourceIPAddress)
+		case fUserAgent:
+			return walkString(w, &rec.UserAgent)
+		case fErrorCode:
+			return walkString(w, &rec.ErrorCode)
+		case fErrorMessage:
+			return walkString(w, &rec.ErrorMessage)
+		case fRequestParameters:
+			return walkRaw(w, &rec.RequestParameters)
+		case fResponseElements:
+			return walkRaw(w, &rec.ResponseElements)
+		case fAdditionalEventData:
+			return walkRaw(w, &rec.AdditionalEventData)
+		case fRequestID:
+			return walkString(w, &rec.RequestID)
+		case fEventID:
+			return walkString(w, &rec.EventID)
+		case fReadOnly:
+			if w.Null() {
+				rec.ReadOnly = nil
+				return true
+			}
+			tok, ok := w.Value()
+			if !ok || string(tok) != "true" && string(tok) != "false" {
+				return false
+			}
+			b := string(tok) == "true"
+			rec.ReadOnly = &b
+			return true
+		case fResources:
+			if w.Null() {
+				rec.Resources = nil
+				return true
+			}
+			rec.Resources = []Resource{}
+			return w.Array(func() bool {
+				rec.Resources = append(rec.Resources, Resource{})
+				if w.Null() {
+					return true
+				}
+				r := &rec.Resources[len(rec.Resources)-1]
+				return members(w, resourceFields, func(f int) bool {
+					return walkString(w, [...]*string{&r.ARN, &r.AccountID, &r.Type}[f])
+				})
+			})
+		case fEventType:
+			return walkString(w, &rec.EventType)
+		case fRecipientAccountID:
+			return walkString(w, &rec.RecipientAccountID)
+		case fEventCategory:
+			return walkString(w, &rec.EventCategory)
+		}
+		return false
+	})
+	return ok && w.End()
+}

@@ -1,0 +1,144 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/atrest/atrest/internal/trailgen"
+)
+
+// sampleRecords are the CloudTrail records of the sample events (the
+// EventBridge detail, the CloudTrail log files' and CloudWatch Logs
+// events' records where they are plain JSON) and of a generated log: the
+// shapes walkRecord meets in use.
+func sampleRecords(t testing.TB) [][]byte {
+	var recs [][]byte
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if _, ok := v["eventName"]; ok {
+				if _, ok := v["eventSource"]; ok {
+					b, err := json.Marshal(v)
+					if err != nil {
+						t.Fatal(err)
+					}
+					recs = append(recs, b)
+					return
+				}
+			}
+			for _, m := range v {
+				walk(m)
+			}
+		case []any:
+			for _, m := range v {
+				walk(m)
+			}
+		}
+	}
+	files, err := filepath.Glob(filepath.Join("..", "..", "events", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("sample events: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if json.Unmarshal(b, &v) == nil {
+			walk(v)
+		}
+	}
+	var log bytes.Buffer
+	if _, err := trailgen.Write(&log, trailgen.Options{Records: 300, Relevant: 0.5, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	var file struct{ Records []json.RawMessage }
+	if err := json.Unmarshal(log.Bytes(), &file); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range file.Records {
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// walkedAsUnmarshal fails unless walkRecord, when it reads raw, reads what
+// json.Unmarshal does; it reports whether walkRecord read it.
+func walkedAsUnmarshal(t *testing.T, raw []byte) bool {
+	t.Helper()
+	if !json.Valid(raw) || !utf8.Valid(raw) {
+		return false // walkRecord is not called on such text
+	}
+	var got Record
+	if !walkRecord(raw, &got) {
+		return false
+	}
+	var want Record
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatalf("walked %q, json.Unmarshal failed: %v", raw, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("walked %q\nto   %#v\nwant %#v", raw, got, want)
+	}
+	return true
+}
+
+func TestWalkRecordAsUnmarshal(t *testing.T) {
+	// Every record that decodes is read by the walk, not left to
+	// json.Unmarshal (a sample with a number for eventTime does not decode).
+	decoded, walked := 0, 0
+	for _, raw := range sampleRecords(t) {
+		if json.Unmarshal(raw, new(Record)) == nil {
+			decoded++
+		}
+		if walkedAsUnmarshal(t, raw) {
+			walked++
+		}
+	}
+	if walked != decoded || walked < 300 {
+		t.Fatalf("walked %d of the %d records that decode", walked, decoded)
+	}
+	for _, tc := range []struct {
+		name   string
+		raw    string
+		walked bool
+	}{
+		{"keys in any case", `{"EVENTNAME":"CreateKey","eventsource":"kms.amazonaws.com","EventTime":"2026-01-02T03:04:05Z"}`, true},
+		{"nulls", `{"eventName":null,"eventTime":null,"readOnly":null,"resources":null,"userIdentity":null,"requestParameters":null}`, true},
+		{"escapes in values", `{"eventName":"Create\u004bey","errorMessage":"a\"b\\\\c\n","userAgent":"é"}`, true},
+		{"empty and null resources entries", `{"resources":[],"eventID":"e"}`, true},
+		{"resources entries", `{"resources":[null,{"ARN":"a","TYPE":"t","x":[1]},{}],"readOnly":false}`, true},
+		{"raw members as written", `{"requestParameters":{ "b" : [1, 2] ,"a":"\"" },"responseElements":"s","additionalEventData":7}`, true},
+		{"a member twice", `{"eventName":"A","eventName":"B"}`, false},
+		{"an escaped key", `{"event\u004eame":"A"}`, false},
+		{"a number for a string", `{"eventName":5}`, false},
+		{"a string for readOnly", `{"readOnly":"true"}`, false},
+		{"an eventTime that does not parse", `{"eventTime":"yesterday"}`, false},
+		{"an object for resources", `{"resources":{}}`, false},
+		{"a string for userIdentity", `{"userIdentity":"u"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := walkedAsUnmarshal(t, []byte(tc.raw)); got != tc.walked {
+				t.Fatalf("walked %v, want %v", got, tc.walked)
+			}
+		})
+	}
+}
+
+// FuzzWalkRecord holds walkRecord to json.Unmarshal on any text.
+func FuzzWalkRecord(f *testing.F) {
+	for _, raw := range sampleRecords(f)[:40] {
+		f.Add(raw)
+	}
+	f.Add([]byte(`{"resources":[null,{"ARN":"a","TYPE":"t"}],"readOnly":true,"eventName":"A\u0042","userIdentity":{"type":"x","ARN":null}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		walkedAsUnmarshal(t, raw)
+	})
+}
