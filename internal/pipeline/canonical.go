@@ -60,6 +60,9 @@ func (c *canonicalizer) value(out []byte, depth int) ([]byte, bool) {
 	case b == '[':
 		return c.array(out, depth)
 	case b == '"':
+		if o, ok := c.canonicalString(out); ok {
+			return o, true
+		}
 		s, ok := c.str()
 		if !ok {
 			return nil, false
@@ -161,6 +164,37 @@ func (c *canonicalizer) str() (string, bool) {
 		return string(raw), true
 	}
 	return unquote(raw)
+}
+
+// canonicalString appends the string token at pos as it is written when
+// that is already the form jsonstr.Append gives its text: printable ASCII
+// other than <, > and &, escaped only by the short escapes it writes (\",
+// \\, \b, \f, \n, \r, \t). ok is false, with nothing read, for any other
+// string, which str and jsonstr.Append then rewrite.
+func (c *canonicalizer) canonicalString(out []byte) ([]byte, bool) {
+	in := c.in
+	for i := c.pos + 1; i < len(in); {
+		switch b := in[i]; {
+		case b == '"':
+			out = append(out, in[c.pos:i+1]...)
+			c.pos = i + 1
+			return out, true
+		case b == '\\':
+			if i+1 >= len(in) {
+				return out, false
+			}
+			switch in[i+1] {
+			case '"', '\\', 'b', 'f', 'n', 'r', 't':
+				i += 2
+				continue
+			}
+			return out, false
+		case b < 0x20 || b >= utf8.RuneSelf || b == '<' || b == '>' || b == '&':
+			return out, false
+		}
+		i++
+	}
+	return out, false
 }
 
 // unquote decodes the body of a string token.

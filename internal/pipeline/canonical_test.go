@@ -33,6 +33,9 @@ var canonicalSeeds = []string{
 	"{\"bad\":\"\xff\xfe\"}",
 	`[]`, `{}`, `[[[]]]`, `"s"`, `12`, `-0`, `1E400`, `true`, `null`,
 	`{"tags":[{"key":"k","value":"v"}],"n":0.1}`,
+	// Strings written as they stand, and each that is rewritten, alone.
+	`{"k":"\b\f\n\r\t\"\\ plain"}`, `{"k":"a<b"}`, `{"k":"a>b"}`, `{"k":"a&b"}`, `{"k":"a\/b"}`,
+	`{"k":"\u00e9"}`, `{"k":"\u001f"}`, `{"k":"\u001F"}`, `{"k":"é"}`, "{\"k\":\"x\u2028\"}", `{"k":"\u0041"}`,
 	`{"a":}`, `[1,]`, `{"a" 1}`, `01`, `1.`, `-`, `"\x"`, "\"a\tb\"", `{"a":1`, `tru`,
 }
 
