@@ -236,8 +236,10 @@ func parsePolicy(doc string) (any, error) {
 
 // policyDocs keeps parsed policy documents by their text, with their Rego
 // values (policy.Document), so that a key or file-system policy is parsed
-// and converted once per change rather than once per evaluation. It is bounded: once full it is cleared. The parsed values are
-// shared between inputs and never changed.
+// and converted once per change rather than once per evaluation: read
+// straight into its Rego value (policy.ParseDocumentText), or decoded by
+// encoding/json first when that cannot. It is bounded: once full it is
+// cleared. The parsed values are shared between inputs and never changed.
 type policyDocs struct {
 	max  int
 	docs map[string]any
@@ -248,13 +250,17 @@ func (c *policyDocs) parse(doc string) (any, error) {
 	if v, ok := c.docs[doc]; ok {
 		return v, nil
 	}
-	parsed, err := parsePolicy(doc)
-	if err != nil {
-		return nil, err
-	}
-	v, err := policy.NewDocumentText(doc, parsed)
-	if err != nil {
-		return nil, err
+	var v any
+	if d, ok := policy.ParseDocumentText(doc); ok {
+		v = d
+	} else {
+		parsed, err := parsePolicy(doc)
+		if err != nil {
+			return nil, err
+		}
+		if v, err = policy.NewDocumentText(doc, parsed); err != nil {
+			return nil, err
+		}
 	}
 	if len(c.docs) >= c.max {
 		clear(c.docs)

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/atrest/atrest/internal/jsonwalk"
 )
 
 // inputValue builds the Rego value of in directly, without a JSON round trip.
@@ -416,6 +418,9 @@ type Document struct {
 	// alone.
 	sum    [sha256.Size]byte
 	summed bool
+	// src is the text of a document ParseDocumentText built without value;
+	// MarshalJSON decodes it when asked.
+	src string
 }
 
 // NewDocument builds the Rego value of v, a document decoded by
@@ -436,12 +441,111 @@ func NewDocumentText(text string, v any) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.sumText(text)
+	return d, nil
+}
+
+func (d *Document) sumText(text string) {
 	h := sha256.New()
 	h.Write([]byte("policy document text\x00"))
 	h.Write([]byte(text))
 	h.Sum(d.sum[:0])
 	d.summed = true
-	return d, nil
+}
+
+// ParseDocumentText builds the document a JSON object's text holds
+// straight into its Rego value: what decoding the text with json.Unmarshal
+// into an any and NewDocumentText would build, without the decoded value
+// in between. ok is false, with nothing built, when the text is not valid
+// JSON and UTF-8, not an object, or holds what the walk leaves to
+// encoding/json (a key with an escape or past ASCII, a number out of
+// float64's range): the caller then decodes it the long way, which also
+// says what is wrong.
+func ParseDocumentText(text string) (d *Document, ok bool) {
+	b := []byte(text)
+	if !json.Valid(b) || !utf8.Valid(b) {
+		return nil, false
+	}
+	w := &jsonwalk.Walk{B: b}
+	if w.Peek() != '{' {
+		return nil, false
+	}
+	t, ok := textTerm(w)
+	if !ok || !w.End() {
+		return nil, false
+	}
+	d = &Document{term: t, src: text}
+	d.sumText(text)
+	return d, true
+}
+
+// textTerm reads the value next in w as anyTerm converts what
+// json.Unmarshal decodes it to: the last of a repeated key, numbers as
+// float64 written by jsonNumber.
+func textTerm(w *jsonwalk.Walk) (*ast.Term, bool) {
+	switch w.Peek() {
+	case '{':
+		// Insert keeps the last value of a repeated key, as decoding into
+		// a map does (NewObject would keep both).
+		obj := ast.NewObject()
+		ok := w.Object(func(key []byte) bool {
+			t, ok := textTerm(w)
+			if ok {
+				obj.Insert(ast.StringTerm(string(key)), t)
+			}
+			return ok
+		})
+		if !ok {
+			return nil, false
+		}
+		return ast.NewTerm(obj), true
+	case '[':
+		terms := []*ast.Term{}
+		ok := w.Array(func() bool {
+			t, ok := textTerm(w)
+			terms = append(terms, t)
+			return ok
+		})
+		if !ok {
+			return nil, false
+		}
+		return ast.ArrayTerm(terms...), true
+	}
+	tok, ok := w.Value()
+	if !ok {
+		return nil, false
+	}
+	switch tok[0] {
+	case '"':
+		content := tok[1 : len(tok)-1]
+		if bytes.IndexByte(content, '\\') < 0 {
+			return ast.StringTerm(string(content)), true
+		}
+		var s string
+		if json.Unmarshal(tok, &s) != nil {
+			return nil, false
+		}
+		return ast.StringTerm(s), true
+	case 't', 'f', 'n':
+		switch string(tok) {
+		case "true":
+			return ast.BooleanTerm(true), true
+		case "false":
+			return ast.BooleanTerm(false), true
+		case "null":
+			return ast.NullTerm(), true
+		}
+		return nil, false
+	}
+	f, err := strconv.ParseFloat(string(tok), 64)
+	if err != nil {
+		return nil, false
+	}
+	n, err := jsonNumber(f)
+	if err != nil {
+		return nil, false
+	}
+	return ast.NewTerm(n), true
 }
 
 // Sum is the hash of the text the document was parsed from; ok is false
@@ -451,6 +555,14 @@ func (d *Document) Sum() (sum [sha256.Size]byte, ok bool) { return d.sum, d.summ
 
 // MarshalJSON writes the document; it is written once and copied.
 func (d *Document) MarshalJSON() ([]byte, error) {
-	d.once.Do(func() { d.text, d.err = json.Marshal(d.value) })
+	d.once.Do(func() {
+		v := d.value
+		if v == nil && d.src != "" {
+			if d.err = json.Unmarshal([]byte(d.src), &v); d.err != nil {
+				return
+			}
+		}
+		d.text, d.err = json.Marshal(v)
+	})
 	return bytes.Clone(d.text), d.err
 }
