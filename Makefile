@@ -60,8 +60,10 @@ help:
 .PHONY: build $(ATREST)
 build: $(ATREST)
 
+# A static binary, as the functions are built (sam/build.mk): nothing in
+# atrest needs cgo, and without libc mapped a run's peak RSS is ~2 MB lower.
 $(ATREST):
-	@$(GO) build -trimpath -o $@ ./cmd/atrest
+	@CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/atrest
 
 # The developers' benchmark command (cmd/atrest-bench), not part of atrest.
 .PHONY: $(ATREST_BENCH)
