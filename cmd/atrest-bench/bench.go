@@ -97,6 +97,13 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Contenders alternate within each round, so that a burst of other
 	// work on a shared machine hits them alike; each figure is the median
 	// of the rounds.
+	// Every binary timed starts from the same page-cache state, read from
+	// disk (evictPageCache): its peak RSS counts the pages of it mapped.
+	for _, bin := range []string{*atrest, self} {
+		if err := evictPageCache(bin); err != nil {
+			fmt.Fprintf(stderr, "atrest-bench bench: drop the page cache of %s: %v\n", bin, err)
+		}
+	}
 	type result struct{ cpu, wall, rss float64 }
 	samples := map[string][]measurement{}
 	timeFile := filepath.Join(*dir, "time.txt")
