@@ -3,12 +3,11 @@ package cloudtrail
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/atrest/atrest/internal/samples"
 	"github.com/atrest/atrest/internal/trailgen"
 )
 
@@ -18,42 +17,16 @@ import (
 // shapes walkRecord meets in use.
 func sampleRecords(t testing.TB) [][]byte {
 	var recs [][]byte
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			if _, ok := v["eventName"]; ok {
-				if _, ok := v["eventSource"]; ok {
-					b, err := json.Marshal(v)
-					if err != nil {
-						t.Fatal(err)
-					}
-					recs = append(recs, b)
-					return
-				}
+	for _, v := range samples.Decoded(t, samples.Events) {
+		samples.Objects(v, func(o map[string]any) bool {
+			_, name := o["eventName"]
+			_, source := o["eventSource"]
+			if name && source {
+				recs = append(recs, samples.JSON(t, o))
+				return false
 			}
-			for _, m := range v {
-				walk(m)
-			}
-		case []any:
-			for _, m := range v {
-				walk(m)
-			}
-		}
-	}
-	files, err := filepath.Glob(filepath.Join("..", "..", "events", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("sample events: %v", err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v any
-		if json.Unmarshal(b, &v) == nil {
-			walk(v)
-		}
+			return true
+		})
 	}
 	var log bytes.Buffer
 	if _, err := trailgen.Write(&log, trailgen.Options{Records: 300, Relevant: 0.5, Seed: 3}); err != nil {

@@ -3,53 +3,26 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/atrest/atrest/internal/samples"
 )
 
 // policyTexts are the key and file-system policies of the input fixtures
 // and the sample events, as texts.
 func policyTexts(t testing.TB) []string {
 	var texts []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, m := range v {
-				switch p := m.(type) {
-				case string:
-					if k == "policy" {
-						texts = append(texts, p)
-					}
-				case map[string]any:
-					if k == "policy" {
-						b, err := json.Marshal(p)
-						if err != nil {
-							t.Fatal(err)
-						}
-						texts = append(texts, string(b))
-					}
-				}
-				walk(m)
+	for _, v := range samples.Decoded(t, filepath.Join("testdata", "input-*.json"), samples.Events) {
+		samples.Objects(v, func(o map[string]any) bool {
+			switch p := o["policy"].(type) {
+			case string:
+				texts = append(texts, p)
+			case map[string]any:
+				texts = append(texts, string(samples.JSON(t, p)))
 			}
-		case []any:
-			for _, m := range v {
-				walk(m)
-			}
-		}
-	}
-	files, _ := filepath.Glob(filepath.Join("testdata", "input-*.json"))
-	events, _ := filepath.Glob(filepath.Join("..", "..", "events", "*.json"))
-	for _, f := range append(files, events...) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v any
-		if json.Unmarshal(b, &v) == nil {
-			walk(v)
-		}
+			return true
+		})
 	}
 	if len(texts) < 10 {
 		t.Fatalf("%d policy texts found", len(texts))

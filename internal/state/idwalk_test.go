@@ -2,49 +2,26 @@ package state
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/samples"
 )
 
 // requestParts are the requestParameters and responseElements of every
 // sample event: the shapes the walk meets in use.
 func requestParts(t testing.TB) [][]byte {
-	files, err := filepath.Glob(filepath.Join("..", "..", "events", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("sample events: %v", err)
-	}
 	var parts [][]byte
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, m := range v {
-				if k == "requestParameters" || k == "responseElements" {
-					if b, err := json.Marshal(m); err == nil {
-						parts = append(parts, b)
-					}
+	for _, v := range samples.Decoded(t, samples.Events) {
+		samples.Objects(v, func(o map[string]any) bool {
+			for _, k := range []string{"requestParameters", "responseElements"} {
+				if m, ok := o[k]; ok {
+					parts = append(parts, samples.JSON(t, m))
 				}
-				walk(m)
 			}
-		case []any:
-			for _, m := range v {
-				walk(m)
-			}
-		}
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v any
-		if json.Unmarshal(b, &v) == nil {
-			walk(v)
-		}
+			return true
+		})
 	}
 	return parts
 }
