@@ -1,7 +1,6 @@
 package cloudtrail
 
 import (
-	"bytes"
 	"encoding/json"
 
 	"github.com/atrest/atrest/internal/jsonwalk"
@@ -98,21 +97,16 @@ func members(w *jsonwalk.Walk, fields map[string]int, read func(f int) bool) boo
 }
 
 // walkString reads a string member into dst as json.Unmarshal does: null
-// leaves dst as it is, and a string with escapes is unquoted by it.
+// leaves dst as it is.
 func walkString(w *jsonwalk.Walk, dst *string) bool {
 	if w.Null() {
 		return true
 	}
-	tok, ok := w.Value()
-	if !ok || tok[0] != '"' {
-		return false
+	s, ok := w.Text()
+	if ok {
+		*dst = s
 	}
-	content := tok[1 : len(tok)-1]
-	if bytes.IndexByte(content, '\\') < 0 {
-		*dst = string(content)
-		return true
-	}
-	return json.Unmarshal(tok, dst) == nil
+	return ok
 }
 
 // walkRaw keeps a member's text, as json.RawMessage does (null included).

@@ -8,7 +8,10 @@
 // encoding/json would have agreed (each caller says how).
 package jsonwalk
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // Walk is a position in JSON text.
 type Walk struct {
@@ -66,6 +69,25 @@ func (w *Walk) Str() (content []byte, ok bool) {
 		}
 		j++
 	}
+}
+
+// Text reads a string and returns its text: its raw bytes when it holds no
+// escape, else what json.Unmarshal decodes it to. The text walked must be
+// valid UTF-8, as json.Unmarshal would otherwise replace the invalid bytes.
+func (w *Walk) Text() (string, bool) {
+	from := w.I
+	content, ok := w.Str()
+	if !ok {
+		return "", false
+	}
+	if bytes.IndexByte(content, '\\') < 0 {
+		return string(content), true
+	}
+	var s string
+	if json.Unmarshal(w.B[from:w.I], &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // Plain reports whether s is printable ASCII with no escape: its raw bytes

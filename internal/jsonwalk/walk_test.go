@@ -59,3 +59,20 @@ func TestRefused(t *testing.T) {
 		t.Errorf("array: %d elements", n)
 	}
 }
+
+// TestText holds Text to json.Unmarshal's reading of a string.
+func TestText(t *testing.T) {
+	for _, tok := range []string{`"plain"`, `"a\"b\\c\n"`, `"\u00e9\ud83d\ude00\/"`, `"é"`, `""`} {
+		var want string
+		if err := json.Unmarshal([]byte(tok), &want); err != nil {
+			t.Fatal(err)
+		}
+		w := Walk{B: []byte(tok)}
+		if got, ok := w.Text(); !ok || got != want || !w.End() {
+			t.Errorf("%s: %q, %v; want %q", tok, got, ok, want)
+		}
+	}
+	if _, ok := (&Walk{B: []byte(`5`)}).Text(); ok {
+		t.Error("read a number as a string")
+	}
+}

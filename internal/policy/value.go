@@ -510,22 +510,18 @@ func textTerm(w *jsonwalk.Walk) (*ast.Term, bool) {
 			return nil, false
 		}
 		return ast.ArrayTerm(terms...), true
+	case '"':
+		s, ok := w.Text()
+		if !ok {
+			return nil, false
+		}
+		return ast.StringTerm(s), true
 	}
 	tok, ok := w.Value()
 	if !ok {
 		return nil, false
 	}
 	switch tok[0] {
-	case '"':
-		content := tok[1 : len(tok)-1]
-		if bytes.IndexByte(content, '\\') < 0 {
-			return ast.StringTerm(string(content)), true
-		}
-		var s string
-		if json.Unmarshal(tok, &s) != nil {
-			return nil, false
-		}
-		return ast.StringTerm(s), true
 	case 't', 'f', 'n':
 		switch string(tok) {
 		case "true":
