@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -310,9 +311,19 @@ func ruleMetas(modules []*ast.Module) ([]RuleMeta, error) {
 	return metas, nil
 }
 
-// parseModules parses every non-test .rego file of fsys with its annotations.
+// parseModules parses every non-test .rego file of fsys with its annotations,
+// in the order fs.WalkDir visits them. The files are parsed at once, up to
+// one per core, longest first (the IAM library is a third of the rules'
+// text): at a cold start parsing is a quarter of the rules' preparation.
+// The error returned is the first file's in that order, so it does not
+// depend on which parse ends first.
 func parseModules(fsys fs.FS) ([]*ast.Module, error) {
-	var modules []*ast.Module
+	type file struct {
+		name, src string
+		module    *ast.Module
+		err       error
+	}
+	var files []*file
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -324,18 +335,37 @@ func parseModules(fsys fs.FS) ([]*ast.Module, error) {
 		if err != nil {
 			return err
 		}
-		m, err := ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{
-			ProcessAnnotation: true,
-			RegoVersion:       ast.RegoV1,
-		})
-		if err != nil {
-			return err
-		}
-		modules = append(modules, m)
+		files = append(files, &file{name: name, src: string(src)})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
+	}
+	queue := slices.Clone(files)
+	slices.SortStableFunc(queue, func(a, b *file) int { return cmp.Compare(len(b.src), len(a.src)) })
+	next := make(chan *file, len(queue))
+	for _, f := range queue {
+		next <- f
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(queue)) {
+		wg.Go(func() {
+			for f := range next {
+				f.module, f.err = ast.ParseModuleWithOpts(f.name, f.src, ast.ParserOptions{
+					ProcessAnnotation: true,
+					RegoVersion:       ast.RegoV1,
+				})
+			}
+		})
+	}
+	wg.Wait()
+	modules := make([]*ast.Module, 0, len(files))
+	for _, f := range files {
+		if f.err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRuleSet, f.err)
+		}
+		modules = append(modules, f.module)
 	}
 	return modules, nil
 }

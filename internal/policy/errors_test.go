@@ -259,6 +259,16 @@ func TestNewRejectsBrokenRuleSets(t *testing.T) {
 			wantErr: "invalid rule set: 3 errors occurred:\nefs/x.rego:3: rego_parse_error: unexpected if keyword",
 		},
 		{
+			// Files are parsed at once, longest first: the error is still
+			// the first file's in walk order, not the first parse to fail.
+			name: "syntax errors in two files",
+			files: map[string]string{
+				"efs/a.rego": "package atrest.efs.a\n\nresults contains if {\n",
+				"efs/b.rego": "package atrest.efs.b\n\n" + strings.Repeat("# a long file\n", 500) + "results contains if {\n",
+			},
+			wantErr: "invalid rule set: 3 errors occurred:\nefs/a.rego:3: rego_parse_error: unexpected if keyword",
+		},
+		{
 			name:    "no rules",
 			files:   map[string]string{},
 			wantErr: "invalid rule set: no rules found",
