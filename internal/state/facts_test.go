@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -339,6 +341,7 @@ func TestReplicateKey(t *testing.T) {
 			if !reflect.DeepEqual(ch.Touched, tc.wantTouched) {
 				t.Errorf("touched %v, want %v", ch.Touched, tc.wantTouched)
 			}
+			checkReplicaIndex(t, m)
 			r, _ := m.Key(context.Background(), replicaARN)
 			if !tc.wantReplica {
 				if r != nil {
@@ -364,6 +367,23 @@ func TestReplicateKey(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkReplicaIndex fails unless the replicas of every key, as the index
+// lists them, are the keys whose role and primary say so.
+func checkReplicaIndex(t *testing.T, m *Memory) {
+	t.Helper()
+	for primary := range m.keys {
+		var want []ResourceRef
+		for _, arn := range slices.Sorted(maps.Keys(m.keys)) {
+			if k := m.keys[arn]; k.Replica() && k.PrimaryKeyARN == primary && arn != primary {
+				want = append(want, ResourceRef{TypeKey, arn})
+			}
+		}
+		if got := m.replicasOf(primary); !reflect.DeepEqual(got, want) {
+			t.Errorf("replicas of %s = %v, want %v", primary, got, want)
+		}
 	}
 }
 
@@ -420,6 +440,10 @@ func TestUpdatePrimaryRegion(t *testing.T) {
 			if p.RotationEnabled == nil || !*p.RotationEnabled || p.RotationPeriodDays != 365 {
 				t.Errorf("primary rotation %v/%d, want the shared rotation (on, 365 days)", p.RotationEnabled, p.RotationPeriodDays)
 			}
+			checkReplicaIndex(t, m)
+			// Seeding a key again replaces what the index knew of it.
+			m.Put(nil, []Key{mrk(dublin, MultiRegionPrimary, nil)})
+			checkReplicaIndex(t, m)
 		})
 	}
 	t.Run("primaryRegion missing", func(t *testing.T) {

@@ -21,8 +21,12 @@ type Memory struct {
 	keys        map[string]*Key            // by ARN
 	aliases     map[string]string          // alias ARN -> key ARN
 	protects    map[string]map[string]bool // key ARN -> file-system ARNs
-	trails      map[string]*Trail          // by ARN (trail.go)
-	watched     map[string]*Watched        // by identifier (trail.go)
+	// replicas indexes the multi-Region replica keys by their primary's
+	// ARN, as their MultiRegionKeyType and PrimaryKeyARN say: a rotation
+	// change of a primary touches its replicas without a pass over every key.
+	replicas map[string]map[string]bool
+	trails   map[string]*Trail   // by ARN (trail.go)
+	watched  map[string]*Watched // by identifier (trail.go)
 	// disconnected holds the custom key stores (keyStoreRef) last seen
 	// disconnected (true) or connected (false).
 	disconnected map[string]bool
@@ -70,6 +74,7 @@ func NewMemory() *Memory {
 		keys:         map[string]*Key{},
 		aliases:      map[string]string{},
 		protects:     map[string]map[string]bool{},
+		replicas:     map[string]map[string]bool{},
 		trails:       map[string]*Trail{},
 		watched:      map[string]*Watched{},
 		disconnected: map[string]bool{},
@@ -136,7 +141,11 @@ func (m *Memory) FileSystemsForKey(_ context.Context, keyARN string) ([]*FileSys
 func (m *Memory) Put(fileSystems []FileSystem, keys []Key) {
 	for i := range keys {
 		k := keys[i]
+		if old := m.keys[k.ARN]; old != nil {
+			m.unindexReplica(old)
+		}
 		m.keys[k.ARN] = &k
+		m.indexReplica(&k)
 		for _, a := range k.Aliases {
 			m.aliases[arns.AliasARN(k.Region, k.Account, a)] = k.ARN
 		}
@@ -641,11 +650,11 @@ func rotatable(k *Key) {
 	k.Origin = first(k.Origin, OriginAWSKMS)
 }
 
-// replicasOf lists the known multi-Region replicas of a primary key.
+// replicasOf lists the known multi-Region replicas of a primary key, by ARN.
 func (m *Memory) replicasOf(primaryARN string) []ResourceRef {
 	var out []ResourceRef
-	for arn, k := range m.keys {
-		if k.Replica() && k.PrimaryKeyARN == primaryARN && arn != primaryARN {
+	for arn := range m.replicas[primaryARN] {
+		if arn != primaryARN {
 			out = append(out, ResourceRef{TypeKey, arn})
 		}
 	}
@@ -653,15 +662,41 @@ func (m *Memory) replicasOf(primaryARN string) []ResourceRef {
 	return out
 }
 
+// indexReplica adds k to the replicas index when it is a replica.
+func (m *Memory) indexReplica(k *Key) {
+	if !k.Replica() {
+		return
+	}
+	set := m.replicas[k.PrimaryKeyARN]
+	if set == nil {
+		set = map[string]bool{}
+		m.replicas[k.PrimaryKeyARN] = set
+	}
+	set[k.ARN] = true
+}
+
+// unindexReplica removes k from the replicas index, before its role or
+// primary changes.
+func (m *Memory) unindexReplica(k *Key) {
+	if set := m.replicas[k.PrimaryKeyARN]; set != nil {
+		delete(set, k.ARN)
+		if len(set) == 0 {
+			delete(m.replicas, k.PrimaryKeyARN)
+		}
+	}
+}
+
 // setMultiRegion records a key's multi-Region role as of t.
 func (m *Memory) setMultiRegion(k *Key, keyType, primaryARN string, t time.Time) {
 	if !m.newer(k.ARN, "multi_region", t) {
 		return
 	}
+	m.unindexReplica(k)
 	on := keyType != ""
 	k.MultiRegion = &on
 	k.MultiRegionKeyType = keyType
 	k.PrimaryKeyARN = primaryARN
+	m.indexReplica(k)
 }
 
 // replicateKey applies ReplicateKey, written in the primary key's Region:
