@@ -5,6 +5,7 @@
 package terminal
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -67,8 +68,19 @@ func escapeRune(r rune) string {
 	return fmt.Sprintf(`\u%04x`, r)
 }
 
-func needsEscape(s string) bool {
-	for i := 0; i < len(s); {
+// needsEscape reports whether s holds an unsafe rune or a byte that is not
+// UTF-8. Printable ASCII, nearly all of what atrest prints, is checked
+// eight bytes at a time.
+func needsEscape[T string | []byte](s T) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if !printableASCII(w) {
+			break
+		}
+	}
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == 0x7f {
@@ -77,7 +89,9 @@ func needsEscape(s string) bool {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		// At most utf8.UTFMax bytes: the conversion of a []byte needs no
+		// allocation.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && size == 1 || Unsafe(r) {
 			return true
 		}
@@ -86,13 +100,29 @@ func needsEscape(s string) bool {
 	return false
 }
 
+// Masks of a byte repeated in each of the eight bytes of a word.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// printableASCII reports whether each of the eight bytes of w is in
+// 0x20..0x7e: its high bit is clear, it is not below 0x20 and it is not DEL.
+// (A byte b is below n, for b and n below 0x80, when b + 0x80 - n has its
+// high bit clear; adding never carries into the next byte.)
+func printableASCII(w uint64) bool {
+	below20 := (w + (0x80-0x20)*ones) & highs
+	notDEL := (w ^ 0x7f*ones) + (0x80-0x01)*ones
+	return w&highs == 0 && below20 == highs && notDEL&highs == highs
+}
+
 // EscapeJSON rewrites the unsafe runes that encoding/json leaves as they
 // are (DEL, C1 controls, bidirectional formatting characters) in one line
 // of JSON as \u escapes; the JSON decodes to the same values. Control
 // characters below 0x20 and the line separators are escaped by encoding/json
 // already.
 func EscapeJSON(line []byte) []byte {
-	if !needsEscape(strings.TrimSuffix(string(line), "\n")) {
+	if !needsEscape(bytes.TrimSuffix(line, []byte("\n"))) {
 		return line
 	}
 	var b []byte

@@ -3,6 +3,7 @@ package terminal
 import (
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestEscape(t *testing.T) {
@@ -51,5 +52,72 @@ func TestEscapeJSON(t *testing.T) {
 				t.Fatalf("decodes to %q (%v), want %q", back["v"], err, tt.value)
 			}
 		})
+	}
+}
+
+// needsEscapeByRune is needsEscape as its comment defines it, rune by rune.
+func needsEscapeByRune(s string) bool {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return true
+			}
+		}
+		if Unsafe(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestNeedsEscape(t *testing.T) {
+	base := "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd"
+	for _, c := range []string{"", "\x00", "\x1f", " ", "~", "\x7f", "\x80", "\u0085", "\u009f", "\u00a0", "é", "\u202e", "\u2028", "\xff", "\xe2\x80"} {
+		// The rune at every place of a word and of the tail after it.
+		for at := 0; at <= 17; at++ {
+			s := base[:at] + c + base[at:]
+			if got, want := needsEscape(s), needsEscapeByRune(s); got != want {
+				t.Errorf("needsEscape(%q) = %v, want %v", s, got, want)
+			}
+			if got, want := needsEscape([]byte(s)), needsEscapeByRune(s); got != want {
+				t.Errorf("needsEscape([]byte(%q)) = %v, want %v", s, got, want)
+			}
+		}
+	}
+	for b := range 256 {
+		w := uint64(b) << 24
+		for k := range 8 {
+			if k != 3 {
+				w |= uint64('a') << (8 * k)
+			}
+		}
+		if got, want := printableASCII(w), b >= 0x20 && b <= 0x7e; got != want {
+			t.Errorf("printableASCII with byte %#x = %v, want %v", b, got, want)
+		}
+	}
+}
+
+func FuzzNeedsEscape(f *testing.F) {
+	for _, s := range []string{"", "plain text of a finding, longer than a word", "a\u202eb", "abcdefgh\x7f", "abcdefg\xffh", "\u0085abcdefghij"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := needsEscapeByRune(s)
+		if got := needsEscape(s); got != want {
+			t.Errorf("needsEscape(%q) = %v, want %v", s, got, want)
+		}
+		if got := needsEscape([]byte(s)); got != want {
+			t.Errorf("needsEscape([]byte(%q)) = %v, want %v", s, got, want)
+		}
+	})
+}
+
+// BenchmarkEscapeJSON is one finding as JSON, with nothing to escape.
+func BenchmarkEscapeJSON(b *testing.B) {
+	line := []byte(`{"id":"f-9f2c1d0e4b3a","rule":"kms_key_rotation_enabled","resource_type":"AWS::KMS::Key","resource":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","status":"NON_COMPLIANT","reason":"automatic rotation of key 1234abcd-12ab-34cd-56ef-1234567890ab is off","severity":"MEDIUM","event_id":"0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d","event_name":"DisableKeyRotation","event_time":"2026-11-20T09:05:00Z","account":"111122223333","region":"us-east-1","source":"trail"}` + "\n")
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		EscapeJSON(line)
 	}
 }
