@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/atrest/atrest/internal/arns"
+	"github.com/atrest/atrest/internal/jsonstr"
 )
 
 // ErrBadRecord is the kind of error Apply returns for a record of interest
@@ -164,17 +165,12 @@ const EFSGrantContextKey = "aws:elasticfilesystem:filesystem:id"
 // lets the account's IAM policies grant access to the key.
 // https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
 func DefaultKeyPolicy(partition, account string) string {
-	doc := map[string]any{
-		"Version": "2012-10-17",
-		"Id":      "key-default-1",
-		"Statement": []any{map[string]any{
-			"Sid":       "Enable IAM User Permissions",
-			"Effect":    "Allow",
-			"Principal": map[string]any{"AWS": arns.ARN{Partition: partition, Service: arns.ServiceIAM, AccountID: account, Resource: "root"}.String()},
-			"Action":    "kms:*",
-			"Resource":  "*",
-		}},
-	}
-	b, _ := json.Marshal(doc)
+	// Written as json.Marshal writes the document (members sorted, HTML
+	// characters escaped): TestDefaultKeyPolicyAsMarshal holds it to that.
+	root := arns.ARN{Partition: partition, Service: arns.ServiceIAM, AccountID: account, Resource: "root"}.String()
+	b := make([]byte, 0, 192+len(root))
+	b = append(b, `{"Id":"key-default-1","Statement":[{"Action":"kms:*","Effect":"Allow","Principal":{"AWS":`...)
+	b = jsonstr.Append(b, root)
+	b = append(b, `},"Resource":"*","Sid":"Enable IAM User Permissions"}],"Version":"2012-10-17"}`...)
 	return string(b)
 }

@@ -378,3 +378,32 @@ func TestMemoryCreateFileSystemRecordsCreator(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultKeyPolicyAsMarshal holds DefaultKeyPolicy to the document it
+// writes, as json.Marshal writes it, whatever the partition and account
+// (a record's account is not checked before the policy is built).
+func TestDefaultKeyPolicyAsMarshal(t *testing.T) {
+	for _, c := range []struct{ partition, account string }{
+		{"aws", "111122223333"}, {"aws-us-gov", "123456789012"}, {"aws-cn", ""},
+		{"aws", `<&>"\` + "\u2028\x01\xff"}, {"", "é"},
+	} {
+		doc := map[string]any{
+			"Version": "2012-10-17",
+			"Id":      "key-default-1",
+			"Statement": []any{map[string]any{
+				"Sid":       "Enable IAM User Permissions",
+				"Effect":    "Allow",
+				"Principal": map[string]any{"AWS": arns.ARN{Partition: c.partition, Service: arns.ServiceIAM, AccountID: c.account, Resource: "root"}.String()},
+				"Action":    "kms:*",
+				"Resource":  "*",
+			}},
+		}
+		want, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := DefaultKeyPolicy(c.partition, c.account); got != string(want) {
+			t.Errorf("DefaultKeyPolicy(%q, %q) =\n%s\nwant\n%s", c.partition, c.account, got, want)
+		}
+	}
+}
