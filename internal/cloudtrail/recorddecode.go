@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/atrest/atrest/internal/jsonwalk"
 )
 
 // interestingNames holds every event name of interest, for the byte scan.
@@ -77,7 +79,7 @@ func (src *source) record(raw []byte, info *keyInfo, at location, note string, s
 		return nil
 	}
 	rec := new(Record)
-	if !json.Valid(raw) || !walkRecord(raw, rec) {
+	if !jsonwalk.Valid(raw) || !walkRecord(raw, rec) {
 		*rec = Record{}
 		if err := json.Unmarshal(raw, rec); err != nil {
 			ru.countInvalid(raw)

@@ -9,12 +9,12 @@ import (
 // Most of decoding a record with encoding/json is its reflective walk,
 // which reads the record's large members (requestParameters with a key
 // policy in it) byte by byte only to keep them as they are. walkRecord
-// reads a record that json.Valid has passed the way json.Unmarshal would,
-// stepping over members by quotes and brackets; whatever it does not read
-// plainly it leaves to json.Unmarshal, which then decides (and names what
-// is wrong): a key with an escape or past ASCII, a member given twice, a
-// value of another type than the field's, an eventTime that does not
-// parse.
+// reads a record that jsonwalk.Valid (json.Valid, faster) has passed the
+// way json.Unmarshal would, stepping over members by quotes and brackets;
+// whatever it does not read plainly it leaves to json.Unmarshal, which then
+// decides (and names what is wrong): a key with an escape or past ASCII, a
+// member given twice, a value of another type than the field's, an
+// eventTime that does not parse.
 
 // Record fields by the lower-case form of their JSON names: encoding/json
 // matches names without regard to case, and for plain ASCII keys that is

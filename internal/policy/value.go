@@ -463,7 +463,7 @@ func (d *Document) sumText(text string) {
 // says what is wrong.
 func ParseDocumentText(text string) (d *Document, ok bool) {
 	b := []byte(text)
-	if !json.Valid(b) || !utf8.Valid(b) {
+	if !jsonwalk.Valid(b) || !utf8.Valid(b) {
 		return nil, false
 	}
 	w := &jsonwalk.Walk{B: b}

@@ -3,7 +3,6 @@ package state
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/atrest/atrest/internal/arns"
 	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/jsonwalk"
 )
 
 // Memory is a Store filled from CloudTrail records alone: atrest's offline
@@ -265,7 +265,7 @@ func (m *Memory) applyEFS(rec *cloudtrail.Record) (Change, error) {
 			if req.Policy == nil {
 				return Change{}, fmt.Errorf("%w: requestParameters.policy missing", ErrBadRecord)
 			}
-			if !json.Valid([]byte(*req.Policy)) {
+			if !jsonwalk.Valid(*req.Policy) {
 				return Change{}, fmt.Errorf("%w: requestParameters.policy is not a JSON document", ErrBadRecord)
 			}
 			if m.newer(fs.ARN, "policy", rec.EventTime) {
@@ -611,7 +611,7 @@ func (m *Memory) applyKMS(rec *cloudtrail.Record) (Change, error) {
 		if req.Policy == nil {
 			return Change{}, fmt.Errorf("%w: requestParameters.policy missing", ErrBadRecord)
 		}
-		if !json.Valid([]byte(*req.Policy)) {
+		if !jsonwalk.Valid(*req.Policy) {
 			return Change{}, fmt.Errorf("%w: requestParameters.policy is not a JSON document", ErrBadRecord)
 		}
 		if m.newer(arn, "policy", t) {
@@ -739,7 +739,7 @@ func (m *Memory) replicateKey(rec *cloudtrail.Record, primary *Key, req keyReque
 		}
 	}
 	m.setMultiRegion(r, MultiRegionReplica, primary.ARN, t)
-	if resp.ReplicaPolicy != nil && json.Valid([]byte(*resp.ReplicaPolicy)) && m.newer(replicaARN, "policy", t) {
+	if resp.ReplicaPolicy != nil && jsonwalk.Valid(*resp.ReplicaPolicy) && m.newer(replicaARN, "policy", t) {
 		r.Policy = *resp.ReplicaPolicy
 	}
 	ch.Touched = append(ch.Touched, ResourceRef{TypeKey, replicaARN})
@@ -1034,7 +1034,7 @@ func (m *Memory) createKey(rec *cloudtrail.Record) (Change, error) {
 	// default one.
 	if (req.Policy != nil || role != MultiRegionReplica) && m.newer(arn, "policy", rec.EventTime) {
 		if req.Policy != nil {
-			if !json.Valid([]byte(*req.Policy)) {
+			if !jsonwalk.Valid(*req.Policy) {
 				return Change{}, fmt.Errorf("%w: requestParameters.policy is not a JSON document", ErrBadRecord)
 			}
 			k.Policy = *req.Policy
