@@ -3,6 +3,9 @@ package cloudtrail
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
+
+	"github.com/atrest/atrest/internal/jsonwalk"
 )
 
 // EventBridge detail-types of the CloudTrail records atrest reads: API calls,
@@ -41,8 +44,11 @@ func (src *source) eventBridge(raw []byte, detail [2]int, loc string) error {
 		envelope = make([]byte, 0, len(raw)-(detail[1]-detail[0])+4)
 		envelope = append(append(append(envelope, raw[:detail[0]]...), "null"...), raw[detail[1]:]...)
 	}
-	if err := json.Unmarshal(envelope, &ev); err != nil {
-		return src.envelopeError(loc, "EventBridge event", err)
+	if !jsonwalk.Valid(envelope) || !utf8.Valid(envelope) || !walkEnvelope(envelope, &ev) {
+		ev = eventBridgeEvent{}
+		if err := json.Unmarshal(envelope, &ev); err != nil {
+			return src.envelopeError(loc, "EventBridge event", err)
+		}
 	}
 	if ev.DetailType != detailTypeCloudTrail && ev.DetailType != detailTypeServiceEvent {
 		src.report(loc, "", ErrUnknownShape, fmt.Errorf("EventBridge event %s: detail-type %q", ev.ID, ev.DetailType))
@@ -58,4 +64,36 @@ func (src *source) eventBridge(raw []byte, detail [2]int, loc string) error {
 	}
 	env := &envelopeCheck{id: ev.ID, account: ev.Account, region: ev.Region}
 	return src.recordBytes(ev.Detail, loc, "", ShapeEventBridge, env)
+}
+
+// Fields of an EventBridge event, by the lower-case form of their JSON
+// names (recordFields).
+var envelopeFields = map[string]int{
+	"version": 0, "id": 1, "detail-type": 2, "source": 3, "account": 4, "time": 5, "region": 6,
+	"resources": 7, "detail": 8,
+}
+
+// walkEnvelope decodes an EventBridge event into ev as json.Unmarshal
+// would, as walkRecord decodes a record; ok is false when it leaves raw to
+// json.Unmarshal. raw must be valid JSON and valid UTF-8, and ev zero.
+func walkEnvelope(raw []byte, ev *eventBridgeEvent) bool {
+	w := &jsonwalk.Walk{B: raw}
+	ok := members(w, envelopeFields, func(f int) bool {
+		switch f {
+		case 7:
+			if w.Null() {
+				ev.Resources = nil
+				return true
+			}
+			ev.Resources = []string{}
+			return w.Array(func() bool {
+				ev.Resources = append(ev.Resources, "")
+				return walkString(w, &ev.Resources[len(ev.Resources)-1])
+			})
+		case 8:
+			return walkRaw(w, &ev.Detail)
+		}
+		return walkString(w, [...]*string{&ev.Version, &ev.ID, &ev.DetailType, &ev.Source, &ev.Account, &ev.Time, &ev.Region}[f])
+	})
+	return ok && w.End()
 }

@@ -115,3 +115,77 @@ func FuzzWalkRecord(f *testing.F) {
 		walkedAsUnmarshal(t, raw)
 	})
 }
+
+// envelopeWalkedAsUnmarshal fails unless walkEnvelope, when it reads raw,
+// reads what json.Unmarshal does; it reports whether walkEnvelope read it.
+func envelopeWalkedAsUnmarshal(t *testing.T, raw []byte) bool {
+	t.Helper()
+	if !json.Valid(raw) || !utf8.Valid(raw) {
+		return false // walkEnvelope is not called on such text
+	}
+	var got eventBridgeEvent
+	if !walkEnvelope(raw, &got) {
+		return false
+	}
+	var want eventBridgeEvent
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatalf("walked %q, json.Unmarshal failed: %v", raw, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("walked %q\nto   %#v\nwant %#v", raw, got, want)
+	}
+	return true
+}
+
+func TestWalkEnvelopeAsUnmarshal(t *testing.T) {
+	// Every EventBridge sample event is walked, whole and as the decoder
+	// reads its envelope (the detail as null).
+	walked := 0
+	for _, v := range samples.Decoded(t, samples.Events) {
+		o, ok := v.(map[string]any)
+		if !ok || o["detail-type"] == nil {
+			continue
+		}
+		whole := samples.JSON(t, o)
+		o["detail"] = nil
+		for _, raw := range [][]byte{whole, samples.JSON(t, o)} {
+			if !envelopeWalkedAsUnmarshal(t, raw) {
+				t.Fatalf("not walked: %s", raw)
+			}
+		}
+		walked++
+	}
+	if walked < 5 {
+		t.Fatalf("walked %d EventBridge sample events", walked)
+	}
+	for _, tc := range []struct {
+		name   string
+		raw    string
+		walked bool
+	}{
+		{"keys in any case", `{"DETAIL-TYPE":"AWS API Call via CloudTrail","Id":"e","resources":["a",null,"b"]}`, true},
+		{"nulls", `{"version":null,"resources":null,"detail":null}`, true},
+		{"escapes in values", `{"id":"\u0065","source":"a\"b","region":"é"}`, true},
+		{"a detail as written", `{"detail":{ "eventName" : "CreateKey" }}`, true},
+		{"a member twice", `{"id":"a","ID":"b"}`, false},
+		{"an escaped key", `{"detail\u002dtype":"x"}`, false},
+		{"a number for a string", `{"account":111122223333}`, false},
+		{"a string for resources", `{"resources":"a"}`, false},
+		{"a number in resources", `{"resources":[1]}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := envelopeWalkedAsUnmarshal(t, []byte(tc.raw)); got != tc.walked {
+				t.Fatalf("walked %v, want %v", got, tc.walked)
+			}
+		})
+	}
+}
+
+// FuzzWalkEnvelope holds walkEnvelope to json.Unmarshal on any text.
+func FuzzWalkEnvelope(f *testing.F) {
+	f.Add([]byte(`{"version":"0","id":"e","detail-type":"AWS API Call via CloudTrail","source":"aws.kms","account":"111122223333","time":"2026-11-20T09:05:00Z","region":"us-east-1","resources":["a"],"detail":null}`))
+	f.Add([]byte(`{"DETAIL-TYPE":"x","resources":[null,"b"],"detail":{"a":[1,{}]}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		envelopeWalkedAsUnmarshal(t, raw)
+	})
+}
