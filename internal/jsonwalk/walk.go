@@ -10,7 +10,8 @@ package jsonwalk
 
 import (
 	"bytes"
-	"encoding/json"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Walk is a position in JSON text.
@@ -71,11 +72,11 @@ func (w *Walk) Str() (content []byte, ok bool) {
 	}
 }
 
-// Text reads a string and returns its text: its raw bytes when it holds no
-// escape, else what json.Unmarshal decodes it to. The text walked must be
-// valid UTF-8, as json.Unmarshal would otherwise replace the invalid bytes.
+// Text reads a string and returns its text, what json.Unmarshal decodes it
+// to: its raw bytes when it holds no escape, else with its escapes read
+// (unescape). The text walked must be valid JSON and valid UTF-8, as
+// json.Unmarshal would otherwise replace the invalid bytes.
 func (w *Walk) Text() (string, bool) {
-	from := w.I
 	content, ok := w.Str()
 	if !ok {
 		return "", false
@@ -83,11 +84,82 @@ func (w *Walk) Text() (string, bool) {
 	if bytes.IndexByte(content, '\\') < 0 {
 		return string(content), true
 	}
-	var s string
-	if json.Unmarshal(w.B[from:w.I], &s) != nil {
-		return "", false
+	return unescape(content)
+}
+
+// unescape reads the escapes of a string's content as json.Unmarshal does:
+// a \u escape of a UTF-16 surrogate that is not half of a pair is U+FFFD.
+// ok is false on an escape JSON does not have.
+func unescape(content []byte) (string, bool) {
+	out := make([]byte, 0, len(content))
+	for i := 0; i < len(content); {
+		j := bytes.IndexByte(content[i:], '\\')
+		if j < 0 {
+			out = append(out, content[i:]...)
+			break
+		}
+		out = append(out, content[i:i+j]...)
+		i += j
+		if i+1 >= len(content) {
+			return "", false
+		}
+		switch c := content[i+1]; c {
+		case '"', '\\', '/':
+			out = append(out, c)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := hex4(content[i:])
+			if r < 0 {
+				return "", false
+			}
+			if utf16.IsSurrogate(r) {
+				if pair := utf16.DecodeRune(r, hex4(content[i+6:])); pair != utf8.RuneError {
+					out = utf8.AppendRune(out, pair)
+					i += 12
+					continue
+				}
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+			i += 6
+			continue
+		default:
+			return "", false
+		}
+		i += 2
 	}
-	return s, true
+	return string(out), true
+}
+
+// hex4 reads a \uXXXX escape at the start of b, -1 when there is none.
+func hex4(b []byte) rune {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // Plain reports whether s is printable ASCII with no escape: its raw bytes

@@ -3,6 +3,7 @@ package jsonwalk
 import (
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestValue holds Value to the extent of each member value of an object
@@ -62,17 +63,59 @@ func TestRefused(t *testing.T) {
 
 // TestText holds Text to json.Unmarshal's reading of a string.
 func TestText(t *testing.T) {
-	for _, tok := range []string{`"plain"`, `"a\"b\\c\n"`, `"\u00e9\ud83d\ude00\/"`, `"é"`, `""`} {
-		var want string
-		if err := json.Unmarshal([]byte(tok), &want); err != nil {
-			t.Fatal(err)
-		}
-		w := Walk{B: []byte(tok)}
-		if got, ok := w.Text(); !ok || got != want || !w.End() {
-			t.Errorf("%s: %q, %v; want %q", tok, got, ok, want)
+	for _, tok := range textCases {
+		if !textAsUnmarshal(t, []byte(tok)) {
+			t.Errorf("%s: not read", tok)
 		}
 	}
 	if _, ok := (&Walk{B: []byte(`5`)}).Text(); ok {
 		t.Error("read a number as a string")
+	}
+}
+
+// textCases are read by Text as json.Unmarshal reads them (TestText), and
+// seed FuzzText.
+var textCases = []string{
+	`"plain"`, `"a\"b\\c\n"`, `"\u00e9\ud83d\ude00\/"`, `"é"`, `""`, `"\b\f\r\t\u0000\u001F"`,
+	`"\ud83d"`, `"\ude00"`, `"\ud83dx"`, `"\ud83d\u0041"`, `"\ud83d\ud83d\ude00"`, `"\ude00\ud83d"`, `"\uFFFD\uffff"`,
+	`"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\"}]}"`,
+}
+
+// textAsUnmarshal fails unless Text reads a valid string token as
+// json.Unmarshal does; it reports whether tok was one.
+func textAsUnmarshal(t *testing.T, tok []byte) bool {
+	t.Helper()
+	var want string
+	if !utf8.Valid(tok) || json.Unmarshal(tok, &want) != nil {
+		return false
+	}
+	w := Walk{B: tok}
+	got, ok := w.Text()
+	if !ok || got != want || !w.End() {
+		t.Fatalf("%q: Text = %q, %v; json.Unmarshal %q", tok, got, ok, want)
+	}
+	return true
+}
+
+func FuzzText(f *testing.F) {
+	for _, tok := range textCases {
+		f.Add([]byte(tok))
+	}
+	f.Fuzz(func(t *testing.T, tok []byte) {
+		textAsUnmarshal(t, tok)
+	})
+}
+
+// BenchmarkText reads the CreateKey sample's key policy as its record
+// holds it: a string of escaped JSON.
+func BenchmarkText(b *testing.B) {
+	tok := []byte(`"{\n  \"Version\": \"2012-10-17\",\n  \"Id\": \"key-consolepolicy-3\",\n  \"Statement\": [\n    {\n      \"Sid\": \"Enable IAM User Permissions\",\n      \"Effect\": \"Allow\",\n      \"Principal\": {\"AWS\": \"arn:aws:iam::111122223333:root\"},\n      \"Action\": \"kms:*\",\n      \"Resource\": \"*\"\n    },\n    {\n      \"Sid\": \"Allow use of the key by EFS\",\n      \"Effect\": \"Allow\",\n      \"Principal\": {\"AWS\": \"*\"},\n      \"Action\": [\"kms:Encrypt\", \"kms:Decrypt\", \"kms:ReEncrypt*\", \"kms:GenerateDataKey*\", \"kms:CreateGrant\", \"kms:DescribeKey\"],\n      \"Resource\": \"*\",\n      \"Condition\": {\"StringEquals\": {\"kms:ViaService\": \"elasticfilesystem.us-east-1.amazonaws.com\", \"kms:CallerAccount\": \"111122223333\"}}\n    }\n  ]\n}"`)
+	b.SetBytes(int64(len(tok)))
+	b.ReportAllocs()
+	for b.Loop() {
+		w := Walk{B: tok}
+		if _, ok := w.Text(); !ok {
+			b.Fatal("not read")
+		}
 	}
 }
