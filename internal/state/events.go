@@ -137,8 +137,9 @@ type keyEventData struct {
 	GrantID string `json:"grantId"`
 }
 
-// decodeParams unmarshals raw parameters into v. Absent or null parameters
-// leave v as it is; wrong types are ErrBadRecord errors naming the field.
+// decodeParams unmarshals raw parameters into v, a zero struct, by a walk
+// (walkParams) or by json.Unmarshal. Absent or null parameters leave v as
+// it is; wrong types are ErrBadRecord errors naming the field.
 func decodeParams(field string, raw json.RawMessage, v any) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
@@ -146,6 +147,9 @@ func decodeParams(field string, raw json.RawMessage, v any) error {
 	}
 	if raw[0] != '{' {
 		return fmt.Errorf("%w: %s is not an object", ErrBadRecord, field)
+	}
+	if walkParams(raw, v) {
+		return nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
 		var te *json.UnmarshalTypeError
