@@ -74,7 +74,7 @@ func (w *Walk) Str() (content []byte, ok bool) {
 
 // Text reads a string and returns its text, what json.Unmarshal decodes it
 // to: its raw bytes when it holds no escape, else with its escapes read
-// (unescape). The text walked must be valid JSON and valid UTF-8, as
+// (Unescape). The text walked must be valid JSON and valid UTF-8, as
 // json.Unmarshal would otherwise replace the invalid bytes.
 func (w *Walk) Text() (string, bool) {
 	content, ok := w.Str()
@@ -84,22 +84,24 @@ func (w *Walk) Text() (string, bool) {
 	if bytes.IndexByte(content, '\\') < 0 {
 		return string(content), true
 	}
-	return unescape(content)
+	return Unescape(content)
 }
 
-// unescape reads the escapes of a string's content as json.Unmarshal does:
-// a \u escape of a UTF-16 surrogate that is not half of a pair is U+FFFD.
-// ok is false on an escape JSON does not have.
-func unescape(content []byte) (string, bool) {
+// Unescape decodes a string's content (between its quotes) as
+// json.Unmarshal does: a \u escape of a UTF-16 surrogate that is not half
+// of a pair, and each byte that is not UTF-8, is U+FFFD. ok is false on an
+// escape JSON does not have.
+func Unescape(content []byte) (string, bool) {
 	out := make([]byte, 0, len(content))
 	for i := 0; i < len(content); {
 		j := bytes.IndexByte(content[i:], '\\')
 		if j < 0 {
-			out = append(out, content[i:]...)
+			j = len(content) - i
+		}
+		out = appendUTF8(out, content[i:i+j])
+		if i += j; i == len(content) {
 			break
 		}
-		out = append(out, content[i:i+j]...)
-		i += j
 		if i+1 >= len(content) {
 			return "", false
 		}
@@ -138,6 +140,19 @@ func unescape(content []byte) (string, bool) {
 		i += 2
 	}
 	return string(out), true
+}
+
+// appendUTF8 appends run, each byte of it that is not UTF-8 as U+FFFD.
+func appendUTF8(out, run []byte) []byte {
+	if utf8.Valid(run) {
+		return append(out, run...)
+	}
+	for len(run) > 0 {
+		r, size := utf8.DecodeRune(run)
+		out = utf8.AppendRune(out, r)
+		run = run[size:]
+	}
+	return out
 }
 
 // hex4 reads a \uXXXX escape at the start of b, -1 when there is none.

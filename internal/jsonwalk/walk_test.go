@@ -119,3 +119,22 @@ func BenchmarkText(b *testing.B) {
 		}
 	}
 }
+
+// FuzzUnescape holds Unescape to json.Unmarshal on the content of any
+// string token, UTF-8 or not.
+func FuzzUnescape(f *testing.F) {
+	for _, tok := range textCases {
+		f.Add([]byte(tok[1 : len(tok)-1]))
+	}
+	f.Add([]byte("a\xffb\\n\xe2\x80\\u00e9\xe2\x82\xac"))
+	f.Fuzz(func(t *testing.T, content []byte) {
+		tok := append(append([]byte{'"'}, content...), '"')
+		var want string
+		if !json.Valid(tok) || json.Unmarshal(tok, &want) != nil {
+			return
+		}
+		if got, ok := Unescape(content); !ok || got != want {
+			t.Fatalf("Unescape(%q) = %q, %v; json.Unmarshal %q", content, got, ok, want)
+		}
+	})
+}

@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/atrest/atrest/internal/jsonstr"
+	"github.com/atrest/atrest/internal/jsonwalk"
 )
 
 // canonicalJSON re-encodes a JSON value with sorted object keys and no
@@ -163,7 +162,7 @@ func (c *canonicalizer) str() (string, bool) {
 	if !escaped && (ascii || utf8.Valid(raw)) {
 		return string(raw), true
 	}
-	return unquote(raw)
+	return jsonwalk.Unescape(raw)
 }
 
 // canonicalString appends the string token at pos as it is written when
@@ -195,88 +194,6 @@ func (c *canonicalizer) canonicalString(out []byte) ([]byte, bool) {
 		i++
 	}
 	return out, false
-}
-
-// unquote decodes the body of a string token.
-func unquote(raw []byte) (string, bool) {
-	out := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); {
-		b := raw[i]
-		if b != '\\' {
-			if b < utf8.RuneSelf {
-				out = append(out, b)
-				i++
-				continue
-			}
-			r, size := utf8.DecodeRune(raw[i:])
-			out = utf8.AppendRune(out, r) // RuneError for an invalid byte
-			i += size
-			continue
-		}
-		if i+1 >= len(raw) {
-			return "", false
-		}
-		switch raw[i+1] {
-		case '"', '\\', '/':
-			out = append(out, raw[i+1])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := hex4(raw[i+2:])
-			if !ok {
-				return "", false
-			}
-			i += 6
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					r2, _ = hex4(raw[i+2:])
-				}
-				if pair := utf16.DecodeRune(r, r2); pair != unicode.ReplacementChar {
-					out = utf8.AppendRune(out, pair)
-					i += 6
-					continue
-				}
-				r = unicode.ReplacementChar
-			}
-			out = utf8.AppendRune(out, r)
-			continue
-		default:
-			return "", false
-		}
-		i += 2
-	}
-	return string(out), true
-}
-
-// hex4 reads the four hex digits of a \u escape.
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
 
 func (c *canonicalizer) array(out []byte, depth int) ([]byte, bool) {
