@@ -6,6 +6,14 @@ import "unicode/utf8"
 
 const hex = "0123456789abcdef"
 
+// plain marks the ASCII bytes written as they are.
+var plain = func() (t [256]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+	}
+	return t
+}()
+
 // Append appends s quoted as encoding/json writes it (escapeHTML on): \"
 // \\ and the short escapes, other control bytes, <, > and & as \u00XX,
 // U+2028 and U+2029 escaped, each invalid UTF-8 byte as \ufffd.
@@ -14,11 +22,11 @@ func Append(out []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		b := s[i]
+		if plain[b] {
+			i++
+			continue
+		}
 		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
 			out = append(out, s[start:i]...)
 			switch b {
 			case '"', '\\':
