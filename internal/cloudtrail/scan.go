@@ -234,6 +234,11 @@ func (ki *keyInfo) str(raw []byte, k int) ([]byte, bool) {
 // matchKey names a top-level key worth noting, or returns -1. Matching is
 // case-insensitive, as encoding/json matches struct fields.
 func matchKey(k []byte) int {
+	// Every key noted starts with an e, and only e and E fold to it: most
+	// keys of a record are told apart by their first byte.
+	if len(k) == 0 || k[0]|0x20 != 'e' {
+		return -1
+	}
 	switch len(k) {
 	case 7:
 		if bytes.EqualFold(k, []byte("eventID")) {
