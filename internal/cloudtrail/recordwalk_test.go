@@ -46,14 +46,21 @@ func sampleRecords(t testing.TB) [][]byte {
 // json.Unmarshal does; it reports whether walkRecord read it.
 func walkedAsUnmarshal(t *testing.T, raw []byte) bool {
 	t.Helper()
+	return readAsUnmarshal(t, raw, walkRecord)
+}
+
+// readAsUnmarshal fails unless walk, when it reads raw into a zero T,
+// reads what json.Unmarshal does; it reports whether walk read it.
+func readAsUnmarshal[T any](t *testing.T, raw []byte, walk func([]byte, *T) bool) bool {
+	t.Helper()
 	if !json.Valid(raw) || !utf8.Valid(raw) {
-		return false // walkRecord is not called on such text
+		return false // the walks are not called on such text
 	}
-	var got Record
-	if !walkRecord(raw, &got) {
+	var got T
+	if !walk(raw, &got) {
 		return false
 	}
-	var want Record
+	var want T
 	if err := json.Unmarshal(raw, &want); err != nil {
 		t.Fatalf("walked %q, json.Unmarshal failed: %v", raw, err)
 	}
@@ -120,21 +127,7 @@ func FuzzWalkRecord(f *testing.F) {
 // reads what json.Unmarshal does; it reports whether walkEnvelope read it.
 func envelopeWalkedAsUnmarshal(t *testing.T, raw []byte) bool {
 	t.Helper()
-	if !json.Valid(raw) || !utf8.Valid(raw) {
-		return false // walkEnvelope is not called on such text
-	}
-	var got eventBridgeEvent
-	if !walkEnvelope(raw, &got) {
-		return false
-	}
-	var want eventBridgeEvent
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatalf("walked %q, json.Unmarshal failed: %v", raw, err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("walked %q\nto   %#v\nwant %#v", raw, got, want)
-	}
-	return true
+	return readAsUnmarshal(t, raw, walkEnvelope)
 }
 
 func TestWalkEnvelopeAsUnmarshal(t *testing.T) {

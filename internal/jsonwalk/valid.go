@@ -174,6 +174,10 @@ func literal[T string | []byte](b T, i int, word string) int {
 	return i + len(word)
 }
 
+// NumberEnd returns the index just past the number JSON's grammar reads at
+// b[i:], or -1 when none starts there.
+func NumberEnd(b []byte, i int) int { return number(b, i) }
+
 // number reads a number at i as JSON writes one (-?(0|[1-9][0-9]*)
 // (\.[0-9]+)?([eE][+-]?[0-9]+)?), returning the index after it, or -1.
 func number[T string | []byte](b T, i int) int {

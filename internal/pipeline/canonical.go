@@ -88,45 +88,13 @@ func (c *canonicalizer) literal(out []byte, lit string) ([]byte, bool) {
 
 // number appends a number as written, after checking JSON's grammar.
 func (c *canonicalizer) number(out []byte) ([]byte, bool) {
-	start := c.pos
-	in := c.in
-	i := c.pos
-	if i < len(in) && in[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(in) && in[i] == '0':
-		i++
-	case i < len(in) && in[i] >= '1' && in[i] <= '9':
-		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
-			i++
-		}
-	default:
+	end := jsonwalk.NumberEnd(c.in, c.pos)
+	if end < 0 {
 		return nil, false
 	}
-	if i < len(in) && in[i] == '.' {
-		i++
-		if i >= len(in) || in[i] < '0' || in[i] > '9' {
-			return nil, false
-		}
-		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(in) && (in[i] == 'e' || in[i] == 'E') {
-		i++
-		if i < len(in) && (in[i] == '+' || in[i] == '-') {
-			i++
-		}
-		if i >= len(in) || in[i] < '0' || in[i] > '9' {
-			return nil, false
-		}
-		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
-			i++
-		}
-	}
-	c.pos = i
-	return append(out, in[start:i]...), true
+	out = append(out, c.in[c.pos:end]...)
+	c.pos = end
+	return out, true
 }
 
 // str reads a string token and returns its decoded value: escapes
