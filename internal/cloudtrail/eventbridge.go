@@ -67,10 +67,16 @@ func (src *source) eventBridge(raw []byte, detail [2]int, loc string) error {
 }
 
 // Fields of an EventBridge event, by the lower-case form of their JSON
-// names (recordFields).
+// names (jsonwalk.Walk.Members): the strings first, in eventBridgeEvent's
+// order.
+const (
+	evResources = 7 + iota
+	evDetail
+)
+
 var envelopeFields = map[string]int{
 	"version": 0, "id": 1, "detail-type": 2, "source": 3, "account": 4, "time": 5, "region": 6,
-	"resources": 7, "detail": 8,
+	"resources": evResources, "detail": evDetail,
 }
 
 // walkEnvelope decodes an EventBridge event into ev as json.Unmarshal
@@ -78,22 +84,14 @@ var envelopeFields = map[string]int{
 // json.Unmarshal. raw must be valid JSON and valid UTF-8, and ev zero.
 func walkEnvelope(raw []byte, ev *eventBridgeEvent) bool {
 	w := &jsonwalk.Walk{B: raw}
-	ok := members(w, envelopeFields, func(f int) bool {
+	ok := w.Members(envelopeFields, func(f int) bool {
 		switch f {
-		case 7:
-			if w.Null() {
-				ev.Resources = nil
-				return true
-			}
-			ev.Resources = []string{}
-			return w.Array(func() bool {
-				ev.Resources = append(ev.Resources, "")
-				return walkString(w, &ev.Resources[len(ev.Resources)-1])
-			})
-		case 8:
+		case evResources:
+			return w.StringsInto(&ev.Resources)
+		case evDetail:
 			return walkRaw(w, &ev.Detail)
 		}
-		return walkString(w, [...]*string{&ev.Version, &ev.ID, &ev.DetailType, &ev.Source, &ev.Account, &ev.Time, &ev.Region}[f])
+		return w.StringInto([...]*string{&ev.Version, &ev.ID, &ev.DetailType, &ev.Source, &ev.Account, &ev.Time, &ev.Region}[f])
 	})
 	return ok && w.End()
 }

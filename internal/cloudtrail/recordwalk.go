@@ -59,56 +59,6 @@ var (
 	resourceFields = map[string]int{"arn": 0, "accountid": 1, "type": 2}
 )
 
-// fieldOf is the index of key in fields, -1 for none; key is Plain.
-func fieldOf(fields map[string]int, key []byte) int {
-	var buf [32]byte
-	if len(key) > len(buf) {
-		return -1 // longer than every name
-	}
-	lower := buf[:len(key)]
-	for i, c := range key {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		lower[i] = c
-	}
-	if f, ok := fields[string(lower)]; ok {
-		return f
-	}
-	return -1
-}
-
-// members reads the members of the object next in w into the fields named
-// by fields, each with read; a member given twice, or one read refuses,
-// ends the walk.
-func members(w *jsonwalk.Walk, fields map[string]int, read func(f int) bool) bool {
-	var seen uint64
-	return w.Object(func(key []byte) bool {
-		f := fieldOf(fields, key)
-		if f < 0 {
-			return w.Skip()
-		}
-		if seen&(1<<f) != 0 {
-			return false
-		}
-		seen |= 1 << f
-		return read(f)
-	})
-}
-
-// walkString reads a string member into dst as json.Unmarshal does: null
-// leaves dst as it is.
-func walkString(w *jsonwalk.Walk, dst *string) bool {
-	if w.Null() {
-		return true
-	}
-	s, ok := w.Text()
-	if ok {
-		*dst = s
-	}
-	return ok
-}
-
 // walkRaw keeps a member's text, as json.RawMessage does (null included).
 func walkRaw(w *jsonwalk.Walk, dst *json.RawMessage) bool {
 	tok, ok := w.Value()
@@ -123,35 +73,35 @@ func walkRaw(w *jsonwalk.Walk, dst *json.RawMessage) bool {
 // UTF-8, and rec a zero Record.
 func walkRecord(raw []byte, rec *Record) bool {
 	w := &jsonwalk.Walk{B: raw}
-	ok := members(w, recordFields, func(f int) bool {
+	ok := w.Members(recordFields, func(f int) bool {
 		switch f {
 		case fEventVersion:
-			return walkString(w, &rec.EventVersion)
+			return w.StringInto(&rec.EventVersion)
 		case fUserIdentity:
 			if w.Null() {
 				return true
 			}
 			u := &rec.UserIdentity
-			return members(w, identityFields, func(f int) bool {
-				return walkString(w, [...]*string{&u.Type, &u.PrincipalID, &u.ARN, &u.AccountID, &u.InvokedBy}[f])
+			return w.Members(identityFields, func(f int) bool {
+				return w.StringInto([...]*string{&u.Type, &u.PrincipalID, &u.ARN, &u.AccountID, &u.InvokedBy}[f])
 			})
 		case fEventTime:
 			tok, ok := w.Value()
 			return ok && (tok[0] == '"' || tok[0] == 'n') && rec.EventTime.UnmarshalJSON(tok) == nil
 		case fEventSource:
-			return walkString(w, &rec.EventSource)
+			return w.StringInto(&rec.EventSource)
 		case fEventName:
-			return walkString(w, &rec.EventName)
+			return w.StringInto(&rec.EventName)
 		case fAWSRegion:
-			return walkString(w, &rec.AWSRegion)
+			return w.StringInto(&rec.AWSRegion)
 		case fSourceIPAddress:
-			return walkString(w, &rec.SourceIPAddress)
+			return w.StringInto(&rec.SourceIPAddress)
 		case fUserAgent:
-			return walkString(w, &rec.UserAgent)
+			return w.StringInto(&rec.UserAgent)
 		case fErrorCode:
-			return walkString(w, &rec.ErrorCode)
+			return w.StringInto(&rec.ErrorCode)
 		case fErrorMessage:
-			return walkString(w, &rec.ErrorMessage)
+			return w.StringInto(&rec.ErrorMessage)
 		case fRequestParameters:
 			return walkRaw(w, &rec.RequestParameters)
 		case fResponseElements:
@@ -159,9 +109,9 @@ func walkRecord(raw []byte, rec *Record) bool {
 		case fAdditionalEventData:
 			return walkRaw(w, &rec.AdditionalEventData)
 		case fRequestID:
-			return walkString(w, &rec.RequestID)
+			return w.StringInto(&rec.RequestID)
 		case fEventID:
-			return walkString(w, &rec.EventID)
+			return w.StringInto(&rec.EventID)
 		case fReadOnly:
 			if w.Null() {
 				rec.ReadOnly = nil
@@ -186,16 +136,16 @@ func walkRecord(raw []byte, rec *Record) bool {
 					return true
 				}
 				r := &rec.Resources[len(rec.Resources)-1]
-				return members(w, resourceFields, func(f int) bool {
-					return walkString(w, [...]*string{&r.ARN, &r.AccountID, &r.Type}[f])
+				return w.Members(resourceFields, func(f int) bool {
+					return w.StringInto([...]*string{&r.ARN, &r.AccountID, &r.Type}[f])
 				})
 			})
 		case fEventType:
-			return walkString(w, &rec.EventType)
+			return w.StringInto(&rec.EventType)
 		case fRecipientAccountID:
-			return walkString(w, &rec.RecipientAccountID)
+			return w.StringInto(&rec.RecipientAccountID)
 		case fEventCategory:
-			return walkString(w, &rec.EventCategory)
+			return w.StringInto(&rec.EventCategory)
 		}
 		return false
 	})

@@ -229,6 +229,76 @@ func (w *Walk) Object(member func(key []byte) bool) bool {
 	}
 }
 
+// Members reads an object as json.Unmarshal reads one into a struct:
+// fields names each field by the lower-case form of its JSON name, and a
+// key matches it in any case (for a Plain key that is ASCII case folding,
+// as encoding/json folds it). read is called with the walk at the value of
+// each key that names a field, which read must read; other members are
+// skipped. A field named twice ends the walk, as json.Unmarshal would keep
+// the last: fields number at most 64.
+func (w *Walk) Members(fields map[string]int, read func(f int) bool) bool {
+	var seen uint64
+	return w.Object(func(key []byte) bool {
+		f := fieldOf(fields, key)
+		if f < 0 {
+			return w.Skip()
+		}
+		if seen&(1<<f) != 0 {
+			return false
+		}
+		seen |= 1 << f
+		return read(f)
+	})
+}
+
+// fieldOf is the index of a Plain key in fields, -1 for none.
+func fieldOf(fields map[string]int, key []byte) int {
+	var buf [64]byte
+	if len(key) > len(buf) {
+		return -1 // longer than every name
+	}
+	lower := buf[:len(key)]
+	for i, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	if f, ok := fields[string(lower)]; ok {
+		return f
+	}
+	return -1
+}
+
+// StringInto reads a string into dst as json.Unmarshal does: null leaves
+// dst as it is.
+func (w *Walk) StringInto(dst *string) bool {
+	if w.Null() {
+		return true
+	}
+	s, ok := w.Text()
+	if ok {
+		*dst = s
+	}
+	return ok
+}
+
+// StringsInto reads a list of strings into dst as json.Unmarshal does:
+// null makes dst nil, [] an empty list, and a null element "".
+func (w *Walk) StringsInto(dst *[]string) bool {
+	if w.Null() {
+		*dst = nil
+		return true
+	}
+	list := []string{}
+	ok := w.Array(func() bool {
+		list = append(list, "")
+		return w.StringInto(&list[len(list)-1])
+	})
+	*dst = list
+	return ok
+}
+
 // Array reads an array, calling elem with the walk at each element, which
 // elem must read.
 func (w *Walk) Array(elem func() bool) bool {

@@ -28,7 +28,7 @@ import (
 type paramKind int
 
 const (
-	kindOther paramKind = iota // by json.Unmarshal, the member alone
+	kindOther paramKind = iota // any other type: by json.Unmarshal, the member alone
 	kindString
 	kindStringPtr
 	kindBoolPtr
@@ -36,16 +36,13 @@ const (
 	kindStrings
 )
 
-type paramField struct {
-	index int
-	kind  paramKind
-}
-
 // paramType is a struct type's fields by the lower-case form of their JSON
-// names; walkable is false when encoding/json would match them otherwise
-// (an embedded struct, a tag option, two names that differ only in case).
+// names, and how each is read; walkable is false when encoding/json would
+// match them otherwise (an embedded struct, a tag option, two names that
+// differ only in case).
 type paramType struct {
-	fields   map[string]paramField
+	fields   map[string]int
+	kinds    []paramKind // by field index
 	walkable bool
 }
 
@@ -55,7 +52,7 @@ func paramTypeOf(t reflect.Type) *paramType {
 	if pt, ok := paramTypes.Load(t); ok {
 		return pt.(*paramType)
 	}
-	pt := &paramType{fields: map[string]paramField{}, walkable: t.NumField() <= 64}
+	pt := &paramType{fields: map[string]int{}, kinds: make([]paramKind, t.NumField()), walkable: t.NumField() <= 64}
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		if !sf.IsExported() {
@@ -72,19 +69,19 @@ func paramTypeOf(t reflect.Type) *paramType {
 			break
 		}
 		kind := kindOther
-		switch ft := sf.Type; {
-		case ft.Kind() == reflect.String:
+		switch sf.Type {
+		case reflect.TypeFor[string]():
 			kind = kindString
-		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.String:
+		case reflect.TypeFor[*string]():
 			kind = kindStringPtr
-		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Bool:
+		case reflect.TypeFor[*bool]():
 			kind = kindBoolPtr
-		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Int:
+		case reflect.TypeFor[*int]():
 			kind = kindIntPtr
-		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.String:
+		case reflect.TypeFor[[]string]():
 			kind = kindStrings
 		}
-		pt.fields[lower] = paramField{index: i, kind: kind}
+		pt.fields[lower], pt.kinds[i] = i, kind
 	}
 	paramTypes.Store(t, pt)
 	return pt
@@ -100,28 +97,8 @@ func walkParams(raw []byte, v any) bool {
 		return false
 	}
 	w := &jsonwalk.Walk{B: raw}
-	var seen uint64
-	ok := w.Object(func(key []byte) bool {
-		var buf [64]byte
-		if len(key) > len(buf) {
-			return w.Skip() // longer than every name
-		}
-		lower := buf[:len(key)]
-		for i, c := range key {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			lower[i] = c
-		}
-		f, known := pt.fields[string(lower)]
-		if !known {
-			return w.Skip()
-		}
-		if seen&(1<<f.index) != 0 {
-			return false
-		}
-		seen |= 1 << f.index
-		return walkParam(w, rv.Field(f.index), f.kind)
+	ok := w.Members(pt.fields, func(f int) bool {
+		return walkParam(w, rv.Field(f), pt.kinds[f])
 	})
 	if !ok || !w.End() {
 		rv.SetZero()
@@ -144,9 +121,7 @@ func walkParam(w *jsonwalk.Walk, fv reflect.Value, kind paramKind) bool {
 	}
 	switch kind {
 	case kindString:
-		s, ok := w.Text()
-		fv.SetString(s)
-		return ok
+		return w.StringInto(fv.Addr().Interface().(*string))
 	case kindStringPtr:
 		s, ok := w.Text()
 		fv.Set(reflect.ValueOf(&s))
@@ -161,7 +136,7 @@ func walkParam(w *jsonwalk.Walk, fv reflect.Value, kind paramKind) bool {
 		return true
 	case kindIntPtr:
 		tok, ok := w.Value()
-		if !ok || tok[0] == '"' {
+		if !ok {
 			return false
 		}
 		n, err := strconv.ParseInt(string(tok), 10, strconv.IntSize)
@@ -172,19 +147,6 @@ func walkParam(w *jsonwalk.Walk, fv reflect.Value, kind paramKind) bool {
 		fv.Set(reflect.ValueOf(&i))
 		return true
 	default: // kindStrings
-		list := []string{}
-		ok := w.Array(func() bool {
-			list = append(list, "")
-			return w.Null() || walkString(w, &list[len(list)-1])
-		})
-		fv.Set(reflect.ValueOf(list))
-		return ok
+		return w.StringsInto(fv.Addr().Interface().(*[]string))
 	}
-}
-
-// walkString reads a string into dst.
-func walkString(w *jsonwalk.Walk, dst *string) bool {
-	s, ok := w.Text()
-	*dst = s
-	return ok
 }
