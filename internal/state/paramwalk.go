@@ -20,8 +20,9 @@ import (
 // nil, `[]` as an empty slice. Whatever it does not read plainly (a member
 // given twice, a key with an escape, a value of another type than the
 // field's, a number that is no int) it leaves to json.Unmarshal, which
-// decides and names what is wrong; members of other types (nested objects,
-// maps, lists of objects) it hands to json.Unmarshal one by one.
+// decides and names what is wrong. Nested objects and lists of them are
+// walked alike; members of other types (maps) it hands to json.Unmarshal
+// one by one.
 // FuzzWalkParams holds it to json.Unmarshal.
 
 // paramKind is how walkParams reads a field.
@@ -34,6 +35,9 @@ const (
 	kindBoolPtr
 	kindIntPtr
 	kindStrings
+	kindStruct    // a struct, walked as the parameters are
+	kindStructPtr // a pointer to one
+	kindStructs   // a list of them
 )
 
 // paramType is a struct type's fields by the lower-case form of their JSON
@@ -80,6 +84,15 @@ func paramTypeOf(t reflect.Type) *paramType {
 			kind = kindIntPtr
 		case reflect.TypeFor[[]string]():
 			kind = kindStrings
+		default:
+			switch ft := sf.Type; {
+			case ft.Kind() == reflect.Struct:
+				kind = kindStruct
+			case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct:
+				kind = kindStructPtr
+			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+				kind = kindStructs
+			}
 		}
 		pt.fields[lower], pt.kinds[i] = i, kind
 	}
@@ -92,19 +105,23 @@ func paramTypeOf(t reflect.Type) *paramType {
 // reset to its zero value. *v must be zero.
 func walkParams(raw []byte, v any) bool {
 	rv := reflect.ValueOf(v).Elem()
-	pt := paramTypeOf(rv.Type())
-	if !pt.walkable || !jsonwalk.Valid(raw) || !utf8.Valid(raw) {
+	if !jsonwalk.Valid(raw) || !utf8.Valid(raw) {
 		return false
 	}
 	w := &jsonwalk.Walk{B: raw}
-	ok := w.Members(pt.fields, func(f int) bool {
-		return walkParam(w, rv.Field(f), pt.kinds[f])
-	})
-	if !ok || !w.End() {
+	if !walkStruct(w, rv) || !w.End() {
 		rv.SetZero()
 		return false
 	}
 	return true
+}
+
+// walkStruct reads the object next in w into the struct sv.
+func walkStruct(w *jsonwalk.Walk, sv reflect.Value) bool {
+	pt := paramTypeOf(sv.Type())
+	return pt.walkable && w.Members(pt.fields, func(f int) bool {
+		return walkParam(w, sv.Field(f), pt.kinds[f])
+	})
 }
 
 // walkParam reads the value next in w into the field fv.
@@ -114,7 +131,7 @@ func walkParam(w *jsonwalk.Walk, fv reflect.Value, kind paramKind) bool {
 		return ok && json.Unmarshal(tok, fv.Addr().Interface()) == nil
 	}
 	if w.Null() {
-		if kind != kindString {
+		if kind != kindString && kind != kindStruct {
 			fv.SetZero()
 		}
 		return true
@@ -146,7 +163,21 @@ func walkParam(w *jsonwalk.Walk, fv reflect.Value, kind paramKind) bool {
 		i := int(n)
 		fv.Set(reflect.ValueOf(&i))
 		return true
-	default: // kindStrings
+	case kindStrings:
 		return w.StringsInto(fv.Addr().Interface().(*[]string))
+	case kindStruct:
+		return walkStruct(w, fv)
+	case kindStructPtr:
+		p := reflect.New(fv.Type().Elem())
+		fv.Set(p)
+		return walkStruct(w, p.Elem())
+	default: // kindStructs
+		list := reflect.MakeSlice(fv.Type(), 0, 1)
+		ok := w.Array(func() bool {
+			list = reflect.Append(list, reflect.Zero(fv.Type().Elem()))
+			return w.Null() || walkStruct(w, list.Index(list.Len()-1))
+		})
+		fv.Set(list)
+		return ok
 	}
 }
