@@ -90,8 +90,11 @@ func Valid[T string | []byte](b T) bool {
 	}
 }
 
-// skipSpace returns the index of the first byte at or after i that is not
+// SpaceEnd returns the index of the first byte at or after i that is not
 // JSON white space.
+func SpaceEnd(b []byte, i int) int { return skipSpace(b, i) }
+
+// skipSpace is SpaceEnd for a string or bytes.
 func skipSpace[T string | []byte](b T, i int) int {
 	for i < len(b) {
 		switch b[i] {

@@ -20,16 +20,7 @@ type Walk struct {
 	I int
 }
 
-func (w *Walk) space() {
-	for w.I < len(w.B) {
-		switch w.B[w.I] {
-		case ' ', '\t', '\n', '\r':
-			w.I++
-		default:
-			return
-		}
-	}
-}
+func (w *Walk) space() { w.I = skipSpace(w.B, w.I) }
 
 // Peek is the next byte past white space, 0 at the end.
 func (w *Walk) Peek() byte {

@@ -37,16 +37,7 @@ type canonicalizer struct {
 	pos int
 }
 
-func (c *canonicalizer) space() {
-	for c.pos < len(c.in) {
-		switch c.in[c.pos] {
-		case ' ', '\t', '\n', '\r':
-			c.pos++
-		default:
-			return
-		}
-	}
-}
+func (c *canonicalizer) space() { c.pos = jsonwalk.SpaceEnd(c.in, c.pos) }
 
 // value appends the canonical form of the value at pos to out.
 func (c *canonicalizer) value(out []byte, depth int) ([]byte, bool) {
