@@ -73,10 +73,9 @@ func walkRaw(w *jsonwalk.Walk, dst *json.RawMessage) bool {
 // UTF-8, and rec a zero Record.
 func walkRecord(raw []byte, rec *Record) bool {
 	w := &jsonwalk.Walk{B: raw}
+	strs := recordStrings(rec)
 	ok := w.Members(recordFields, func(f int) bool {
 		switch f {
-		case fEventVersion:
-			return w.StringInto(&rec.EventVersion)
 		case fUserIdentity:
 			if w.Null() {
 				return true
@@ -88,30 +87,12 @@ func walkRecord(raw []byte, rec *Record) bool {
 		case fEventTime:
 			tok, ok := w.Value()
 			return ok && (tok[0] == '"' || tok[0] == 'n') && rec.EventTime.UnmarshalJSON(tok) == nil
-		case fEventSource:
-			return w.StringInto(&rec.EventSource)
-		case fEventName:
-			return w.StringInto(&rec.EventName)
-		case fAWSRegion:
-			return w.StringInto(&rec.AWSRegion)
-		case fSourceIPAddress:
-			return w.StringInto(&rec.SourceIPAddress)
-		case fUserAgent:
-			return w.StringInto(&rec.UserAgent)
-		case fErrorCode:
-			return w.StringInto(&rec.ErrorCode)
-		case fErrorMessage:
-			return w.StringInto(&rec.ErrorMessage)
 		case fRequestParameters:
 			return walkRaw(w, &rec.RequestParameters)
 		case fResponseElements:
 			return walkRaw(w, &rec.ResponseElements)
 		case fAdditionalEventData:
 			return walkRaw(w, &rec.AdditionalEventData)
-		case fRequestID:
-			return w.StringInto(&rec.RequestID)
-		case fEventID:
-			return w.StringInto(&rec.EventID)
 		case fReadOnly:
 			if w.Null() {
 				rec.ReadOnly = nil
@@ -140,14 +121,31 @@ func walkRecord(raw []byte, rec *Record) bool {
 					return w.StringInto([...]*string{&r.ARN, &r.AccountID, &r.Type}[f])
 				})
 			})
-		case fEventType:
-			return w.StringInto(&rec.EventType)
-		case fRecipientAccountID:
-			return w.StringInto(&rec.RecipientAccountID)
-		case fEventCategory:
-			return w.StringInto(&rec.EventCategory)
+		}
+		if p := strs[f]; p != nil {
+			return w.StringInto(p)
 		}
 		return false
 	})
 	return ok && w.End()
+}
+
+// recordStrings are a record's string fields by their field constant, nil
+// for the fields of other types.
+func recordStrings(rec *Record) [fAdditionalEventData + 1]*string {
+	return [fAdditionalEventData + 1]*string{
+		fEventVersion:       &rec.EventVersion,
+		fEventSource:        &rec.EventSource,
+		fEventName:          &rec.EventName,
+		fAWSRegion:          &rec.AWSRegion,
+		fSourceIPAddress:    &rec.SourceIPAddress,
+		fUserAgent:          &rec.UserAgent,
+		fErrorCode:          &rec.ErrorCode,
+		fErrorMessage:       &rec.ErrorMessage,
+		fRequestID:          &rec.RequestID,
+		fEventID:            &rec.EventID,
+		fEventType:          &rec.EventType,
+		fRecipientAccountID: &rec.RecipientAccountID,
+		fEventCategory:      &rec.EventCategory,
+	}
 }

@@ -9,13 +9,14 @@ import (
 	"github.com/atrest/atrest/internal/samples"
 )
 
-// requestParts are the requestParameters and responseElements of every
-// sample event: the shapes the walk meets in use.
+// requestParts are the requestParameters, responseElements and
+// additionalEventData of every sample event: the shapes the walks meet in
+// use.
 func requestParts(t testing.TB) [][]byte {
 	var parts [][]byte
 	for _, v := range samples.Decoded(t, samples.Events) {
 		samples.Objects(v, func(o map[string]any) bool {
-			for _, k := range []string{"requestParameters", "responseElements"} {
+			for _, k := range []string{"requestParameters", "responseElements", "additionalEventData"} {
 				if m, ok := o[k]; ok {
 					parts = append(parts, samples.JSON(t, m))
 				}
