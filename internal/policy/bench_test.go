@@ -30,12 +30,12 @@ func BenchmarkEvaluate(b *testing.B) {
 				name = bm.name + "/outcome_remembered"
 			}
 			b.Run(name, func(b *testing.B) {
-				e, err := New(b.Context())
-				if err != nil {
-					b.Fatal(err)
-				}
-				if !memo {
-					e.SetMemoSize(0)
+				e := plainEngine(b)
+				if memo {
+					var err error
+					if e, err = New(b.Context()); err != nil {
+						b.Fatal(err)
+					}
 				}
 				in := loadInput(b, bm.input)
 				b.ReportAllocs()
@@ -107,7 +107,7 @@ func BenchmarkNew(b *testing.B) {
 		b.Run(bm.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := compileEngine(b.Context(), modules, bm.skip); err != nil {
+				if _, err := compileEngine(b.Context(), modules, bm.skip, false); err != nil {
 					b.Fatal(err)
 				}
 			}

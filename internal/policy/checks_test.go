@@ -71,7 +71,7 @@ results contains {"rule": "bad", "status": "COMPLIANT", "reason": "x"} if {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := compileEngine(t.Context(), modules, checkedStages); err != nil {
+			if _, err := compileEngine(t.Context(), modules, checkedStages, false); err != nil {
 				t.Fatalf("compiling without the checks: %v; want no error (the stage that reports it is not among checkedStages)", err)
 			}
 		})

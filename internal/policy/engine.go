@@ -140,10 +140,12 @@ type Engine struct {
 	reads map[string][]inputPath
 	memo  *memo
 	// funcs are the functions remembered by their arguments, and fmemo
-	// holds their values (funcmemo.go). With the memo on, rules are
-	// evaluated by subset queries that stand builtins in for them.
-	funcs []*memoFunc
-	fmemo *funcMemo
+	// holds their values (funcmemo.go). The compiled rules call builtins
+	// that stand in for them; builtins are the same for a function's own
+	// query.
+	funcs    []*memoFunc
+	fmemo    *funcMemo
+	builtins map[string]*topdown.Builtin
 }
 
 // ReadsEvent reports whether any rule reads the triggering event
@@ -186,14 +188,14 @@ func New(ctx context.Context) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return compileEngine(ctx, modules, checkedStages)
+	return compileEngine(ctx, modules, checkedStages, false)
 }
 
 // checkedStages are the compiler stages that only report errors: they
 // neither rewrite a module nor build anything evaluation reads. The type
 // checker's environment is read by evaluation only for `with` replacing a
-// function: the engine's own queries stand builtins in for the memoized
-// functions, and memoTypeEnv builds what those need.
+// function: the engine's queries use none, and neither do the embedded
+// rules (TestSkippedChecksChangeNoResult would show one that did).
 var checkedStages = []ast.StageID{
 	ast.StageCheckUnusedImports, ast.StageCheckKeywordOverrides, ast.StageCheckDuplicateImports,
 	ast.StageCheckVoidCalls, ast.StageCheckRuleConflicts, ast.StageCheckUndefinedFuncs,
@@ -214,12 +216,13 @@ func newEngine(ctx context.Context, fsys fs.FS) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return compileEngine(ctx, modules, nil)
+	return compileEngine(ctx, modules, nil, false)
 }
 
 // compileEngine builds an engine from parsed modules, leaving out the
-// compiler stages skip names.
-func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageID) (*Engine, error) {
+// compiler stages skip names. Plain leaves the calls of memoized functions
+// as written: the rules evaluated as opa does, to compare with.
+func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageID, plain bool) (*Engine, error) {
 	metas, err := ruleMetas(modules)
 	if err != nil {
 		return nil, err
@@ -244,7 +247,13 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 		rego.Query(Query),
 		rego.StrictBuiltinErrors(true),
 		rego.Strict(true),
-		rego.CompilerHook(func(c *ast.Compiler) { e.compiler = c.WithSkipStages(skip...) }),
+		rego.CompilerHook(func(c *ast.Compiler) {
+			e.compiler = c.WithSkipStages(skip...)
+			if !plain {
+				e.compiler.WithStageAfterID(ast.StageResolveRefs, ast.CompilerStageDefinition{
+					Name: "atrest.memo_calls", MetricName: "compile_stage_atrest_memo_calls", Stage: e.callMemoBuiltins})
+			}
+		}),
 	}
 	for _, m := range modules {
 		opts = append(opts, rego.ParsedModule(m))
@@ -252,15 +261,11 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 	if e.funcs, err = memoFuncs(modules); err != nil {
 		return nil, err
 	}
+	e.builtins = e.memoBuiltins()
 	opts = append(opts, e.memoOptions()...)
 	e.query, err = rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
-	}
-	if len(e.funcs) > 0 && slices.Contains(skip, ast.StageCheckTypes) {
-		if e.compiler.TypeEnv, err = memoTypeEnv(e.funcs); err != nil {
-			return nil, fmt.Errorf("%w: memoized functions: %w", ErrRuleSet, err)
-		}
 	}
 	a := newAnalysis(e.compiler)
 	if err := e.checkMemoFuncs(a); err != nil {
@@ -559,11 +564,8 @@ func (e *Engine) EvaluateRules(ctx context.Context, in *Input, ids []string) ([]
 // subset returns the prepared query for the union of the rules' results,
 // prepared on first use. Every rule of a type is asked through Query, whose
 // answer also shows a rule of another type that gave a result for this one.
-func (e *Engine) subset(ctx context.Context, ids []string, memoized bool) (*rego.PreparedEvalQuery, error) {
+func (e *Engine) subset(ctx context.Context, ids []string) (*rego.PreparedEvalQuery, error) {
 	key := strings.Join(ids, ",")
-	if memoized {
-		key += " memo"
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if q, ok := e.subsets[key]; ok {
@@ -577,7 +579,7 @@ func (e *Engine) subset(ctx context.Context, ids []string, memoized bool) (*rego
 	if len(ids) > 0 && slices.Equal(ids, e.byType[e.byID[ids[0]].ResourceType]) {
 		query = Query
 	}
-	q, err := e.prepare(ctx, query, memoized)
+	q, err := e.prepare(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("prepare the query for rules %s: %w", key, err)
 	}
@@ -585,18 +587,15 @@ func (e *Engine) subset(ctx context.Context, ids []string, memoized bool) (*rego
 	return q, nil
 }
 
-// prepare prepares a query against the compiled rules; memoized, with the
-// memoized functions' builtins standing in for them.
-func (e *Engine) prepare(ctx context.Context, query string, memoized bool) (*rego.PreparedEvalQuery, error) {
+// prepare prepares a query against the compiled rules, which call the
+// memoized functions' builtins.
+func (e *Engine) prepare(ctx context.Context, query string) (*rego.PreparedEvalQuery, error) {
 	opts := []func(*rego.Rego){
 		rego.Compiler(e.compiler),
 		rego.StrictBuiltinErrors(true),
 		rego.Strict(true),
 	}
-	if memoized {
-		query = e.withMemo(query)
-		opts = append(opts, e.memoOptions()...)
-	}
+	opts = append(opts, e.memoOptions()...)
 	q, err := rego.New(append(opts, rego.Query(query))...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, err
@@ -666,8 +665,8 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 		return out, nil
 	}
 	query := &e.query
-	if remember || !slices.Equal(missing, e.byType[in.ResourceType]) {
-		if query, err = e.subset(ctx, missing, remember); err != nil {
+	if !slices.Equal(missing, e.byType[in.ResourceType]) {
+		if query, err = e.subset(ctx, missing); err != nil {
 			return failAll(ids, err)
 		}
 	}

@@ -25,10 +25,13 @@ import (
 //	custom:
 //	  memoize: true
 //
-// is remembered by its arguments. The engine stands a builtin in for it
-// (`with` in the engine's queries, so the rules and their tests stay plain
-// Rego); the builtin answers from the memo, or evaluates the function once
-// on those arguments and remembers the value. A memoized function must read
+// is remembered by its arguments. The engine stands a builtin in for it: a
+// compiler stage of its own, right after references are resolved, points
+// each call of the function at the builtin, so the rules and their tests
+// stay plain Rego and evaluation pays nothing for the stand-in (a `with`
+// in the query would make OPA look every call up among its replacements).
+// The builtin answers from the memo, or evaluates the function once on
+// those arguments and remembers the value. A memoized function must read
 // nothing but its arguments and call no builtin whose result varies: New
 // refuses one that does not.
 
@@ -37,6 +40,9 @@ import (
 // policy rule's outcome for one creator, with its key; measured on 2,000),
 // so a full memo holds about 6 MB.
 const DefaultFuncMemoSize = 4_000
+
+// builtinNS is the namespace of the memoized functions' builtins.
+const builtinNS = "atrest"
 
 // memoizeKey is the METADATA custom key that marks a remembered function.
 const memoizeKey = "memoize"
@@ -66,7 +72,7 @@ func memoFuncs(modules []*ast.Module) ([]*memoFunc, error) {
 				continue
 			}
 			seen[ref.String()] = true
-			out = append(out, &memoFunc{ref: ref, arity: len(r.Head.Args), builtin: fmt.Sprintf("atrest.memo%d", len(out))})
+			out = append(out, &memoFunc{ref: ref, arity: len(r.Head.Args), builtin: fmt.Sprintf("%s.memo%d", builtinNS, len(out))})
 		}
 	}
 	return out, nil
@@ -91,50 +97,6 @@ func (f *memoFunc) declare() *rego.Function {
 	return &rego.Function{Name: f.builtin, Decl: types.NewFunction(types.Args(args...), types.A)}
 }
 
-// memoTypeEnv is the type environment evaluation reads to let `with`
-// stand a builtin in for a function: it must know the memoized functions
-// and their builtins as functions. New leaves the type checker out (a
-// check: nothing evaluation needs but this), so the environment is that of
-// a compilation of stubs with the same paths and arities, which takes a
-// fraction of checking every rule.
-func memoTypeEnv(funcs []*memoFunc) (*ast.TypeEnv, error) {
-	byPkg := map[string][]string{}
-	var pkgs []string
-	for _, f := range funcs {
-		pkg := f.ref[1 : len(f.ref)-1].String() // data.a.b.f: a.b
-		args := make([]string, f.arity)
-		for i := range args {
-			args[i] = fmt.Sprintf("a%d", i)
-		}
-		name, _ := f.ref[len(f.ref)-1].Value.(ast.String)
-		if _, seen := byPkg[pkg]; !seen {
-			pkgs = append(pkgs, pkg)
-		}
-		byPkg[pkg] = append(byPkg[pkg], fmt.Sprintf("%s(%s) := true", string(name), strings.Join(args, ", ")))
-	}
-	modules := map[string]*ast.Module{}
-	for i, pkg := range pkgs {
-		src := "package " + pkg + "\n\n" + strings.Join(byPkg[pkg], "\n") + "\n"
-		m, err := ast.ParseModuleWithOpts(fmt.Sprintf("memo%d.rego", i), src, ast.ParserOptions{RegoVersion: ast.RegoV1})
-		if err != nil {
-			return nil, err
-		}
-		modules[fmt.Sprintf("memo%d.rego", i)] = m
-	}
-	builtins := map[string]*ast.Builtin{}
-	for _, f := range funcs {
-		builtins[f.builtin] = &ast.Builtin{Name: f.builtin, Decl: f.declare().Decl}
-	}
-	c := ast.NewCompiler().WithBuiltins(builtins)
-	if c.Compile(modules); c.Failed() {
-		return nil, c.Errors
-	}
-	return c.TypeEnv, nil
-}
-
-// with is the query text that stands f's builtin in for it.
-func (f *memoFunc) with() string { return " with " + f.ref.String() + " as " + f.builtin }
-
 // funcMemo remembers function values by the hash of the function and its
 // arguments. It is safe for concurrent use.
 type funcMemo struct {
@@ -157,15 +119,62 @@ func (e *Engine) memoOptions() []func(*rego.Rego) {
 	return opts
 }
 
-// withMemo appends to a query the `with` modifiers that stand the builtins
-// in for the memoized functions.
-func (e *Engine) withMemo(query string) string {
-	var sb strings.Builder
-	sb.WriteString(query)
+// memoBuiltins are the memoized functions' builtins for a query evaluated
+// by topdown itself: a memoized function's own, which may call another.
+func (e *Engine) memoBuiltins() map[string]*topdown.Builtin {
+	out := make(map[string]*topdown.Builtin, len(e.funcs))
 	for _, f := range e.funcs {
-		sb.WriteString(f.with())
+		decl := f.declare()
+		out[f.builtin] = &topdown.Builtin{
+			Decl: &ast.Builtin{Name: decl.Name, Decl: decl.Decl},
+			Func: func(bctx topdown.BuiltinContext, args []*ast.Term, iter func(*ast.Term) error) error {
+				v, err := e.callMemo(bctx, f, args)
+				if err != nil || v == nil {
+					return err
+				}
+				return iter(v)
+			},
+		}
 	}
-	return sb.String()
+	return out
+}
+
+// callMemoBuiltins is the compiler stage that points every call of a
+// memoized function at its builtin. It runs once references are resolved,
+// so a call names the function by its full reference however the rule
+// wrote it. The function itself stays as written: the builtin's query
+// calls it.
+func (e *Engine) callMemoBuiltins(c *ast.Compiler) *ast.Error {
+	if len(e.funcs) == 0 {
+		return nil
+	}
+	to := make(map[string]*ast.Term, len(e.funcs))
+	for _, f := range e.funcs {
+		to[f.ref.String()] = ast.RefTerm(ast.VarTerm(builtinNS), ast.StringTerm(strings.TrimPrefix(f.builtin, builtinNS+".")))
+	}
+	redirect := func(op *ast.Term) *ast.Term {
+		if r, isRef := op.Value.(ast.Ref); isRef && r.HasPrefix(ast.DefaultRootRef) {
+			if t, ok := to[r.String()]; ok {
+				return t
+			}
+		}
+		return op
+	}
+	for _, m := range c.Modules {
+		ast.WalkExprs(m, func(x *ast.Expr) bool {
+			if terms, isCall := x.Terms.([]*ast.Term); isCall && len(terms) > 0 {
+				terms[0] = redirect(terms[0])
+			}
+			return false
+		})
+		ast.WalkTerms(m, func(t *ast.Term) bool {
+			if call, isCall := t.Value.(ast.Call); isCall && len(call) > 0 {
+				call[0] = redirect(call[0])
+			}
+			return false
+		})
+	}
+	return nil
 }
 
 // checkMemoFuncs compiles each memoized function's query and checks it
@@ -203,6 +212,9 @@ var emptyStore = sync.OnceValue(func() storage.Store { return inmem.New() })
 // callMemo answers a call of f from the memo, or evaluates f on args and
 // remembers its value.
 func (e *Engine) callMemo(bctx rego.BuiltinContext, f *memoFunc, args []*ast.Term) (*ast.Term, error) {
+	if !e.fmemo.on() {
+		return e.evalFunc(bctx, f, args)
+	}
 	key, ok := argsKey(f, args)
 	if ok {
 		if v, hit := e.fmemo.lookup(key); hit {
@@ -236,6 +248,7 @@ func (e *Engine) evalFunc(bctx rego.BuiltinContext, f *memoFunc, args []*ast.Ter
 		WithStore(store).
 		WithTransaction(txn).
 		WithInput(ast.ArrayTerm(args...)).
+		WithBuiltins(e.builtins).
 		WithStrictBuiltinErrors(true)
 	if bctx.Cancel != nil {
 		q = q.WithCancel(bctx.Cancel)
@@ -269,6 +282,13 @@ func argsKey(f *memoFunc, args []*ast.Term) (sum [sha256.Size]byte, ok bool) {
 	}
 	*buf = text
 	return sha256.Sum256(text), true
+}
+
+// on reports whether the memo remembers anything.
+func (m *funcMemo) on() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.max > 0
 }
 
 // lookup returns the remembered value for key.

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // memoized is a test function file: f marked memoize, with body.
@@ -176,5 +178,147 @@ func TestMemoFuncSharedByPolicyTemplate(t *testing.T) {
 	other := judge("fs-3", "fs-4", false)
 	if other.Status != "COMPLIANT" || !strings.Contains(other.Reason, "no statement allows") || e.MemoStats().FuncMisses != misses+1 {
 		t.Errorf("Allow naming another file system: %v, memo %+v: want it evaluated, no statement allowing", other, e.MemoStats())
+	}
+}
+
+// plainEngine compiles the embedded rules as New does but leaves the calls
+// of memoized functions as written, with no memo: the rules evaluated as
+// opa evaluates them.
+func plainEngine(tb testing.TB) *Engine {
+	tb.Helper()
+	modules, err := embeddedModules()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e, err := compileEngine(tb.Context(), modules, checkedStages, true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.SetMemoSize(0)
+	return e
+}
+
+// callsOf counts, in the engine's compiled modules, the calls whose
+// operator is ref.
+func callsOf(e *Engine, ref string) int {
+	n := 0
+	count := func(op *ast.Term) {
+		if op.String() == ref {
+			n++
+		}
+	}
+	for _, m := range e.compiler.Modules {
+		ast.WalkExprs(m, func(x *ast.Expr) bool {
+			if terms, isCall := x.Terms.([]*ast.Term); isCall && len(terms) > 0 {
+				count(terms[0])
+			}
+			return false
+		})
+		ast.WalkTerms(m, func(t *ast.Term) bool {
+			if call, isCall := t.Value.(ast.Call); isCall && len(call) > 0 {
+				count(call[0])
+			}
+			return false
+		})
+	}
+	return n
+}
+
+// TestMemoFuncCalledEverywhere writes the calls of a memoized function in
+// every place Rego allows one (an expression, an assignment, a rule's
+// value, an else, a comprehension, an every, an argument of another call,
+// through an import and by its full name, from another memoized function)
+// and checks that each is answered by the builtin: after compiling, no call
+// names the function, the first round evaluates each distinct argument
+// once and the second answers all from the memo, with what plain Rego gives.
+func TestMemoFuncCalledEverywhere(t *testing.T) {
+	rules := testRules(t, map[string]string{
+		"lib/m.rego": memoized("m", `f(x) := upper(x) if x != "undefined"`) + `
+# METADATA
+# custom:
+#   memoize: true
+g(x) := concat("+", [f(x), data.atrest.lib.m.f("g")])
+`,
+		"efs/calls.rego": rule("calls", "calls", `import data.atrest.lib.m
+
+results contains {"rule": "calls", "status": "COMPLIANT", "reason": concat(" ", [a, b, c, d, e, h, k])} if {
+	input.resource_type == "AWS::EFS::FileSystem"
+	m.f("expr")
+	every s in ["every"] {
+		m.f(s) == "EVERY"
+	}
+}
+
+a := m.f(input.resource)
+
+b := v if {
+	v := data.atrest.lib.m.f("undefined")
+} else := m.f("else")
+
+c := concat(",", [m.f(x) | some x in ["comp1", "comp2"]])
+
+d := lower(m.f("nested"))
+
+e := m.g("both")
+
+h := x if {
+	x := m.f("assigned")
+}
+
+k := sprintf("%s", [m.f("argument")])`),
+	})
+	modules, err := parseModules(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := compileEngine(t.Context(), modules, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := compileEngine(t.Context(), modules, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.SetMemoSize(0)
+	for _, f := range e.funcs {
+		if n := callsOf(e, f.ref.String()); n != 0 {
+			t.Errorf("%d calls of %s are left in the compiled rules", n, f.ref)
+		}
+		if n := callsOf(e, f.builtin); n == 0 {
+			t.Errorf("no call of %s in the compiled rules", f.builtin)
+		}
+		if n := callsOf(plain, f.builtin); n != 0 {
+			t.Errorf("%d calls of %s in the plain engine's rules", n, f.builtin)
+		}
+	}
+	judge := func(e *Engine) string {
+		t.Helper()
+		got, err := e.EvaluateRules(t.Context(), fsInput, []string{"calls"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got[0].Reason
+	}
+	wantReason := judge(plain)
+	if wantReason != "ARN:FS ELSE COMP1,COMP2 nested BOTH+G ASSIGNED ARGUMENT" {
+		t.Fatalf("plain Rego gives %q", wantReason)
+	}
+	for round := range 2 {
+		if got := judge(e); got != wantReason {
+			t.Errorf("round %d: %q, want %q", round, got, wantReason)
+		}
+		e.memo.mu.Lock()
+		clear(e.memo.results)
+		e.memo.mu.Unlock()
+	}
+	// The first round evaluates f on expr, every, arn:fs, undefined, else,
+	// comp1, comp2, nested, assigned and argument, g on both, and f on
+	// both and g inside it: 13. The second answers the rule's 11 calls.
+	st := e.MemoStats()
+	if st.FuncMisses != 13 || st.FuncHits != 11 {
+		t.Errorf("function memo %+v, want 13 misses, then 11 hits", st)
+	}
+	if p := plain.MemoStats(); p.FuncHits+p.FuncMisses != 0 {
+		t.Errorf("plain engine's function memo %+v, want it unused", p)
 	}
 }

@@ -131,11 +131,7 @@ func TestMemoAnswersAsEvaluation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := New(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain.SetMemoSize(0)
+	plain := plainEngine(t)
 	names := []string{
 		"fs-aws-managed-required-cmk", "fs-deleted", "fs-encrypted-cmk-tls", "fs-key-not-allowed",
 		"fs-unencrypted", "key-asymmetric", "key-aws-managed", "key-cmk-healthy",
