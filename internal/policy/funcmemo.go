@@ -210,8 +210,14 @@ const memoOut = "__atrest_memo_out__"
 var emptyStore = sync.OnceValue(func() storage.Store { return inmem.New() })
 
 // callMemo answers a call of f from the memo, or evaluates f on args and
-// remembers its value.
+// remembers its value. OPA passes a builtin the term its result goes to
+// after the arguments, where the call has one: a variable of that call,
+// which is no part of what f is called on.
 func (e *Engine) callMemo(bctx rego.BuiltinContext, f *memoFunc, args []*ast.Term) (*ast.Term, error) {
+	if len(args) < f.arity {
+		return nil, fmt.Errorf("%s called with %d arguments, not %d", f.ref, len(args), f.arity)
+	}
+	args = args[:f.arity]
 	if !e.fmemo.on() {
 		return e.evalFunc(bctx, f, args)
 	}
