@@ -114,3 +114,54 @@ func BenchmarkNew(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMemoKey hashes what every rule of a resource type reads of a
+// realistic input, its policies parsed from their texts as a pipeline's
+// are: the cost of asking the memo, paid for every rule judged.
+func BenchmarkMemoKey(b *testing.B) {
+	e := engine(b)
+	for _, name := range []string{"key-cmk-healthy", "fs-encrypted-cmk-tls"} {
+		in := docInput(b, name)
+		ids := e.byType[in.ResourceType]
+		v, err := inputValue(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(in.ResourceType, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				docs, digests := docsOf(in), make([]pathSum, e.paths)
+				for _, id := range ids {
+					if _, ok := e.readsKey(id, v, docs, digests); !ok {
+						b.Fatalf("%s not remembered", id)
+					}
+				}
+			}
+		})
+	}
+}
+
+// docInput loads a testdata input with its policies parsed from their JSON
+// texts, as a pipeline's are.
+func docInput(tb testing.TB, name string) *Input {
+	tb.Helper()
+	in := loadInput(tb, name)
+	parse := func(v any) any {
+		text, err := json.Marshal(v)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		d, ok := ParseDocumentText(string(text))
+		if !ok {
+			tb.Fatalf("%s: policy %s does not parse", name, text)
+		}
+		return d
+	}
+	if in.Key != nil && in.Key.Policy != nil {
+		in.Key.Policy = parse(in.Key.Policy)
+	}
+	if in.FileSystem != nil && in.FileSystem.Policy != nil {
+		in.FileSystem.Policy = parse(in.FileSystem.Policy)
+	}
+	return in
+}

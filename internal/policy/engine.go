@@ -138,6 +138,7 @@ type Engine struct {
 	// reads are the input paths each remembered rule reads; memo holds
 	// the results by their hash (memo.go).
 	reads map[string][]inputPath
+	paths int // distinct paths in reads
 	memo  *memo
 	// funcs are the functions remembered by their arguments, and fmemo
 	// holds their values (funcmemo.go). The compiled rules call builtins
@@ -271,7 +272,7 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 	if err := e.checkMemoFuncs(a); err != nil {
 		return nil, err
 	}
-	e.reads = ruleReads(a, e.pkg)
+	e.reads, e.paths = ruleReads(a, e.pkg)
 	return e, nil
 }
 
@@ -631,16 +632,10 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 	if err := ctx.Err(); err != nil {
 		return failAll(ids, fmt.Errorf("evaluate %s: %w", in.Resource, err))
 	}
-	digests := map[string][sha256.Size]byte{}
-	// A key policy parsed from a text is identified by the text's hash
-	// instead of its value's: the value need not be written out.
-	if in.Key != nil {
-		if d, ok := in.Key.Policy.(*Document); ok {
-			if sum, ok := d.Sum(); ok {
-				digests[keyPolicyPath] = sum
-			}
-		}
-	}
+	// A policy parsed from a text is identified by the text's hash instead
+	// of its value's: the value need not be written out.
+	docs := docsOf(in)
+	digests := make([]pathSum, e.paths)
 	keys := make(map[string][sha256.Size]byte, len(ids))
 	out := make([]Result, 0, len(ids))
 	var missing []string
@@ -650,7 +645,7 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 			missing = append(missing, id)
 			continue
 		}
-		if key, ok := e.readsKey(id, value, digests); ok {
+		if key, ok := e.readsKey(id, value, docs, digests); ok {
 			keys[id] = key
 			if r, hit := e.memo.lookup(key); hit {
 				out = append(out, r)

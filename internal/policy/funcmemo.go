@@ -272,22 +272,20 @@ func (e *Engine) evalFunc(bctx rego.BuiltinContext, f *memoFunc, args []*ast.Ter
 	return nil, fmt.Errorf("%s gave %d values", f.ref, len(rs))
 }
 
-// argsKey hashes f and the canonical text of its arguments; ok is false
-// when an argument has no text.
+// argsKey hashes f and the value text of its arguments; ok is false when
+// an argument is not data.
 func argsKey(f *memoFunc, args []*ast.Term) (sum [sha256.Size]byte, ok bool) {
 	buf := textBuffers.Get().(*[]byte)
 	defer textBuffers.Put(buf)
 	text := append((*buf)[:0], f.builtin...)
+	text = append(text, 0)
 	for _, a := range args {
-		var err error
-		text = append(text, 0)
-		if text, err = a.AppendText(text); err != nil {
-			*buf = text
-			return sum, false
+		if text, ok = appendValueText(text, a, nil); !ok {
+			break
 		}
 	}
 	*buf = text
-	return sha256.Sum256(text), true
+	return sha256.Sum256(text), ok
 }
 
 // on reports whether the memo remembers anything.

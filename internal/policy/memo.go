@@ -28,16 +28,13 @@ const DefaultMemoSize = 20_000
 // resource, another resource in the same state when the rule names none)
 // costs that hash, not an evaluation.
 
-// keyPolicyPath names the key policy's path (inputPath.name). A key policy
-// that is a Document parsed from a text is hashed by that text (judge).
-const keyPolicyPath = "input.key.policy"
-
 // inputPath is a path into the input document: the ground string prefix of
 // an input reference (input.key.policy for input.key.policy.Statement[i]).
 type inputPath struct {
 	keys  []string
 	terms []*ast.Term // keys as terms, to look them up
 	name  string      // input.key.policy
+	index int         // among every path any rule reads (Engine.paths)
 }
 
 func newInputPath(keys []string) inputPath {
@@ -55,7 +52,8 @@ func (p inputPath) String() string { return p.name }
 // rules: the rules in the dependency closure of the rule's results set, with
 // their else branches. A rule absent from the map is never remembered: its
 // closure calls a non-deterministic builtin or uses `with`.
-func ruleReads(a *analysis, pkg map[string]string) map[string][]inputPath {
+// Each distinct path is given an index, from 0 to the count returned.
+func ruleReads(a *analysis, pkg map[string]string) (map[string][]inputPath, int) {
 	reads := map[string][]inputPath{}
 	for id, path := range pkg {
 		ref := ast.MustParseRef(path + "." + resultsRule)
@@ -64,7 +62,18 @@ func ruleReads(a *analysis, pkg map[string]string) map[string][]inputPath {
 			reads[id] = paths
 		}
 	}
-	return reads
+	index := map[string]int{}
+	for _, paths := range reads {
+		for i, p := range paths {
+			n, seen := index[p.name]
+			if !seen {
+				n = len(index)
+				index[p.name] = n
+			}
+			paths[i].index = n
+		}
+	}
+	return reads, len(index)
 }
 
 // analysis works out what compiled rules read. Each rule is read once,
@@ -241,55 +250,58 @@ func (e *Engine) SetMemoSize(n int) {
 }
 
 // readsKey hashes a rule's ID and the values of input at the paths it
-// reads; digests keeps each path's hash for the other rules of one input.
-// ok is false when the rule is not remembered.
-func (e *Engine) readsKey(id string, input ast.Value, digests map[string][sha256.Size]byte) (sum [sha256.Size]byte, ok bool) {
+// reads; digests keeps each path's hash (by inputPath.index) for the other
+// rules of one input. ok is false when the rule is not remembered.
+func (e *Engine) readsKey(id string, input ast.Value, docs []knownDoc, digests []pathSum) (sum [sha256.Size]byte, ok bool) {
 	paths, ok := e.reads[id]
 	if !ok {
 		return sum, false
 	}
-	h := sha256.New()
-	h.Write([]byte(id))
+	buf := textBuffers.Get().(*[]byte)
+	defer textBuffers.Put(buf)
+	text := append((*buf)[:0], id...)
 	for _, p := range paths {
-		d, seen := digests[p.name]
-		if !seen {
-			if d, ok = pathDigest(input, p); !ok {
+		d := &digests[p.index]
+		if !d.done {
+			if d.sum, ok = pathDigest(input, p, docs); !ok {
 				return sum, false
 			}
-			digests[p.name] = d
+			d.done = true
 		}
-		h.Write([]byte{0})
-		h.Write([]byte(p.name))
-		h.Write(d[:])
+		text = append(append(append(text, 0), p.name...), d.sum[:]...)
 	}
-	h.Sum(sum[:0])
-	return sum, true
+	*buf = text
+	return sha256.Sum256(text), true
 }
 
-// textBuffers are reused for the texts pathDigest hashes.
+// pathSum is the hash of the value at one input path, once worked out.
+type pathSum struct {
+	sum  [sha256.Size]byte
+	done bool
+}
+
+// textBuffers are reused for the texts the memos hash.
 var textBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// pathDigest hashes the canonical text of the value at p (objects and sets
-// with sorted keys, strings quoted) after "=", or "undefined" where the
-// input holds none; ok is false when the value has no text.
-func pathDigest(input ast.Value, p inputPath) (sum [sha256.Size]byte, ok bool) {
-	v := input
+// pathDigest hashes the value text of the value at p after "=", or
+// "undefined" where the input holds none; ok is false when the value is not
+// data.
+func pathDigest(input ast.Value, p inputPath, docs []knownDoc) (sum [sha256.Size]byte, ok bool) {
+	t := ast.NewTerm(input)
 	for _, k := range p.terms {
-		obj, isObject := v.(ast.Object)
-		var t *ast.Term
+		obj, isObject := t.Value.(ast.Object)
 		if isObject {
 			t = obj.Get(k)
 		}
-		if t == nil {
+		if !isObject || t == nil {
 			return sha256.Sum256([]byte("undefined")), true
 		}
-		v = t.Value
 	}
 	buf := textBuffers.Get().(*[]byte)
 	defer textBuffers.Put(buf)
-	text, err := ast.NewTerm(v).AppendText(append((*buf)[:0], '='))
+	text, ok := appendValueText(append((*buf)[:0], '='), t, docs)
 	*buf = text
-	return sha256.Sum256(text), err == nil
+	return sha256.Sum256(text), ok
 }
 
 // on reports whether the memo remembers anything.
