@@ -231,7 +231,7 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 	e := &Engine{rules: metas, byID: map[string]RuleMeta{}, byType: map[string][]string{},
 		pkg: map[string]string{}, subsets: map[string]*rego.PreparedEvalQuery{},
 		memo:  &memo{max: DefaultMemoSize, results: map[[sha256.Size]byte]Result{}},
-		fmemo: &funcMemo{max: DefaultFuncMemoSize, values: map[[sha256.Size]byte]*ast.Term{}}}
+		fmemo: &funcMemo{max: DefaultFuncMemoSize, values: map[string]map[[sha256.Size]byte]*ast.Term{}}}
 	for _, meta := range metas { // sorted by ID, so byType's lists are too
 		e.byID[meta.ID] = meta
 		e.byType[meta.ResourceType] = append(e.byType[meta.ResourceType], meta.ID)

@@ -35,10 +35,11 @@ import (
 // nothing but its arguments and call no builtin whose result varies: New
 // refuses one that does not.
 
-// DefaultFuncMemoSize bounds how many function values an engine remembers;
-// once full, the memo is cleared. A value takes about 1.6 KB (the key
-// policy rule's outcome for one creator, with its key; measured on 2,000),
-// so a full memo holds about 6 MB.
+// DefaultFuncMemoSize bounds how many values of each function an engine
+// remembers; once a function's are full, they are cleared. The largest
+// value takes about 1.6 KB (the key policy rule's outcome for one creator,
+// with its key; measured on 2,000), so its full memo holds about 6 MB; the
+// others' values are a boolean or a small object.
 const DefaultFuncMemoSize = 4_000
 
 // builtinNS is the namespace of the memoized functions' builtins.
@@ -100,9 +101,12 @@ func (f *memoFunc) declare() *rego.Function {
 // funcMemo remembers function values by the hash of the function and its
 // arguments. It is safe for concurrent use.
 type funcMemo struct {
-	mu     sync.Mutex
-	max    int
-	values map[[sha256.Size]byte]*ast.Term // nil: the function is undefined there
+	mu  sync.Mutex
+	max int // values per function
+	// values holds each function's values (nil: the function is
+	// undefined there), by its builtin: one function's values never push
+	// out another's.
+	values map[string]map[[sha256.Size]byte]*ast.Term
 	hits   int
 	misses int
 }
@@ -223,7 +227,7 @@ func (e *Engine) callMemo(bctx rego.BuiltinContext, f *memoFunc, args []*ast.Ter
 	}
 	key, ok := argsKey(f, args)
 	if ok {
-		if v, hit := e.fmemo.lookup(key); hit {
+		if v, hit := e.fmemo.lookup(f, key); hit {
 			return v, nil
 		}
 	}
@@ -232,7 +236,7 @@ func (e *Engine) callMemo(bctx rego.BuiltinContext, f *memoFunc, args []*ast.Ter
 		return nil, err
 	}
 	if ok {
-		e.fmemo.store(key, v)
+		e.fmemo.store(f, key, v)
 	}
 	return v, nil
 }
@@ -296,10 +300,10 @@ func (m *funcMemo) on() bool {
 }
 
 // lookup returns the remembered value for key.
-func (m *funcMemo) lookup(key [sha256.Size]byte) (*ast.Term, bool) {
+func (m *funcMemo) lookup(f *memoFunc, key [sha256.Size]byte) (*ast.Term, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	v, ok := m.values[key]
+	v, ok := m.values[f.builtin][key]
 	if ok {
 		m.hits++
 	} else {
@@ -308,15 +312,21 @@ func (m *funcMemo) lookup(key [sha256.Size]byte) (*ast.Term, bool) {
 	return v, ok
 }
 
-// store remembers a value.
-func (m *funcMemo) store(key [sha256.Size]byte, v *ast.Term) {
+// store remembers a value of f; once f has max values, they are
+// forgotten.
+func (m *funcMemo) store(f *memoFunc, key [sha256.Size]byte, v *ast.Term) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.max <= 0 {
 		return
 	}
-	if len(m.values) >= m.max {
-		clear(m.values)
+	values := m.values[f.builtin]
+	switch {
+	case values == nil:
+		values = map[[sha256.Size]byte]*ast.Term{}
+		m.values[f.builtin] = values
+	case len(values) >= m.max:
+		clear(values)
 	}
-	m.values[key] = v
+	values[key] = v
 }

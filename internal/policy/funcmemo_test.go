@@ -326,3 +326,38 @@ n := m.f("nested")`),
 		t.Errorf("plain engine's function memo %+v, want it unused", p)
 	}
 }
+
+// TestMemoFuncBoundPerFunction fills one function's memo past its bound and
+// checks that another function's values stay remembered.
+func TestMemoFuncBoundPerFunction(t *testing.T) {
+	e, err := newEngine(t.Context(), testRules(t, map[string]string{
+		"lib/m.rego": memoized("m", `f(x) := upper(x)`) + `
+# METADATA
+# custom:
+#   memoize: true
+g(x) := lower(x)
+`,
+		"efs/calls.rego": rule("calls", "calls", `import data.atrest.lib.m
+
+results contains {"rule": "calls", "status": "COMPLIANT", "reason": concat(" ", [m.g("G"), m.f(input.resource)])} if {
+	input.resource_type == "AWS::EFS::FileSystem"
+}`),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetMemoSize(2)
+	for _, resource := range []string{"a", "b", "c", "d", "e"} {
+		in := *fsInput
+		in.Resource = resource
+		got, err := e.EvaluateRules(t.Context(), &in, []string{"calls"})
+		if err != nil || got[0].Reason != "g "+strings.ToUpper(resource) {
+			t.Fatalf("%s: %v (%v)", resource, got, err)
+		}
+	}
+	// f is evaluated on each of five resources, its memo cleared twice on
+	// the way; g once, then answered four times.
+	if st := e.MemoStats(); st.FuncMisses != 6 || st.FuncHits != 4 {
+		t.Errorf("function memo %+v, want 6 misses (f 5, g 1) and 4 hits (g)", st)
+	}
+}

@@ -264,9 +264,15 @@ compile_resource(s) := {"why": "it has both Resource and NotResource"} if {
 	not_element := "NotResource" in object.keys(s)
 }
 
-# names_resources holds when a statement of policy has a Resource or
-# NotResource value other than "*": only then may a decision depend on the
-# resource the request names.
+# METADATA
+# title: Whether a policy names resources
+# description: >-
+#   Holds when a statement of policy has a Resource or NotResource value
+#   other than "*": only then may a decision depend on the resource the
+#   request names. It reads its argument only, so the engine remembers it
+#   by the policy, which every change to a resource reads again.
+# custom:
+#   memoize: true
 names_resources(policy) if {
 	some s in statements(policy)
 	is_object(s)
