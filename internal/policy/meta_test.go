@@ -1,10 +1,13 @@
 package policy
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/atrest/atrest/rules"
 )
@@ -34,6 +37,44 @@ func TestRuleIDsFollowPackagePath(t *testing.T) {
 	}
 	if n != 8 {
 		t.Errorf("found %d rule packages, want 8", n)
+	}
+}
+
+// TestResultsRepeatMetadata checks that every embedded rule's results name
+// the id its METADATA gives and are guarded by a comparison with the
+// resource type it gives, both as constants: the rules write them again
+// rather than read them from rego.metadata.chain() on every evaluation.
+func TestResultsRepeatMetadata(t *testing.T) {
+	modules, err := parseModules(rules.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range modules {
+		if !isRule(m) {
+			continue
+		}
+		meta, err := ruleMeta(m)
+		if err != nil {
+			t.Fatalf("%s: %v", m.Package.Location.File, err)
+		}
+		file := m.Package.Location.File
+		for _, r := range m.Rules {
+			if !r.Head.Ref().Equal(ast.Ref{ast.VarTerm(resultsRule)}) {
+				continue
+			}
+			obj, ok := r.Head.Key.Value.(ast.Object)
+			if !ok {
+				t.Errorf("%s:%d: results holds %v, not an object literal", file, r.Location.Row, r.Head.Key)
+				continue
+			}
+			if id := obj.Get(ast.StringTerm("rule")); id == nil || !id.Equal(ast.StringTerm(meta.ID)) {
+				t.Errorf("%s:%d: results name rule %v, METADATA says %q", file, r.Location.Row, id, meta.ID)
+			}
+			guard := ast.MustParseExpr(fmt.Sprintf("input.resource_type == %q", meta.ResourceType))
+			if len(r.Body) == 0 || !r.Body[0].Equal(guard) {
+				t.Errorf("%s:%d: results are not first guarded by %v", file, r.Location.Row, guard)
+			}
+		}
 	}
 }
 

@@ -50,7 +50,7 @@ import data.atrest.lib.report
 
 # results holds this rule's one result for a trail, EventBridge rule or
 # subscription filter.
-results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
+results contains {"rule": "cloudtrail_monitoring_intact", "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::CloudTrail::Trail" # a constant, so rule indexing skips other types
 }
 

@@ -35,7 +35,7 @@ package atrest.efs.encrypted_at_rest
 import data.atrest.lib.report
 
 # results holds this rule's one result for a file system.
-results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
+results contains {"rule": "efs_encrypted_at_rest", "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::EFS::FileSystem" # a constant, so rule indexing skips other types
 }
 

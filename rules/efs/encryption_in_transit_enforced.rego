@@ -37,10 +37,9 @@
 package atrest.efs.encryption_in_transit_enforced
 
 import data.atrest.lib.iam
-import data.atrest.lib.report
 
 # results holds this rule's one result for a file system.
-results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
+results contains {"rule": "efs_encryption_in_transit_enforced", "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::EFS::FileSystem" # a constant, so rule indexing skips other types
 }
 

@@ -47,10 +47,9 @@ package atrest.efs.kms_key_policy_grants_efs
 
 import data.atrest.lib.iam
 import data.atrest.lib.key
-import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
+results contains {"rule": "efs_kms_key_policy_grants_efs", "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
 }
 

@@ -50,10 +50,9 @@
 package atrest.kms.key_rotation_enabled
 
 import data.atrest.lib.key
-import data.atrest.lib.report
 
 # results holds this rule's one result for a key.
-results contains report.result(rego.metadata.chain(), input.resource_type, verdict) if {
+results contains {"rule": "kms_key_rotation_enabled", "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::KMS::Key" # a constant, so rule indexing skips other types
 }
 
