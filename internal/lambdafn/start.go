@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -71,7 +72,7 @@ func startMonitor(start func(*Monitor)) error {
 		log.Error("settings", "error", err.Error())
 		return err
 	}
-	m, err := withoutCollection(func() (*Monitor, error) {
+	m, err := withoutCollection(os.Getenv, func() (*Monitor, error) {
 		return NewMonitor(context.Background(), s, log, os.Stdout)
 	})
 	if err != nil {
@@ -93,18 +94,49 @@ const initMemoryLimit = 64 << 20
 // ms of INIT's CPU on a 2-core machine (BenchmarkInitCPU). The one
 // collection at the end, still within INIT, leaves nothing for the first
 // invocation. A memory limit (initMemoryLimit, or GOMEMLIMIT when lower)
-// stays as a bound: near it the collector runs anyway. GOGC and GOMEMLIMIT
-// are restored for the invocations.
-func withoutCollection[T any](build func() (T, error)) (T, error) {
+// stays as a bound: near it the collector runs anyway. The invocations
+// then run with invocationGC's settings.
+func withoutCollection[T any](getenv func(string) string, build func() (T, error)) (T, error) {
 	percent := debug.SetGCPercent(-1)
 	limit := debug.SetMemoryLimit(-1) // reads the limit
 	debug.SetMemoryLimit(min(limit, initMemoryLimit))
 	defer func() {
+		percent, limit := invocationGC(getenv, percent, limit)
 		debug.SetMemoryLimit(limit)
 		debug.SetGCPercent(percent)
 		runtime.GC()
 	}()
 	return build()
+}
+
+// invocationGCPercent is the collector's GOGC for a function's invocations
+// when none is set. A function keeps ~20 MB live (compiled rules, clients,
+// memos, state) and each event leaves ~50-100 KB of garbage: at Go's
+// default of 100 the collector would run every ~200 events and take about
+// a sixth of an event's CPU (BenchmarkEvent's new_resource under GOGC=400
+// and 100).
+const invocationGCPercent = 400
+
+// invocationGC is GOGC and the memory limit for the invocations, from what
+// the process had (percent, limit) and its environment. In Lambda
+// (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB), the heap may grow to
+// invocationGCPercent beyond what is live, within a limit of 70 % of the
+// function's memory, near which the collector runs as often as it must:
+// the rest is the binary, stacks and the runtime's own. A GOGC or
+// GOMEMLIMIT in the environment is kept as set, and outside Lambda both are
+// as the process had them.
+func invocationGC(getenv func(string) string, percent int, limit int64) (int, int64) {
+	mb, err := strconv.Atoi(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
+	if err != nil || mb <= 0 {
+		return percent, limit
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		limit = int64(mb) << 20 * 7 / 10
+	}
+	if getenv("GOGC") == "" {
+		percent = invocationGCPercent
+	}
+	return percent, limit
 }
 
 // noResult gives a scheduled handler the result type lambda.StartHandlerFunc

@@ -14,12 +14,29 @@ func TestWithoutCollection(t *testing.T) {
 		percent int   // GOGC before the cold start
 		limit   int64 // GOMEMLIMIT before the cold start
 		err     error // what build returns
-		// wantLimit is the limit while build runs.
-		wantLimit int64
+		env     map[string]string
+		// wantLimit is the limit while build runs; wantAfterPercent and
+		// wantAfterLimit GOGC and the limit for the invocations.
+		wantLimit        int64
+		wantAfterPercent int
+		wantAfterLimit   int64
 	}{
-		{name: "defaults", percent: 100, limit: 1<<63 - 1, wantLimit: initMemoryLimit},
-		{name: "GOGC and a lower GOMEMLIMIT set", percent: 50, limit: 32 << 20, wantLimit: 32 << 20},
-		{name: "build fails", percent: 100, limit: 1<<63 - 1, err: errBuild, wantLimit: initMemoryLimit},
+		{name: "defaults", percent: 100, limit: 1<<63 - 1, wantLimit: initMemoryLimit,
+			wantAfterPercent: 100, wantAfterLimit: 1<<63 - 1},
+		{name: "GOGC and a lower GOMEMLIMIT set", percent: 50, limit: 32 << 20, wantLimit: 32 << 20,
+			wantAfterPercent: 50, wantAfterLimit: 32 << 20},
+		{name: "build fails", percent: 100, limit: 1<<63 - 1, err: errBuild, wantLimit: initMemoryLimit,
+			wantAfterPercent: 100, wantAfterLimit: 1<<63 - 1},
+		{name: "in Lambda", percent: 100, limit: 1<<63 - 1, env: map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"},
+			wantLimit: initMemoryLimit, wantAfterPercent: invocationGCPercent, wantAfterLimit: 256 << 20 * 7 / 10},
+		{name: "in Lambda with GOGC and GOMEMLIMIT set", percent: 50, limit: 100 << 20,
+			env:       map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "GOGC": "50", "GOMEMLIMIT": "100MiB"},
+			wantLimit: initMemoryLimit, wantAfterPercent: 50, wantAfterLimit: 100 << 20},
+		{name: "in Lambda with GOGC set", percent: 200, limit: 1<<63 - 1,
+			env:       map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024", "GOGC": "200"},
+			wantLimit: initMemoryLimit, wantAfterPercent: 200, wantAfterLimit: 1024 << 20 * 7 / 10},
+		{name: "memory size unreadable", percent: 100, limit: 1<<63 - 1, env: map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "lots"},
+			wantLimit: initMemoryLimit, wantAfterPercent: 100, wantAfterLimit: 1<<63 - 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -31,7 +48,7 @@ func TestWithoutCollection(t *testing.T) {
 			}
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			got, err := withoutCollection(func() (string, error) {
+			got, err := withoutCollection(func(k string) string { return tt.env[k] }, func() (string, error) {
 				during.percent = debug.SetGCPercent(-1)
 				during.limit = debug.SetMemoryLimit(-1)
 				return "monitor", tt.err
@@ -46,8 +63,8 @@ func TestWithoutCollection(t *testing.T) {
 			if after.NumGC <= before.NumGC {
 				t.Errorf("no collection at the end of the cold start (NumGC %d before, %d after)", before.NumGC, after.NumGC)
 			}
-			if p, l := debug.SetGCPercent(tt.percent), debug.SetMemoryLimit(-1); p != tt.percent || l != tt.limit {
-				t.Errorf("after: GOGC %d, memory limit %d; want %d, %d restored", p, l, tt.percent, tt.limit)
+			if p, l := debug.SetGCPercent(tt.percent), debug.SetMemoryLimit(-1); p != tt.wantAfterPercent || l != tt.wantAfterLimit {
+				t.Errorf("after: GOGC %d, memory limit %d; want %d, %d", p, l, tt.wantAfterPercent, tt.wantAfterLimit)
 			}
 		})
 	}
