@@ -141,6 +141,9 @@ func BenchmarkEvent(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, mode := range []string{"cold", "steady", "warm", "new_resource"} {
+			if mode == "new_resource" && !strings.HasPrefix(bm.name, "eventbridge_") {
+				continue // a CloudWatch Logs delivery is compressed: its IDs cannot be rewritten as text
+			}
 			b.Run(bm.name+"/"+mode, func(b *testing.B) {
 				var (
 					e    *policy.Engine

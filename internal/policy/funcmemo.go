@@ -42,9 +42,6 @@ import (
 // others' values are a boolean or a small object.
 const DefaultFuncMemoSize = 4_000
 
-// builtinNS is the namespace of the memoized functions' builtins.
-const builtinNS = "atrest"
-
 // memoizeKey is the METADATA custom key that marks a remembered function.
 const memoizeKey = "memoize"
 
@@ -73,7 +70,7 @@ func memoFuncs(modules []*ast.Module) ([]*memoFunc, error) {
 				continue
 			}
 			seen[ref.String()] = true
-			out = append(out, &memoFunc{ref: ref, arity: len(r.Head.Args), builtin: fmt.Sprintf("%s.memo%d", builtinNS, len(out))})
+			out = append(out, &memoFunc{ref: ref, arity: len(r.Head.Args), builtin: fmt.Sprintf("atrest.memo%d", len(out))})
 		}
 	}
 	return out, nil
@@ -154,7 +151,7 @@ func (e *Engine) callMemoBuiltins(c *ast.Compiler) *ast.Error {
 	}
 	to := make(map[string]*ast.Term, len(e.funcs))
 	for _, f := range e.funcs {
-		to[f.ref.String()] = ast.RefTerm(ast.VarTerm(builtinNS), ast.StringTerm(strings.TrimPrefix(f.builtin, builtinNS+".")))
+		to[f.ref.String()] = ast.NewTerm(ast.MustParseRef(f.builtin))
 	}
 	redirect := func(op *ast.Term) *ast.Term {
 		if r, isRef := op.Value.(ast.Ref); isRef && r.HasPrefix(ast.DefaultRootRef) {
