@@ -146,9 +146,9 @@ func TestEvaluateRules(t *testing.T) {
 			name:  "key protecting no file system, rotation off",
 			input: "key-no-file-systems",
 			want: []Result{
-				{"efs_kms_key_available", finding.NotApplicable, "key " + keyARN + " protects no live file system"},
-				{"efs_kms_key_policy_grants_efs", finding.NotApplicable, "key " + keyARN + " protects no live file system"},
-				{"efs_kms_key_symmetric", finding.NotApplicable, "key " + keyARN + " protects no live file system"},
+				{"efs_kms_key_available", finding.NotApplicable, "the key protects no live file system"},
+				{"efs_kms_key_policy_grants_efs", finding.NotApplicable, "the key protects no live file system"},
+				{"efs_kms_key_symmetric", finding.NotApplicable, "the key protects no live file system"},
 				{"efs_kms_key_verified", finding.NotApplicable, "no envelope round trip was performed for the key"},
 				{"kms_key_rotation_enabled", finding.NonCompliant, "automatic key rotation is disabled"},
 			},

@@ -14,8 +14,10 @@ file_system_ids := sort([id | some f in input.file_systems; id := f.id])
 # system.
 protects_file_systems if count(file_system_ids) > 0
 
-# unused is the verdict for a key that protects no live file system.
-unused := {"status": "NOT_APPLICABLE", "reason": sprintf("key %s protects no live file system", [input.resource])}
+# unused is the verdict for a key that protects no live file system. Its
+# reason names no key (the finding does), so the engine answers every
+# unused key in the same state with one remembered result.
+unused := {"status": "NOT_APPLICABLE", "reason": "the key protects no live file system"}
 
 # file_systems names the live file systems for a reason.
 file_systems := concat(", ", file_system_ids)

@@ -22,9 +22,9 @@ test_compliant_file_system_all_rules if {
 
 test_not_applicable_unknown_key_all_rules if {
 	main.results == {
-		{"rule": "efs_kms_key_available", "status": "NOT_APPLICABLE", "reason": "key arn:k protects no live file system"},
-		{"rule": "efs_kms_key_policy_grants_efs", "status": "NOT_APPLICABLE", "reason": "key arn:k protects no live file system"},
-		{"rule": "efs_kms_key_symmetric", "status": "NOT_APPLICABLE", "reason": "key arn:k protects no live file system"},
+		{"rule": "efs_kms_key_available", "status": "NOT_APPLICABLE", "reason": "the key protects no live file system"},
+		{"rule": "efs_kms_key_policy_grants_efs", "status": "NOT_APPLICABLE", "reason": "the key protects no live file system"},
+		{"rule": "efs_kms_key_symmetric", "status": "NOT_APPLICABLE", "reason": "the key protects no live file system"},
 		{"rule": "efs_kms_key_verified", "status": "NOT_APPLICABLE", "reason": "no envelope round trip was performed for the key"},
 		{"rule": "kms_key_rotation_enabled", "status": "NOT_APPLICABLE", "reason": "key metadata is unknown"},
 	} with input as {
