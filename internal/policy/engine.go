@@ -635,7 +635,11 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 	// A policy parsed from a text is identified by the text's hash instead
 	// of its value's: the value need not be written out.
 	docs := docsOf(in)
-	digests := make([]pathSum, e.paths)
+	sums := pathSums.Get().(*[]pathSum)
+	defer pathSums.Put(sums)
+	digests := slices.Grow((*sums)[:0], e.paths)[:e.paths]
+	clear(digests)
+	*sums = digests
 	keys := make(map[string][sha256.Size]byte, len(ids))
 	out := make([]Result, 0, len(ids))
 	var missing []string

@@ -280,6 +280,9 @@ type pathSum struct {
 	done bool
 }
 
+// pathSums are reused for the hashes of one input's paths.
+var pathSums = sync.Pool{New: func() any { return new([]pathSum) }}
+
 // textBuffers are reused for the texts the memos hash.
 var textBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
