@@ -53,14 +53,14 @@ func inputHash(in *policy.Input, withEvent bool) (sum [sha256.Size]byte, ok bool
 	}
 	var docs [2]*[sha256.Size]byte
 	if c.Key != nil {
-		if s, ok := textSum(c.Key.Policy); ok {
+		if s, ok := policy.TextSum(c.Key.Policy); ok {
 			k := *c.Key
 			k.Policy = nil
 			c.Key, docs[0] = &k, &s
 		}
 	}
 	if c.FileSystem != nil {
-		if s, ok := textSum(c.FileSystem.Policy); ok {
+		if s, ok := policy.TextSum(c.FileSystem.Policy); ok {
 			fs := *c.FileSystem
 			fs.Policy = nil
 			c.FileSystem, docs[1] = &fs, &s
@@ -83,14 +83,6 @@ func inputHash(in *policy.Input, withEvent bool) (sum [sha256.Size]byte, ok bool
 	}
 	h.Sum(sum[:0])
 	return sum, true
-}
-
-// textSum is the text hash of a policy that is a Document parsed from one.
-func textSum(policyValue any) ([sha256.Size]byte, bool) {
-	if d, ok := policyValue.(*policy.Document); ok {
-		return d.Sum()
-	}
-	return [sha256.Size]byte{}, false
 }
 
 // lookup returns the cached results of the rules ids (every rule of the

@@ -190,11 +190,20 @@ func plainEngine(tb testing.TB) *Engine {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e, err := compileEngine(tb.Context(), modules, checkedStages, true)
+	return compiled(tb, modules, checkedStages, true)
+}
+
+// compiled is compileEngine's engine, with no memo when plain; it fails
+// the test when the modules do not compile.
+func compiled(tb testing.TB, modules []*ast.Module, skip []ast.StageID, plain bool) *Engine {
+	tb.Helper()
+	e, err := compileEngine(tb.Context(), modules, skip, plain)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e.SetMemoSize(0)
+	if plain {
+		e.SetMemoSize(0)
+	}
 	return e
 }
 
@@ -274,15 +283,7 @@ n := m.f("nested")`),
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := compileEngine(t.Context(), modules, nil, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := compileEngine(t.Context(), modules, nil, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain.SetMemoSize(0)
+	e, plain := compiled(t, modules, nil, false), compiled(t, modules, nil, true)
 	for _, f := range e.funcs {
 		if n := callsOf(e, f.ref.String()); n != 0 {
 			t.Errorf("%d calls of %s are left in the compiled rules", n, f.ref)

@@ -549,6 +549,15 @@ func textTerm(w *jsonwalk.Walk) (*ast.Term, bool) {
 // kind of text: the text is hashed behind a prefix of its own.
 func (d *Document) Sum() (sum [sha256.Size]byte, ok bool) { return d.sum, d.summed }
 
+// TextSum is Sum of a policy value that is a Document; ok is false for
+// any other value.
+func TextSum(policyValue any) (sum [sha256.Size]byte, ok bool) {
+	if d, isDoc := policyValue.(*Document); isDoc {
+		return d.Sum()
+	}
+	return sum, false
+}
+
 // MarshalJSON writes the document; it is written once and copied.
 func (d *Document) MarshalJSON() ([]byte, error) {
 	d.once.Do(func() {

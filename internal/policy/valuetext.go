@@ -22,7 +22,9 @@ import (
 //	a known document       '=', the SHA-256 of the text it was parsed from
 //
 // Lengths are unsigned varints. Objects and sets are written in OPA's
-// order of their keys and elements, so equal values are written alike. A
+// order of their keys and elements, so values read from the same JSON are
+// written alike whatever order their members came in; a number is written
+// as its text, so 1 and 1.0 are two texts (a miss, never a wrong answer). A
 // document (a key or file-system policy parsed from a text, Document.Sum)
 // is written as the hash of that text: two texts of one value are two
 // digests, which costs a miss and never a wrong answer.
@@ -36,10 +38,8 @@ type knownDoc struct {
 // docsOf lists the documents of in that were parsed from a text.
 func docsOf(in *Input) (docs []knownDoc) {
 	add := func(p any) {
-		if d, ok := p.(*Document); ok {
-			if sum, ok := d.Sum(); ok {
-				docs = append(docs, knownDoc{d.term, sum})
-			}
+		if sum, ok := TextSum(p); ok {
+			docs = append(docs, knownDoc{p.(*Document).term, sum})
 		}
 	}
 	if in.Key != nil {
