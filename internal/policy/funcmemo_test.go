@@ -135,6 +135,49 @@ func TestMemoFuncByEveryArgument(t *testing.T) {
 	}
 }
 
+// TestMemoFuncSharedBySessions judges keys with one key policy, each
+// protecting a file system created by another session of one role: the
+// second session's file system is answered from what the key policy
+// decided for the first. A session the key policy names is evaluated, and
+// judged on what the policy says of it.
+func TestMemoFuncSharedBySessions(t *testing.T) {
+	e := engine(t)
+	const role = "arn:aws:sts::111122223333:assumed-role/deployer/"
+	named := role + "named-session"
+	policy := map[string]any{"Statement": []any{
+		map[string]any{"Sid": "Account", "Effect": "Allow", "Principal": map[string]any{"AWS": "arn:aws:iam::111122223333:root"},
+			"Action": "kms:*", "Resource": "*"},
+		map[string]any{"Sid": "NotThisSession", "Effect": "Deny", "Principal": map[string]any{"AWS": named},
+			"Action": "kms:*", "Resource": "*"},
+	}}
+	judge := func(key, creator string) (Result, MemoStats) {
+		t.Helper()
+		in := loadInput(t, "key-cmk-healthy")
+		in.Resource = strings.Replace(in.Resource, "1234abcd", key, 1)
+		in.Key.Policy = policy
+		in.FileSystems[0].Creator = creator
+		before := e.MemoStats()
+		got, err := e.EvaluateRules(t.Context(), in, []string{"efs_kms_key_policy_grants_efs"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := e.MemoStats()
+		return got[0], MemoStats{FuncHits: after.FuncHits - before.FuncHits, FuncMisses: after.FuncMisses - before.FuncMisses}
+	}
+	first, _ := judge("1111abcd", role+"ci-1")
+	second, calls := judge("2222abcd", role+"ci-2")
+	if first.Status != "COMPLIANT" || second.Status != "COMPLIANT" || calls.FuncMisses != 0 {
+		t.Errorf("session ci-1 %v, ci-2 %v, function memo %+v: want COMPLIANT twice, the second remembered", first, second, calls)
+	}
+	if !strings.Contains(second.Reason, role+"ci-2") {
+		t.Errorf("reason %q does not name the second session", second.Reason)
+	}
+	denied, calls := judge("3333abcd", named)
+	if denied.Status != "NON_COMPLIANT" || !strings.Contains(denied.Reason, "NotThisSession denies") || calls.FuncMisses == 0 {
+		t.Errorf("session the policy denies: %v, function memo %+v: want it evaluated and NON_COMPLIANT", denied, calls)
+	}
+}
+
 // TestMemoFuncSharedByPolicyTemplate judges file systems whose policies are
 // one template naming each its own file system: the second is answered
 // from what the first's policy decides, and a file system whose policy

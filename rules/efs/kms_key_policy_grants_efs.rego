@@ -81,8 +81,10 @@ verdict := {"status": "COMPLIANT", "reason": summarize("granted")} if {
 } else := {"status": "NOT_APPLICABLE", "reason": sprintf("whether the key policy lets EFS use the key is unknown: %s", [summarize("undecided")])}
 
 # outcomes are, for each file system the key protects, what the key policy
-# decides for the calls EFS makes on behalf of its creator.
-outcomes[f.id] := outcome(relative[0], relative[1], object.get(f, "creator", ""), account, region) if {
+# decides for the calls EFS makes on behalf of its creator. The creator is
+# read relative to the policy, so that file systems created by sessions of
+# one role share an outcome.
+outcomes[f.id] := outcome(relative[0], relative[1], iam.relative_principal(policy, object.get(f, "creator", "")), account, region) if {
 	some f in input.file_systems
 	account := fallback(object.get(f, "account", ""), input.key.account)
 	region := fallback(object.get(f, "region", ""), input.key.region)
@@ -108,7 +110,9 @@ found[kind] if {
 # title: What the key policy decides for one creator's file systems
 # description: >-
 #   The key policy's decision on each call EFS makes for file systems that
-#   creator (an ARN, or "" when unknown) created in account and region, on
+#   creator (an ARN, its role's stand-in where the policy does not tell its
+#   session from the others (iam.relative_principal), or "" when unknown)
+#   created in account and region, on
 #   a key whose ARN is resource: under "summaries", the [who, action]
 #   pairs of each kind described (iam.summarize; "" when there are none),
 #   and the number of calls decided. blocked: a Deny applies, or no

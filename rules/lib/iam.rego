@@ -301,6 +301,56 @@ relative(policy, resource) := [policy, "*"] if {
 # this_resource stands in for the resource a policy is attached to.
 this_resource := "arn:atrest:this:::resource"
 
+# relative_principal gives the ARN of a principal in a form that does not
+# name its assumed-role session where the policy's decisions do not depend
+# on which session it is, so that a rule remembering them by their
+# arguments shares them between the sessions of a role: the role's
+# this_session ARN when arn is an assumed-role session ARN that no
+# Principal or NotPrincipal of the policy names (and the stand-in is not
+# named either); arn otherwise. A session is told from the other sessions
+# of its role only by a principal value naming its exact ARN (names). The
+# caller must not put arn in the request's context: for a session,
+# aws:PrincipalArn is its role's ARN, not the session's.
+relative_principal(policy, arn) := stand_in if {
+	a := arn_parts_or_none(arn)
+	count(a) == 6
+	a[2] == "sts"
+	parts := split(a[5], "/")
+	count(parts) == 3
+	parts[0] == "assumed-role"
+	stand_in := concat("", [concat(":", array.slice(a, 0, 5)), ":assumed-role/", parts[1], "/", this_session])
+	named := named_principals(policy)
+	not arn in named
+	not stand_in in named
+} else := arn
+
+# this_session stands in for an assumed-role session a policy does not name.
+this_session := "atrest-this-session"
+
+# METADATA
+# title: The principals a policy names
+# description: >-
+#   Every string a Principal or NotPrincipal of policy holds, at any key.
+#   It reads its argument only, so the engine remembers it by the policy.
+# custom:
+#   memoize: true
+named_principals(policy) := {v |
+	some s in statements(policy)
+	is_object(s)
+	some element in ["Principal", "NotPrincipal"]
+	p := object.get(s, element, null)
+	some v in principal_strings(p)
+}
+
+principal_strings(p) := {p} if {
+	is_string(p)
+} else := {v |
+	is_object(p)
+	some values in p
+	some v in as_list(values)
+	is_string(v)
+}
+
 # names_only holds when a statement names no resource but "*" and resource.
 names_only(s, _) if not is_object(s)
 

@@ -277,6 +277,72 @@ test_relative_leaves_the_resource_out if {
 	iam.relative(relative_policies[4], key_arn) == [relative_policies[4], key_arn]
 }
 
+# relative_principal: the stand-in decides every request as the session
+# does, and stands in for a session only where no principal value names it.
+ci_session := "arn:aws:sts::111122223333:assumed-role/deployer/ci-2f9a"
+
+stand_in := "arn:aws:sts::111122223333:assumed-role/deployer/atrest-this-session"
+
+principal_policies := [
+	{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}]},
+	{"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"}},
+	{"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::111122223333:role/deployer"]}, "Action": "kms:*", "Resource": "*"}]},
+	{"Statement": [
+		{"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "kms:*", "Resource": "*"},
+		{"Effect": "Deny", "Principal": {"AWS": ci_session}, "Action": "kms:Decrypt", "Resource": "*"},
+	]},
+	{"Statement": [{"Effect": "Deny", "NotPrincipal": {"AWS": ["111122223333", "arn:aws:iam::111122223333:role/deployer", ci_session]}, "Action": "kms:*", "Resource": "*"}]},
+	{"Statement": [{"Effect": "Allow", "Principal": {"AWS": stand_in}, "Action": "kms:*", "Resource": "*"}]},
+	{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:sts::111122223333:assumed-role/deployer/other"}, "Action": "kms:*", "Resource": "*"}]},
+	{"Statement": [{"Effect": "Allow", "Principal": "arn:aws:iam::111122223333:root", "Action": "kms:*", "Resource": "*"}]},
+]
+
+test_relative_principal_decides_as_the_session if {
+	every policy in principal_policies {
+		every arn in [ci_session, "arn:aws:sts::111122223333:assumed-role/deployer/other", stand_in] {
+			rel := iam.relative_principal(policy, arn)
+			every action in ["kms:Decrypt", "kms:CreateGrant"] {
+				request := object.union(base_request, {"action": action, "principal": {"arn": arn, "account": "111122223333"}})
+				iam.decide(policy, object.union(request, {"principal": {"arn": rel, "account": "111122223333"}})) == iam.decide(policy, request)
+			}
+		}
+	}
+}
+
+test_relative_principal_leaves_the_session_out if {
+	iam.relative_principal(principal_policies[0], ci_session) == stand_in
+	iam.relative_principal(principal_policies[1], ci_session) == stand_in
+	iam.relative_principal(principal_policies[2], ci_session) == stand_in
+	iam.relative_principal(principal_policies[6], ci_session) == stand_in
+	iam.relative_principal(principal_policies[7], ci_session) == stand_in
+
+	# Named, or its stand-in named: the session itself.
+	iam.relative_principal(principal_policies[3], ci_session) == ci_session
+	iam.relative_principal(principal_policies[4], ci_session) == ci_session
+	iam.relative_principal(principal_policies[5], ci_session) == ci_session
+
+	# Not an assumed-role session.
+	every arn in [
+		"",
+		"arn:aws:iam::111122223333:user/alice",
+		"arn:aws:iam::111122223333:role/deployer",
+		"arn:aws:iam::111122223333:root",
+		"arn:aws:sts::111122223333:federated-user/bob",
+		"arn:aws:sts::111122223333:assumed-role/deployer",
+		"arn:aws:sts::111122223333:assumed-role/deployer/a/b",
+		"not an arn",
+	] {
+		iam.relative_principal(principal_policies[0], arn) == arn
+	}
+}
+
+test_named_principals if {
+	iam.named_principals(principal_policies[0]) == {"*"}
+	iam.named_principals(principal_policies[4]) == {"111122223333", "arn:aws:iam::111122223333:role/deployer", ci_session}
+	iam.named_principals({"Statement": [{"Principal": {"AWS": [true, "a"], "Service": "b"}}, "not a statement", {"NotPrincipal": 7}]}) == {"a", "b"}
+	iam.named_principals(null) == set()
+}
+
 # decide: explicit Deny beats Allow.
 
 allow_all := {"Sid": "AllowAll", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
