@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -241,4 +242,59 @@ func BenchmarkRecordsOfInterest(b *testing.B) {
 	reportCaches(b, cache, memo)
 	b.ReportMetric(float64(cache.Hits+cache.Misses)/float64(len(recs)), "rules/record")
 	b.ReportMetric(float64(memo.Misses)/float64(len(recs)), "evaluated/record")
+}
+
+// BenchmarkRuleCPU measures the rules alone on the generated log's records
+// of interest: the CPU time of the evaluations the pipeline asks its engine
+// for (those its rule cache does not answer), per record of interest. The
+// evaluations are recorded once, from a sequential run of the records, and
+// each iteration asks them again, in that order, of a fresh engine whose
+// memos are empty, as a new process's are.
+func BenchmarkRuleCPU(b *testing.B) {
+	data, st := benchLog()
+	var recs []*cloudtrail.Record
+	if _, err := (&cloudtrail.Decoder{}).Decode(context.Background(), "bench", bytes.NewReader(data),
+		func(r *cloudtrail.Record, _ cloudtrail.Shape) error { recs = append(recs, r); return nil }, nil); err != nil {
+		b.Fatal(err)
+	}
+	type asked struct {
+		in  *policy.Input
+		ids []string
+	}
+	var calls []asked
+	evaluate := evaluateRules
+	evaluateRules = func(e *policy.Engine, ctx context.Context, in *policy.Input, ids []string) ([]policy.Result, error) {
+		calls = append(calls, asked{in, slices.Clone(ids)})
+		return evaluate(e, ctx, in, ids)
+	}
+	procs := runtime.GOMAXPROCS(1) // judged in order, on this goroutine
+	rep, err := benchPipeline(b).ProcessRecords(context.Background(), recs, "bench", discard)
+	runtime.GOMAXPROCS(procs)
+	evaluateRules = evaluate
+	if err != nil || rep.Processed != st.Relevant || rep.Bad() {
+		b.Fatalf("report %+v, err %v", rep, err)
+	}
+	if len(calls) == 0 {
+		b.Fatal("the pipeline asked the engine nothing")
+	}
+	b.ReportAllocs()
+	var cpu time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		e, err := policy.New(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		b.StartTimer()
+		cpu0 := cpuTime()
+		for _, c := range calls {
+			if _, err := e.EvaluateRules(context.Background(), c.in, c.ids); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu += cpuTime() - cpu0
+	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*len(recs)), "rule-cpu-ns/record")
+	b.ReportMetric(float64(len(calls))/float64(len(recs)), "evaluations/record")
 }
