@@ -270,9 +270,10 @@ func BenchmarkRuleCPU(b *testing.B) {
 		return evaluate(e, ctx, in, ids)
 	}
 	procs := runtime.GOMAXPROCS(1) // judged in order, on this goroutine
+	restore := func() { runtime.GOMAXPROCS(procs); evaluateRules = evaluate }
+	defer restore() // also when the pipeline cannot be built
 	rep, err := benchPipeline(b).ProcessRecords(context.Background(), recs, "bench", discard)
-	runtime.GOMAXPROCS(procs)
-	evaluateRules = evaluate
+	restore()
 	if err != nil || rep.Processed != len(recs) || rep.Bad() {
 		b.Fatalf("report %+v, err %v", rep, err)
 	}
