@@ -102,36 +102,37 @@ func (a *analysis) of(r *ast.Rule) ruleFacts {
 		return f
 	}
 	f := ruleFacts{ok: true}
-	ast.WalkRefs(r, func(ref ast.Ref) bool {
-		if len(ref) > 0 && ref[0].Equal(ast.InputRootDocument) {
-			var keys []string
-			for _, t := range ref[1:] {
-				s, isString := t.Value.(ast.String)
-				if !isString {
-					break
+	// One walk: a rule of lib/iam.rego is large, and every rule is read at
+	// each cold start.
+	ast.NewGenericVisitor(func(x any) bool {
+		switch x := x.(type) {
+		case ast.Ref:
+			if len(x) > 0 && x[0].Equal(ast.InputRootDocument) {
+				var keys []string
+				for _, t := range x[1:] {
+					s, isString := t.Value.(ast.String)
+					if !isString {
+						break
+					}
+					keys = append(keys, string(s))
 				}
-				keys = append(keys, string(s))
+				f.paths = append(f.paths, newInputPath(keys))
 			}
-			f.paths = append(f.paths, newInputPath(keys))
+		case *ast.Expr:
+			if len(x.With) > 0 {
+				f.ok = false
+			}
+			if x.IsCall() {
+				f.ok = f.ok && deterministic(x.Operator())
+			}
+		case ast.Call:
+			if len(x) > 0 {
+				op, isRef := x[0].Value.(ast.Ref)
+				f.ok = f.ok && (!isRef || deterministic(op))
+			}
 		}
 		return false
-	})
-	ast.WalkExprs(r, func(x *ast.Expr) bool {
-		if len(x.With) > 0 {
-			f.ok = false
-		}
-		if x.IsCall() {
-			f.ok = f.ok && deterministic(x.Operator())
-		}
-		return false
-	})
-	ast.WalkTerms(r, func(t *ast.Term) bool {
-		if call, isCall := t.Value.(ast.Call); isCall && len(call) > 0 {
-			op, isRef := call[0].Value.(ast.Ref)
-			f.ok = f.ok && (!isRef || deterministic(op))
-		}
-		return false
-	})
+	}).Walk(r)
 	a.facts[r] = f
 	return f
 }
@@ -168,6 +169,9 @@ func (a *analysis) closureReads(roots []*ast.Rule) (paths []inputPath, ok bool) 
 // deterministic reports whether a called operator gives the same result for
 // the same arguments: a rule function, or a builtin not marked otherwise.
 func deterministic(op ast.Ref) bool {
+	if op.HasPrefix(ast.DefaultRootRef) {
+		return true // a function of the rules: no builtin is named data.…
+	}
 	b, isBuiltin := ast.BuiltinMap[op.String()]
 	return !isBuiltin || !b.IsNondeterministic()
 }
