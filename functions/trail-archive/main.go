@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/atrest/atrest/internal/lambdafn"
+	_ "github.com/atrest/atrest/internal/lambdafn/coldstart/early" // no collection until INIT ends
 )
 
 func main() {

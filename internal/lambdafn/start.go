@@ -3,12 +3,12 @@ package lambdafn
 import (
 	"context"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/atrest/atrest/internal/lambdafn/coldstart"
 )
 
 // Each function's main is one of the Start functions below: it reads the
@@ -56,7 +56,9 @@ func StartRemediate() error {
 		log.Error("settings", "error", err.Error())
 		return err
 	}
-	r, err := NewRemediator(context.Background(), s, log)
+	r, err := withoutCollection(os.Getenv, func() (*Remediator, error) {
+		return NewRemediator(context.Background(), s, log)
+	})
 	if err != nil {
 		log.Error("init", "error", err.Error())
 		return err
@@ -83,29 +85,15 @@ func startMonitor(start func(*Monitor)) error {
 	return nil
 }
 
-// initMemoryLimit bounds the heap while the cold start runs without the
-// collector: it allocates ~10-15 MB, and a function has at least 128 MB.
-const initMemoryLimit = 64 << 20
-
 // withoutCollection runs build, the cold start's work, with the garbage
-// collector held back, then collects once. The heap grows from nothing to
-// ~10 MB, most of it kept (compiled rules, clients), so the collections
-// while it grows (three) find little garbage: holding them back saves ~15
-// ms of INIT's CPU on a 2-core machine (BenchmarkInitCPU). The one
-// collection at the end, still within INIT, leaves nothing for the first
-// invocation. A memory limit (initMemoryLimit, or GOMEMLIMIT when lower)
-// stays as a bound: near it the collector runs anyway. The invocations
-// then run with invocationGC's settings.
+// collector held back (coldstart.Hold: a function's main holds it from
+// package initialisation on, by importing coldstart/early), then lets it
+// run with invocationGC's settings, collecting once, still within INIT.
 func withoutCollection[T any](getenv func(string) string, build func() (T, error)) (T, error) {
-	percent := debug.SetGCPercent(-1)
-	limit := debug.SetMemoryLimit(-1) // reads the limit
-	debug.SetMemoryLimit(min(limit, initMemoryLimit))
-	defer func() {
-		percent, limit := invocationGC(getenv, percent, limit)
-		debug.SetMemoryLimit(limit)
-		debug.SetGCPercent(percent)
-		runtime.GC()
-	}()
+	coldstart.Hold()
+	defer coldstart.Release(func(percent int, limit int64) (int, int64) {
+		return invocationGC(getenv, percent, limit)
+	})
 	return build()
 }
 
