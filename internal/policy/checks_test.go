@@ -1,18 +1,22 @@
 package policy
 
 import (
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/rules"
 )
 
-// New leaves out the compiler stages that only check (checkedStages). These
-// tests are where the embedded rules pass them, and where leaving them out
-// is shown to change no result.
+// New leaves out the compiler stages that only check (checkedStages) and the
+// rewrites of what the embedded rules do not use (unusedRewrites). These
+// tests are where the embedded rules pass the checks, and where leaving the
+// stages out is shown to change no compiled module and no result.
 
 // TestEmbeddedRulesPassEveryCheck compiles rule trees with every compiler
 // stage, strict, as newEngine does: the embedded rules pass, and a rule that
@@ -110,6 +114,66 @@ func TestSkippedChecksChangeNoResult(t *testing.T) {
 				if len(want) == 0 {
 					t.Errorf("rules %v: no results", ids)
 				}
+			}
+		})
+	}
+}
+
+// compiledModules compiles the rule tree fsys as compileEngine does, leaving
+// out the stages skip names, and gives each compiled module as text.
+func compiledModules(t *testing.T, fsys fs.FS, skip []ast.StageID) map[string]string {
+	t.Helper()
+	modules, err := parseModules(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := compileEngine(t.Context(), modules, skip, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for name, m := range e.compiler.Modules {
+		out[name] = m.String()
+	}
+	return out
+}
+
+// TestSkippedStagesChangeNoModule compiles the embedded rules with every
+// stage and with the stages New leaves out (skippedStages), and wants every
+// compiled module the same: the checks rewrite nothing, and the rules use
+// nothing unusedRewrites would rewrite. A rule that calls print, which the
+// compiler erases, shows the comparison failing where a rule starts to use
+// one.
+func TestSkippedStagesChangeNoModule(t *testing.T) {
+	tests := []struct {
+		name     string
+		fsys     fs.FS
+		wantSame bool
+	}{
+		{"embedded rules", rules.FS, true},
+		{"a rule calls print", testRules(t, map[string]string{"efs/good.rego": good, "efs/printing.rego": rule("printing", "printing",
+			`results contains {"rule": "printing", "status": "COMPLIANT", "reason": "x"} if {
+	input.resource_type == "AWS::EFS::FileSystem"
+	print("judging", input.resource)
+}`)}), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			every, skipped := compiledModules(t, tt.fsys, nil), compiledModules(t, tt.fsys, skippedStages)
+			var differ []string
+			for name, m := range every {
+				if skipped[name] != m {
+					differ = append(differ, name)
+				}
+			}
+			if len(every) == 0 || len(every) != len(skipped) {
+				t.Fatalf("compiled %d modules with every stage, %d without the skipped ones", len(every), len(skipped))
+			}
+			if tt.wantSame && len(differ) > 0 {
+				t.Errorf("leaving out %v changes the compiled modules %v: remove the stage that rewrites them from unusedRewrites", unusedRewrites, differ)
+			}
+			if !tt.wantSame && len(differ) == 0 {
+				t.Error("every compiled module is the same: the comparison cannot tell a skipped rewrite")
 			}
 		})
 	}
