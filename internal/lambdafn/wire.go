@@ -114,8 +114,8 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 		return nil, err
 	}
 	// The rules compile on a goroutine of their own while the rest is
-	// built: the clients' set-up then takes no time of a cold start on a
-	// machine with a second core.
+	// built: on a machine with a second core, setting up the store and the
+	// clients overlaps compiling.
 	compiled := make(chan compiledRules, 1)
 	go func() {
 		e, err := policy.New(ctx)

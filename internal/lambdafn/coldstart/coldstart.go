@@ -5,10 +5,11 @@
 // A cold start of trail-events grows the heap from nothing to ~19 MB (the
 // SDK's service descriptions while packages initialise, then the rules
 // parsed and compiled, then the clients), keeping ~6 MB of it
-// (GODEBUG=gctrace=1): the collections on the way find little garbage. Holding them back from the start of package
-// initialisation (package early) to the end of INIT (Release) saves their
-// CPU and wall time (BenchmarkInitCPU). A memory limit stays as a bound while
-// held: near it the collector runs anyway.
+// (GODEBUG=gctrace=1): the collections on the way find little garbage.
+// Holding them back from the start of package initialisation (package
+// early) to the end of INIT (Release) saves their CPU and wall time
+// (BenchmarkInitCPU). A memory limit stays as a bound while held: near it
+// the collector runs anyway.
 //
 // The collector's settings are the process's; this package records the ones
 // a hold replaced, so Release restores them however many times the hold was
