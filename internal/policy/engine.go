@@ -640,6 +640,12 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) ([]Result, error) {
 // judge answers each rule from the memo when it remembers the rule's result
 // on what the rule reads of in, and evaluates the others in one query.
 func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, error) {
+	if in.Event != nil && !e.readsEvent {
+		// No rule reads the triggering event: it is not converted.
+		unread := *in
+		unread.Event = nil
+		in = &unread
+	}
 	value, err := inputValue(in)
 	if err != nil {
 		return failAll(ids, fmt.Errorf("convert input for %s: %w", in.Resource, err))

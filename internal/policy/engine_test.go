@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/atrest/atrest/internal/finding"
 )
@@ -299,4 +300,40 @@ func TestReadsEvent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUnreadEventNotConverted: where no rule reads input.event the event is
+// not converted, so one that could not be (a year past 9999) changes no
+// result; a rule that reads it still gets an error for it.
+func TestUnreadEventNotConverted(t *testing.T) {
+	unconvertible := &EventInput{EventID: "e-1", EventName: "CreateKey", EventTime: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	t.Run("embedded rules", func(t *testing.T) {
+		e, err := New(t.Context()) // its own: the memo is turned off below
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := loadInput(t, "key-cmk-healthy")
+		want, err := e.Evaluate(t.Context(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.SetMemoSize(0) // evaluated again, not answered from the memo
+		withEvent := *in
+		withEvent.Event = unconvertible
+		got, err := e.Evaluate(t.Context(), &withEvent)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("with an event no rule reads: %v, %v; want %v", got, err, want)
+		}
+	})
+	t.Run("a rule reads the event", func(t *testing.T) {
+		e, err := newEngine(t.Context(), testRules(t, map[string]string{"efs/x.rego": rule("good", "good",
+			`results contains {"rule": "good", "status": "COMPLIANT", "reason": input.event.event_name} if input.resource_type == "AWS::EFS::FileSystem"`)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Evaluate(t.Context(), &Input{ResourceType: "AWS::EFS::FileSystem", Resource: "fs-1", Event: unconvertible})
+		if err == nil || len(got) != 1 || got[0].Status != finding.Error {
+			t.Errorf("Evaluate = %v, %v; want an ERROR result and an error converting the event", got, err)
+		}
+	})
 }
