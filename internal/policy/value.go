@@ -34,7 +34,7 @@ func inputValue(in *Input) (ast.Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("event: %w", err)
 	}
-	trail := ast.NullTerm()
+	trail := ast.InternedNullTerm
 	if t := in.Trail; t != nil {
 		trail = ast.ObjectTerm(
 			item("arn", stringTerm(t.ARN)),
@@ -42,7 +42,7 @@ func inputValue(in *Input) (ast.Value, error) {
 			item("account", stringTerm(t.Account)),
 			item("region", stringTerm(t.Region)),
 			item("home_region", stringTerm(t.HomeRegion)),
-			item("known", ast.BooleanTerm(t.Known)),
+			item("known", ast.InternedTerm(t.Known)),
 			item("logging", stringTerm(t.Logging)),
 			item("multi_region", boolPtrTerm(t.MultiRegion)),
 			item("include_global_events", boolPtrTerm(t.IncludeGlobalEvents)),
@@ -52,14 +52,14 @@ func inputValue(in *Input) (ast.Value, error) {
 			item("management_events", stringTerm(t.ManagementEvents)),
 			item("excluded_sources", stringsTerm(t.ExcludedSources)),
 			item("cloudwatch_logs_log_group", stringTerm(t.CloudWatchLogsLogGroup)),
-			item("cloudwatch_logs_known", ast.BooleanTerm(t.CloudWatchLogsKnown)),
+			item("cloudwatch_logs_known", ast.InternedTerm(t.CloudWatchLogsKnown)),
 			item("baseline_cloudwatch_logs_log_group", stringTerm(t.BaselineCloudWatchLogsLogGroup)),
 			item("uncovered_regions", stringsTerm(t.UncoveredRegions)),
-			item("deleted", ast.BooleanTerm(t.Deleted)),
+			item("deleted", ast.InternedTerm(t.Deleted)),
 			item("integrity_failures", stringsTerm(t.IntegrityFailures)),
 		)
 	}
-	watched := ast.NullTerm()
+	watched := ast.InternedNullTerm
 	if w := in.Watched; w != nil {
 		watched = ast.ObjectTerm(
 			item("kind", stringTerm(w.Kind)),
@@ -72,13 +72,13 @@ func inputValue(in *Input) (ast.Value, error) {
 			item("state", stringTerm(w.State)),
 			item("removed_targets", stringsTerm(w.RemovedTargets)),
 			item("retargeted", retargetedTerm(w.Retargeted)),
-			item("pattern_known", ast.BooleanTerm(w.PatternKnown)),
+			item("pattern_known", ast.InternedTerm(w.PatternKnown)),
 			item("pattern_error", stringTerm(w.PatternError)),
 			item("dropped", droppedTerm(w.Dropped)),
-			item("log_group_deleted", ast.BooleanTerm(w.LogGroupDeleted)),
+			item("log_group_deleted", ast.InternedTerm(w.LogGroupDeleted)),
 		)
 	}
-	fileSystems := ast.NullTerm()
+	fileSystems := ast.InternedNullTerm
 	if in.FileSystems != nil {
 		refs := make([]*ast.Term, len(in.FileSystems))
 		for i, r := range in.FileSystems {
@@ -94,8 +94,8 @@ func inputValue(in *Input) (ast.Value, error) {
 	}
 	config := ast.ObjectTerm(
 		item("allowed_kms_key_arns", stringsTerm(in.Config.AllowedKMSKeyARNs)),
-		item("require_customer_managed_keys", ast.BooleanTerm(in.Config.RequireCustomerManagedKeys)),
-		item("max_rotation_period_days", ast.IntNumberTerm(in.Config.MaxRotationPeriodDays)),
+		item("require_customer_managed_keys", ast.InternedTerm(in.Config.RequireCustomerManagedKeys)),
+		item("max_rotation_period_days", ast.InternedTerm(in.Config.MaxRotationPeriodDays)),
 		item("watched_trails", stringsTerm(in.Config.WatchedTrails)),
 		item("watched_event_rules", stringsTerm(in.Config.WatchedEventRules)),
 		item("watched_subscription_filters", stringsTerm(in.Config.WatchedSubscriptionFilters)),
@@ -116,7 +116,7 @@ func inputValue(in *Input) (ast.Value, error) {
 
 func retargetedTerm(l []RetargetInput) *ast.Term {
 	if l == nil {
-		return ast.NullTerm()
+		return ast.InternedNullTerm
 	}
 	terms := make([]*ast.Term, len(l))
 	for i, r := range l {
@@ -131,14 +131,14 @@ func retargetedTerm(l []RetargetInput) *ast.Term {
 
 func droppedTerm(l []DroppedInput) *ast.Term {
 	if l == nil {
-		return ast.NullTerm()
+		return ast.InternedNullTerm
 	}
 	terms := make([]*ast.Term, len(l))
 	for i, d := range l {
 		terms[i] = ast.ObjectTerm(
 			item("source", stringTerm(d.Source)),
 			item("event_names", stringsTerm(d.EventNames)),
-			item("all", ast.BooleanTerm(d.All)),
+			item("all", ast.InternedTerm(d.All)),
 		)
 	}
 	return ast.ArrayTerm(terms...)
@@ -146,7 +146,7 @@ func droppedTerm(l []DroppedInput) *ast.Term {
 
 func fileSystemTerm(fs *FileSystemInput) (*ast.Term, error) {
 	if fs == nil {
-		return ast.NullTerm(), nil
+		return ast.InternedNullTerm, nil
 	}
 	policy, err := anyTerm(fs.Policy)
 	if err != nil {
@@ -157,30 +157,30 @@ func fileSystemTerm(fs *FileSystemInput) (*ast.Term, error) {
 		item("id", stringTerm(fs.ID)),
 		item("account", stringTerm(fs.Account)),
 		item("region", stringTerm(fs.Region)),
-		item("encrypted", ast.BooleanTerm(fs.Encrypted)),
-		item("known", ast.BooleanTerm(fs.Known)),
-		item("policy_known", ast.BooleanTerm(fs.PolicyKnown)),
+		item("encrypted", ast.InternedTerm(fs.Encrypted)),
+		item("known", ast.InternedTerm(fs.Known)),
+		item("policy_known", ast.InternedTerm(fs.PolicyKnown)),
 		item("kms_key_id", stringTerm(fs.KMSKeyID)),
 		item("kms_key_arn", stringTerm(fs.KMSKeyARN)),
 		item("creator", stringTerm(fs.Creator)),
 		item("policy", policy),
-		item("deleted", ast.BooleanTerm(fs.Deleted)),
+		item("deleted", ast.InternedTerm(fs.Deleted)),
 	), nil
 }
 
 func keyTerm(k *KeyInput) (*ast.Term, error) {
 	if k == nil {
-		return ast.NullTerm(), nil
+		return ast.InternedNullTerm, nil
 	}
 	policy, err := anyTerm(k.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	rotation := ast.NullTerm()
+	rotation := ast.InternedNullTerm
 	if k.RotationEnabled != nil {
-		rotation = ast.BooleanTerm(*k.RotationEnabled)
+		rotation = ast.InternedTerm(*k.RotationEnabled)
 	}
-	grants := ast.NullTerm()
+	grants := ast.InternedNullTerm
 	if k.Grants != nil {
 		terms := make([]*ast.Term, len(k.Grants))
 		for i, g := range k.Grants {
@@ -189,9 +189,9 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 				item("grantee_principal", stringTerm(g.GranteePrincipal)),
 				item("operations", stringsTerm(g.Operations)),
 				item("file_system_id", stringTerm(g.FileSystemID)),
-				item("efs", ast.BooleanTerm(g.EFS)),
+				item("efs", ast.InternedTerm(g.EFS)),
 				item("state", stringTerm(g.State)),
-				item("retired_after_delete", ast.BooleanTerm(g.RetiredAfterDelete)),
+				item("retired_after_delete", ast.InternedTerm(g.RetiredAfterDelete)),
 			)
 		}
 		grants = ast.ArrayTerm(terms...)
@@ -201,7 +201,7 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 		item("id", stringTerm(k.ID)),
 		item("account", stringTerm(k.Account)),
 		item("region", stringTerm(k.Region)),
-		item("known", ast.BooleanTerm(k.Known)),
+		item("known", ast.InternedTerm(k.Known)),
 		item("aliases", stringsTerm(k.Aliases)),
 		item("key_spec", stringTerm(k.KeySpec)),
 		item("key_usage", stringTerm(k.KeyUsage)),
@@ -210,36 +210,36 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 		item("key_state", stringTerm(k.KeyState)),
 		item("custom_key_store_id", stringTerm(k.CustomKeyStoreID)),
 		item("rotation_enabled", rotation),
-		item("rotation_period_days", ast.IntNumberTerm(k.RotationPeriodDays)),
+		item("rotation_period_days", ast.InternedTerm(k.RotationPeriodDays)),
 		item("policy", policy),
 		item("grants", grants),
 		item("multi_region", boolPtrTerm(k.MultiRegion)),
 		item("multi_region_key_type", stringTerm(k.MultiRegionKeyType)),
 		item("primary_key_arn", stringTerm(k.PrimaryKeyARN)),
 		item("primary", primaryTerm(k.Primary)),
-		item("deleted", ast.BooleanTerm(k.Deleted)),
+		item("deleted", ast.InternedTerm(k.Deleted)),
 	), nil
 }
 
 func primaryTerm(p *PrimaryKeyInput) *ast.Term {
 	if p == nil {
-		return ast.NullTerm()
+		return ast.InternedNullTerm
 	}
 	return ast.ObjectTerm(
 		item("arn", stringTerm(p.ARN)),
-		item("known", ast.BooleanTerm(p.Known)),
+		item("known", ast.InternedTerm(p.Known)),
 		item("rotation_enabled", boolPtrTerm(p.RotationEnabled)),
-		item("rotation_period_days", ast.IntNumberTerm(p.RotationPeriodDays)),
+		item("rotation_period_days", ast.InternedTerm(p.RotationPeriodDays)),
 	)
 }
 
 func verificationTerm(v *VerificationInput) *ast.Term {
 	if v == nil {
-		return ast.NullTerm()
+		return ast.InternedNullTerm
 	}
 	return ast.ObjectTerm(
-		item("performed", ast.BooleanTerm(v.Performed)),
-		item("ok", ast.BooleanTerm(v.OK)),
+		item("performed", ast.InternedTerm(v.Performed)),
+		item("ok", ast.InternedTerm(v.OK)),
 		item("reason", stringTerm(v.Reason)),
 		item("step", stringTerm(v.Step)),
 		item("detail", stringTerm(v.Detail)),
@@ -249,7 +249,7 @@ func verificationTerm(v *VerificationInput) *ast.Term {
 
 func eventTerm(ev *EventInput) (*ast.Term, error) {
 	if ev == nil {
-		return ast.NullTerm(), nil
+		return ast.InternedNullTerm, nil
 	}
 	// time.Time's JSON form is its text form, quoted; both refuse the same
 	// out-of-range times.
@@ -268,9 +268,9 @@ func eventTerm(ev *EventInput) (*ast.Term, error) {
 // boolPtrTerm is null for a nil pointer, as encoding/json writes it.
 func boolPtrTerm(b *bool) *ast.Term {
 	if b == nil {
-		return ast.NullTerm()
+		return ast.InternedNullTerm
 	}
-	return ast.BooleanTerm(*b)
+	return ast.InternedTerm(*b)
 }
 
 func item(key string, value *ast.Term) [2]*ast.Term {
@@ -316,7 +316,7 @@ func validUTF8(s string) string {
 // stringsTerm is null for a nil slice, as encoding/json writes it.
 func stringsTerm(ss []string) *ast.Term {
 	if ss == nil {
-		return ast.NullTerm()
+		return ast.InternedNullTerm
 	}
 	terms := make([]*ast.Term, len(ss))
 	for i, s := range ss {
@@ -336,9 +336,9 @@ func anyTerm(x any) (*ast.Term, error) {
 	case *Document:
 		return v.term, nil
 	case nil:
-		return ast.NullTerm(), nil
+		return ast.InternedNullTerm, nil
 	case bool:
-		return ast.BooleanTerm(v), nil
+		return ast.InternedTerm(v), nil
 	case string:
 		return stringTerm(v), nil
 	case float64:
@@ -525,11 +525,11 @@ func textTerm(w *jsonwalk.Walk) (*ast.Term, bool) {
 	case 't', 'f', 'n':
 		switch string(tok) {
 		case "true":
-			return ast.BooleanTerm(true), true
+			return ast.InternedTerm(true), true
 		case "false":
-			return ast.BooleanTerm(false), true
+			return ast.InternedTerm(false), true
 		case "null":
-			return ast.NullTerm(), true
+			return ast.InternedNullTerm, true
 		}
 		return nil, false
 	}
