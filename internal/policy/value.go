@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -39,11 +40,11 @@ func inputValue(in *Input) (ast.Value, error) {
 		trail = ast.ObjectTerm(
 			item("arn", stringTerm(t.ARN)),
 			item("name", stringTerm(t.Name)),
-			item("account", stringTerm(t.Account)),
-			item("region", stringTerm(t.Region)),
+			item("account", enumTerm(t.Account)),
+			item("region", enumTerm(t.Region)),
 			item("home_region", stringTerm(t.HomeRegion)),
 			item("known", ast.InternedTerm(t.Known)),
-			item("logging", stringTerm(t.Logging)),
+			item("logging", enumTerm(t.Logging)),
 			item("multi_region", boolPtrTerm(t.MultiRegion)),
 			item("include_global_events", boolPtrTerm(t.IncludeGlobalEvents)),
 			item("s3_bucket", stringTerm(t.S3Bucket)),
@@ -62,14 +63,14 @@ func inputValue(in *Input) (ast.Value, error) {
 	watched := ast.InternedNullTerm
 	if w := in.Watched; w != nil {
 		watched = ast.ObjectTerm(
-			item("kind", stringTerm(w.Kind)),
+			item("kind", enumTerm(w.Kind)),
 			item("arn", stringTerm(w.ARN)),
 			item("name", stringTerm(w.Name)),
-			item("account", stringTerm(w.Account)),
-			item("region", stringTerm(w.Region)),
+			item("account", enumTerm(w.Account)),
+			item("region", enumTerm(w.Region)),
 			item("event_bus", stringTerm(w.EventBus)),
 			item("log_group", stringTerm(w.LogGroup)),
-			item("state", stringTerm(w.State)),
+			item("state", enumTerm(w.State)),
 			item("removed_targets", stringsTerm(w.RemovedTargets)),
 			item("retargeted", retargetedTerm(w.Retargeted)),
 			item("pattern_known", ast.InternedTerm(w.PatternKnown)),
@@ -85,8 +86,8 @@ func inputValue(in *Input) (ast.Value, error) {
 			refs[i] = ast.ObjectTerm(
 				item("arn", stringTerm(r.ARN)),
 				item("id", stringTerm(r.ID)),
-				item("account", stringTerm(r.Account)),
-				item("region", stringTerm(r.Region)),
+				item("account", enumTerm(r.Account)),
+				item("region", enumTerm(r.Region)),
 				item("creator", stringTerm(r.Creator)),
 			)
 		}
@@ -101,7 +102,7 @@ func inputValue(in *Input) (ast.Value, error) {
 		item("watched_subscription_filters", stringsTerm(in.Config.WatchedSubscriptionFilters)),
 	)
 	return ast.NewObject(
-		item("resource_type", stringTerm(in.ResourceType)),
+		item("resource_type", enumTerm(in.ResourceType)),
 		item("resource", stringTerm(in.Resource)),
 		item("file_system", fileSystem),
 		item("key", key),
@@ -155,8 +156,8 @@ func fileSystemTerm(fs *FileSystemInput) (*ast.Term, error) {
 	return ast.ObjectTerm(
 		item("arn", stringTerm(fs.ARN)),
 		item("id", stringTerm(fs.ID)),
-		item("account", stringTerm(fs.Account)),
-		item("region", stringTerm(fs.Region)),
+		item("account", enumTerm(fs.Account)),
+		item("region", enumTerm(fs.Region)),
 		item("encrypted", ast.InternedTerm(fs.Encrypted)),
 		item("known", ast.InternedTerm(fs.Known)),
 		item("policy_known", ast.InternedTerm(fs.PolicyKnown)),
@@ -190,7 +191,7 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 				item("operations", stringsTerm(g.Operations)),
 				item("file_system_id", stringTerm(g.FileSystemID)),
 				item("efs", ast.InternedTerm(g.EFS)),
-				item("state", stringTerm(g.State)),
+				item("state", enumTerm(g.State)),
 				item("retired_after_delete", ast.InternedTerm(g.RetiredAfterDelete)),
 			)
 		}
@@ -199,22 +200,22 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 	return ast.ObjectTerm(
 		item("arn", stringTerm(k.ARN)),
 		item("id", stringTerm(k.ID)),
-		item("account", stringTerm(k.Account)),
-		item("region", stringTerm(k.Region)),
+		item("account", enumTerm(k.Account)),
+		item("region", enumTerm(k.Region)),
 		item("known", ast.InternedTerm(k.Known)),
 		item("aliases", stringsTerm(k.Aliases)),
-		item("key_spec", stringTerm(k.KeySpec)),
-		item("key_usage", stringTerm(k.KeyUsage)),
-		item("origin", stringTerm(k.Origin)),
-		item("key_manager", stringTerm(k.KeyManager)),
-		item("key_state", stringTerm(k.KeyState)),
+		item("key_spec", enumTerm(k.KeySpec)),
+		item("key_usage", enumTerm(k.KeyUsage)),
+		item("origin", enumTerm(k.Origin)),
+		item("key_manager", enumTerm(k.KeyManager)),
+		item("key_state", enumTerm(k.KeyState)),
 		item("custom_key_store_id", stringTerm(k.CustomKeyStoreID)),
 		item("rotation_enabled", rotation),
 		item("rotation_period_days", ast.InternedTerm(k.RotationPeriodDays)),
 		item("policy", policy),
 		item("grants", grants),
 		item("multi_region", boolPtrTerm(k.MultiRegion)),
-		item("multi_region_key_type", stringTerm(k.MultiRegionKeyType)),
+		item("multi_region_key_type", enumTerm(k.MultiRegionKeyType)),
 		item("primary_key_arn", stringTerm(k.PrimaryKeyARN)),
 		item("primary", primaryTerm(k.Primary)),
 		item("deleted", ast.InternedTerm(k.Deleted)),
@@ -291,9 +292,40 @@ func keyName(k string) *ast.Term {
 }
 
 // stringTerm is s as encoding/json writes it: invalid UTF-8 bytes become
-// U+FFFD, one for each byte.
+// U+FFFD, one for each byte. An empty string is OPA's interned term.
 func stringTerm(s string) *ast.Term {
+	if s == "" {
+		return ast.InternedEmptyString
+	}
 	return ast.StringTerm(validUTF8(s))
+}
+
+// maxEnumTerms bounds how many different values enumTerm keeps a term for,
+// whatever the input holds.
+const maxEnumTerms = 1024
+
+// enumTerms holds one term for each value enumTerm has been given, up to
+// maxEnumTerms values; past that, each is made anew.
+var enumTerms struct {
+	sync.Map // string -> *ast.Term
+	n        atomic.Int32
+}
+
+// enumTerm is stringTerm(s) for a field that takes few values (a key's
+// state, spec, usage, origin or manager, an account, a region): every input
+// shares one term for each value instead of making it anew.
+func enumTerm(s string) *ast.Term {
+	if t, ok := enumTerms.Load(s); ok {
+		return t.(*ast.Term)
+	}
+	t := stringTerm(s)
+	if enumTerms.n.Load() < maxEnumTerms {
+		if kept, loaded := enumTerms.LoadOrStore(s, t); loaded {
+			return kept.(*ast.Term)
+		}
+		enumTerms.n.Add(1)
+	}
+	return t
 }
 
 func validUTF8(s string) string {
