@@ -40,11 +40,11 @@ func inputValue(in *Input) (ast.Value, error) {
 		trail = ast.ObjectTerm(
 			item("arn", stringTerm(t.ARN)),
 			item("name", stringTerm(t.Name)),
-			item("account", enumTerm(t.Account)),
-			item("region", enumTerm(t.Region)),
+			item("account", sharedTerm(t.Account)),
+			item("region", sharedTerm(t.Region)),
 			item("home_region", stringTerm(t.HomeRegion)),
 			item("known", ast.InternedTerm(t.Known)),
-			item("logging", enumTerm(t.Logging)),
+			item("logging", sharedTerm(t.Logging)),
 			item("multi_region", boolPtrTerm(t.MultiRegion)),
 			item("include_global_events", boolPtrTerm(t.IncludeGlobalEvents)),
 			item("s3_bucket", stringTerm(t.S3Bucket)),
@@ -63,14 +63,14 @@ func inputValue(in *Input) (ast.Value, error) {
 	watched := ast.InternedNullTerm
 	if w := in.Watched; w != nil {
 		watched = ast.ObjectTerm(
-			item("kind", enumTerm(w.Kind)),
+			item("kind", sharedTerm(w.Kind)),
 			item("arn", stringTerm(w.ARN)),
 			item("name", stringTerm(w.Name)),
-			item("account", enumTerm(w.Account)),
-			item("region", enumTerm(w.Region)),
+			item("account", sharedTerm(w.Account)),
+			item("region", sharedTerm(w.Region)),
 			item("event_bus", stringTerm(w.EventBus)),
 			item("log_group", stringTerm(w.LogGroup)),
-			item("state", enumTerm(w.State)),
+			item("state", sharedTerm(w.State)),
 			item("removed_targets", stringsTerm(w.RemovedTargets)),
 			item("retargeted", retargetedTerm(w.Retargeted)),
 			item("pattern_known", ast.InternedTerm(w.PatternKnown)),
@@ -86,8 +86,8 @@ func inputValue(in *Input) (ast.Value, error) {
 			refs[i] = ast.ObjectTerm(
 				item("arn", stringTerm(r.ARN)),
 				item("id", stringTerm(r.ID)),
-				item("account", enumTerm(r.Account)),
-				item("region", enumTerm(r.Region)),
+				item("account", sharedTerm(r.Account)),
+				item("region", sharedTerm(r.Region)),
 				item("creator", stringTerm(r.Creator)),
 			)
 		}
@@ -102,7 +102,7 @@ func inputValue(in *Input) (ast.Value, error) {
 		item("watched_subscription_filters", stringsTerm(in.Config.WatchedSubscriptionFilters)),
 	)
 	return ast.NewObject(
-		item("resource_type", enumTerm(in.ResourceType)),
+		item("resource_type", sharedTerm(in.ResourceType)),
 		item("resource", stringTerm(in.Resource)),
 		item("file_system", fileSystem),
 		item("key", key),
@@ -156,8 +156,8 @@ func fileSystemTerm(fs *FileSystemInput) (*ast.Term, error) {
 	return ast.ObjectTerm(
 		item("arn", stringTerm(fs.ARN)),
 		item("id", stringTerm(fs.ID)),
-		item("account", enumTerm(fs.Account)),
-		item("region", enumTerm(fs.Region)),
+		item("account", sharedTerm(fs.Account)),
+		item("region", sharedTerm(fs.Region)),
 		item("encrypted", ast.InternedTerm(fs.Encrypted)),
 		item("known", ast.InternedTerm(fs.Known)),
 		item("policy_known", ast.InternedTerm(fs.PolicyKnown)),
@@ -191,7 +191,7 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 				item("operations", stringsTerm(g.Operations)),
 				item("file_system_id", stringTerm(g.FileSystemID)),
 				item("efs", ast.InternedTerm(g.EFS)),
-				item("state", enumTerm(g.State)),
+				item("state", sharedTerm(g.State)),
 				item("retired_after_delete", ast.InternedTerm(g.RetiredAfterDelete)),
 			)
 		}
@@ -200,22 +200,22 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 	return ast.ObjectTerm(
 		item("arn", stringTerm(k.ARN)),
 		item("id", stringTerm(k.ID)),
-		item("account", enumTerm(k.Account)),
-		item("region", enumTerm(k.Region)),
+		item("account", sharedTerm(k.Account)),
+		item("region", sharedTerm(k.Region)),
 		item("known", ast.InternedTerm(k.Known)),
 		item("aliases", stringsTerm(k.Aliases)),
-		item("key_spec", enumTerm(k.KeySpec)),
-		item("key_usage", enumTerm(k.KeyUsage)),
-		item("origin", enumTerm(k.Origin)),
-		item("key_manager", enumTerm(k.KeyManager)),
-		item("key_state", enumTerm(k.KeyState)),
+		item("key_spec", sharedTerm(k.KeySpec)),
+		item("key_usage", sharedTerm(k.KeyUsage)),
+		item("origin", sharedTerm(k.Origin)),
+		item("key_manager", sharedTerm(k.KeyManager)),
+		item("key_state", sharedTerm(k.KeyState)),
 		item("custom_key_store_id", stringTerm(k.CustomKeyStoreID)),
 		item("rotation_enabled", rotation),
 		item("rotation_period_days", ast.InternedTerm(k.RotationPeriodDays)),
 		item("policy", policy),
 		item("grants", grants),
 		item("multi_region", boolPtrTerm(k.MultiRegion)),
-		item("multi_region_key_type", enumTerm(k.MultiRegionKeyType)),
+		item("multi_region_key_type", sharedTerm(k.MultiRegionKeyType)),
 		item("primary_key_arn", stringTerm(k.PrimaryKeyARN)),
 		item("primary", primaryTerm(k.Primary)),
 		item("deleted", ast.InternedTerm(k.Deleted)),
@@ -275,20 +275,7 @@ func boolPtrTerm(b *bool) *ast.Term {
 }
 
 func item(key string, value *ast.Term) [2]*ast.Term {
-	return ast.Item(keyName(key), value)
-}
-
-// keyNames holds one term for each object key item is called with: those
-// are the fixed field names of the input, so every input shares their
-// terms instead of making them anew.
-var keyNames sync.Map // string -> *ast.Term
-
-func keyName(k string) *ast.Term {
-	if t, ok := keyNames.Load(k); ok {
-		return t.(*ast.Term)
-	}
-	t, _ := keyNames.LoadOrStore(k, ast.StringTerm(k))
-	return t.(*ast.Term)
+	return ast.Item(sharedTerm(key), value)
 }
 
 // stringTerm is s as encoding/json writes it: invalid UTF-8 bytes become
@@ -300,30 +287,32 @@ func stringTerm(s string) *ast.Term {
 	return ast.StringTerm(validUTF8(s))
 }
 
-// maxEnumTerms bounds how many different values enumTerm keeps a term for,
-// whatever the input holds.
-const maxEnumTerms = 1024
+// maxSharedTerms bounds how many different strings sharedTerm keeps a
+// term for, whatever the input holds (about: concurrent callers may each
+// add one past it).
+const maxSharedTerms = 1024
 
-// enumTerms holds one term for each value enumTerm has been given, up to
-// maxEnumTerms values; past that, each is made anew.
-var enumTerms struct {
+// sharedTerms holds one term for each string sharedTerm has been given, up
+// to maxSharedTerms strings; past that, each is made anew.
+var sharedTerms struct {
 	sync.Map // string -> *ast.Term
 	n        atomic.Int32
 }
 
-// enumTerm is stringTerm(s) for a field that takes few values (a key's
-// state, spec, usage, origin or manager, an account, a region): every input
-// shares one term for each value instead of making it anew.
-func enumTerm(s string) *ast.Term {
-	if t, ok := enumTerms.Load(s); ok {
+// sharedTerm is stringTerm(s), one term for every input that holds s: for
+// the input's field names (item) and for the fields that take few values
+// (a key's state, spec, usage, origin or manager, a resource type, an
+// account, a region).
+func sharedTerm(s string) *ast.Term {
+	if t, ok := sharedTerms.Load(s); ok {
 		return t.(*ast.Term)
 	}
 	t := stringTerm(s)
-	if enumTerms.n.Load() < maxEnumTerms {
-		if kept, loaded := enumTerms.LoadOrStore(s, t); loaded {
+	if sharedTerms.n.Load() < maxSharedTerms {
+		if kept, loaded := sharedTerms.LoadOrStore(s, t); loaded {
 			return kept.(*ast.Term)
 		}
-		enumTerms.n.Add(1)
+		sharedTerms.n.Add(1)
 	}
 	return t
 }

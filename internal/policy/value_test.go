@@ -277,25 +277,25 @@ func fileSystemPolicy(in *Input) any {
 	return in.FileSystem.Policy
 }
 
-// TestEnumTerm: a value is given one shared term, written as stringTerm
-// writes it; past maxEnumTerms values, terms are still right but no more
+// TestSharedTerm: a value is given one shared term, written as stringTerm
+// writes it; past maxSharedTerms values, terms are still right but no more
 // are kept.
-func TestEnumTerm(t *testing.T) {
-	if a, b := enumTerm("Enabled"), enumTerm("Enabled"); a != b || a.Value.Compare(ast.String("Enabled")) != 0 {
-		t.Errorf("enumTerm(Enabled) twice: %p %v, %p %v; want one shared term", a, a, b, b)
+func TestSharedTerm(t *testing.T) {
+	if a, b := sharedTerm("Enabled"), sharedTerm("Enabled"); a != b || a.Value.Compare(ast.String("Enabled")) != 0 {
+		t.Errorf("sharedTerm(Enabled) twice: %p %v, %p %v; want one shared term", a, a, b, b)
 	}
-	if got := enumTerm("bad\xff"); got.Value.Compare(ast.String("bad\ufffd")) != 0 {
-		t.Errorf(`enumTerm("bad\xff") = %v, want "bad\ufffd"`, got)
+	if got := sharedTerm("bad\xff"); got.Value.Compare(ast.String("bad\ufffd")) != 0 {
+		t.Errorf(`sharedTerm("bad\xff") = %v, want "bad\ufffd"`, got)
 	}
-	for i := range maxEnumTerms + 10 {
+	for i := range maxSharedTerms + 10 {
 		v := fmt.Sprintf("value-%d", i)
-		if got := enumTerm(v); got.Value.Compare(ast.String(v)) != 0 {
-			t.Fatalf("enumTerm(%q) = %v", v, got)
+		if got := sharedTerm(v); got.Value.Compare(ast.String(v)) != 0 {
+			t.Fatalf("sharedTerm(%q) = %v", v, got)
 		}
 	}
 	kept := 0
-	enumTerms.Range(func(any, any) bool { kept++; return true })
-	if kept > maxEnumTerms || int(enumTerms.n.Load()) != kept {
-		t.Errorf("%d terms kept (counted %d); want at most %d", kept, enumTerms.n.Load(), maxEnumTerms)
+	sharedTerms.Range(func(any, any) bool { kept++; return true })
+	if kept > maxSharedTerms || int(sharedTerms.n.Load()) != kept {
+		t.Errorf("%d terms kept (counted %d); want at most %d", kept, sharedTerms.n.Load(), maxSharedTerms)
 	}
 }
