@@ -231,6 +231,14 @@ func (ki *keyInfo) str(raw []byte, k int) ([]byte, bool) {
 	return s, true
 }
 
+// mayNote reports whether a key's raw text may spell a noted key: every
+// noted key starts with an e, only e and E fold to it, and an escape at
+// the start may stand for either. A key that starts otherwise is never
+// noted, escaped or not.
+func mayNote(k []byte) bool {
+	return len(k) > 0 && (k[0]|0x20 == 'e' || k[0] == '\\')
+}
+
 // matchKey names a top-level key worth noting, or returns -1. Matching is
 // case-insensitive, as encoding/json matches struct fields.
 func matchKey(k []byte) int {
@@ -336,23 +344,37 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 		switch c := s.buf[i]; c {
 		case '"':
 			strRel := i + 1 - start
-			j, escaped, ok := s.stringEnd(&start, i+1, &tooLarge, limit)
-			if !ok {
-				return s.truncated(res, j)
+			j := closingQuote(s.buf[:s.w], i+1)
+			escaped, known := false, j >= 0
+			if !known {
+				var ok bool
+				if j, escaped, ok = s.stringEnd(&start, i+1, &tooLarge, limit); !ok {
+					return s.truncated(res, j)
+				}
 			}
-			// The string's content is buf[start+strRel : j].
+			// The string's content is buf[start+strRel : j]. Whether it
+			// holds an escape is looked up only where it matters: in a key
+			// that may spell a noted one, and in a noted key's value.
 			if depth == 1 && !tooLarge && s.stack[0] == '{' {
 				switch state {
 				case stKey:
 					curKey = -1
-					if escaped {
-						res.info.unsure = true
-					} else {
-						curKey = matchKey(s.buf[start+strRel : j])
+					if k := s.buf[start+strRel : j]; mayNote(k) {
+						if known {
+							escaped = bytes.IndexByte(k, '\\') >= 0
+						}
+						if escaped {
+							res.info.unsure = true
+						} else {
+							curKey = matchKey(k)
+						}
 					}
 					state = stColon
 				case stValue:
 					if curKey >= 0 {
+						if known {
+							escaped = bytes.IndexByte(s.buf[start+strRel:j], '\\') >= 0
+						}
 						res.info.set(curKey, keyValue{present: true, isString: true, escaped: escaped,
 							start: strRel, end: j - start})
 					}
@@ -526,6 +548,30 @@ func (s *scanner) stringEnd(start *int, j int, tooLarge *bool, limit int) (end i
 	}
 }
 
+// closingQuote returns the index in buf of the quote that closes the string
+// whose content starts at buf[from], or -1 when buf ends first. The closing
+// quote is the first one not escaped: an odd run of backslashes before a
+// quote escapes it. Only the bytes before each quote are looked at for
+// backslashes, so a string is crossed with one bytes.IndexByte.
+func closingQuote(buf []byte, from int) int {
+	j := from
+	for {
+		q := bytes.IndexByte(buf[j:], '"')
+		if q < 0 {
+			return -1
+		}
+		j += q
+		n := 0
+		for j-1-n >= from && buf[j-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return j
+		}
+		j++
+	}
+}
+
 // structural marks the bytes that skipNested stops at.
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
 
@@ -551,31 +597,15 @@ func (s *scanner) skipNested(start, i *int, tooLarge, tooDeep *bool, limit, maxD
 		}
 		switch c := s.buf[k]; c {
 		case '"':
-			// The closing quote is the first one not escaped; an odd run of
-			// backslashes before a quote escapes it.
-			from := k + 1
-			j := from
-			for {
-				q := bytes.IndexByte(s.buf[j:s.w], '"')
-				if q < 0 {
-					// The string runs past the buffer: read on with the
-					// escape-aware search.
-					var ok bool
-					if j, _, ok = s.stringEnd(start, from, tooLarge, limit); !ok {
-						*i = j
-						return errTruncated
-					}
-					break
+			j := closingQuote(s.buf[:s.w], k+1)
+			if j < 0 {
+				// The string runs past the buffer: read on with the
+				// escape-aware search.
+				var ok bool
+				if j, _, ok = s.stringEnd(start, k+1, tooLarge, limit); !ok {
+					*i = j
+					return errTruncated
 				}
-				j += q
-				n := 0
-				for j-1-n >= from && s.buf[j-1-n] == '\\' {
-					n++
-				}
-				if n%2 == 0 {
-					break
-				}
-				j++
 			}
 			k = j
 		case '{', '[':

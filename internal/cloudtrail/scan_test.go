@@ -97,3 +97,66 @@ func FuzzScanValue(f *testing.F) {
 		}
 	})
 }
+
+// TestScanEscapedKeys holds which top-level keys with an escape make the
+// scan unsure: only those that may spell a noted key (starting with an e,
+// an E or an escape). Each input is scanned in place, where every closing
+// quote is found in the buffer, and byte by byte, where most are not; both
+// must agree.
+func TestScanEscapedKeys(t *testing.T) {
+	tests := []struct {
+		name       string
+		in         string
+		wantUnsure bool
+		wantName   string // the noted eventName when the scan is sure
+		// valueEscaped: eventName's value holds an escape
+		valueEscaped bool
+	}{
+		{name: "escaped first letter of eventName", in: `{"\u0065ventName":"CreateKey","eventName":"Decrypt"}`, wantUnsure: true},
+		{name: "escape inside eventName", in: `{"eventName":"Decrypt","e\u0076entName":"CreateKey"}`, wantUnsure: true},
+		{name: "escape in a key starting with E", in: `{"Event\u004eame":"CreateKey","eventName":"Decrypt"}`, wantUnsure: true},
+		{name: "escape in a key no noted key can be", in: `{"us\u0065rAgent":"a\"b","eventName":"Decrypt"}`, wantName: "Decrypt"},
+		{name: "escaped quote in a key no noted key can be", in: `{"x\"eventName":"CreateKey","eventName":"Decrypt"}`, wantName: "Decrypt"},
+		{name: "escape in the value of a key not noted", in: `{"userAgent":"\u0041","EVENTNAME":"Decrypt"}`, wantName: "Decrypt"},
+		{name: "escape in eventName's value", in: `{"eventName":"Cre\u0061teKey"}`, wantName: "CreateKey", valueEscaped: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !json.Valid([]byte(tc.in)) {
+				t.Fatalf("test input is not JSON: %s", tc.in)
+			}
+			sc := newBytesScanner([]byte(tc.in + " "))
+			inPlace, err := sc.scanValue(1<<20, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byByte, err := scanOne(tc.in+" ", 1<<20, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, res := range []scanResult{inPlace, byByte} {
+				if res.info.unsure != tc.wantUnsure {
+					t.Fatalf("unsure %v, want %v", res.info.unsure, tc.wantUnsure)
+				}
+				if tc.wantUnsure {
+					continue
+				}
+				var obj struct{ EventName string }
+				if err := json.Unmarshal(res.raw, &obj); err != nil || obj.EventName != tc.wantName {
+					t.Fatalf("encoding/json reads eventName %q (%v), want %q", obj.EventName, err, tc.wantName)
+				}
+				name, ok := res.info.str(res.raw, keyEventName)
+				if tc.valueEscaped {
+					// Its raw bytes are not its text: left to the full decode.
+					if ok || !res.info.v[keyEventName].escaped {
+						t.Fatalf("escaped eventName noted as the plain string %q", name)
+					}
+					continue
+				}
+				if !ok || string(name) != tc.wantName {
+					t.Fatalf("eventName noted as %q, %v; want %q", name, ok, tc.wantName)
+				}
+			}
+		})
+	}
+}
