@@ -133,7 +133,8 @@ type Engine struct {
 	compiler *ast.Compiler
 	mu       sync.Mutex
 	subsets  map[string]*rego.PreparedEvalQuery // joined rule IDs -> query
-	// readsEvent is set when a module refers to input.event.
+	// readsEvent is set when a rule, or anything it depends on, refers to
+	// input.event or to input as a whole (ruleReads).
 	readsEvent bool
 	// reads are the input paths each remembered rule reads; memo holds
 	// the results by their hash (memo.go).
@@ -157,22 +158,6 @@ func (e *Engine) ReadsEvent() bool { return e.readsEvent }
 // RuleIDs returns the IDs of the rules of a resource type, sorted. The
 // slice must not be changed.
 func (e *Engine) RuleIDs(resourceType string) []string { return e.byType[resourceType] }
-
-// readsEvent reports whether a module refers to input.event, or to input
-// as a whole.
-func readsEvent(modules []*ast.Module) bool {
-	event := ast.MustParseRef("input.event")
-	found := false
-	for _, m := range modules {
-		ast.WalkRefs(m, func(r ast.Ref) bool {
-			if r.HasPrefix(event) || r.Equal(ast.InputRootRef) || (len(r) >= 2 && r[0].Equal(ast.InputRootDocument) && !r[1].IsGround()) {
-				found = true
-			}
-			return found
-		})
-	}
-	return found
-}
 
 // New compiles the embedded rules (rules.FS, skipping _test.rego files) and
 // prepares the query once. It fails when a rule lacks any of the metadata a
@@ -260,7 +245,6 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 		}
 	}
 	e.triggered = triggerIndex(metas)
-	e.readsEvent = readsEvent(modules)
 	opts := []func(*rego.Rego){
 		rego.Query(Query),
 		rego.StrictBuiltinErrors(true),
@@ -289,7 +273,7 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 	if err := e.checkMemoFuncs(a); err != nil {
 		return nil, err
 	}
-	e.reads, e.paths = ruleReads(a, e.pkg)
+	e.reads, e.paths, e.readsEvent = ruleReads(a, e.pkg)
 	return e, nil
 }
 

@@ -280,6 +280,8 @@ func TestReadsEvent(t *testing.T) {
 	if e := engine(t); e.ReadsEvent() {
 		t.Fatal("an embedded rule reads input.event: results cannot be reused across records")
 	}
+	// lib reads the event in a function, whether a rule calls it or not.
+	const lib = "package atrest.lib.ev\n\nname(_) := input.event.event_name\n\nunused := input.event\n"
 	tests := []struct {
 		name string
 		body string
@@ -287,11 +289,14 @@ func TestReadsEvent(t *testing.T) {
 	}{
 		{name: "reads input.event", body: `results contains {"rule": "good", "status": "COMPLIANT", "reason": input.event.event_name} if input.resource_type == "AWS::EFS::FileSystem"`, want: true},
 		{name: "reads the whole input", body: `results contains {"rule": "good", "status": "COMPLIANT", "reason": object.get(input, "x", "y")} if input.resource_type == "AWS::EFS::FileSystem"`, want: true},
+		{name: "calls a function that reads input.event", body: "import data.atrest.lib.ev\n\n" + `results contains {"rule": "good", "status": "COMPLIANT", "reason": ev.name(1)} if input.resource_type == "AWS::EFS::FileSystem"`, want: true},
 		{name: "reads the snapshot only", body: `results contains {"rule": "good", "status": "COMPLIANT", "reason": input.resource} if input.resource_type == "AWS::EFS::FileSystem"`},
+		// What no rule reaches changes no result.
+		{name: "the library reads input.event where no rule calls it", body: `results contains {"rule": "good", "status": "COMPLIANT", "reason": input.resource} if input.resource_type == "AWS::EFS::FileSystem"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := newEngine(t.Context(), testRules(t, map[string]string{"efs/x.rego": rule("good", "good", tt.body)}))
+			e, err := newEngine(t.Context(), testRules(t, map[string]string{"efs/x.rego": rule("good", "good", tt.body), "lib/ev.rego": lib}))
 			if err != nil {
 				t.Fatal(err)
 			}

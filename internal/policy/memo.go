@@ -53,11 +53,16 @@ func (p inputPath) String() string { return p.name }
 // their else branches. A rule absent from the map is never remembered: its
 // closure calls a non-deterministic builtin or uses `with`.
 // Each distinct path is given an index, from 0 to the count returned.
-func ruleReads(a *analysis, pkg map[string]string) (map[string][]inputPath, int) {
-	reads := map[string][]inputPath{}
+// event reports whether any rule's closure, remembered or not, reads the
+// triggering event (input.event) or the input as a whole.
+func ruleReads(a *analysis, pkg map[string]string) (reads map[string][]inputPath, n int, event bool) {
+	reads = map[string][]inputPath{}
 	for id, path := range pkg {
 		ref := ast.MustParseRef(path + "." + resultsRule)
 		paths, ok := a.closureReads(a.c.GetRules(ref))
+		for _, p := range paths {
+			event = event || len(p.keys) == 0 || p.keys[0] == "event"
+		}
 		if ok {
 			reads[id] = paths
 		}
@@ -73,7 +78,7 @@ func ruleReads(a *analysis, pkg map[string]string) (map[string][]inputPath, int)
 			paths[i].index = n
 		}
 	}
-	return reads, len(index)
+	return reads, len(index), event
 }
 
 // analysis works out what compiled rules read. Each rule is read once,
