@@ -55,8 +55,9 @@ func (p inputPath) String() string { return p.name }
 // Each distinct path is given an index, from 0 to the count returned.
 // event reports whether any rule's closure, remembered or not, reads the
 // triggering event (input.event) or the input as a whole.
-func ruleReads(a *analysis, pkg map[string]string) (reads map[string][]inputPath, n int, event bool) {
-	reads = map[string][]inputPath{}
+func ruleReads(a *analysis, pkg map[string]string) (map[string][]inputPath, int, bool) {
+	reads := map[string][]inputPath{}
+	event := false
 	for id, path := range pkg {
 		ref := ast.MustParseRef(path + "." + resultsRule)
 		paths, ok := a.closureReads(a.c.GetRules(ref))
