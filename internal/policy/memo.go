@@ -27,6 +27,18 @@ const DefaultMemoSize = 20_000
 // differs only where it does not read (another record, another field of the
 // resource, another resource in the same state when the rule names none)
 // costs that hash, not an evaluation.
+//
+// Some paths are read only where a rule iterates over an input collection:
+// the key policy rule reads the key's name only for the file systems the
+// key protects. Rego evaluates a body's expressions in order and a rule
+// only where an expression refers to it, so a rule referred to only after
+// an expression such as `some f in input.file_systems` is evaluated only
+// when that collection holds an element. The analysis records such a
+// collection as a guard of each path read only that way, and the memo key
+// leaves out a path whose guard holds no element: an unused key's verdict
+// is then remembered whatever the key's name. A path read directly in a
+// body counts as read whenever the rule is evaluated, wherever it stands:
+// the rule index may look it up before the body runs.
 
 // inputPath is a path into the input document: the ground string prefix of
 // an input reference (input.key.policy for input.key.policy.Statement[i]).
@@ -35,6 +47,10 @@ type inputPath struct {
 	terms []*ast.Term // keys as terms, to look them up
 	name  string      // input.key.policy
 	index int         // among every path any rule reads (Engine.paths)
+	// guards are input collections each of which holds an element
+	// whenever the path is read: with any of them empty, or not a
+	// collection, the rule does not read the path.
+	guards []inputPath
 }
 
 func newInputPath(keys []string) inputPath {
@@ -100,6 +116,11 @@ func newAnalysis(c *ast.Compiler) *analysis {
 type ruleFacts struct {
 	paths []inputPath
 	ok    bool
+	// after maps each rule this rule's body first refers to after an
+	// expression that iterates over an input collection to those
+	// collections (sorted by name). A dependency absent from it is
+	// referred to before any such expression, or outside the body.
+	after map[*ast.Rule][]inputPath
 }
 
 // of works out one rule's facts, once.
@@ -139,37 +160,180 @@ func (a *analysis) of(r *ast.Rule) ruleFacts {
 		}
 		return false
 	}).Walk(r)
+	f.after = a.guardedDeps(r)
 	a.facts[r] = f
 	return f
+}
+
+// guardedDeps works out ruleFacts.after for r: for each rule its body
+// refers to (and that rule's else branches), the input collections iterated
+// by the body's expressions before the first one that refers to it, where
+// there are any.
+func (a *analysis) guardedDeps(r *ast.Rule) map[*ast.Rule][]inputPath {
+	if !slices.ContainsFunc(r.Body, func(e *ast.Expr) bool { _, ok := iterates(e); return ok }) {
+		return nil
+	}
+	after := map[*ast.Rule][]inputPath{}
+	first := map[*ast.Rule]bool{}
+	var held []inputPath
+	for _, expr := range r.Body {
+		ast.WalkRefs(expr, func(ref ast.Ref) bool {
+			if !ref.HasPrefix(ast.DefaultRootRef) {
+				return false
+			}
+			for _, d := range a.c.GetRules(ref) {
+				for ; d != nil; d = d.Else {
+					if !first[d] {
+						first[d] = true
+						if len(held) > 0 {
+							after[d] = held
+						}
+					}
+				}
+			}
+			return false
+		})
+		if g, ok := iterates(expr); ok && !slices.ContainsFunc(held, func(h inputPath) bool { return h.name == g.name }) {
+			held = slices.Clone(held) // the slices given out stay as they are
+			held = append(held, g)
+			slices.SortFunc(held, func(a, b inputPath) int { return slices.Compare(a.keys, b.keys) })
+		}
+	}
+	return after
+}
+
+// iterates reports the input collection an expression holds only when it
+// has an element: a unification with, or a bare, reference that goes on
+// past the collection's ground path (input.file_systems[i], as
+// `some f in input.file_systems` compiles). A negated expression, or one
+// with `with`, holds nothing.
+func iterates(e *ast.Expr) (inputPath, bool) {
+	if e.Negated || len(e.With) > 0 {
+		return inputPath{}, false
+	}
+	var operands []*ast.Term
+	switch {
+	case e.IsEquality():
+		operands = e.Operands()
+	default:
+		if t, ok := e.Terms.(*ast.Term); ok {
+			operands = []*ast.Term{t}
+		}
+	}
+	for _, t := range operands {
+		ref, ok := t.Value.(ast.Ref)
+		if !ok || len(ref) < 2 || !ref[0].Equal(ast.InputRootDocument) {
+			continue
+		}
+		var keys []string
+		for _, k := range ref[1:] {
+			s, isString := k.Value.(ast.String)
+			if !isString {
+				break
+			}
+			keys = append(keys, string(s))
+		}
+		if len(keys) > 0 && len(keys) < len(ref)-1 {
+			return newInputPath(keys), true
+		}
+	}
+	return inputPath{}, false
 }
 
 // closureReads collects the input paths the rules roots and everything they
 // depend on read, reduced to the shortest (a path under another adds
 // nothing) and sorted; ok is false when the closure is not a function of
-// its input alone.
+// its input alone. Each path keeps the guards every rule that reads it is
+// evaluated under (see guardedDeps): a rule's are those its callers are
+// evaluated under, with the collections iterated before the call, common
+// to every call.
 func (a *analysis) closureReads(roots []*ast.Rule) (paths []inputPath, ok bool) {
+	// The rules of the closure, callers before the rules they call (the
+	// rules form no cycle): a reverse postorder.
+	var order []*ast.Rule
 	seen := map[*ast.Rule]bool{}
-	queue := slices.Clone(roots)
-	var found []inputPath
-	ok = true
-	for len(queue) > 0 {
-		r := queue[len(queue)-1]
-		queue = queue[:len(queue)-1]
+	var visit func(r *ast.Rule)
+	visit = func(r *ast.Rule) {
 		if r == nil || seen[r] {
-			continue
+			return
 		}
 		seen[r] = true
-		queue = append(queue, r.Else)
+		visit(r.Else)
 		for dep := range a.c.Graph.Dependencies(r) {
 			if d, isRule := dep.(*ast.Rule); isRule {
-				queue = append(queue, d)
+				visit(d)
 			}
 		}
+		order = append(order, r)
+	}
+	for _, r := range roots {
+		visit(r)
+	}
+	slices.Reverse(order)
+
+	type reach struct {
+		seen   bool // a caller, or the query, evaluates the rule
+		guards []inputPath
+	}
+	reached := make(map[*ast.Rule]reach, len(order))
+	for _, r := range roots {
+		reached[r] = reach{seen: true}
+	}
+	called := func(d *ast.Rule, under []inputPath) {
+		if prev := reached[d]; prev.seen {
+			under = common(prev.guards, under)
+		}
+		reached[d] = reach{true, under}
+	}
+	var found []inputPath
+	ok = true
+	for _, r := range order {
 		f := a.of(r)
-		found = append(found, f.paths...)
+		g := reached[r].guards
+		if r.Else != nil {
+			called(r.Else, g)
+		}
+		for dep := range a.c.Graph.Dependencies(r) {
+			if d, isRule := dep.(*ast.Rule); isRule {
+				called(d, union(g, f.after[d]))
+			}
+		}
+		for _, p := range f.paths {
+			p.guards = g
+			found = append(found, p)
+		}
 		ok = ok && f.ok
 	}
 	return shortest(found), ok
+}
+
+// common is the guards in both a and b (each sorted by name).
+func common(a, b []inputPath) []inputPath {
+	var out []inputPath
+	for _, p := range a {
+		if slices.ContainsFunc(b, func(q inputPath) bool { return q.name == p.name }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// union is the guards in a or b (each sorted by name), sorted.
+func union(a, b []inputPath) []inputPath {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := slices.Clone(a)
+	for _, q := range b {
+		if !slices.ContainsFunc(out, func(p inputPath) bool { return p.name == q.name }) {
+			out = append(out, q)
+		}
+	}
+	slices.SortFunc(out, func(x, y inputPath) int { return slices.Compare(x.keys, y.keys) })
+	return out
 }
 
 // deterministic reports whether a called operator gives the same result for
@@ -182,13 +346,16 @@ func deterministic(op ast.Ref) bool {
 	return !isBuiltin || !b.IsNondeterministic()
 }
 
-// shortest drops the paths that lie under another and sorts the rest.
+// shortest drops the paths that lie under another and sorts the rest. A
+// path kept has only the guards common to every path it covers: it is read
+// whenever any of them is.
 func shortest(paths []inputPath) []inputPath {
 	slices.SortFunc(paths, func(a, b inputPath) int { return slices.Compare(a.keys, b.keys) })
 	var out []inputPath
 	for _, p := range paths {
-		if len(out) > 0 && under(p, out[len(out)-1]) {
-			continue // sorted: a prefix comes right before what it covers
+		if n := len(out); n > 0 && under(p, out[n-1]) {
+			out[n-1].guards = common(out[n-1].guards, p.guards) // sorted: a prefix comes right before what it covers
+			continue
 		}
 		out = append(out, p)
 	}
@@ -271,6 +438,10 @@ func (e *Engine) readsKey(id string, input ast.Value, docs []knownDoc, digests [
 	defer textBuffers.Put(buf)
 	text := append((*buf)[:0], id...)
 	for _, p := range paths {
+		if !holdsElements(input, p.guards) {
+			text = append(append(append(text, 0), p.name...), unreadSum[:]...)
+			continue
+		}
 		d := &digests[p.index]
 		if !d.done {
 			if d.sum, ok = pathDigest(input, p, docs); !ok {
@@ -282,6 +453,47 @@ func (e *Engine) readsKey(id string, input ast.Value, docs []knownDoc, digests [
 	}
 	*buf = text
 	return sha256.Sum256(text), true
+}
+
+// unreadSum stands, in a memo key, for the value at a path the rule does
+// not read because one of its guards holds no element. It has a digest's
+// length, so no key it is in reads as another.
+var unreadSum = sha256.Sum256([]byte("unread: a guard holds no element"))
+
+// holdsElements reports whether every collection guards name holds an
+// element in input: an array, object or set that is not empty. Anything
+// else, an absent value included, is a collection `input.g[_]` finds
+// nothing in.
+func holdsElements(input ast.Value, guards []inputPath) bool {
+	for _, g := range guards {
+		t := ast.NewTerm(input)
+		for _, k := range g.terms {
+			obj, isObject := t.Value.(ast.Object)
+			if !isObject {
+				return false
+			}
+			if t = obj.Get(k); t == nil {
+				return false
+			}
+		}
+		switch v := t.Value.(type) {
+		case ast.Object:
+			if v.Len() == 0 {
+				return false
+			}
+		case *ast.Array:
+			if v.Len() == 0 {
+				return false
+			}
+		case ast.Set:
+			if v.Len() == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // pathSum is the hash of the value at one input path, once worked out.

@@ -205,3 +205,147 @@ func TestMemoBounded(t *testing.T) {
 		t.Fatalf("second evaluation %v (%v), want %v", got, err, want)
 	}
 }
+
+// TestGuardedReads checks which paths the analysis finds read only while an
+// input collection holds an element: a path read through a rule, a
+// function or an else branch referred to after `some f in
+// input.file_systems` is; one also read before the iteration (in the same
+// body or another), read
+// directly in the body (which the rule index may look up first), or after
+// an iteration that is negated or inside a comprehension, is not.
+func TestGuardedReads(t *testing.T) {
+	src := map[string]string{
+		// Through a rule referred to after the iteration only.
+		"guarded": `named contains n if {
+	some f in input.file_systems
+	n := sprintf("%s/%s", [label, f.id])
+}
+
+label := input.resource`,
+		// Through a function and an else branch.
+		"function": `named contains n if {
+	some f in input.file_systems
+	n := tag(f.id)
+}
+
+tag(id) := sprintf("%s:%s", [input.key.key_state, id]) if input.key.known
+else := sprintf("%s:%s", [input.resource, id])`,
+		// The same rule also referred to before any iteration.
+		"also_before": `named contains n if {
+	label != ""
+	some f in input.file_systems
+	n := sprintf("%s/%s", [label, f.id])
+}
+
+label := input.resource`,
+		// Referred to by another rule before any iteration.
+		"two_callers": `named contains n if {
+	some f in input.file_systems
+	n := sprintf("%s/%s", [label, f.id])
+}
+
+named contains upper(label)
+
+label := input.resource`,
+		// Read in the body itself.
+		"direct": `named contains n if {
+	some f in input.file_systems
+	n := sprintf("%s/%s", [input.resource, f.id])
+}`,
+		// A negated iteration holds nothing.
+		"negated": `named contains n if {
+	not input.file_systems[0].id == "fs-x"
+	n := label
+}
+
+label := input.resource`,
+		// Nor does one inside a comprehension.
+		"comprehension": `named contains n if {
+	ids := [f.id | some f in input.file_systems]
+	n := sprintf("%s/%v", [label, ids])
+}
+
+label := input.resource`,
+	}
+	files := map[string]string{}
+	for id, body := range src {
+		files["efs/"+id+".rego"] = rule(id, id, `results contains {"rule": "`+id+`", "status": "COMPLIANT", "reason": sprintf("[%s]", [concat(",", named)])} if {
+	input.resource_type == "AWS::EFS::FileSystem"
+}
+
+`+body)
+	}
+	e, err := newEngine(t.Context(), testRules(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string][]string{ // rule -> path -> guards; paths not named have none
+		"guarded":       {"input.resource": {"input.file_systems"}},
+		"function":      {"input.resource": {"input.file_systems"}, "input.key.key_state": {"input.file_systems"}, "input.key.known": {"input.file_systems"}},
+		"also_before":   {},
+		"two_callers":   {},
+		"direct":        {},
+		"negated":       {},
+		"comprehension": {},
+	}
+	for id, wantGuards := range want {
+		paths, ok := e.reads[id]
+		if !ok {
+			t.Errorf("%s: not remembered", id)
+			continue
+		}
+		if !slices.ContainsFunc(paths, func(p inputPath) bool { return p.name == "input.resource" }) {
+			t.Errorf("%s: input.resource not among its reads", id)
+		}
+		for _, p := range paths {
+			var got []string
+			for _, g := range p.guards {
+				got = append(got, g.name)
+			}
+			if !slices.Equal(got, wantGuards[p.name]) {
+				t.Errorf("%s: %s read while %v hold elements, want %v", id, p.name, got, wantGuards[p.name])
+			}
+		}
+	}
+
+	// The memo answers a rule whose guarded path differs only where its
+	// guard is empty, and evaluates it again where the guard holds an
+	// element: the results are those of evaluation.
+	plain, err := newEngine(t.Context(), testRules(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.SetMemoSize(0)
+	ids := []string{"guarded", "function"}
+	one := []FileSystemRef{{ID: "fs-1"}}
+	for i, tc := range []struct {
+		resource string
+		fs       []FileSystemRef
+		hits     int
+	}{
+		{"arn:a", nil, 0},
+		{"arn:b", nil, 2},               // input.resource is not read: both answered
+		{"arn:c", []FileSystemRef{}, 0}, // an empty list is another value of input.file_systems
+		{"arn:d", []FileSystemRef{}, 2}, // and still reads no resource
+		{"arn:a", one, 0},               // read now: evaluated
+		{"arn:b", one, 0},               // another resource: evaluated again
+		{"arn:b", one, 2},               // the same: answered
+	} {
+		in := &Input{ResourceType: "AWS::EFS::FileSystem", Resource: tc.resource, FileSystems: tc.fs, Key: &KeyInput{KeyState: "Enabled"}}
+		before := e.MemoStats().Hits
+		got, err := e.EvaluateRules(t.Context(), in, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults, err := plain.EvaluateRules(t.Context(), in, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, wantResults) {
+			t.Errorf("input %d: memo %v, evaluation %v", i, got, wantResults)
+		}
+		if hits := e.MemoStats().Hits - before; hits != tc.hits {
+			t.Errorf("input %d: %d results from the memo, want %d", i, hits, tc.hits)
+		}
+	}
+}
