@@ -3,6 +3,7 @@ package policy
 import (
 	"crypto/sha256"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -75,7 +76,7 @@ func ruleReads(a *analysis, pkg map[string]string) (map[string][]inputPath, int,
 	reads := map[string][]inputPath{}
 	event := false
 	for id, path := range pkg {
-		ref := ast.MustParseRef(path + "." + resultsRule)
+		ref := resultsRef(path)
 		paths, ok := a.closureReads(a.c.GetRules(ref))
 		for _, p := range paths {
 			event = event || len(p.keys) == 0 || p.keys[0] == "event"
@@ -96,6 +97,24 @@ func ruleReads(a *analysis, pkg map[string]string) (map[string][]inputPath, int,
 		}
 	}
 	return reads, len(index), event
+}
+
+// resultsRef is the reference to the results rule of the package at path
+// (data.atrest.efs.x), built without the parser where the path is plain
+// names: parsing loads the capabilities of every builtin each time.
+func resultsRef(path string) ast.Ref {
+	if strings.ContainsAny(path, `["`) {
+		return ast.MustParseRef(path + "." + resultsRule)
+	}
+	names := strings.Split(path, ".")
+	if names[0] != "data" {
+		return ast.MustParseRef(path + "." + resultsRule)
+	}
+	ref := ast.Ref{ast.DefaultRootDocument}
+	for _, n := range names[1:] {
+		ref = append(ref, ast.StringTerm(n))
+	}
+	return append(ref, ast.StringTerm(resultsRule))
 }
 
 // analysis works out what compiled rules read. Each rule is read once,

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // TestReadsOfEmbeddedRules checks the input paths worked out for rules
@@ -346,6 +348,22 @@ label := input.resource`,
 		}
 		if hits := e.MemoStats().Hits - before; hits != tc.hits {
 			t.Errorf("input %d: %d results from the memo, want %d", i, hits, tc.hits)
+		}
+	}
+}
+
+// TestResultsRef checks that the results rule's reference built without the
+// parser is the parsed one, for each embedded rule's package and for paths
+// only the parser reads.
+func TestResultsRef(t *testing.T) {
+	e := engine(t)
+	paths := []string{`data.a["b.c"]`, `data.x.y`}
+	for _, p := range e.pkg {
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		if got, want := resultsRef(p), ast.MustParseRef(p+"."+resultsRule); !got.Equal(want) {
+			t.Errorf("%s: %v, want %v", p, got, want)
 		}
 	}
 }
