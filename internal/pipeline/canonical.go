@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
-	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/atrest/atrest/internal/jsonstr"
@@ -17,14 +17,24 @@ import (
 // that does not decode is returned as it is. It reads the bytes directly:
 // decoding into maps and encoding them again cost most of a record's digest.
 func canonicalJSON(raw json.RawMessage) []byte {
+	return appendCanonicalJSON(nil, raw)
+}
+
+// appendCanonicalJSON appends canonicalJSON(raw) to dst.
+func appendCanonicalJSON(dst []byte, raw json.RawMessage) []byte {
 	if len(raw) == 0 {
-		return nil
+		return dst
 	}
-	c := canonicalizer{in: raw}
+	c := canonicalizers.Get().(*canonicalizer)
+	defer canonicalizers.Put(c)
+	c.in, c.pos, c.members = raw, 0, c.members[:0]
 	c.space()
-	out, ok := c.value(nil, 0)
+	start := len(dst)
+	out, ok := c.value(dst, 0)
+	c.in = nil
+	clear(c.members[:cap(c.members)]) // no key keeps its input alive
 	if !ok {
-		return raw
+		return append(dst[:start], raw...)
 	}
 	return out
 }
@@ -35,7 +45,15 @@ const maxCanonicalDepth = 10000
 type canonicalizer struct {
 	in  []byte
 	pos int
+	// members is a stack of the members of the objects being read, the
+	// innermost last; values is where an object's values wait while its
+	// members are sorted. Both are kept between values (canonicalizers).
+	members []member
+	values  []byte
 }
+
+// canonicalizers are reused, with the room they have grown.
+var canonicalizers = sync.Pool{New: func() any { return new(canonicalizer) }}
 
 func (c *canonicalizer) space() { c.pos = jsonwalk.SpaceEnd(c.in, c.pos) }
 
@@ -188,10 +206,11 @@ func (c *canonicalizer) array(out []byte, depth int) ([]byte, bool) {
 	}
 }
 
-// member is an object member: its key and where its canonical value lies
-// in the output being written.
+// member is an object member: its decoded key, the key's token when that
+// is already its canonical form (nil otherwise), and where its canonical
+// value lies in the output being written.
 type member struct {
-	key        string
+	key, token []byte
 	start, end int
 }
 
@@ -203,14 +222,14 @@ func (c *canonicalizer) object(out []byte, depth int) ([]byte, bool) {
 		return append(out, '{', '}'), true
 	}
 	// The members' values are written after out as they come, then moved
-	// into key order.
-	base := len(out)
-	var members []member
+	// into key order. This object's members are those pushed from here on;
+	// a nested object's are popped before the next member is read.
+	base, first := len(out), len(c.members)
 	for {
 		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
 			return nil, false
 		}
-		key, ok := c.str()
+		key, token, ok := c.key()
 		if !ok {
 			return nil, false
 		}
@@ -224,7 +243,7 @@ func (c *canonicalizer) object(out []byte, depth int) ([]byte, bool) {
 		if out, ok = c.value(out, depth+1); !ok {
 			return nil, false
 		}
-		members = append(members, member{key, start, len(out)})
+		c.members = append(c.members, member{key, token, start, len(out)})
 		c.space()
 		if c.pos >= len(c.in) {
 			return nil, false
@@ -240,24 +259,50 @@ func (c *canonicalizer) object(out []byte, depth int) ([]byte, bool) {
 		c.pos++
 		break
 	}
-	values := bytes.Clone(out[base:])
+	members := c.members[first:]
+	c.values = append(c.values[:0], out[base:]...)
 	out = out[:base]
 	// Sorted by key; equal keys keep their order, so the last of each run
 	// is the value encoding/json keeps.
-	slices.SortStableFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	slices.SortStableFunc(members, func(a, b member) int { return bytes.Compare(a.key, b.key) })
 	out = append(out, '{')
 	n := 0
 	for i, m := range members {
-		if i+1 < len(members) && members[i+1].key == m.key {
+		if i+1 < len(members) && bytes.Equal(members[i+1].key, m.key) {
 			continue // a later duplicate follows: it wins
 		}
 		if n > 0 {
 			out = append(out, ',')
 		}
 		n++
-		out = jsonstr.Append(out, m.key)
+		if m.token != nil {
+			out = append(out, m.token...)
+		} else {
+			out = jsonstr.Append(out, string(m.key))
+		}
 		out = append(out, ':')
-		out = append(out, values[m.start-base:m.end-base]...)
+		out = append(out, c.values[m.start-base:m.end-base]...)
 	}
+	c.members = c.members[:first]
 	return append(out, '}'), true
+}
+
+// key reads an object key: its decoded bytes, and its token (quotes
+// included) when the token is its canonical form: printable ASCII other
+// than <, > and &, with no escape. The bytes of such a key are the
+// input's; any other is decoded as str does.
+func (c *canonicalizer) key() (key, token []byte, ok bool) {
+	in := c.in
+	for i := c.pos + 1; i < len(in); i++ {
+		switch b := in[i]; {
+		case b == '"':
+			token = in[c.pos : i+1]
+			c.pos = i + 1
+			return token[1 : len(token)-1], token, true
+		case b < 0x20 || b >= utf8.RuneSelf || b == '<' || b == '>' || b == '&' || b == '\\':
+			s, ok := c.str()
+			return []byte(s), nil, ok
+		}
+	}
+	return nil, nil, false
 }

@@ -2,9 +2,13 @@ package pipeline
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/atrest/atrest/internal/cloudtrail"
 )
 
 // decodedCanonical is the canonical form canonicalJSON must give: the value
@@ -88,4 +92,62 @@ func BenchmarkCanonicalJSON(b *testing.B) {
 			decodedCanonical(raw)
 		}
 	})
+}
+
+// TestDigest holds digest to its definition, the fields and canonical
+// members each followed by a zero byte, hashed as one stream, for records
+// with members that do and do not decode, with the buffers it reuses
+// passed from one record to the next and back.
+func TestDigest(t *testing.T) {
+	reference := func(rec *cloudtrail.Record) [sha256.Size]byte {
+		h := sha256.New()
+		for _, s := range []string{
+			rec.EventSource, rec.EventName, rec.EventTime.UTC().Format(time.RFC3339Nano), rec.AWSRegion, rec.Account(),
+			rec.EventType, rec.UserIdentity.Type, rec.UserIdentity.ARN, rec.UserIdentity.AccountID, rec.UserIdentity.InvokedBy,
+			rec.ErrorCode, rec.ErrorMessage,
+		} {
+			h.Write([]byte(s))
+			h.Write([]byte{0})
+		}
+		for _, raw := range []json.RawMessage{rec.RequestParameters, rec.ResponseElements, rec.AdditionalEventData} {
+			h.Write(decodedCanonicalOrEmpty(raw))
+			h.Write([]byte{0})
+		}
+		for _, r := range rec.Resources {
+			h.Write([]byte(r.ARN + "\x00" + r.AccountID + "\x00" + r.Type + "\x00"))
+		}
+		var out [sha256.Size]byte
+		h.Sum(out[:0])
+		return out
+	}
+	base := cloudtrail.Record{
+		EventSource: "kms.amazonaws.com", EventName: "CreateKey", AWSRegion: "us-east-1",
+		EventTime: time.Date(2026, 12, 4, 10, 0, 0, 5, time.FixedZone("x", 3600)), EventType: "AwsApiCall",
+		UserIdentity: cloudtrail.UserIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/r/s", AccountID: "111122223333"},
+		RequestParameters: json.RawMessage(` {"keyUsage":"ENCRYPT_DECRYPT","tags":[{"tagKey":"a","tagValue":"\u00e9"}],"description":"d"} `),
+		ResponseElements:  json.RawMessage(`{"keyMetadata":{"keyId":"k","aWSAccountId":"111122223333","b":{"z":1,"a":2}}}`),
+		Resources:         []cloudtrail.Resource{{ARN: "arn:aws:kms:us-east-1:111122223333:key/k", AccountID: "111122223333", Type: "AWS::KMS::Key"}},
+	}
+	bad := base
+	bad.RequestParameters = json.RawMessage(`{"keyUsage":`) // kept as written
+	bad.ResponseElements = nil
+	bad.ErrorCode, bad.ErrorMessage = "AccessDenied", "no"
+	for i, rec := range []*cloudtrail.Record{&base, &bad, &base, {}, &bad} {
+		if got, want := digest(rec), reference(rec); got != want {
+			t.Errorf("record %d: digest %x, want %x", i, got, want)
+		}
+	}
+	reordered := base
+	reordered.RequestParameters = json.RawMessage(`{"description":"d","tags":[{"tagValue":"é","tagKey":"a"}],"keyUsage":"ENCRYPT_DECRYPT"}`)
+	if digest(&reordered) != digest(&base) {
+		t.Error("a record whose members differ only in key order, spacing and escaping has another digest")
+	}
+}
+
+// decodedCanonicalOrEmpty is decodedCanonical, and nothing for no value.
+func decodedCanonicalOrEmpty(raw []byte) []byte {
+	if len(raw) == 0 {
+		return nil
+	}
+	return decodedCanonical(raw)
 }

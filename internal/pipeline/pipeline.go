@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/atrest/atrest/internal/arns"
@@ -382,26 +383,30 @@ func (p *Pipeline) first(ctx context.Context, rec *cloudtrail.Record, at cloudtr
 // in it are compared by content, not by key order or spacing, so the copies
 // of one record that different delivery shapes carry hash alike.
 func digest(rec *cloudtrail.Record) [sha256.Size]byte {
-	h := sha256.New()
-	for _, s := range []string{
-		rec.EventSource, rec.EventName, rec.EventTime.UTC().Format(time.RFC3339Nano), rec.AWSRegion, rec.Account(),
+	buf := digestBuffers.Get().(*[]byte)
+	defer digestBuffers.Put(buf)
+	b := append(append((*buf)[:0], rec.EventSource...), 0)
+	b = append(append(b, rec.EventName...), 0)
+	b = append(rec.EventTime.UTC().AppendFormat(b, time.RFC3339Nano), 0)
+	for _, s := range [...]string{
+		rec.AWSRegion, rec.Account(),
 		rec.EventType, rec.UserIdentity.Type, rec.UserIdentity.ARN, rec.UserIdentity.AccountID, rec.UserIdentity.InvokedBy,
 		rec.ErrorCode, rec.ErrorMessage,
 	} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+		b = append(append(b, s...), 0)
 	}
-	for _, raw := range []json.RawMessage{rec.RequestParameters, rec.ResponseElements, rec.AdditionalEventData} {
-		h.Write(canonicalJSON(raw))
-		h.Write([]byte{0})
+	for _, raw := range [...]json.RawMessage{rec.RequestParameters, rec.ResponseElements, rec.AdditionalEventData} {
+		b = append(appendCanonicalJSON(b, raw), 0)
 	}
 	for _, r := range rec.Resources {
-		h.Write([]byte(r.ARN + "\x00" + r.AccountID + "\x00" + r.Type + "\x00"))
+		b = append(append(append(append(append(append(b, r.ARN...), 0), r.AccountID...), 0), r.Type...), 0)
 	}
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	return out
+	*buf = b
+	return sha256.Sum256(b)
 }
+
+// digestBuffers are reused for the text digest hashes.
+var digestBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // EvaluateResource judges one resource as it now stands, with no triggering
 // event: what a sweep asks.
