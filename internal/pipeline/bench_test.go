@@ -156,21 +156,29 @@ func BenchmarkEvent(b *testing.B) {
 					judgeEvent(b, kept, bm.file, data)
 				}
 				b.ReportAllocs()
-				if mode == "new_resource" {
-					benchNewResources(b, kept, bm.file, data)
+				switch mode {
+				case "new_resource":
+					next := 1
+					benchBatched(b, bm.file, func() (*Pipeline, []byte) {
+						event := newResource(data, next)
+						if next++; bytes.Equal(event, data) {
+							b.Fatal("the event names no resource newResource rewrites")
+						}
+						return kept, event
+					})
+					return
+				case "warm":
+					benchBatched(b, bm.file, func() (*Pipeline, []byte) { return pipelineOn(b, e), data })
 					return
 				}
 				var cpu time.Duration
 				for b.Loop() {
 					b.StopTimer()
 					var p *Pipeline
-					switch mode {
-					case "cold":
+					if mode == "cold" {
 						p = benchPipeline(b)
-					case "steady":
+					} else { // steady
 						e.SetMemoSize(policy.DefaultMemoSize) // empties the memos
-						p = pipelineOn(b, e)
-					default:
 						p = pipelineOn(b, e)
 					}
 					b.StartTimer()
@@ -184,42 +192,43 @@ func BenchmarkEvent(b *testing.B) {
 	}
 }
 
-// newResourceBatch is how many events benchNewResources rewrites at a time,
-// with the timer stopped.
-const newResourceBatch = 512
+// eventBatch is how many events benchBatched prepares at a time, with the
+// timer stopped.
+const eventBatch = 512
 
-// benchNewResources judges a series of events on the kept pipeline p, each
-// data with its IDs rewritten into a resource p has not seen. The events are
-// rewritten in batches with the timer stopped, and the CPU time is read once
-// a batch: stopping and starting the timer reads the runtime's memory
-// statistics, which stops the world, and the threads it wakes then spin
-// for work. Doing that for each event, as the other modes must, added
-// 50-60 µs of CPU to each (measured: one StopTimer/StartTimer pair a
-// judged event nearly doubled the CPU per event), which a running
-// function, taking one event after another, does not pay.
-func benchNewResources(b *testing.B, p *Pipeline, name string, data []byte) {
+// benchBatched judges one event after another, each on the pipeline next
+// gives with it. The events are prepared in batches with the timer
+// stopped, and the CPU time is read once a batch: stopping and starting
+// the timer reads the runtime's memory statistics, which stops the world,
+// and the threads it wakes then spin for work. Doing that for each event,
+// as the cold and steady modes must (each needs its engine set up), added
+// 50-60 µs of CPU to each (measured: one StopTimer/StartTimer pair a judged
+// event nearly doubled the CPU per event), which a running function, taking
+// one event after another, does not pay.
+func benchBatched(b *testing.B, name string, next func() (*Pipeline, []byte)) {
+	type prepared struct {
+		p     *Pipeline
+		event []byte
+	}
 	var (
 		cpu, cpu0 time.Duration
-		batch     [][]byte
-		next      = 1
+		batch     []prepared
+		started   bool
 	)
 	for b.Loop() {
 		if len(batch) == 0 {
-			if next > 1 {
+			if started {
 				cpu += cpuTime() - cpu0
 			}
 			b.StopTimer()
-			batch = make([][]byte, newResourceBatch)
+			batch = make([]prepared, eventBatch)
 			for j := range batch {
-				if batch[j] = newResource(data, next); bytes.Equal(batch[j], data) {
-					b.Fatal("the event names no resource newResource rewrites")
-				}
-				next++
+				batch[j].p, batch[j].event = next()
 			}
 			b.StartTimer()
-			cpu0 = cpuTime()
+			cpu0, started = cpuTime(), true
 		}
-		judgeEvent(b, p, name, batch[0])
+		judgeEvent(b, batch[0].p, name, batch[0].event)
 		batch = batch[1:]
 	}
 	cpu += cpuTime() - cpu0

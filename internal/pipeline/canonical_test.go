@@ -123,7 +123,7 @@ func TestDigest(t *testing.T) {
 	base := cloudtrail.Record{
 		EventSource: "kms.amazonaws.com", EventName: "CreateKey", AWSRegion: "us-east-1",
 		EventTime: time.Date(2026, 12, 4, 10, 0, 0, 5, time.FixedZone("x", 3600)), EventType: "AwsApiCall",
-		UserIdentity: cloudtrail.UserIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/r/s", AccountID: "111122223333"},
+		UserIdentity:      cloudtrail.UserIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/r/s", AccountID: "111122223333"},
 		RequestParameters: json.RawMessage(` {"keyUsage":"ENCRYPT_DECRYPT","tags":[{"tagKey":"a","tagValue":"\u00e9"}],"description":"d"} `),
 		ResponseElements:  json.RawMessage(`{"keyMetadata":{"keyId":"k","aWSAccountId":"111122223333","b":{"z":1,"a":2}}}`),
 		Resources:         []cloudtrail.Resource{{ARN: "arn:aws:kms:us-east-1:111122223333:key/k", AccountID: "111122223333", Type: "AWS::KMS::Key"}},
