@@ -153,15 +153,7 @@ func (a *analysis) of(r *ast.Rule) ruleFacts {
 	ast.NewGenericVisitor(func(x any) bool {
 		switch x := x.(type) {
 		case ast.Ref:
-			if len(x) > 0 && x[0].Equal(ast.InputRootDocument) {
-				var keys []string
-				for _, t := range x[1:] {
-					s, isString := t.Value.(ast.String)
-					if !isString {
-						break
-					}
-					keys = append(keys, string(s))
-				}
+			if keys, isInput := inputKeys(x); isInput {
 				f.paths = append(f.paths, newInputPath(keys))
 			}
 		case *ast.Expr:
@@ -240,23 +232,32 @@ func iterates(e *ast.Expr) (inputPath, bool) {
 		}
 	}
 	for _, t := range operands {
-		ref, ok := t.Value.(ast.Ref)
-		if !ok || len(ref) < 2 || !ref[0].Equal(ast.InputRootDocument) {
+		ref, isRef := t.Value.(ast.Ref)
+		if !isRef {
 			continue
 		}
-		var keys []string
-		for _, k := range ref[1:] {
-			s, isString := k.Value.(ast.String)
-			if !isString {
-				break
-			}
-			keys = append(keys, string(s))
-		}
-		if len(keys) > 0 && len(keys) < len(ref)-1 {
+		if keys, isInput := inputKeys(ref); isInput && len(keys) > 0 && len(keys) < len(ref)-1 {
 			return newInputPath(keys), true
 		}
 	}
 	return inputPath{}, false
+}
+
+// inputKeys gives the ground string prefix of an input reference, after
+// input (the keys of input.key.policy for input.key.policy.Statement[i]);
+// isInput is false for any other reference.
+func inputKeys(ref ast.Ref) (keys []string, isInput bool) {
+	if len(ref) == 0 || !ref[0].Equal(ast.InputRootDocument) {
+		return nil, false
+	}
+	for _, t := range ref[1:] {
+		s, isString := t.Value.(ast.String)
+		if !isString {
+			break
+		}
+		keys = append(keys, string(s))
+	}
+	return keys, true
 }
 
 // closureReads collects the input paths the rules roots and everything they
