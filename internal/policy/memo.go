@@ -486,15 +486,9 @@ var unreadSum = sha256.Sum256([]byte("unread: a guard holds no element"))
 // nothing in.
 func holdsElements(input ast.Value, guards []inputPath) bool {
 	for _, g := range guards {
-		t := ast.NewTerm(input)
-		for _, k := range g.terms {
-			obj, isObject := t.Value.(ast.Object)
-			if !isObject {
-				return false
-			}
-			if t = obj.Get(k); t == nil {
-				return false
-			}
+		t := valueAt(input, g)
+		if t == nil {
+			return false
 		}
 		switch v := t.Value.(type) {
 		case ast.Object:
@@ -516,6 +510,21 @@ func holdsElements(input ast.Value, guards []inputPath) bool {
 	return true
 }
 
+// valueAt is the value at p in input, nil where the input holds none.
+func valueAt(input ast.Value, p inputPath) *ast.Term {
+	t := ast.NewTerm(input)
+	for _, k := range p.terms {
+		obj, isObject := t.Value.(ast.Object)
+		if !isObject {
+			return nil
+		}
+		if t = obj.Get(k); t == nil {
+			return nil
+		}
+	}
+	return t
+}
+
 // pathSum is the hash of the value at one input path, once worked out.
 type pathSum struct {
 	sum  [sha256.Size]byte
@@ -532,15 +541,9 @@ var textBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 // "undefined" where the input holds none; ok is false when the value is not
 // data.
 func pathDigest(input ast.Value, p inputPath, docs []knownDoc) (sum [sha256.Size]byte, ok bool) {
-	t := ast.NewTerm(input)
-	for _, k := range p.terms {
-		obj, isObject := t.Value.(ast.Object)
-		if isObject {
-			t = obj.Get(k)
-		}
-		if !isObject || t == nil {
-			return sha256.Sum256([]byte("undefined")), true
-		}
+	t := valueAt(input, p)
+	if t == nil {
+		return sha256.Sum256([]byte("undefined")), true
 	}
 	buf := textBuffers.Get().(*[]byte)
 	defer textBuffers.Put(buf)
