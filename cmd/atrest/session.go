@@ -142,7 +142,8 @@ func (c commonFlags) open(ctx context.Context, name string, stdout, stderr io.Wr
 		}
 	}
 	var err error
-	if s.engine, err = policy.New(ctx); err != nil {
+	// The rules compile while the command reads its input.
+	if s.engine, err = policy.Start(ctx); err != nil {
 		return nil, s.usage("%v", err)
 	}
 	s.hopts.MetricsOptions = metrics.Options{Namespace: c.namespace, Organization: c.roleName != "", Now: clock}

@@ -148,12 +148,27 @@ type Engine struct {
 	funcs    []*memoFunc
 	fmemo    *funcMemo
 	builtins map[string]*topdown.Builtin
+
+	// compiled is closed once the fields above that compiling sets are
+	// set (Start compiles on a goroutine of its own); compileErr is what
+	// compiling gave. Every method that reads those fields waits for it.
+	compiled   chan struct{}
+	compileErr error
+}
+
+// Wait blocks until the rules are compiled and returns the error compiling
+// them gave (wrapping ErrRuleSet when the rules do not compile). An engine
+// from New is compiled already.
+func (e *Engine) Wait() error {
+	<-e.compiled
+	return e.compileErr
 }
 
 // ReadsEvent reports whether any rule reads the triggering event
 // (input.event); when none does, a resource's results depend on its
-// snapshot alone and may be reused across records.
-func (e *Engine) ReadsEvent() bool { return e.readsEvent }
+// snapshot alone and may be reused across records. It waits for the
+// compilation, and is false when the rules did not compile.
+func (e *Engine) ReadsEvent() bool { return e.Wait() == nil && e.readsEvent }
 
 // RuleIDs returns the IDs of the rules of a resource type, sorted. The
 // slice must not be changed.
@@ -177,6 +192,31 @@ func New(ctx context.Context) (*Engine, error) {
 		return nil, err
 	}
 	return compileEngine(ctx, modules, skippedStages, false)
+}
+
+// Start is New that returns once the rules' metadata is read, compiling
+// them on a goroutine of its own: a caller with other work before its
+// first evaluation (reading a log file) overlaps the two. The metadata
+// (Rules, Meta, RuleIDs, Triggered) is there at once; evaluating waits for
+// the compilation, and gives every rule an ERROR result carrying Wait's
+// error when the rules did not compile.
+func Start(ctx context.Context) (*Engine, error) {
+	modules, err := embeddedModules()
+	if err != nil {
+		return nil, err
+	}
+	return startEngine(ctx, modules, skippedStages)
+}
+
+// startEngine reads the modules' metadata and compiles them on a goroutine
+// of its own, leaving out the stages skip names.
+func startEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageID) (*Engine, error) {
+	e, err := metaEngine(modules)
+	if err != nil {
+		return nil, err
+	}
+	go e.compile(ctx, modules, skip, false)
+	return e, nil
 }
 
 // skippedStages are the stages New leaves out.
@@ -226,14 +266,29 @@ func newEngine(ctx context.Context, fsys fs.FS) (*Engine, error) {
 // compiler stages skip names. Plain leaves the calls of memoized functions
 // as written: the rules evaluated as opa does, to compare with.
 func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageID, plain bool) (*Engine, error) {
+	e, err := metaEngine(modules)
+	if err != nil {
+		return nil, err
+	}
+	e.compile(ctx, modules, skip, plain)
+	if err := e.Wait(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// metaEngine builds an engine that knows the modules' rules by their
+// metadata, not yet compiled.
+func metaEngine(modules []*ast.Module) (*Engine, error) {
 	metas, err := ruleMetas(modules)
 	if err != nil {
 		return nil, err
 	}
 	e := &Engine{rules: metas, byID: map[string]RuleMeta{}, byType: map[string][]string{},
 		pkg: map[string]string{}, subsets: map[string]*rego.PreparedEvalQuery{},
-		memo:  &memo{max: DefaultMemoSize, results: map[[sha256.Size]byte]Result{}},
-		fmemo: &funcMemo{max: DefaultFuncMemoSize, values: map[string]map[[sha256.Size]byte]*ast.Term{}}}
+		memo:     &memo{max: DefaultMemoSize, results: map[[sha256.Size]byte]Result{}},
+		fmemo:    &funcMemo{max: DefaultFuncMemoSize, values: map[string]map[[sha256.Size]byte]*ast.Term{}},
+		compiled: make(chan struct{})}
 	for _, meta := range metas { // sorted by ID, so byType's lists are too
 		e.byID[meta.ID] = meta
 		e.byType[meta.ResourceType] = append(e.byType[meta.ResourceType], meta.ID)
@@ -245,6 +300,13 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 		}
 	}
 	e.triggered = triggerIndex(metas)
+	return e, nil
+}
+
+// compile compiles the modules into the engine's prepared query, with the
+// memo's read analysis, and closes e.compiled with compileErr set.
+func (e *Engine) compile(ctx context.Context, modules []*ast.Module, skip []ast.StageID, plain bool) {
+	defer close(e.compiled)
 	opts := []func(*rego.Rego){
 		rego.Query(Query),
 		rego.StrictBuiltinErrors(true),
@@ -260,21 +322,23 @@ func compileEngine(ctx context.Context, modules []*ast.Module, skip []ast.StageI
 	for _, m := range modules {
 		opts = append(opts, rego.ParsedModule(m))
 	}
+	var err error
 	if e.funcs, err = memoFuncs(modules); err != nil {
-		return nil, err
+		e.compileErr = err
+		return
 	}
 	e.builtins = e.memoBuiltins()
 	opts = append(opts, e.memoOptions()...)
-	e.query, err = rego.New(opts...).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRuleSet, err)
+	if e.query, err = rego.New(opts...).PrepareForEval(ctx); err != nil {
+		e.compileErr = fmt.Errorf("%w: %w", ErrRuleSet, err)
+		return
 	}
 	a := newAnalysis(e.compiler)
 	if err := e.checkMemoFuncs(a); err != nil {
-		return nil, err
+		e.compileErr = err
+		return
 	}
 	e.reads, e.paths, e.readsEvent = ruleReads(a, e.pkg)
-	return e, nil
 }
 
 // embeddedMetadata is Metadata's result, read once.
@@ -624,6 +688,9 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) ([]Result, error) {
 // judge answers each rule from the memo when it remembers the rule's result
 // on what the rule reads of in, and evaluates the others in one query.
 func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, error) {
+	if err := e.Wait(); err != nil {
+		return failAll(ids, err)
+	}
 	if in.Event != nil && !e.readsEvent {
 		// No rule reads the triggering event: it is not converted.
 		unread := *in

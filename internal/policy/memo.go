@@ -421,6 +421,9 @@ func (e *Engine) MemoStats() MemoStats {
 // the rule's verdict, and false when the engine does not remember the
 // rule's results.
 func (e *Engine) Reads(id string) ([]string, bool) {
+	if e.Wait() != nil {
+		return nil, false
+	}
 	paths, ok := e.reads[id]
 	if !ok {
 		return nil, false
