@@ -113,14 +113,13 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 	if err != nil {
 		return nil, err
 	}
-	// The rules compile on a goroutine of their own while the rest is
-	// built: on a machine with a second core, setting up the store and the
-	// clients overlaps compiling.
-	compiled := make(chan compiledRules, 1)
-	go func() {
-		e, err := policy.New(ctx)
-		compiled <- compiledRules{e, err}
-	}()
+	// The rules compile on a goroutine of their own (policy.Start) while
+	// the rest is built: on a machine with a second core, setting up the
+	// store and the clients overlaps compiling. INIT waits for them below.
+	engine, err := policy.Start(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("compile rules: %w", err)
+	}
 	awsCfg := newAWSConfig(ctx, s, log)
 
 	var (
@@ -250,11 +249,10 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 			return nil, err
 		}
 	}
-	rules := <-compiled
-	if rules.err != nil {
-		return nil, fmt.Errorf("compile rules: %w", rules.err)
+	if err := engine.Wait(); err != nil {
+		return nil, fmt.Errorf("compile rules: %w", err)
 	}
-	hopts.Pipeline.Engine = rules.engine
+	hopts.Pipeline.Engine = engine
 	for _, o := range opts {
 		o(&hopts)
 	}
@@ -263,12 +261,6 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 		return nil, err
 	}
 	return &Monitor{Harness: h, Log: log, Sweeper: sweeper, Regions: s.SweepRegions, Keys: keys, TrailBucket: s.TrailBucket}, nil
-}
-
-// compiledRules is what compiling the rules gave.
-type compiledRules struct {
-	engine *policy.Engine
-	err    error
 }
 
 // NewRemediator builds the remediate function's handler state: the actions,
