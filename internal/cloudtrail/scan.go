@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"sync"
 	"unicode/utf8"
 )
@@ -30,6 +31,8 @@ type scanner struct {
 	lineStart int64
 	// pooled is the buffer taken from scanBufPool, returned by release.
 	pooled *[scanBufSize]byte
+	// pad holds the last bytes of the buffer, padded, for classify.
+	pad [blockSize]byte
 }
 
 // Scan outcomes other than success.
@@ -247,6 +250,24 @@ func matchKey(k []byte) int {
 	if len(k) == 0 || k[0]|0x20 != 'e' {
 		return -1
 	}
+	// A record spells its keys as CloudTrail does: those that start with
+	// an e are told apart exactly first.
+	switch string(k) {
+	case "eventVersion":
+		return keyEventVersion
+	case "eventSource":
+		return keyEventSource
+	case "eventName":
+		return keyEventName
+	case "eventID":
+		return keyEventID
+	case "eventTime":
+		return keyEventTime
+	case "EventSource":
+		return keySNSSource
+	case "eventType", "eventCategory", "errorCode", "errorMessage", "edgeDeviceDetails":
+		return -1
+	}
 	switch len(k) {
 	case 7:
 		if bytes.EqualFold(k, []byte("eventID")) {
@@ -300,18 +321,13 @@ func isScalarByte(c byte) bool {
 // space already skipped). A value longer than limit is scanned to its end but
 // not kept. Errors: errTruncated, errMismatched, errBadValue or the reader's
 // error leave the position undefined (errBadValue consumes nothing);
-// errTooDeep is returned once the over-deep value has been consumed.
+// errTooDeep is returned once the over-deep value has been consumed. With an
+// error, the keys noted in res.info are not to be read.
 func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 	res.start = s.offset()
 	start := s.r
 	i := start
-	depth := 0
-	s.stack = s.stack[:0]
-	state := stNone
-	curKey := -1
 	tooLarge := false
-	tooDeep := false
-
 	if i >= s.w && !s.more(&start, &i, &tooLarge, limit) {
 		return s.truncated(res, i)
 	}
@@ -334,126 +350,313 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 		if i == start && !tooLarge {
 			return res, errBadValue
 		}
-		return s.finish(res, start, i, limit, tooLarge, tooDeep)
+		return s.finish(res, start, i, limit, tooLarge, false)
 	}
+	return s.scanNested(res, start, limit, maxDepth, tooLarge)
+}
 
+// scanNested scans the object, array or string that starts at buf[start]
+// (its value so far in res) a block of blockSize bytes at a time: classify
+// marks a block's quotes, brackets, colons and commas at once, the quotes
+// give which bytes lie inside strings, and the bytes visited one by one
+// are only those marks outside strings — at the top level of an object,
+// to note its keys, and below it only the brackets. Escapes are worked out
+// byte by byte, in the rare block that holds a backslash.
+//
+// It finds exactly the ends, noted keys and errors that reading the bytes
+// one at a time would (FuzzScanNested holds it to scanValueRef, that
+// reading), and reads more input at the same points: only once every byte
+// in the buffer has been classified.
+func (s *scanner) scanNested(res scanResult, start, limit, maxDepth int, tooLarge bool) (scanResult, error) {
+	s.stack = s.stack[:0]
+	var (
+		depth   int
+		state   = stNone
+		curKey  = -1
+		tooDeep bool
+		// inString: the next block starts inside a string. escNext: its
+		// first byte is escaped.
+		inString, escNext bool
+		// strRel is where the string last opened starts its content, and
+		// valueRel is just past the last colon at the top level, both
+		// relative to start (which moves when the buffer does).
+		strRel, valueRel int
+	)
+	blk := start
 	for {
-		if i >= s.w && !s.more(&start, &i, &tooLarge, limit) {
-			return s.truncated(res, i)
+		if blk >= s.w && !s.more(&start, &blk, &tooLarge, limit) {
+			return s.truncated(res, blk)
 		}
-		switch c := s.buf[i]; c {
-		case '"':
-			strRel := i + 1 - start
-			j := closingQuote(s.buf[:s.w], i+1)
-			escaped, known := false, j >= 0
-			if !known {
-				var ok bool
-				if j, escaped, ok = s.stringEnd(&start, i+1, &tooLarge, limit); !ok {
-					return s.truncated(res, j)
+		n := min(s.w-blk, blockSize)
+		var p *[blockSize]byte
+		if n == blockSize {
+			p = (*[blockSize]byte)(s.buf[blk : blk+blockSize])
+		} else {
+			// The buffer ends inside this block: classify a copy padded
+			// with spaces, which mark nothing.
+			p = &s.pad
+			copy(p[:], s.buf[blk:s.w])
+			for k := n; k < blockSize; k++ {
+				p[k] = ' '
+			}
+		}
+		quote, bslash, bracket, comma, colon := classify(p)
+		if bslash != 0 || escNext {
+			quote, escNext = exactQuotes(p, n, inString, escNext)
+		}
+		// in marks the bytes inside a string and the quotes that open one.
+		in := prefixXor(quote)
+		if inString {
+			in = ^in
+		}
+		inString = in>>63 != 0 // padding, if any, holds no quote
+		bracket &^= in
+		comma &^= in
+		colon &^= in
+		// top are, by state, the marks that can matter at the top level
+		// of an object: the quotes only where a key is due or a noted
+		// key's value is, the colons where one may follow a noted key.
+		top := [...]uint64{
+			stNone:  bracket | comma,
+			stKey:   quote | bracket | comma | colon,
+			stColon: bracket | comma | colon,
+			stValue: quote | bracket | comma | colon,
+		}
+		// marks are the marks still to visit, those that can matter: below
+		// the top level the brackets alone, at the top level top[state].
+		// They are worked out again when the depth or the state changes.
+		marks := top[stKey] // every mark: the value's first byte, at depth 0
+		if depth >= 2 {
+			marks = bracket
+		} else if depth == 1 {
+			marks = top[state]
+		}
+		for marks != 0 {
+			k := bits.TrailingZeros64(marks)
+			marks &= marks - 1
+			pos := blk + k
+			c := p[k]
+			if depth >= 2 {
+				if c == '{' || c == '[' {
+					depth++
+					if depth > maxDepth {
+						tooDeep = true
+						continue
+					}
+					s.stack = append(s.stack, c)
+					continue
+				}
+				if depth > maxDepth {
+					depth--
+				} else {
+					if (c == '}') != (s.stack[depth-1] == '{') {
+						s.r = pos
+						return res, errMismatched
+					}
+					depth--
+					s.stack = s.stack[:depth]
+				}
+				if depth == 1 {
+					marks = top[state] &^ (2<<k - 1)
+				}
+				continue
+			}
+			before := state
+			opens := in&(1<<k) != 0 // a quote that opens a string
+			if state == stValue && (c != '"' || opens) {
+				if s.scalarBefore(start, valueRel, pos, tooLarge) {
+					// A number or literal came first: it was the value.
+					res.info.set(curKey, keyValue{present: true})
+					state = stNone
+				} else {
+					valueRel = pos + 1 - start
 				}
 			}
-			// The string's content is buf[start+strRel : j]. Whether it
-			// holds an escape is looked up only where it matters: in a key
-			// that may spell a noted one, and in a noted key's value.
-			if depth == 1 && !tooLarge && s.stack[0] == '{' {
-				switch state {
-				case stKey:
-					curKey = -1
-					if k := s.buf[start+strRel : j]; mayNote(k) {
-						if known {
-							escaped = bytes.IndexByte(k, '\\') >= 0
-						}
-						if escaped {
-							res.info.unsure = true
-						} else {
-							curKey = matchKey(k)
+			switch c {
+			case '"':
+				if opens {
+					strRel = pos + 1 - start
+					if state != stKey && state != stValue {
+						break
+					}
+					if state == stKey && !s.mayNoteAt(pos+1) {
+						// No noted key starts so: nothing up to the
+						// next comma matters.
+						state = stNone
+						break
+					}
+					// A key, or a noted key's value: when it closes in this
+					// block, take its closing quote now.
+					if rest := quote &^ (2<<k - 1); rest != 0 && !tooLarge {
+						open := k
+						k = bits.TrailingZeros64(rest)
+						pos = blk + k
+						escaped := bslash&(1<<k-1)&^(2<<open-1) != 0 // in its content
+						state, curKey = closeTop(&res.info, state, curKey, s.buf[start+strRel:pos], escaped, strRel, pos-start)
+						if state == stColon && k < blockSize-1 && p[k+1] == ':' {
+							// The colon right after a noted key.
+							k++
+							pos++
+							state = stValue
+							valueRel = pos + 1 - start
 						}
 					}
-					state = stColon
-				case stValue:
-					if curKey >= 0 {
-						if known {
-							escaped = bytes.IndexByte(s.buf[start+strRel:j], '\\') >= 0
-						}
-						res.info.set(curKey, keyValue{present: true, isString: true, escaped: escaped,
-							start: strRel, end: j - start})
-					}
+					break
+				}
+				// It closes a string. Whether the string holds an escape
+				// is looked up only where it matters: in a key that may
+				// spell a noted one, and in a noted key's value.
+				if depth == 1 && !tooLarge && s.stack[0] == '{' {
+					text := s.buf[start+strRel : pos]
+					state, curKey = closeTop(&res.info, state, curKey, text, bytes.IndexByte(text, '\\') >= 0, strRel, pos-start)
+				}
+				if depth == 0 {
+					return s.finish(res, start, pos+1, limit, tooLarge, tooDeep)
+				}
+			case '{', '[':
+				if depth == 1 && state == stValue {
+					res.info.set(curKey, keyValue{present: true})
 					state = stNone
 				}
-			}
-			i = j + 1
-			if depth == 0 {
-				return s.finish(res, start, i, limit, tooLarge, tooDeep)
-			}
-			continue
-		case '{', '[':
-			if depth == 1 && state == stValue {
-				if curKey >= 0 {
-					res.info.set(curKey, keyValue{present: true})
+				depth++
+				if depth > maxDepth {
+					// Past the limit only the depth is counted; the
+					// value is scanned to its end and reported.
+					tooDeep = true
+				} else {
+					s.stack = append(s.stack, c)
+					if depth == 1 && c == '{' {
+						state = stKey
+					}
 				}
-				state = stNone
-			}
-			depth++
-			if depth > maxDepth {
-				// Past the limit only the depth is counted; the value is
-				// scanned to its end and reported.
-				tooDeep = true
-				break
-			}
-			s.stack = append(s.stack, c)
-			if depth == 1 {
-				if c == '{' {
-					state = stKey
+			case '}', ']':
+				if depth > maxDepth {
+					depth--
+					break
 				}
-				break
-			}
-			// Below the top level nothing is noted: skip the nested value
-			// in one go, back to depth 1.
-			i++
-			if err := s.skipNested(&start, &i, &tooLarge, &tooDeep, limit, maxDepth); err != nil {
-				if err == errTruncated {
-					return s.truncated(res, i)
+				if (c == '}') != (s.stack[depth-1] == '{') {
+					s.r = pos
+					return res, errMismatched
 				}
-				return res, err
-			}
-			depth = 1
-			continue
-		case '}', ']':
-			if depth > maxDepth {
 				depth--
-				break
-			}
-			if (c == '}') != (s.stack[depth-1] == '{') {
-				s.r = i
-				return res, errMismatched
-			}
-			depth--
-			s.stack = s.stack[:depth]
-			if depth == 0 {
-				return s.finish(res, start, i+1, limit, tooLarge, tooDeep)
-			}
-		case ',':
-			if depth == 1 {
-				state = stNone
-				if s.stack[0] == '{' {
-					state = stKey
+				s.stack = s.stack[:depth]
+				if depth == 0 {
+					return s.finish(res, start, pos+1, limit, tooLarge, tooDeep)
+				}
+			case ',':
+				if depth == 1 {
+					state = stNone
+					if s.stack[0] == '{' && !s.keyNotNotedAt(pos+1) {
+						state = stKey
+					}
+				}
+			case ':':
+				if depth == 1 && state == stColon {
+					state = stValue
+					valueRel = pos + 1 - start
 				}
 			}
-		case ':':
-			if depth == 1 && state == stColon {
-				state = stValue
-			}
-		case ' ', '\t', '\n', '\r':
-		default:
-			if depth == 1 && state == stValue {
-				if curKey >= 0 {
-					res.info.set(curKey, keyValue{present: true})
-				}
-				state = stNone
+			switch {
+			case depth >= 2:
+				marks &= bracket
+			case state != before || c == '{' || c == '[':
+				marks = top[state] &^ (2<<k - 1)
 			}
 		}
-		i++
+		blk += n
 	}
+}
+
+// closeTop takes a string that closed at the top level of an object, its
+// content text and whether that holds an escape: the key due in state
+// stKey, or in stValue the noted key's value. It returns the state and
+// noted key after it. A key that is not noted leaves nothing to do up to the
+// next comma (stNone).
+func closeTop(info *keyInfo, state, curKey int, text []byte, escaped bool, strRel, endRel int) (int, int) {
+	switch state {
+	case stKey:
+		curKey = -1
+		if mayNote(text) {
+			if escaped {
+				info.unsure = true
+			} else {
+				curKey = matchKey(text)
+			}
+		}
+		if curKey < 0 {
+			return stNone, curKey
+		}
+		return stColon, curKey
+	case stValue:
+		info.set(curKey, keyValue{present: true, isString: true, escaped: escaped, start: strRel, end: endRel})
+		return stNone, curKey
+	}
+	return state, curKey
+}
+
+// keyNotNotedAt reports whether a key that starts at buf[i], right after a
+// comma, is one no noted key can be: its first byte is read already and
+// is not one a noted key may start with (mayNote).
+func (s *scanner) keyNotNotedAt(i int) bool {
+	return i+1 < s.w && s.buf[i] == '"' && !mayNote(s.buf[i+1:i+2])
+}
+
+// mayNoteAt reports whether a key whose text starts at buf[i] may spell a
+// noted key (mayNote), true when that byte is not read yet.
+func (s *scanner) mayNoteAt(i int) bool {
+	return i >= s.w || mayNote(s.buf[i:i+1])
+}
+
+// scalarBefore reports whether anything but white space lies between the
+// last mark seen since a value became due (valueRel, relative to start) and
+// pos: a number or literal, the only bytes outside strings that classify
+// does not mark. Past the size limit nothing is noted, and the bytes may
+// be gone.
+func (s *scanner) scalarBefore(start, valueRel, pos int, tooLarge bool) bool {
+	if tooLarge {
+		return false
+	}
+	for _, c := range s.buf[start+valueRel : pos] {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return true
+		}
+	}
+	return false
+}
+
+// exactQuotes marks the quotes of the first n bytes of p that open or close
+// a string, given whether the block starts inside one and with an escaped
+// byte: inside a string a backslash escapes the byte after it, outside one
+// it is a byte like any other. It also reports whether the byte after the
+// block is escaped.
+func exactQuotes(p *[blockSize]byte, n int, inString, escNext bool) (quote uint64, escOut bool) {
+	for k := range n {
+		if escNext {
+			escNext = false
+			continue
+		}
+		switch p[k] {
+		case '\\':
+			escNext = inString
+		case '"':
+			quote |= 1 << k
+			inString = !inString
+		}
+	}
+	return quote, escNext
+}
+
+// prefixXor sets each bit of x to the parity of the bits at and below it:
+// applied to a block's string quotes, the bytes from an opening quote up to
+// (not including) its closing one.
+func prefixXor(x uint64) uint64 {
+	x ^= x << 1
+	x ^= x << 2
+	x ^= x << 4
+	x ^= x << 8
+	x ^= x << 16
+	x ^= x << 32
+	return x
 }
 
 // scanErrorText describes a scan error with its input offset.
@@ -513,124 +716,4 @@ func (s *scanner) truncated(res scanResult, i int) (scanResult, error) {
 		return res, e
 	}
 	return res, errTruncated
-}
-
-// stringEnd finds the closing quote of the string whose content starts at
-// buf[j], stepping over escapes, reading on as needed (which may shift
-// *start). It returns the index of the quote and whether the string holds an
-// escape; ok is false when the input ended first, with end the position
-// reached.
-func (s *scanner) stringEnd(start *int, j int, tooLarge *bool, limit int) (end int, escaped, ok bool) {
-	for {
-		if j >= s.w {
-			over := j - s.w // 1 when an escape's second byte is due
-			i := s.w
-			if !s.more(start, &i, tooLarge, limit) {
-				return i, escaped, false
-			}
-			j = i + over
-			continue
-		}
-		q := bytes.IndexByte(s.buf[j:s.w], '"')
-		seg := s.w
-		if q >= 0 {
-			seg = j + q
-		}
-		if b := bytes.IndexByte(s.buf[j:seg], '\\'); b >= 0 {
-			escaped = true
-			j += b + 2
-			continue
-		}
-		if q >= 0 {
-			return seg, escaped, true
-		}
-		j = seg
-	}
-}
-
-// closingQuote returns the index in buf of the quote that closes the string
-// whose content starts at buf[from], or -1 when buf ends first. The closing
-// quote is the first one not escaped: an odd run of backslashes before a
-// quote escapes it. Only the bytes before each quote are looked at for
-// backslashes, so a string is crossed with one bytes.IndexByte.
-func closingQuote(buf []byte, from int) int {
-	j := from
-	for {
-		q := bytes.IndexByte(buf[j:], '"')
-		if q < 0 {
-			return -1
-		}
-		j += q
-		n := 0
-		for j-1-n >= from && buf[j-1-n] == '\\' {
-			n++
-		}
-		if n%2 == 0 {
-			return j
-		}
-		j++
-	}
-}
-
-// structural marks the bytes that skipNested stops at.
-var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
-
-// skipNested skips a nested value whose opening bracket, at depth 2, is
-// already on the stack, from buf[*i] to just past its closing bracket. Only
-// brackets and quotes are visited byte by byte; a string is skipped with one
-// bytes.IndexByte for its closing quote, looking back over backslashes only
-// when one precedes it. It returns errTruncated (with *i where the input
-// ended) or errMismatched (with s.r at the offending byte).
-func (s *scanner) skipNested(start, i *int, tooLarge, tooDeep *bool, limit, maxDepth int) error {
-	depth := 2
-	for {
-		if *i >= s.w && !s.more(start, i, tooLarge, limit) {
-			return errTruncated
-		}
-		k := *i
-		for k < s.w && !structural[s.buf[k]] {
-			k++
-		}
-		if k == s.w {
-			*i = k
-			continue
-		}
-		switch c := s.buf[k]; c {
-		case '"':
-			j := closingQuote(s.buf[:s.w], k+1)
-			if j < 0 {
-				// The string runs past the buffer: read on with the
-				// escape-aware search.
-				var ok bool
-				if j, _, ok = s.stringEnd(start, k+1, tooLarge, limit); !ok {
-					*i = j
-					return errTruncated
-				}
-			}
-			k = j
-		case '{', '[':
-			depth++
-			if depth > maxDepth {
-				*tooDeep = true
-				break
-			}
-			s.stack = append(s.stack, c)
-		default: // '}', ']'
-			if depth > maxDepth {
-				depth--
-				break
-			}
-			if (c == '}') != (s.stack[depth-1] == '{') {
-				s.r = k
-				return errMismatched
-			}
-			depth--
-			s.stack = s.stack[:depth]
-			if depth == 1 {
-				*i = k + 1
-				return nil
-			}
-		}
-		*i = k + 1
-	}
 }
