@@ -46,6 +46,7 @@ help:
 	@echo "make test-rules     opa fmt, opa check --strict, opa test with coverage (>= $(OPA_MIN_COVERAGE)%)"
 	@echo "make test-go        every Go test, starting moto, local-kms and the emulator"
 	@echo "make test-sam       cfn-lint, sam validate --lint, sam build, checkov over template.yaml"
+	@echo "make test-arm64     the log scanner's tests built for arm64, run under qemu-aarch64 (skipped without it)"
 	@echo "make test-fuzz      every fuzz target briefly (FUZZTIME=$(FUZZTIME) each)"
 	@echo "make fuzz           the same, longer with e.g. FUZZTIME=2m"
 	@echo "make bench          compare atrest with gunzip, jq and per-record OPA (bin/atrest-bench); run the Go benchmarks"
@@ -53,6 +54,7 @@ help:
 	@echo "make sam-dashboard  copy sam/dashboard.json into template.yaml's DashboardBody"
 	@echo "make deps-sam       install SAM CLI, cfn-lint, checkov and the Lambda emulator"
 	@echo "make deps-chromium  install Debian's chromium for the HTML report's test (as root or with CI=true; skipped otherwise)"
+	@echo "make deps-qemu      install Debian's qemu-user for make test-arm64 (as root or with CI=true; skipped otherwise)"
 	@echo "make build-<LogicalId>  the sam build targets: $(SAM_BUILD_TARGETS)"
 	@echo "make clean          remove bin/ and .cache/"
 
@@ -113,13 +115,43 @@ deps-chromium:
 	  echo "chromium: not installed, and not root nor CI: skipped (the HTML report's browser test will skip; install Debian's chromium package to run it)"; \
 	fi
 
+# The scanner marks bytes with vector instructions written for each
+# architecture (internal/cloudtrail/classify_*.s), and the functions run on
+# arm64: test-arm64 runs that package's tests built for arm64 under qemu's
+# user-mode emulator (Debian's qemu-user), installed as Chromium is.
+QEMU_ARM64  ?= qemu-aarch64
+
+.PHONY: deps-qemu
+deps-qemu:
+	@if command -v $(QEMU_ARM64) >/dev/null; then \
+	  echo "qemu: $$($(QEMU_ARM64) --version | head -n 1)"; \
+	elif [ "$$(id -u)" = 0 ] || [ "$${CI:-}" = true ]; then \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq qemu-user >/dev/null || \
+	  { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq qemu-user >/dev/null; }; \
+	  echo "qemu: $$($(QEMU_ARM64) --version | head -n 1)"; \
+	else \
+	  echo "qemu: not installed, and not root nor CI: skipped (make test-arm64 will skip; install Debian's qemu-user to run it)"; \
+	fi
+
 .PHONY: deps
-deps: $(OPA) $(LOCAL_KMS) $(RIE) $(VENV)/.installed-$(MOTO_VERSION) deps-sam deps-chromium
+deps: $(OPA) $(LOCAL_KMS) $(RIE) $(VENV)/.installed-$(MOTO_VERSION) deps-sam deps-chromium deps-qemu
 
 # ---- tests -------------------------------------------------------------
 
 .PHONY: test
-test: deps lint test-rules test-go test-sam test-fuzz
+test: deps lint test-rules test-go test-arm64 test-sam test-fuzz
+
+# The log scanner's package built for arm64, vetted, and its tests run under
+# qemu (those that need no server: -short).
+.PHONY: test-arm64
+test-arm64:
+	@if ! command -v $(QEMU_ARM64) >/dev/null; then \
+	  echo "test-arm64: no $(QEMU_ARM64): skipped (install Debian's qemu-user to run it)"; exit 0; \
+	fi; \
+	GOARCH=arm64 $(GO) vet ./internal/cloudtrail; \
+	GOARCH=arm64 $(GO) test -c -o $(BIN)/cloudtrail-arm64.test ./internal/cloudtrail; \
+	cd internal/cloudtrail && $(QEMU_ARM64) $(BIN)/cloudtrail-arm64.test -test.short -test.count=1
 
 # The fast loop: everything that needs no server (moto, local-kms, the
 # Lambda emulator). Tests that need one skip under -short, saying so;
