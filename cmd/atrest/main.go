@@ -13,6 +13,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"github.com/atrest/atrest/internal/coldstart"
+	_ "github.com/atrest/atrest/internal/coldstart/early" // no collection while the rules are prepared
 )
 
 // Exit statuses.
@@ -44,7 +47,25 @@ commands:
 run 'atrest <command> -h' for the flags of a command
 `
 
+// judging are the commands that open a session (session.open), which
+// releases the collector once the rules are compiled.
+var judging = map[string]bool{"evaluate": true, "replay": true, "sweep": true, "backfill": true}
+
+// releaseCollector ends the hold on the garbage collector that package
+// early put on from package initialisation (coldstart), collecting once. The
+// collector's settings become the process's again, GOGC or GOMEMLIMIT
+// included. The start of a run keeps nearly all it allocates (the SDK's
+// service descriptions, the rules parsed and compiled): the collections it
+// would run find little to free.
+func releaseCollector() {
+	coldstart.Release(func(percent int, limit int64) (int, int64) { return percent, limit })
+}
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	defer releaseCollector() // whatever the command did
+	if len(args) == 0 || !judging[args[0]] {
+		releaseCollector()
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage

@@ -6,12 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"github.com/atrest/atrest/internal/coldstart"
 	"github.com/atrest/atrest/internal/finding"
 )
 
@@ -266,4 +270,58 @@ func TestDemoFitsATicket(t *testing.T) {
 	if !strings.Contains(out, "NON_COMPLIANT  kms_key_rotation_enabled") {
 		t.Errorf("the posture lacks the key without rotation:\n%s", out)
 	}
+}
+
+// gogc reads the collector's GOGC without changing it.
+func gogc() int64 {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
+
+// TestCollectorReleasedOnceRulesCompile holds the release of the collector,
+// held back since the process started (coldstart, through package early),
+// to its points: a judging command's once its rules are compiled, while it
+// still reads its input; any other command's by the time it ends (it
+// releases at once); and to settings that are the process's again.
+func TestCollectorReleasedOnceRulesCompile(t *testing.T) {
+	releaseCollector()
+	want := gogc()
+	waitReleased := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); gogc() != want; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the collector is still held (GOGC %d, want %d)", what, gogc(), want)
+			}
+		}
+	}
+
+	coldstart.Hold()
+	if got := gogc(); got == want {
+		t.Fatalf("coldstart.Hold left GOGC at %d", got)
+	}
+	in, feed := io.Pipe()
+	code := make(chan int, 1)
+	go func() {
+		code <- run(context.Background(), []string{"evaluate", "--format", "json", "-"}, in, io.Discard, io.Discard)
+	}()
+	waitReleased("evaluate reading its input")
+	event, err := os.ReadFile(sampleEvents(t)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := feed.Write(event); err != nil {
+		t.Fatal(err)
+	}
+	feed.Close()
+	if c := <-code; c != exitOK {
+		t.Fatalf("evaluate exited %d", c)
+	}
+
+	coldstart.Hold()
+	stdout, _, c := runCLI(t, "", "rules")
+	if c != exitOK || stdout == "" {
+		t.Fatalf("rules exited %d", c)
+	}
+	waitReleased("rules")
 }

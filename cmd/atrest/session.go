@@ -142,10 +142,17 @@ func (c commonFlags) open(ctx context.Context, name string, stdout, stderr io.Wr
 		}
 	}
 	var err error
-	// The rules compile while the command reads its input.
+	// The rules compile while the command reads its input. The collector,
+	// held back since the process started, runs again once they are
+	// compiled, and at once when they cannot be.
 	if s.engine, err = policy.Start(ctx); err != nil {
+		releaseCollector()
 		return nil, s.usage("%v", err)
 	}
+	go func() {
+		s.engine.Wait()
+		releaseCollector()
+	}()
 	s.hopts.MetricsOptions = metrics.Options{Namespace: c.namespace, Organization: c.roleName != "", Now: clock}
 	switch c.metrics {
 	case "none", "":

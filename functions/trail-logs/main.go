@@ -5,8 +5,8 @@ package main
 import (
 	"os"
 
+	_ "github.com/atrest/atrest/internal/coldstart/early" // no collection until INIT ends
 	"github.com/atrest/atrest/internal/lambdafn"
-	_ "github.com/atrest/atrest/internal/lambdafn/coldstart/early" // no collection until INIT ends
 )
 
 func main() {

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/atrest/atrest/internal/lambdafn/coldstart"
+	"github.com/atrest/atrest/internal/coldstart"
 )
 
 // Each function's main is one of the Start functions below: it reads the

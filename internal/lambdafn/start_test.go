@@ -6,7 +6,7 @@ import (
 	"runtime/debug"
 	"testing"
 
-	"github.com/atrest/atrest/internal/lambdafn/coldstart"
+	"github.com/atrest/atrest/internal/coldstart"
 )
 
 func TestWithoutCollection(t *testing.T) {

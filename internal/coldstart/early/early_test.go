@@ -4,8 +4,8 @@ import (
 	"runtime/debug"
 	"testing"
 
-	"github.com/atrest/atrest/internal/lambdafn/coldstart"
-	_ "github.com/atrest/atrest/internal/lambdafn/coldstart/early"
+	"github.com/atrest/atrest/internal/coldstart"
+	_ "github.com/atrest/atrest/internal/coldstart/early"
 )
 
 // Importing early holds the collector from package initialisation on,
