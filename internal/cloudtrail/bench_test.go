@@ -117,3 +117,49 @@ func BenchmarkDecodeEventBridge(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkScan scans the generated log's records (benchPlain, in place)
+// with scanValue and with scanValueRef, the byte-at-a-time scanner it
+// replaced: the scan alone, without deciding or decoding anything.
+func BenchmarkScan(b *testing.B) {
+	data := benchPlain()
+	for _, bm := range []struct {
+		name string
+		ref  bool
+	}{{"blocks", false}, {"bytes", true}} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				sc := newBytesScanner(data)
+				if c, ok := sc.skipSpace(); !ok || c != '{' {
+					b.Fatal("the log does not start with an object")
+				}
+				sc.r += bytes.Index(data, []byte(`[`)) + 1
+				n := 0
+				for {
+					c, ok := sc.skipSpace()
+					if !ok || c == ']' {
+						break
+					}
+					if c == ',' {
+						sc.r++
+						continue
+					}
+					var err error
+					if bm.ref {
+						_, err = sc.scanValueRef(1<<20, DefaultMaxDepth)
+					} else {
+						_, err = sc.scanValue(1<<20, DefaultMaxDepth)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+				if n != benchRecords {
+					b.Fatalf("scanned %d records, want %d", n, benchRecords)
+				}
+			}
+		})
+	}
+}
