@@ -119,8 +119,8 @@ func BenchmarkDecodeEventBridge(b *testing.B) {
 }
 
 // BenchmarkScan scans the generated log's records (benchPlain, in place)
-// with scanValue and with scanValueRef, the byte-at-a-time scanner it
-// replaced: the scan alone, without deciding or decoding anything.
+// marking blocks (scanBlocks) and reading bytes (scanBytes): the scan
+// alone, without deciding or decoding anything.
 func BenchmarkScan(b *testing.B) {
 	data := benchPlain()
 	for _, bm := range []struct {
@@ -147,9 +147,9 @@ func BenchmarkScan(b *testing.B) {
 					}
 					var err error
 					if bm.ref {
-						_, err = sc.scanValueRef(1<<20, DefaultMaxDepth)
+						_, err = sc.scanBytes(1<<20, DefaultMaxDepth)
 					} else {
-						_, err = sc.scanValue(1<<20, DefaultMaxDepth)
+						_, err = sc.scanBlocks(1<<20, DefaultMaxDepth)
 					}
 					if err != nil {
 						b.Fatal(err)

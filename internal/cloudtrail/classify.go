@@ -4,8 +4,9 @@ package cloudtrail
 // uint64.
 const blockSize = 64
 
-// classifyGeneric is classify one byte at a time, for the architectures
-// without a vector version, and to hold those to.
+// classifyGeneric is classify one byte at a time: on a processor without a
+// vector version (where scanValue does not mark blocks: vectorClassify),
+// and to hold those to.
 func classifyGeneric(p *[blockSize]byte) (quote, bslash, bracket, comma, colon uint64) {
 	for k, c := range p {
 		switch c {

@@ -324,6 +324,14 @@ func isScalarByte(c byte) bool {
 // errTooDeep is returned once the over-deep value has been consumed. With an
 // error, the keys noted in res.info are not to be read.
 func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
+	if !vectorClassify {
+		return s.scanBytes(limit, maxDepth)
+	}
+	return s.scanBlocks(limit, maxDepth)
+}
+
+// scanBlocks is scanValue marking whole blocks (scanNested).
+func (s *scanner) scanBlocks(limit, maxDepth int) (res scanResult, err error) {
 	res.start = s.offset()
 	start := s.r
 	i := start
@@ -364,9 +372,9 @@ func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
 // byte by byte, in the rare block that holds a backslash.
 //
 // It finds exactly the ends, noted keys and errors that reading the bytes
-// one at a time would (FuzzScanNested holds it to scanValueRef, that
-// reading), and reads more input at the same points: only once every byte
-// in the buffer has been classified.
+// one at a time does (scanBytes; FuzzScanBlocks holds it to that), and
+// reads more input at the same points: only once every byte in the buffer
+// has been classified.
 func (s *scanner) scanNested(res scanResult, start, limit, maxDepth int, tooLarge bool) (scanResult, error) {
 	s.stack = s.stack[:0]
 	var (

@@ -21,7 +21,7 @@ func (c chunkReader) Read(p []byte) (int, error) {
 
 // scanAll scans data as a sequence of values, the way the decoder walks an
 // array (a comma or colon between them is stepped over), through scanner a
-// with scanValue and scanner b with scanValueRef, and fails at the first
+// with scanBlocks and scanner b with scanBytes, and fails at the first
 // difference: in the next byte, the result, the error or the position. The
 // keys noted are compared for the values scanned without error: a caller
 // reads them of no other.
@@ -31,7 +31,7 @@ func scanAll(t *testing.T, a, b *scanner, limit, maxDepth int) {
 		ca, oka := a.skipSpace()
 		cb, okb := b.skipSpace()
 		if ca != cb || oka != okb || a.offset() != b.offset() {
-			t.Fatalf("value %d: next byte %q %v at %d, reference %q %v at %d", n, ca, oka, a.offset(), cb, okb, b.offset())
+			t.Fatalf("value %d: next byte %q %v at %d, scanBytes %q %v at %d", n, ca, oka, a.offset(), cb, okb, b.offset())
 		}
 		if !oka {
 			return
@@ -41,20 +41,20 @@ func scanAll(t *testing.T, a, b *scanner, limit, maxDepth int) {
 			b.r++
 			continue
 		}
-		ra, ea := a.scanValue(limit, maxDepth)
-		rb, eb := b.scanValueRef(limit, maxDepth)
+		ra, ea := a.scanBlocks(limit, maxDepth)
+		rb, eb := b.scanBytes(limit, maxDepth)
 		if ea != eb {
-			t.Fatalf("value %d at %d: error %v, reference %v", n, rb.start, ea, eb)
+			t.Fatalf("value %d at %d: error %v, scanBytes %v", n, rb.start, ea, eb)
 		}
 		if ra.start != rb.start || ra.size != rb.size || ra.tooLarge != rb.tooLarge || !bytes.Equal(ra.raw, rb.raw) || (ra.raw == nil) != (rb.raw == nil) {
-			t.Fatalf("value %d: scanned %d+%d large %v %q\nreference %d+%d large %v %q", n,
+			t.Fatalf("value %d: scanned %d+%d large %v %q\nscanBytes %d+%d large %v %q", n,
 				ra.start, ra.size, ra.tooLarge, ra.raw, rb.start, rb.size, rb.tooLarge, rb.raw)
 		}
 		if ea == nil && ra.info != rb.info {
-			t.Fatalf("value %d %q: noted %+v\nreference %+v", n, rb.raw, ra.info, rb.info)
+			t.Fatalf("value %d %q: noted %+v\nscanBytes %+v", n, rb.raw, ra.info, rb.info)
 		}
 		if a.offset() != b.offset() {
-			t.Fatalf("value %d: ends at %d, reference %d", n, a.offset(), b.offset())
+			t.Fatalf("value %d: ends at %d, scanBytes at %d", n, a.offset(), b.offset())
 		}
 		if ea != nil && ea != errTooDeep {
 			return
@@ -104,10 +104,10 @@ func scanSeeds(t testing.TB) []string {
 	return seeds
 }
 
-// TestScanNestedMatchesReference holds scanValue to scanValueRef on the
+// TestScanBlocksMatchBytes holds scanBlocks to scanBytes on the
 // seeds and the test data's events, with every read length up to 70 bytes,
 // size limits below and above the values, and depth limits of 1 to 5.
-func TestScanNestedMatchesReference(t *testing.T) {
+func TestScanBlocksMatchBytes(t *testing.T) {
 	for _, s := range scanSeeds(t) {
 		for chunk := 1; chunk <= 70; chunk++ {
 			for _, limit := range []int{8, 40, 200, 1 << 20} {
@@ -119,9 +119,9 @@ func TestScanNestedMatchesReference(t *testing.T) {
 	}
 }
 
-// FuzzScanNested holds scanValue to scanValueRef on any input: the same
+// FuzzScanBlocks holds scanBlocks to scanBytes on any input: the same
 // values, noted keys, errors and positions.
-func FuzzScanNested(f *testing.F) {
+func FuzzScanBlocks(f *testing.F) {
 	for _, s := range scanSeeds(f) {
 		f.Add([]byte(s), uint8(7), uint16(300), uint8(4))
 	}

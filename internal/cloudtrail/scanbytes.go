@@ -2,14 +2,11 @@ package cloudtrail
 
 import "bytes"
 
-// scanValueRef reads a value one byte at a time, as the scanner did before
-// it marked whole blocks (scanNested), kept to hold scanValue to
-// (FuzzScanNested). It scans the JSON value starting at the next unread byte
-// (white space already skipped). A value longer than limit is scanned to its end but
-// not kept. Errors: errTruncated, errMismatched, errBadValue or the reader's
-// error leave the position undefined (errBadValue consumes nothing);
-// errTooDeep is returned once the over-deep value has been consumed.
-func (s *scanner) scanValueRef(limit, maxDepth int) (res scanResult, err error) {
+// scanBytes is scanValue reading one byte at a time: what it runs where
+// classify has no vector version (vectorClassify), on which marking whole
+// blocks would be slower. The tests hold scanBlocks to it
+// (TestScanBlocksMatchBytes, FuzzScanBlocks).
+func (s *scanner) scanBytes(limit, maxDepth int) (res scanResult, err error) {
 	res.start = s.offset()
 	start := s.r
 	i := start
@@ -52,11 +49,11 @@ func (s *scanner) scanValueRef(limit, maxDepth int) (res scanResult, err error) 
 		switch c := s.buf[i]; c {
 		case '"':
 			strRel := i + 1 - start
-			j := closingQuoteRef(s.buf[:s.w], i+1)
+			j := closingQuote(s.buf[:s.w], i+1)
 			escaped, known := false, j >= 0
 			if !known {
 				var ok bool
-				if j, escaped, ok = s.stringEndRef(&start, i+1, &tooLarge, limit); !ok {
+				if j, escaped, ok = s.stringEnd(&start, i+1, &tooLarge, limit); !ok {
 					return s.truncated(res, j)
 				}
 			}
@@ -118,7 +115,7 @@ func (s *scanner) scanValueRef(limit, maxDepth int) (res scanResult, err error) 
 			// Below the top level nothing is noted: skip the nested value
 			// in one go, back to depth 1.
 			i++
-			if err := s.skipNestedRef(&start, &i, &tooLarge, &tooDeep, limit, maxDepth); err != nil {
+			if err := s.skipNested(&start, &i, &tooLarge, &tooDeep, limit, maxDepth); err != nil {
 				if err == errTruncated {
 					return s.truncated(res, i)
 				}
@@ -164,12 +161,12 @@ func (s *scanner) scanValueRef(limit, maxDepth int) (res scanResult, err error) 
 	}
 }
 
-// stringEndRef finds the closing quote of the string whose content starts at
+// stringEnd finds the closing quote of the string whose content starts at
 // buf[j], stepping over escapes, reading on as needed (which may shift
 // *start). It returns the index of the quote and whether the string holds an
 // escape; ok is false when the input ended first, with end the position
 // reached.
-func (s *scanner) stringEndRef(start *int, j int, tooLarge *bool, limit int) (end int, escaped, ok bool) {
+func (s *scanner) stringEnd(start *int, j int, tooLarge *bool, limit int) (end int, escaped, ok bool) {
 	for {
 		if j >= s.w {
 			over := j - s.w // 1 when an escape's second byte is due
@@ -197,12 +194,12 @@ func (s *scanner) stringEndRef(start *int, j int, tooLarge *bool, limit int) (en
 	}
 }
 
-// closingQuoteRef returns the index in buf of the quote that closes the string
+// closingQuote returns the index in buf of the quote that closes the string
 // whose content starts at buf[from], or -1 when buf ends first. The closing
 // quote is the first one not escaped: an odd run of backslashes before a
 // quote escapes it. Only the bytes before each quote are looked at for
 // backslashes, so a string is crossed with one bytes.IndexByte.
-func closingQuoteRef(buf []byte, from int) int {
+func closingQuote(buf []byte, from int) int {
 	j := from
 	for {
 		q := bytes.IndexByte(buf[j:], '"')
@@ -221,23 +218,23 @@ func closingQuoteRef(buf []byte, from int) int {
 	}
 }
 
-// structuralRef marks the bytes that skipNestedRef stops at.
-var structuralRef = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+// structural marks the bytes that skipNested stops at.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
 
-// skipNestedRef skips a nested value whose opening bracket, at depth 2, is
+// skipNested skips a nested value whose opening bracket, at depth 2, is
 // already on the stack, from buf[*i] to just past its closing bracket. Only
 // brackets and quotes are visited byte by byte; a string is skipped with one
 // bytes.IndexByte for its closing quote, looking back over backslashes only
 // when one precedes it. It returns errTruncated (with *i where the input
 // ended) or errMismatched (with s.r at the offending byte).
-func (s *scanner) skipNestedRef(start, i *int, tooLarge, tooDeep *bool, limit, maxDepth int) error {
+func (s *scanner) skipNested(start, i *int, tooLarge, tooDeep *bool, limit, maxDepth int) error {
 	depth := 2
 	for {
 		if *i >= s.w && !s.more(start, i, tooLarge, limit) {
 			return errTruncated
 		}
 		k := *i
-		for k < s.w && !structuralRef[s.buf[k]] {
+		for k < s.w && !structural[s.buf[k]] {
 			k++
 		}
 		if k == s.w {
@@ -246,12 +243,12 @@ func (s *scanner) skipNestedRef(start, i *int, tooLarge, tooDeep *bool, limit, m
 		}
 		switch c := s.buf[k]; c {
 		case '"':
-			j := closingQuoteRef(s.buf[:s.w], k+1)
+			j := closingQuote(s.buf[:s.w], k+1)
 			if j < 0 {
 				// The string runs past the buffer: read on with the
 				// escape-aware search.
 				var ok bool
-				if j, _, ok = s.stringEndRef(start, k+1, tooLarge, limit); !ok {
+				if j, _, ok = s.stringEnd(start, k+1, tooLarge, limit); !ok {
 					*i = j
 					return errTruncated
 				}
