@@ -149,6 +149,7 @@ test-arm64:
 	@if ! command -v $(QEMU_ARM64) >/dev/null; then \
 	  echo "test-arm64: no $(QEMU_ARM64): skipped (install Debian's qemu-user to run it)"; exit 0; \
 	fi; \
+	echo "test-arm64: internal/cloudtrail built for arm64, under $(QEMU_ARM64)"; \
 	GOARCH=arm64 $(GO) vet ./internal/cloudtrail; \
 	GOARCH=arm64 $(GO) test -c -o $(BIN)/cloudtrail-arm64.test ./internal/cloudtrail; \
 	cd internal/cloudtrail && $(QEMU_ARM64) $(BIN)/cloudtrail-arm64.test -test.short -test.count=1
