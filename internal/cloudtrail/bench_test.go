@@ -147,7 +147,7 @@ func BenchmarkScan(b *testing.B) {
 					}
 					var err error
 					if bm.ref {
-						_, err = sc.scanBytes(1<<20, DefaultMaxDepth)
+						_, err = sc.scanWith(1<<20, DefaultMaxDepth, sc.scanBytes)
 					} else {
 						_, err = sc.scanBlocks(1<<20, DefaultMaxDepth)
 					}

@@ -1,115 +1,62 @@
 #include "textflag.h"
 
-// Each constant is one byte repeated over a 32-byte vector.
-DATA quote<>+0(SB)/8, $0x2222222222222222
-DATA quote<>+8(SB)/8, $0x2222222222222222
-DATA quote<>+16(SB)/8, $0x2222222222222222
-DATA quote<>+24(SB)/8, $0x2222222222222222
-GLOBL quote<>(SB), RODATA|NOPTR, $32
+// marks<> holds the bytes classify looks for, one each: " \ { } , : and
+// bit 5, which turns [ into { and ] into } and no other byte into either.
+DATA marks<>+0(SB)/8, $0x00203a2c7d7b5c22
+GLOBL marks<>(SB), RODATA|NOPTR, $8
 
-DATA bslash<>+0(SB)/8, $0x5c5c5c5c5c5c5c5c
-DATA bslash<>+8(SB)/8, $0x5c5c5c5c5c5c5c5c
-DATA bslash<>+16(SB)/8, $0x5c5c5c5c5c5c5c5c
-DATA bslash<>+24(SB)/8, $0x5c5c5c5c5c5c5c5c
-GLOBL bslash<>(SB), RODATA|NOPTR, $32
+// EQ2 compares the block's halves (Y0, Y1) with the byte repeated in c,
+// into Y2 and Y3.
+#define EQ2(c) \
+	VPCMPEQB Y0, c, Y2; \
+	VPCMPEQB Y1, c, Y3
 
-DATA lower<>+0(SB)/8, $0x2020202020202020
-DATA lower<>+8(SB)/8, $0x2020202020202020
-DATA lower<>+16(SB)/8, $0x2020202020202020
-DATA lower<>+24(SB)/8, $0x2020202020202020
-GLOBL lower<>(SB), RODATA|NOPTR, $32
+// BRACKETS marks in Y2 and Y3 the block's brackets: with bit 5 (Y13)
+// set, those equal to { (Y10) or } (Y11).
+#define BRACKETS \
+	VPOR Y0, Y13, Y6; \
+	VPOR Y1, Y13, Y7; \
+	VPCMPEQB Y6, Y10, Y2; \
+	VPCMPEQB Y7, Y10, Y3; \
+	VPCMPEQB Y6, Y11, Y4; \
+	VPCMPEQB Y7, Y11, Y5; \
+	VPOR Y4, Y2, Y2; \
+	VPOR Y5, Y3, Y3
 
-DATA open<>+0(SB)/8, $0x7b7b7b7b7b7b7b7b
-DATA open<>+8(SB)/8, $0x7b7b7b7b7b7b7b7b
-DATA open<>+16(SB)/8, $0x7b7b7b7b7b7b7b7b
-DATA open<>+24(SB)/8, $0x7b7b7b7b7b7b7b7b
-GLOBL open<>(SB), RODATA|NOPTR, $32
-
-DATA close<>+0(SB)/8, $0x7d7d7d7d7d7d7d7d
-DATA close<>+8(SB)/8, $0x7d7d7d7d7d7d7d7d
-DATA close<>+16(SB)/8, $0x7d7d7d7d7d7d7d7d
-DATA close<>+24(SB)/8, $0x7d7d7d7d7d7d7d7d
-GLOBL close<>(SB), RODATA|NOPTR, $32
-
-DATA colon<>+0(SB)/8, $0x3a3a3a3a3a3a3a3a
-DATA colon<>+8(SB)/8, $0x3a3a3a3a3a3a3a3a
-DATA colon<>+16(SB)/8, $0x3a3a3a3a3a3a3a3a
-DATA colon<>+24(SB)/8, $0x3a3a3a3a3a3a3a3a
-GLOBL colon<>(SB), RODATA|NOPTR, $32
-
-DATA comma<>+0(SB)/8, $0x2c2c2c2c2c2c2c2c
-DATA comma<>+8(SB)/8, $0x2c2c2c2c2c2c2c2c
-DATA comma<>+16(SB)/8, $0x2c2c2c2c2c2c2c2c
-DATA comma<>+24(SB)/8, $0x2c2c2c2c2c2c2c2c
-GLOBL comma<>(SB), RODATA|NOPTR, $32
+// MASK stores at out the compares in Y2 and Y3 as one 64-bit mask: bit k
+// for byte k of the block.
+#define MASK(out) \
+	VPMOVMSKB Y2, AX; \
+	VPMOVMSKB Y3, BX; \
+	SHLQ $32, BX; \
+	ORQ BX, AX; \
+	MOVQ AX, out
 
 // func classifyAVX2(p *[64]byte) (quote, bslash, bracket, comma, colon uint64)
 //
-// Y0 and Y1 hold the block's halves, Y8-Y14 the bytes compared with; each
-// mask is the two halves' VPMOVMSKB, the second shifted to the high 32 bits.
+// Y0 and Y1 hold the block's halves, Y8-Y14 the bytes of marks<>, each
+// repeated.
 TEXT ·classifyAVX2(SB), NOSPLIT, $0-48
 	MOVQ p+0(FP), SI
 	VMOVDQU (SI), Y0
 	VMOVDQU 32(SI), Y1
-	VMOVDQU quote<>(SB), Y8
-	VMOVDQU bslash<>(SB), Y9
-	VMOVDQU lower<>(SB), Y10
-	VMOVDQU open<>(SB), Y11
-	VMOVDQU close<>(SB), Y12
-	VMOVDQU colon<>(SB), Y13
-	VMOVDQU comma<>(SB), Y14
+	VPBROADCASTB marks<>+0(SB), Y8
+	VPBROADCASTB marks<>+1(SB), Y9
+	VPBROADCASTB marks<>+2(SB), Y10
+	VPBROADCASTB marks<>+3(SB), Y11
+	VPBROADCASTB marks<>+4(SB), Y12
+	VPBROADCASTB marks<>+5(SB), Y14
+	VPBROADCASTB marks<>+6(SB), Y13
 
-	// Quotes.
-	VPCMPEQB Y0, Y8, Y2
-	VPMOVMSKB Y2, AX
-	VPCMPEQB Y1, Y8, Y2
-	VPMOVMSKB Y2, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, quote+8(FP)
-
-	// Backslashes.
-	VPCMPEQB Y0, Y9, Y2
-	VPMOVMSKB Y2, AX
-	VPCMPEQB Y1, Y9, Y2
-	VPMOVMSKB Y2, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, bslash+16(FP)
-
-	// Brackets: with bit 5 set, [ reads as { and ] as }, and no other
-	// byte reads as either.
-	VPOR Y0, Y10, Y3
-	VPOR Y1, Y10, Y4
-	VPCMPEQB Y3, Y11, Y2
-	VPCMPEQB Y3, Y12, Y5
-	VPOR Y2, Y5, Y2
-	VPMOVMSKB Y2, AX
-	VPCMPEQB Y4, Y11, Y2
-	VPCMPEQB Y4, Y12, Y5
-	VPOR Y2, Y5, Y2
-	VPMOVMSKB Y2, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, bracket+24(FP)
-
-	// Commas.
-	VPCMPEQB Y0, Y14, Y2
-	VPMOVMSKB Y2, AX
-	VPCMPEQB Y1, Y14, Y2
-	VPMOVMSKB Y2, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, comma+32(FP)
-
-	// Colons.
-	VPCMPEQB Y0, Y13, Y2
-	VPMOVMSKB Y2, AX
-	VPCMPEQB Y1, Y13, Y2
-	VPMOVMSKB Y2, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, colon+40(FP)
-
+	EQ2(Y8)
+	MASK(quote+8(FP))
+	EQ2(Y9)
+	MASK(bslash+16(FP))
+	BRACKETS
+	MASK(bracket+24(FP))
+	EQ2(Y12)
+	MASK(comma+32(FP))
+	EQ2(Y14)
+	MASK(colon+40(FP))
 	VZEROUPPER
 	RET

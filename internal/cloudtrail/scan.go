@@ -324,14 +324,24 @@ func isScalarByte(c byte) bool {
 // errTooDeep is returned once the over-deep value has been consumed. With an
 // error, the keys noted in res.info are not to be read.
 func (s *scanner) scanValue(limit, maxDepth int) (res scanResult, err error) {
+	nested := s.scanNested
 	if !vectorClassify {
-		return s.scanBytes(limit, maxDepth)
+		nested = s.scanBytes
 	}
-	return s.scanBlocks(limit, maxDepth)
+	return s.scanWith(limit, maxDepth, nested)
 }
 
-// scanBlocks is scanValue marking whole blocks (scanNested).
-func (s *scanner) scanBlocks(limit, maxDepth int) (res scanResult, err error) {
+// scanBlocks is scanValue marking whole blocks (scanNested) wherever it runs.
+func (s *scanner) scanBlocks(limit, maxDepth int) (scanResult, error) {
+	return s.scanWith(limit, maxDepth, s.scanNested)
+}
+
+// nestedScan scans the object, array or string that starts at buf[start],
+// its value so far in res: scanNested or scanBytes.
+type nestedScan func(res scanResult, start, limit, maxDepth int, tooLarge bool) (scanResult, error)
+
+// scanWith is scanValue scanning an object, array or string with nested.
+func (s *scanner) scanWith(limit, maxDepth int, nested nestedScan) (res scanResult, err error) {
 	res.start = s.offset()
 	start := s.r
 	i := start
@@ -360,7 +370,7 @@ func (s *scanner) scanBlocks(limit, maxDepth int) (res scanResult, err error) {
 		}
 		return s.finish(res, start, i, limit, tooLarge, false)
 	}
-	return s.scanNested(res, start, limit, maxDepth, tooLarge)
+	return nested(res, start, limit, maxDepth, tooLarge)
 }
 
 // scanNested scans the object, array or string that starts at buf[start]

@@ -42,7 +42,7 @@ func scanAll(t *testing.T, a, b *scanner, limit, maxDepth int) {
 			continue
 		}
 		ra, ea := a.scanBlocks(limit, maxDepth)
-		rb, eb := b.scanBytes(limit, maxDepth)
+		rb, eb := b.scanWith(limit, maxDepth, b.scanBytes)
 		if ea != eb {
 			t.Fatalf("value %d at %d: error %v, scanBytes %v", n, rb.start, ea, eb)
 		}

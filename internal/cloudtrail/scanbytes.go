@@ -2,46 +2,17 @@ package cloudtrail
 
 import "bytes"
 
-// scanBytes is scanValue reading one byte at a time: what it runs where
-// classify has no vector version (vectorClassify), on which marking whole
-// blocks would be slower. The tests hold scanBlocks to it
+// scanBytes is scanNested reading one byte at a time: what scanValue runs
+// where classify has no vector version (vectorClassify), on which marking
+// whole blocks would be slower. The tests hold scanNested to it
 // (TestScanBlocksMatchBytes, FuzzScanBlocks).
-func (s *scanner) scanBytes(limit, maxDepth int) (res scanResult, err error) {
-	res.start = s.offset()
-	start := s.r
+func (s *scanner) scanBytes(res scanResult, start, limit, maxDepth int, tooLarge bool) (scanResult, error) {
 	i := start
 	depth := 0
 	s.stack = s.stack[:0]
 	state := stNone
 	curKey := -1
-	tooLarge := false
 	tooDeep := false
-
-	if i >= s.w && !s.more(&start, &i, &tooLarge, limit) {
-		return s.truncated(res, i)
-	}
-	if c := s.buf[i]; c != '{' && c != '[' && c != '"' {
-		// A number or literal: it ends at the first byte that cannot be
-		// part of one.
-		for {
-			if i >= s.w && !s.more(&start, &i, &tooLarge, limit) {
-				break
-			}
-			if !isScalarByte(s.buf[i]) {
-				break
-			}
-			i++
-		}
-		if e := s.readErr(); e != nil {
-			s.r = i
-			return res, e
-		}
-		if i == start && !tooLarge {
-			return res, errBadValue
-		}
-		return s.finish(res, start, i, limit, tooLarge, tooDeep)
-	}
-
 	for {
 		if i >= s.w && !s.more(&start, &i, &tooLarge, limit) {
 			return s.truncated(res, i)
