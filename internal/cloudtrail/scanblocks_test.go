@@ -155,3 +155,31 @@ func TestMatchKeyFolds(t *testing.T) {
 		}
 	}
 }
+
+// TestScanBlocksMatchBytesPastTheBuffer holds scanBlocks to scanBytes on
+// values larger than the largest buffer a scanner grows to, so that the
+// value is dropped while it is scanned (the buffer is full), with escapes,
+// brackets in strings and noted keys on either side of where it is.
+func TestScanBlocksMatchBytesPastTheBuffer(t *testing.T) {
+	big := strings.Repeat(`ab\"{[x]}\\`, 20000) // 220 KB of string content
+	nested := strings.Repeat(`{"k":[`, 40) + `"` + big + `"` + strings.Repeat(`]}`, 40)
+	inputs := []string{
+		`{"eventName":"A","x":"` + big + `","eventSource":"s"} {"eventName":"B"}`,
+		`{"x":` + nested + `,"eventName":"C"} [1,2]`,
+		`["` + big + `"`, // truncated past the buffer
+	}
+	for _, in := range inputs {
+		for _, chunk := range []int{1 << 10, 4093, 1 << 16} {
+			for _, limit := range []int{100, 1 << 20} {
+				scanBoth(t, []byte(in), chunk, limit, 128)
+			}
+			// A scanner sized for small values asked for a large one: its
+			// buffer fills, and the value is dropped there.
+			a := newScanner(chunkReader{strings.NewReader(in), chunk}, 1000)
+			b := newScanner(chunkReader{strings.NewReader(in), chunk}, 1000)
+			scanAll(t, a, b, 1<<20, 128)
+			a.release()
+			b.release()
+		}
+	}
+}
