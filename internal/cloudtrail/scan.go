@@ -456,23 +456,13 @@ func (s *scanner) scanNested(res scanResult, start, limit, maxDepth int, tooLarg
 			c := p[k]
 			if depth >= 2 {
 				if c == '{' || c == '[' {
-					depth++
-					if depth > maxDepth {
-						tooDeep = true
-						continue
-					}
-					s.stack = append(s.stack, c)
+					depth = s.openBracket(c, depth, maxDepth, &tooDeep)
 					continue
 				}
-				if depth > maxDepth {
-					depth--
-				} else {
-					if (c == '}') != (s.stack[depth-1] == '{') {
-						s.r = pos
-						return res, errMismatched
-					}
-					depth--
-					s.stack = s.stack[:depth]
+				var ok bool
+				if depth, ok = s.closeBracket(c, depth, maxDepth); !ok {
+					s.r = pos
+					return res, errMismatched
 				}
 				if depth == 1 {
 					marks = top[state] &^ (2<<k - 1)
@@ -536,28 +526,16 @@ func (s *scanner) scanNested(res scanResult, start, limit, maxDepth int, tooLarg
 					res.info.set(curKey, keyValue{present: true})
 					state = stNone
 				}
-				depth++
-				if depth > maxDepth {
-					// Past the limit only the depth is counted; the
-					// value is scanned to its end and reported.
-					tooDeep = true
-				} else {
-					s.stack = append(s.stack, c)
-					if depth == 1 && c == '{' {
-						state = stKey
-					}
+				depth = s.openBracket(c, depth, maxDepth, &tooDeep)
+				if depth == 1 && c == '{' { // maxDepth is at least 1
+					state = stKey
 				}
 			case '}', ']':
-				if depth > maxDepth {
-					depth--
-					break
-				}
-				if (c == '}') != (s.stack[depth-1] == '{') {
+				var ok bool
+				if depth, ok = s.closeBracket(c, depth, maxDepth); !ok {
 					s.r = pos
 					return res, errMismatched
 				}
-				depth--
-				s.stack = s.stack[:depth]
 				if depth == 0 {
 					return s.finish(res, start, pos+1, limit, tooLarge, tooDeep)
 				}
@@ -583,6 +561,34 @@ func (s *scanner) scanNested(res scanResult, start, limit, maxDepth int, tooLarg
 		}
 		blk += n
 	}
+}
+
+// openBracket enters the value an opening bracket c starts, at depth
+// (before it): it returns the depth inside. Past maxDepth only the depth is
+// counted (tooDeep is set; the value is scanned to its end and reported).
+func (s *scanner) openBracket(c byte, depth, maxDepth int, tooDeep *bool) int {
+	depth++
+	if depth > maxDepth {
+		*tooDeep = true
+	} else {
+		s.stack = append(s.stack, c)
+	}
+	return depth
+}
+
+// closeBracket leaves the value a closing bracket c ends, at depth (inside
+// it): it returns the depth outside, and false when c does not match the
+// bracket that opened the value.
+func (s *scanner) closeBracket(c byte, depth, maxDepth int) (int, bool) {
+	if depth > maxDepth {
+		return depth - 1, true
+	}
+	if (c == '}') != (s.stack[depth-1] == '{') {
+		return depth, false
+	}
+	depth--
+	s.stack = s.stack[:depth]
+	return depth, true
 }
 
 // closeTop takes a string that closed at the top level of an object, its
