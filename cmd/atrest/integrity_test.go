@@ -170,8 +170,8 @@ func TestEvaluateIntegrity(t *testing.T) {
 			flags:  []string{"--validate-integrity"},
 			inputs: []string{"../../events/06-eventbridge-efs-createfilesystem-unencrypted.json"},
 			findings: []string{
-				"efs_encrypted_at_rest arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-0fedcba9876543210 NON_COMPLIANT: file system fs-0fedcba9876543210 was created with encrypted=false",
-				"efs_encryption_in_transit_enforced arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-0fedcba9876543210 NON_COMPLIANT: file system fs-0fedcba9876543210 has no file-system policy: EFS grants every anonymous client full access, with or without TLS",
+				"efs_encrypted_at_rest arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-0fedcba9876543210 NON_COMPLIANT: created with encrypted=false",
+				"efs_encryption_in_transit_enforced arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-0fedcba9876543210 NON_COMPLIANT: no file-system policy: EFS grants every anonymous client full access, with or without TLS",
 			},
 			stderr: []string{"06-eventbridge-efs-createfilesystem-unencrypted.json: not validated: its CloudTrail records are not a log file of a trail bucket", "0 valid"},
 		},

@@ -172,7 +172,7 @@ func TestEvaluateTable(t *testing.T) {
 	want := []string{
 		"Account 111122223333, region us-east-1: 2 NON_COMPLIANT",
 		"STATUS RULE RESOURCE REASON",
-		"NON_COMPLIANT efs_encrypted_at_rest fs-0fedcba9876543210 was created with encrypted=false",
+		"NON_COMPLIANT efs_encrypted_at_rest fs-0fedcba9876543210 created with encrypted=false",
 	}
 	lines = strings.Split(strings.TrimSpace(out), "\n")
 	for i, w := range want {

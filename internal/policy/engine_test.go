@@ -63,40 +63,40 @@ func TestEvaluateRules(t *testing.T) {
 			name:  "file system encrypted with a customer managed key and TLS enforced",
 			input: "fs-encrypted-cmk-tls",
 			want: []Result{
-				{"efs_encrypted_at_rest", finding.Compliant, "file system " + fsID + " is encrypted with key " + keyARN},
-				{"efs_encryption_in_transit_enforced", finding.Compliant, "file-system policy of " + fsID + " stops anonymous clients without TLS: statement DenyInsecureTransport denies ClientMount, ClientRootAccess, ClientWrite"},
+				{"efs_encrypted_at_rest", finding.Compliant, "encrypted with key " + keyARN},
+				{"efs_encryption_in_transit_enforced", finding.Compliant, "file-system policy stops anonymous clients without TLS: statement DenyInsecureTransport denies ClientMount, ClientRootAccess, ClientWrite"},
 			},
 		},
 		{
 			name:  "file system created unencrypted without a policy",
 			input: "fs-unencrypted",
 			want: []Result{
-				{"efs_encrypted_at_rest", finding.NonCompliant, "file system " + fsID + " was created with encrypted=false"},
-				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "file system " + fsID + " has no file-system policy: EFS grants every anonymous client full access, with or without TLS"},
+				{"efs_encrypted_at_rest", finding.NonCompliant, "created with encrypted=false"},
+				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "no file-system policy: EFS grants every anonymous client full access, with or without TLS"},
 			},
 		},
 		{
 			name:  "AWS managed key while customer managed keys are required; BoolIfExists false",
 			input: "fs-aws-managed-required-cmk",
 			want: []Result{
-				{"efs_encrypted_at_rest", finding.NonCompliant, "require_customer_managed_keys is set but file system " + fsID + " uses an AWS managed key (key reference alias/aws/elasticfilesystem is the AWS managed key)"},
-				{"efs_encryption_in_transit_enforced", finding.Compliant, "file-system policy of " + fsID + " stops anonymous clients without TLS: statement 0 denies ClientMount, ClientRootAccess, ClientWrite"},
+				{"efs_encrypted_at_rest", finding.NonCompliant, "require_customer_managed_keys is set but the file system uses an AWS managed key (key reference alias/aws/elasticfilesystem is the AWS managed key)"},
+				{"efs_encryption_in_transit_enforced", finding.Compliant, "file-system policy stops anonymous clients without TLS: statement 0 denies ClientMount, ClientRootAccess, ClientWrite"},
 			},
 		},
 		{
 			name:  "key outside allowed_kms_key_arns; SecureTransport condition on true",
 			input: "fs-key-not-allowed",
 			want: []Result{
-				{"efs_encrypted_at_rest", finding.NonCompliant, "key " + keyARN + " of file system " + fsID + " is not in allowed_kms_key_arns"},
-				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "file-system policy of " + fsID + " lets anonymous clients in without TLS: statement 0 allows ClientMount"},
+				{"efs_encrypted_at_rest", finding.NonCompliant, "key " + keyARN + " is not in allowed_kms_key_arns"},
+				{"efs_encryption_in_transit_enforced", finding.NonCompliant, "file-system policy lets anonymous clients in without TLS: statement 0 allows ClientMount"},
 			},
 		},
 		{
 			name:  "deleted file system",
 			input: "fs-deleted",
 			want: []Result{
-				{"efs_encrypted_at_rest", finding.NotApplicable, "file system " + fsID + " is deleted"},
-				{"efs_encryption_in_transit_enforced", finding.NotApplicable, "file system " + fsID + " is deleted"},
+				{"efs_encrypted_at_rest", finding.NotApplicable, "file system is deleted"},
+				{"efs_encryption_in_transit_enforced", finding.NotApplicable, "file system is deleted"},
 			},
 		},
 		{

@@ -54,6 +54,6 @@ func ExampleEngine_Evaluate() {
 		fmt.Printf("%s %s: %s\n", r.Rule, r.Status, r.Reason)
 	}
 	// Output:
-	// efs_encrypted_at_rest NON_COMPLIANT: file system fs-0123 was created with encrypted=false
-	// efs_encryption_in_transit_enforced NON_COMPLIANT: file system fs-0123 has no file-system policy: EFS grants every anonymous client full access, with or without TLS
+	// efs_encrypted_at_rest NON_COMPLIANT: created with encrypted=false
+	// efs_encryption_in_transit_enforced NON_COMPLIANT: no file-system policy: EFS grants every anonymous client full access, with or without TLS
 }

@@ -51,6 +51,20 @@ func TestReadsOfEmbeddedRules(t *testing.T) {
 			t.Errorf("%s reads %v: its source reads neither the key as a whole nor its name", id, paths)
 		}
 	}
+	// The file-system rules read the file system's fields one by one, none
+	// that names it; the in-transit rule reads the resource only after a
+	// statement of the file-system policy (TestMemoSharesFileSystemsInTheSameState).
+	for _, id := range []string{"efs_encrypted_at_rest", "efs_encryption_in_transit_enforced"} {
+		paths, _ := e.Reads(id)
+		for _, p := range []string{"input", "input.file_system", "input.file_system.id", "input.file_system.arn", "input.file_system.creator"} {
+			if slices.Contains(paths, p) {
+				t.Errorf("%s reads %v: its source does not read %s", id, paths, p)
+			}
+		}
+		if id == "efs_encrypted_at_rest" && slices.Contains(paths, "input.resource") {
+			t.Errorf("%s reads %v: its source does not read input.resource", id, paths)
+		}
+	}
 }
 
 // TestReadsOfTestRules checks the analysis on small rule sets: a path read
@@ -182,6 +196,61 @@ func TestMemoAnswersAsEvaluation(t *testing.T) {
 	}
 	if p := plain.MemoStats(); p.Hits != 0 {
 		t.Errorf("engine without a memo answered %d results from it", p.Hits)
+	}
+}
+
+// TestMemoSharesFileSystemsInTheSameState judges file systems that differ
+// only in their names (ID, ARN, creator): the file-system rules name none
+// in their reasons and read the file system's fields one by one, so a file
+// system in a state already judged is answered from the memo, rule by rule,
+// as evaluation answers it. A file-system policy with statements may name
+// the file system, so the in-transit rule then reads the resource and
+// judges each file system anew.
+func TestMemoSharesFileSystemsInTheSameState(t *testing.T) {
+	ctx := context.Background()
+	plain := plainEngine(t)
+	renamed := func(in *Input, id string) *Input {
+		out, fs := *in, *in.FileSystem
+		fs.ID = id
+		fs.ARN = "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/" + id
+		fs.Creator = "arn:aws:iam::111122223333:user/" + id
+		out.Resource, out.FileSystem = fs.ARN, &fs
+		return &out
+	}
+	for _, tc := range []struct {
+		input  string
+		shared []string // the rules the renamed file system is answered from the memo for
+	}{
+		{"fs-unencrypted", []string{"efs_encrypted_at_rest", "efs_encryption_in_transit_enforced"}},
+		{"fs-deleted", []string{"efs_encrypted_at_rest"}}, // its policy has statements
+		{"fs-key-not-allowed", []string{"efs_encrypted_at_rest"}},
+		{"fs-encrypted-cmk-tls", []string{"efs_encrypted_at_rest"}},
+	} {
+		t.Run(tc.input, func(t *testing.T) {
+			e, err := New(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := loadInput(t, tc.input)
+			if first.FileSystem == nil {
+				t.Fatalf("%s describes no file system", tc.input)
+			}
+			for i, in := range []*Input{first, renamed(first, "fs-0fedcba9876543210")} {
+				before := e.MemoStats()
+				got, gotErr := e.Evaluate(ctx, in)
+				want, wantErr := plain.Evaluate(ctx, in)
+				if gotErr != nil || wantErr != nil || !slices.Equal(got, want) {
+					t.Fatalf("file system %d: memo %v (%v), evaluation %v (%v)", i, got, gotErr, want, wantErr)
+				}
+				hits := e.MemoStats().Hits - before.Hits
+				if want := len(tc.shared); i == 1 && hits != want {
+					t.Errorf("renamed file system: %d rules answered from the memo, want %d (%v)", hits, want, tc.shared)
+				}
+				if i == 0 && hits != 0 {
+					t.Errorf("first file system: %d rules answered from an empty memo", hits)
+				}
+			}
+		})
 	}
 }
 

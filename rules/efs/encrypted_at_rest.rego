@@ -34,12 +34,22 @@ package atrest.efs.encrypted_at_rest
 
 import data.atrest.lib.report
 
+# The rule reads the file system's fields through fs (input.file_system),
+# never the object as a whole: see described.
+import input.file_system as fs
+
+# described holds when the input describes the file system: the pipeline
+# sets known, a boolean, on every file system it describes. The rule reads
+# that field instead of testing the object, and names no file system in its
+# reasons (the finding names it), so the engine remembers one result for
+# every file system in the same state (rules/README.md, "What a rule
+# reads, and the engine's memo").
+described if is_boolean(fs.known)
+
 # results holds this rule's one result for a file system.
 results contains {"rule": "efs_encrypted_at_rest", "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::EFS::FileSystem" # a constant, so rule indexing skips other types
 }
-
-fs := input.file_system
 
 # The usual outcome is tried first; its body implies that no branch after it
 # other than the last would apply.
@@ -49,16 +59,13 @@ verdict := compliant if {
 	fs.encrypted == true
 	count(violations) == 0
 	count(unknowns) == 0
-} else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not known", [input.resource])} if {
-	not is_object(fs)
-} else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is deleted", [fs.id])} if {
+} else := {"status": "NOT_APPLICABLE", "reason": "file system is not known"} if {
+	not described
+} else := {"status": "NOT_APPLICABLE", "reason": "file system is deleted"} if {
 	fs.deleted == true
-} else := {"status": "NOT_APPLICABLE", "reason": sprintf(
-	"file system %s: its creation was not seen, so whether it is encrypted is unknown",
-	[fs.id],
-)} if {
+} else := {"status": "NOT_APPLICABLE", "reason": "creation of the file system was not seen, so whether it is encrypted is unknown"} if {
 	fs.known == false
-} else := {"status": "NON_COMPLIANT", "reason": sprintf("file system %s was created with encrypted=false", [fs.id])} if {
+} else := {"status": "NON_COMPLIANT", "reason": "created with encrypted=false"} if {
 	fs.encrypted != true
 } else := {"status": "NON_COMPLIANT", "reason": report.join(violations)} if {
 	count(violations) > 0
@@ -66,7 +73,7 @@ verdict := compliant if {
 	count(unknowns) > 0
 } else := compliant
 
-compliant := {"status": "COMPLIANT", "reason": sprintf("file system %s is encrypted with key %s", [fs.id, key_ref])}
+compliant := {"status": "COMPLIANT", "reason": sprintf("encrypted with key %s", [key_ref])}
 
 # key_ref names the file system's key as precisely as the input allows.
 key_ref := fs.kms_key_arn if fs.kms_key_arn != ""
@@ -102,8 +109,8 @@ names_default_alias(ref) if ref == default_alias
 names_default_alias(ref) if endswith(ref, concat("", [":", default_alias]))
 
 violations contains sprintf(
-	"require_customer_managed_keys is set but file system %s uses an AWS managed key (%s)",
-	[fs.id, report.join(aws_managed)],
+	"require_customer_managed_keys is set but the file system uses an AWS managed key (%s)",
+	[report.join(aws_managed)],
 ) if {
 	input.config.require_customer_managed_keys == true
 	count(aws_managed) > 0
@@ -111,7 +118,7 @@ violations contains sprintf(
 
 allowed := {arn | some arn in input.config.allowed_kms_key_arns}
 
-violations contains sprintf("key %s of file system %s is not in allowed_kms_key_arns", [key_ref, fs.id]) if {
+violations contains sprintf("key %s is not in allowed_kms_key_arns", [key_ref]) if {
 	count(allowed) > 0
 	fs.kms_key_arn != ""
 	not fs.kms_key_arn in allowed
@@ -121,8 +128,8 @@ violations contains sprintf("key %s of file system %s is not in allowed_kms_key_
 # known. An unknown fact is never a pass: with no violation, the file system
 # is NOT_APPLICABLE for as long as one remains.
 unknowns contains sprintf(
-	"require_customer_managed_keys is set but whether key %s of file system %s is customer managed is unknown",
-	[key_ref, fs.id],
+	"require_customer_managed_keys is set but whether key %s is customer managed is unknown",
+	[key_ref],
 ) if {
 	input.config.require_customer_managed_keys == true
 	count(aws_managed) == 0
@@ -130,8 +137,8 @@ unknowns contains sprintf(
 }
 
 unknowns contains sprintf(
-	"allowed_kms_key_arns is set but key %s of file system %s is not resolved to a key ARN",
-	[key_ref, fs.id],
+	"allowed_kms_key_arns is set but key %s is not resolved to a key ARN",
+	[key_ref],
 ) if {
 	count(allowed) > 0
 	fs.kms_key_arn == ""

@@ -27,28 +27,28 @@ cmk := {"key_manager": "CUSTOMER", "aliases": ["alias/data"]}
 want(status, reason) := {{"rule": "efs_encrypted_at_rest", "status": status, "reason": reason}}
 
 test_compliant_customer_managed_key if {
-	encrypted_at_rest.results == want("COMPLIANT", concat("", ["file system fs-0123 is encrypted with key ", key_arn]))
+	encrypted_at_rest.results == want("COMPLIANT", concat("", ["encrypted with key ", key_arn]))
 		with input as mk_input(fs({}), cmk, {"require_customer_managed_keys": true})
 }
 
 test_compliant_aws_managed_key_when_not_required if {
-	encrypted_at_rest.results == want("COMPLIANT", "file system fs-0123 is encrypted with key alias/aws/elasticfilesystem")
+	encrypted_at_rest.results == want("COMPLIANT", "encrypted with key alias/aws/elasticfilesystem")
 		with input as mk_input(fs({"kms_key_id": "", "kms_key_arn": ""}), null, {})
 }
 
 test_compliant_key_in_allowed_list if {
-	encrypted_at_rest.results == want("COMPLIANT", concat("", ["file system fs-0123 is encrypted with key ", key_arn]))
+	encrypted_at_rest.results == want("COMPLIANT", concat("", ["encrypted with key ", key_arn]))
 		with input as mk_input(fs({}), cmk, {"allowed_kms_key_arns": [key_arn]})
 }
 
 test_non_compliant_created_unencrypted if {
-	encrypted_at_rest.results == want("NON_COMPLIANT", "file system fs-0123 was created with encrypted=false")
+	encrypted_at_rest.results == want("NON_COMPLIANT", "created with encrypted=false")
 		with input as mk_input(fs({"encrypted": false, "kms_key_id": "", "kms_key_arn": ""}), null, {})
 }
 
 test_non_compliant_aws_managed_key_manager if {
 	encrypted_at_rest.results == want("NON_COMPLIANT", concat("", [
-		"require_customer_managed_keys is set but file system fs-0123 uses an AWS managed key (key ",
+		"require_customer_managed_keys is set but the file system uses an AWS managed key (key ",
 		key_arn, " has key_manager AWS)",
 	]))
 		with input as mk_input(fs({}), {"key_manager": "AWS", "aliases": null}, {"require_customer_managed_keys": true})
@@ -57,7 +57,7 @@ test_non_compliant_aws_managed_key_manager if {
 test_non_compliant_default_alias_arn if {
 	alias_arn := "arn:aws:kms:eu-west-1:111122223333:alias/aws/elasticfilesystem"
 	encrypted_at_rest.results == want("NON_COMPLIANT", concat("", [
-		"require_customer_managed_keys is set but file system fs-0123 uses an AWS managed key (key reference ",
+		"require_customer_managed_keys is set but the file system uses an AWS managed key (key reference ",
 		alias_arn, " is the AWS managed key)",
 	]))
 		with input as mk_input(fs({"kms_key_id": alias_arn, "kms_key_arn": ""}), null, {"require_customer_managed_keys": true})
@@ -65,7 +65,7 @@ test_non_compliant_default_alias_arn if {
 
 test_non_compliant_key_with_default_alias if {
 	encrypted_at_rest.results == want("NON_COMPLIANT", concat("", [
-		"require_customer_managed_keys is set but file system fs-0123 uses an AWS managed key (key ",
+		"require_customer_managed_keys is set but the file system uses an AWS managed key (key ",
 		key_arn, " has alias alias/aws/elasticfilesystem)",
 	]))
 		with input as mk_input(fs({}), {"key_manager": "", "aliases": ["alias/aws/elasticfilesystem"]}, {"require_customer_managed_keys": true})
@@ -74,7 +74,7 @@ test_non_compliant_key_with_default_alias if {
 test_non_compliant_no_key_given_and_not_allowed if {
 	encrypted_at_rest.results == want(
 		"NON_COMPLIANT",
-		"require_customer_managed_keys is set but file system fs-0123 uses an AWS managed key (no key was given, so EFS used alias/aws/elasticfilesystem)",
+		"require_customer_managed_keys is set but the file system uses an AWS managed key (no key was given, so EFS used alias/aws/elasticfilesystem)",
 	)
 		with input as mk_input(fs({"kms_key_id": "", "kms_key_arn": ""}), null, {
 			"require_customer_managed_keys": true,
@@ -84,14 +84,14 @@ test_non_compliant_no_key_given_and_not_allowed if {
 
 test_non_compliant_key_not_allowed if {
 	other := "arn:aws:kms:eu-west-1:111122223333:key/other"
-	encrypted_at_rest.results == want("NON_COMPLIANT", concat("", ["key ", other, " of file system fs-0123 is not in allowed_kms_key_arns"]))
+	encrypted_at_rest.results == want("NON_COMPLIANT", concat("", ["key ", other, " is not in allowed_kms_key_arns"]))
 		with input as mk_input(fs({"kms_key_id": "alias/data", "kms_key_arn": other}), cmk, {"allowed_kms_key_arns": [key_arn]})
 }
 
 test_not_applicable_key_arn_unknown_with_allow_list if {
 	encrypted_at_rest.results == want(
 		"NOT_APPLICABLE",
-		"allowed_kms_key_arns is set but key alias/data of file system fs-0123 is not resolved to a key ARN",
+		"allowed_kms_key_arns is set but key alias/data is not resolved to a key ARN",
 	)
 		with input as mk_input(fs({"kms_key_id": "alias/data", "kms_key_arn": ""}), cmk, {"allowed_kms_key_arns": [key_arn]})
 }
@@ -99,7 +99,7 @@ test_not_applicable_key_arn_unknown_with_allow_list if {
 test_not_applicable_key_manager_unknown if {
 	encrypted_at_rest.results == want("NOT_APPLICABLE", concat("", [
 		"require_customer_managed_keys is set but whether key ", key_arn,
-		" of file system fs-0123 is customer managed is unknown",
+		" is customer managed is unknown",
 	]))
 		with input as mk_input(fs({}), {"key_manager": "", "aliases": []}, {"require_customer_managed_keys": true})
 }
@@ -107,23 +107,23 @@ test_not_applicable_key_manager_unknown if {
 test_not_applicable_key_unknown if {
 	encrypted_at_rest.results == want("NOT_APPLICABLE", concat("", [
 		"require_customer_managed_keys is set but whether key ", key_arn,
-		" of file system fs-0123 is customer managed is unknown",
+		" is customer managed is unknown",
 	]))
 		with input as mk_input(fs({}), null, {"require_customer_managed_keys": true, "allowed_kms_key_arns": [key_arn]})
 }
 
 test_compliant_key_manager_unknown_when_not_required if {
-	encrypted_at_rest.results == want("COMPLIANT", concat("", ["file system fs-0123 is encrypted with key ", key_arn]))
+	encrypted_at_rest.results == want("COMPLIANT", concat("", ["encrypted with key ", key_arn]))
 		with input as mk_input(fs({}), null, {"allowed_kms_key_arns": [key_arn]})
 }
 
 test_not_applicable_deleted if {
-	encrypted_at_rest.results == want("NOT_APPLICABLE", "file system fs-0123 is deleted")
+	encrypted_at_rest.results == want("NOT_APPLICABLE", "file system is deleted")
 		with input as mk_input(fs({"deleted": true}), null, {})
 }
 
 test_not_applicable_file_system_unknown if {
-	encrypted_at_rest.results == want("NOT_APPLICABLE", "file system arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-0123 is not known")
+	encrypted_at_rest.results == want("NOT_APPLICABLE", "file system is not known")
 		with input as mk_input(null, null, {})
 }
 
@@ -134,7 +134,7 @@ test_not_applicable_key_resource_gives_nothing if {
 test_not_applicable_creation_not_seen if {
 	encrypted_at_rest.results == want(
 		"NOT_APPLICABLE",
-		"file system fs-0123: its creation was not seen, so whether it is encrypted is unknown",
+		"creation of the file system was not seen, so whether it is encrypted is unknown",
 	)
 		with input as mk_input(fs({"known": false, "encrypted": false, "kms_key_id": "", "kms_key_arn": ""}), null, {})
 }

@@ -38,12 +38,22 @@ package atrest.efs.encryption_in_transit_enforced
 
 import data.atrest.lib.iam
 
+# The rule reads the file system's fields through fs (input.file_system),
+# never the object as a whole: see described.
+import input.file_system as fs
+
+# described holds when the input describes the file system: the pipeline
+# sets known, a boolean, on every file system it describes. The rule reads
+# that field instead of testing the object, and names no file system in its
+# reasons (the finding names it), so the engine remembers one result for
+# every file system in the same state (rules/README.md, "What a rule
+# reads, and the engine's memo").
+described if is_boolean(fs.known)
+
 # results holds this rule's one result for a file system.
 results contains {"rule": "efs_encryption_in_transit_enforced", "status": verdict.status, "reason": verdict.reason} if {
 	input.resource_type == "AWS::EFS::FileSystem" # a constant, so rule indexing skips other types
 }
-
-fs := input.file_system
 
 # The usual outcome is tried first; its body implies that no branch after it
 # but the one giving the same verdict would apply.
@@ -53,34 +63,28 @@ verdict := compliant if {
 	access.complete
 	count(access.let_in) == 0
 	count(access.may_let_in) == 0
-} else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is not known", [input.resource])} if {
-	not is_object(fs)
-} else := {"status": "NOT_APPLICABLE", "reason": sprintf("file system %s is deleted", [fs.id])} if {
+} else := {"status": "NOT_APPLICABLE", "reason": "file system is not known"} if {
+	not described
+} else := {"status": "NOT_APPLICABLE", "reason": "file system is deleted"} if {
 	fs.deleted == true
-} else := {"status": "NOT_APPLICABLE", "reason": sprintf(
-	"file system %s: whether it has a file-system policy is unknown",
-	[fs.id],
-)} if {
+} else := {"status": "NOT_APPLICABLE", "reason": "whether the file system has a file-system policy is unknown"} if {
 	fs.policy == null
 	fs.policy_known == false
-} else := {"status": "NON_COMPLIANT", "reason": sprintf(
-	"file system %s has no file-system policy: EFS grants every anonymous client full access, with or without TLS",
-	[fs.id],
-)} if {
+} else := {"status": "NON_COMPLIANT", "reason": "no file-system policy: EFS grants every anonymous client full access, with or without TLS"} if {
 	not is_object(fs.policy)
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
-	"file-system policy of %s lets anonymous clients in without TLS: %s",
-	[fs.id, iam.summarize(access.let_in)],
+	"file-system policy lets anonymous clients in without TLS: %s",
+	[iam.summarize(access.let_in)],
 )} if {
 	count(access.let_in) > 0
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
-	"file-system policy of %s does not show that anonymous clients without TLS are stopped: %s",
-	[fs.id, iam.summarize(access.may_let_in)],
+	"file-system policy does not show that anonymous clients without TLS are stopped: %s",
+	[iam.summarize(access.may_let_in)],
 )}
 
 compliant := {"status": "COMPLIANT", "reason": sprintf(
-	"file-system policy of %s stops anonymous clients without TLS: %s",
-	[fs.id, iam.summarize(access.stopped)],
+	"file-system policy stops anonymous clients without TLS: %s",
+	[iam.summarize(access.stopped)],
 )}
 
 # access is what the file-system policy decides for plaintext clients,
@@ -89,7 +93,18 @@ compliant := {"status": "COMPLIANT", "reason": sprintf(
 # same policy share it.
 access := stopping(relative[0], relative[1])
 
-relative := iam.relative(fs.policy, input.resource)
+# relative is iam.relative's pair for the policy. A policy without
+# statements names no resource, and its pair is [policy, "*"]: the rule
+# reads which file system it judges (resource, referred to only after a
+# statement) only for a policy with statements, so a file system without a
+# policy is remembered whatever its ARN (rules/README.md, "What a rule
+# reads, and the engine's memo").
+relative := r if {
+	fs.policy.Statement[_]
+	r := iam.relative(fs.policy, resource)
+} else := [fs.policy, "*"]
+
+resource := input.resource
 
 # client_actions are the actions EFS authorizes for NFS clients.
 client_actions := ["ClientMount", "ClientWrite", "ClientRootAccess"]

@@ -33,9 +33,9 @@ allow_all := {
 
 want(status, reason) := {{"rule": "efs_encryption_in_transit_enforced", "status": status, "reason": reason}}
 
-stopped_by(name) := sprintf("file-system policy of fs-0123 stops anonymous clients without TLS: %s denies ClientMount, ClientRootAccess, ClientWrite", [name])
+stopped_by(name) := sprintf("file-system policy stops anonymous clients without TLS: %s denies ClientMount, ClientRootAccess, ClientWrite", [name])
 
-let_in(what) := concat("", ["file-system policy of fs-0123 lets anonymous clients in without TLS: ", what])
+let_in(what) := concat("", ["file-system policy lets anonymous clients in without TLS: ", what])
 
 test_compliant_bool_string_false if {
 	rule.results == want("COMPLIANT", stopped_by("statement DenyHTTP")) with input as mk_input({"Statement": [allow_all, deny_http]}, {})
@@ -55,7 +55,7 @@ test_compliant_value_list if {
 # one access point:
 # https://docs.aws.amazon.com/datasync/latest/userguide/create-efs-location.html
 test_compliant_allow_only_with_secure_transport if {
-	rule.results == want("COMPLIANT", "file-system policy of fs-0123 stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite")
+	rule.results == want("COMPLIANT", "file-system policy stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite")
 		with input as mk_input(
 			{"Version": "2012-10-17", "Statement": [{
 				"Sid": "AccessEFSFileSystem",
@@ -73,7 +73,7 @@ test_compliant_allow_only_with_secure_transport if {
 # anonymous, so no statement grants it anything.
 # https://docs.aws.amazon.com/efs/latest/ug/security_iam_resource-based-policy-examples.html
 test_compliant_allow_to_a_role_only if {
-	rule.results == want("COMPLIANT", "file-system policy of fs-0123 stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite")
+	rule.results == want("COMPLIANT", "file-system policy stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite")
 		with input as mk_input(
 			{"Id": "read-only-example-policy02", "Statement": [{
 				"Sid": "efs-statement-example02",
@@ -121,14 +121,14 @@ test_compliant_string_operator_on_the_bool_key if {
 }
 
 test_compliant_no_statements if {
-	rule.results == want("COMPLIANT", "file-system policy of fs-0123 stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite")
+	rule.results == want("COMPLIANT", "file-system policy stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite")
 		with input as mk_input({"Version": "2012-10-17"}, {})
 }
 
 test_compliant_deny_on_access_points_too if {
 	# Direct mounts find no Allow; through an access point the Deny decides.
 	rule.results == want("COMPLIANT", concat("; ", [
-		"file-system policy of fs-0123 stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite",
+		"file-system policy stops anonymous clients without TLS: no statement allows ClientMount, ClientRootAccess, ClientWrite",
 		"statement 1 denies ClientMount through an access point, ClientRootAccess through an access point, ClientWrite through an access point",
 	]))
 		with input as mk_input(
@@ -141,7 +141,7 @@ test_compliant_deny_on_access_points_too if {
 }
 
 test_non_compliant_no_policy if {
-	rule.results == want("NON_COMPLIANT", "file system fs-0123 has no file-system policy: EFS grants every anonymous client full access, with or without TLS")
+	rule.results == want("NON_COMPLIANT", "no file-system policy: EFS grants every anonymous client full access, with or without TLS")
 		with input as mk_input(null, {})
 }
 
@@ -205,7 +205,7 @@ test_non_compliant_deny_and_source_vpc if {
 
 test_non_compliant_deny_and_source_ip_unknown if {
 	rule.results == want("NON_COMPLIANT", concat("", [
-		"file-system policy of fs-0123 does not show that anonymous clients without TLS are stopped: ",
+		"file-system policy does not show that anonymous clients without TLS are stopped: ",
 		"statement 1 may deny (the value of aws:SourceIp is not known) ClientMount, ClientRootAccess, ClientWrite",
 	]))
 		with input as mk_input(
@@ -234,7 +234,7 @@ test_non_compliant_odd_shapes_give_a_reason if {
 	# A Principal that is a list, and a Condition block that is a string:
 	# IAM would not store them; the rule says why it cannot count them.
 	rule.results == want("NON_COMPLIANT", concat("", [
-		"file-system policy of fs-0123 does not show that anonymous clients without TLS are stopped: ",
+		"file-system policy does not show that anonymous clients without TLS are stopped: ",
 		"statement 0 may allow (its Principal is not \"*\" or an object) ClientMount, ClientRootAccess, ClientWrite; ",
 		"statement 1 may deny (its Bool block is not an object) ClientMount, ClientRootAccess, ClientWrite",
 	]))
@@ -248,16 +248,16 @@ test_non_compliant_odd_shapes_give_a_reason if {
 }
 
 test_not_applicable_policy_unknown if {
-	rule.results == want("NOT_APPLICABLE", "file system fs-0123: whether it has a file-system policy is unknown")
+	rule.results == want("NOT_APPLICABLE", "whether the file system has a file-system policy is unknown")
 		with input as mk_input(null, {"known": false, "policy_known": false})
 }
 
 test_not_applicable_deleted if {
-	rule.results == want("NOT_APPLICABLE", "file system fs-0123 is deleted") with input as mk_input(null, {"deleted": true})
+	rule.results == want("NOT_APPLICABLE", "file system is deleted") with input as mk_input(null, {"deleted": true})
 }
 
 test_not_applicable_file_system_unknown if {
-	rule.results == want("NOT_APPLICABLE", sprintf("file system %s is not known", [fs_arn]))
+	rule.results == want("NOT_APPLICABLE", "file system is not known")
 		with input as object.union(mk_input(null, {}), {"file_system": null})
 }
 

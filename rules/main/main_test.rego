@@ -4,8 +4,8 @@ import data.main
 
 test_compliant_file_system_all_rules if {
 	main.results == {
-		{"rule": "efs_encrypted_at_rest", "status": "COMPLIANT", "reason": "file system fs-1 is encrypted with key arn:aws:kms:eu-west-1:111122223333:key/k1"},
-		{"rule": "efs_encryption_in_transit_enforced", "status": "COMPLIANT", "reason": "file-system policy of fs-1 stops anonymous clients without TLS: statement 0 denies ClientMount, ClientRootAccess, ClientWrite"},
+		{"rule": "efs_encrypted_at_rest", "status": "COMPLIANT", "reason": "encrypted with key arn:aws:kms:eu-west-1:111122223333:key/k1"},
+		{"rule": "efs_encryption_in_transit_enforced", "status": "COMPLIANT", "reason": "file-system policy stops anonymous clients without TLS: statement 0 denies ClientMount, ClientRootAccess, ClientWrite"},
 	} with input as {
 		"resource_type": "AWS::EFS::FileSystem",
 		"resource": "arn:fs-1",
