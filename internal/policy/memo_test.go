@@ -254,6 +254,52 @@ func TestMemoSharesFileSystemsInTheSameState(t *testing.T) {
 	}
 }
 
+// TestMemoVerifiedRuleReadsFileSystemsOnlyForARoundTrip judges a key that
+// protects one file system and then another: without a round trip's outcome
+// the verification rule names no file system and is answered from the memo;
+// with one that ran, its reason names them and the key is judged anew.
+func TestMemoVerifiedRuleReadsFileSystemsOnlyForARoundTrip(t *testing.T) {
+	ctx := context.Background()
+	plain := plainEngine(t)
+	for _, tc := range []struct {
+		name         string
+		verification *VerificationInput
+		shared       bool
+	}{
+		{"no round trip", nil, true},
+		{"round trip passed", &VerificationInput{Performed: true, OK: true, AlgorithmSuite: "ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY"}, false},
+		{"round trip failed", &VerificationInput{Performed: true, Step: "Decrypt", Reason: "disabled"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := New(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := *loadInput(t, "key-cmk-healthy")
+			if len(first.FileSystems) == 0 {
+				t.Fatal("key-cmk-healthy protects no file system")
+			}
+			first.Verification = tc.verification
+			second := first
+			second.FileSystems = []FileSystemRef{{ARN: "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-0fedcba9876543210",
+				ID: "fs-0fedcba9876543210", Account: "111122223333", Region: "eu-west-1"}}
+			ids := []string{"efs_kms_key_verified"}
+			for i, in := range []*Input{&first, &second} {
+				before := e.MemoStats()
+				got, gotErr := e.EvaluateRules(ctx, in, ids)
+				want, wantErr := plain.EvaluateRules(ctx, in, ids)
+				if gotErr != nil || wantErr != nil || !slices.Equal(got, want) {
+					t.Fatalf("key %d: memo %v (%v), evaluation %v (%v)", i, got, gotErr, want, wantErr)
+				}
+				hit := e.MemoStats().Hits > before.Hits
+				if i == 1 && hit != tc.shared {
+					t.Errorf("the key protecting another file system: answered from the memo %v, want %v (%v)", hit, tc.shared, got)
+				}
+			}
+		})
+	}
+}
+
 // TestMemoBounded fills a memo of two results and checks it stays within
 // its bound and still answers as evaluation does.
 func TestMemoBounded(t *testing.T) {

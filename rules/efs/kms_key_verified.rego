@@ -53,9 +53,17 @@ field(verification, name) := v if {
 }
 
 # protects names the file systems for a reason, "" when there are none.
+# Only the verdicts of a round trip that ran name them, and those need a
+# verification outcome: the key's file systems are referred to only after
+# one of its members, so a key with no outcome is remembered whatever file
+# systems it protects (rules/README.md, "What a rule reads, and the
+# engine's memo").
 default protects := ""
 
-protects := sprintf("; the key protects %s", [key.file_systems]) if key.protects_file_systems
+protects := sprintf("; the key protects %s", [key.file_systems]) if {
+	some _ in input.verification
+	key.protects_file_systems
+}
 
 verdict := {"status": "NOT_APPLICABLE", "reason": "no envelope round trip was performed for the key"} if {
 	not input.verification.performed == true
