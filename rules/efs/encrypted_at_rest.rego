@@ -32,19 +32,12 @@
 #     - NIST 800-53 SC-28
 package atrest.efs.encrypted_at_rest
 
+import data.atrest.lib.file_system
 import data.atrest.lib.report
 
 # The rule reads the file system's fields through fs (input.file_system),
-# never the object as a whole: see described.
+# never the object as a whole: see file_system.described.
 import input.file_system as fs
-
-# described holds when the input describes the file system: the pipeline
-# sets known, a boolean, on every file system it describes. The rule reads
-# that field instead of testing the object, and names no file system in its
-# reasons (the finding names it), so the engine remembers one result for
-# every file system in the same state (rules/README.md, "What a rule
-# reads, and the engine's memo").
-described if is_boolean(fs.known)
 
 # results holds this rule's one result for a file system.
 results contains {"rule": "efs_encrypted_at_rest", "status": verdict.status, "reason": verdict.reason} if {
@@ -60,7 +53,7 @@ verdict := compliant if {
 	count(violations) == 0
 	count(unknowns) == 0
 } else := {"status": "NOT_APPLICABLE", "reason": "file system is not known"} if {
-	not described
+	not file_system.described
 } else := {"status": "NOT_APPLICABLE", "reason": "file system is deleted"} if {
 	fs.deleted == true
 } else := {"status": "NOT_APPLICABLE", "reason": "creation of the file system was not seen, so whether it is encrypted is unknown"} if {

@@ -36,19 +36,12 @@
 #     - NIST 800-53 SC-8
 package atrest.efs.encryption_in_transit_enforced
 
+import data.atrest.lib.file_system
 import data.atrest.lib.iam
 
 # The rule reads the file system's fields through fs (input.file_system),
-# never the object as a whole: see described.
+# never the object as a whole: see file_system.described.
 import input.file_system as fs
-
-# described holds when the input describes the file system: the pipeline
-# sets known, a boolean, on every file system it describes. The rule reads
-# that field instead of testing the object, and names no file system in its
-# reasons (the finding names it), so the engine remembers one result for
-# every file system in the same state (rules/README.md, "What a rule
-# reads, and the engine's memo").
-described if is_boolean(fs.known)
 
 # results holds this rule's one result for a file system.
 results contains {"rule": "efs_encryption_in_transit_enforced", "status": verdict.status, "reason": verdict.reason} if {
@@ -64,7 +57,7 @@ verdict := compliant if {
 	count(access.let_in) == 0
 	count(access.may_let_in) == 0
 } else := {"status": "NOT_APPLICABLE", "reason": "file system is not known"} if {
-	not described
+	not file_system.described
 } else := {"status": "NOT_APPLICABLE", "reason": "file system is deleted"} if {
 	fs.deleted == true
 } else := {"status": "NOT_APPLICABLE", "reason": "whether the file system has a file-system policy is unknown"} if {
