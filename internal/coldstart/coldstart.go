@@ -12,6 +12,10 @@
 // sample event the collections were a third of its CPU time. A memory limit
 // stays as a bound while held: near it the collector runs anyway.
 //
+// A function's start need not wait for that one collection: CollectAside
+// runs it while the rules compile on one core, so that its marking takes
+// the other.
+//
 // The collector's settings are the process's; this package records the ones
 // a hold replaced, so Release restores them however many times the hold was
 // asked for.
@@ -34,6 +38,7 @@ var hold struct {
 	held    bool
 	percent int
 	limit   int64
+	aside   chan struct{} // closed when the collection CollectAside started ends
 }
 
 // Hold holds the collector back until Release. Holding while held changes
@@ -52,7 +57,8 @@ func Hold() {
 
 // Release ends a hold: GOGC and the memory limit become what settings gives
 // for those the hold replaced, and the heap is collected once, so the first
-// invocation inherits no garbage. Without a hold it does nothing.
+// invocation inherits no garbage. When CollectAside started that collection,
+// Release waits for it to end instead. Without a hold it does nothing.
 func Release(settings func(percent int, limit int64) (int, int64)) {
 	hold.Lock()
 	if !hold.held {
@@ -60,9 +66,40 @@ func Release(settings func(percent int, limit int64) (int, int64)) {
 		return
 	}
 	hold.held = false
+	aside := hold.aside
+	hold.aside = nil
+	if aside != nil {
+		<-aside // settings restored only after it: no cycle of theirs starts under it
+	}
 	percent, limit := settings(hold.percent, hold.limit)
 	debug.SetMemoryLimit(limit)
 	debug.SetGCPercent(percent)
 	hold.Unlock()
-	runtime.GC()
+	if aside == nil {
+		runtime.GC()
+	}
+}
+
+// CollectAside starts, on a goroutine of its own, the collection a hold
+// ends with, while the start goes on; Release then waits for it and does
+// not collect again. A function calls it once the rules are parsed and
+// compile on a goroutine of their own (what INIT keeps of package
+// initialisation and of the parsed rules is allocated by then): on a second
+// core the collection marks that heap while the rules compile, instead of
+// after them on INIT's way. What the start allocates after it, most of it
+// the compiler's garbage, is left to the first collection under the
+// invocations' settings, whose marking costs what is live then and not
+// what is freed. Without a hold, or once asked for, it does nothing.
+func CollectAside() {
+	hold.Lock()
+	defer hold.Unlock()
+	if !hold.held || hold.aside != nil {
+		return
+	}
+	done := make(chan struct{})
+	hold.aside = done
+	go func() {
+		runtime.GC()
+		close(done)
+	}()
 }

@@ -1,6 +1,7 @@
 package coldstart
 
 import (
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -58,5 +59,59 @@ func TestReleaseWithoutHold(t *testing.T) {
 	}
 	if p, l := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1); p != 120 || l != 1<<40 {
 		t.Errorf("GOGC %d, memory limit %d; want 120, %d unchanged", p, l, int64(1<<40))
+	}
+}
+
+// collections is how many collections have ended.
+func collections() uint32 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.NumGC
+}
+
+func TestReleaseWaitsForTheCollectionAsideAndCollectsNoMore(t *testing.T) {
+	settings(t, 130, 1<<40)
+	Hold() // no collection runs of itself from here on: GOGC off, a 64 MiB limit the test stays far below
+	before := collections()
+	CollectAside()
+	CollectAside() // asked for already: must not start a second one
+	var gotPercent int
+	Release(func(percent int, limit int64) (int, int64) {
+		gotPercent = percent
+		return percent, limit
+	})
+	if n := collections() - before; n != 1 {
+		t.Errorf("collections from CollectAside to the end of Release: %d; want 1, the one aside, ended before Release returns", n)
+	}
+	if gotPercent != 130 {
+		t.Errorf("Release was given GOGC %d; want 130", gotPercent)
+	}
+	if p := debug.SetGCPercent(-1); p != 130 {
+		t.Errorf("after Release: GOGC %d; want 130", p)
+	}
+	debug.SetGCPercent(130)
+	if hold.aside != nil {
+		t.Error("Release left the collection aside recorded: the next hold would not collect at its end")
+	}
+}
+
+func TestReleaseCollectsWithoutACollectionAside(t *testing.T) {
+	settings(t, 130, 1<<40)
+	Hold()
+	before := collections()
+	Release(func(percent int, limit int64) (int, int64) { return percent, limit })
+	if collections() == before {
+		t.Error("Release ended a hold without collecting")
+	}
+}
+
+func TestCollectAsideWithoutHold(t *testing.T) {
+	settings(t, 130, 1<<40)
+	CollectAside()
+	hold.Lock()
+	aside := hold.aside
+	hold.Unlock()
+	if aside != nil {
+		t.Error("CollectAside without a hold started a collection for a Release that will not wait for it")
 	}
 }

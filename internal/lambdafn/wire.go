@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/atrest/atrest/internal/cloudtrail"
+	"github.com/atrest/atrest/internal/coldstart"
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/dedup"
 	"github.com/atrest/atrest/internal/findingsbus"
@@ -116,10 +117,13 @@ func NewMonitor(ctx context.Context, s Settings, log *slog.Logger, stdout io.Wri
 	// The rules compile on a goroutine of their own (policy.Start) while
 	// the rest is built: on a machine with a second core, setting up the
 	// store and the clients overlaps compiling. INIT waits for them below.
+	// The collection that ends INIT's hold on the collector runs now, beside
+	// the compiler (coldstart.CollectAside), not after it.
 	engine, err := policy.Start(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("compile rules: %w", err)
 	}
+	coldstart.CollectAside()
 	awsCfg := newAWSConfig(ctx, s, log)
 
 	var (
