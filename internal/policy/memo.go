@@ -1,10 +1,13 @@
 package policy
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -40,6 +43,10 @@ const DefaultMemoSize = 20_000
 // is then remembered whatever the key's name. A path read directly in a
 // body counts as read whenever the rule is evaluated, wherever it stands:
 // the rule index may look it up before the body runs.
+//
+// Some values are read only for their shape (shapeReads): whether a key
+// protects any file system is count(input.file_systems) > 0, and the memo
+// key then holds how many, not which.
 
 // inputPath is a path into the input document: the ground string prefix of
 // an input reference (input.key.policy for input.key.policy.Statement[i]).
@@ -52,6 +59,10 @@ type inputPath struct {
 	// whenever the path is read: with any of them empty, or not a
 	// collection, the rule does not read the path.
 	guards []inputPath
+	// shape is set when the rules read of the value only its shape: its
+	// type and, for a collection or a string, how many elements or
+	// characters it has (shapeReads). Its name is shape(input.…).
+	shape bool
 }
 
 func newInputPath(keys []string) inputPath {
@@ -61,6 +72,84 @@ func newInputPath(keys []string) inputPath {
 		p.name += "." + k
 	}
 	return p
+}
+
+// shapeBuiltins are the builtins whose result, given one value, depends on
+// nothing but the value's type and how many elements (for a string,
+// characters) it has. An error of count's names only the type.
+var shapeBuiltins = map[string]bool{
+	ast.Count.Name: true, ast.TypeNameBuiltin.Name: true,
+	ast.IsArray.Name: true, ast.IsBoolean.Name: true, ast.IsNull.Name: true, ast.IsNumber.Name: true,
+	ast.IsObject.Name: true, ast.IsSet.Name: true, ast.IsString.Name: true,
+}
+
+// shapeReads finds the expressions of r that read only the shape of the
+// value at a ground input path. The compiler gives a builtin's argument a
+// variable of its own (`count(input.file_systems) > 0` compiles to
+// `__local1__ = input.file_systems; count(__local1__, __local2__); gt(…)`):
+// the binding reads the shape alone when its variable is used nowhere else
+// but as the one argument of shape builtins. A rule that asks only whether
+// a key protects any file system is then remembered by how many it
+// protects, not by which.
+func shapeReads(r *ast.Rule) map[*ast.Expr]inputPath {
+	type binding struct {
+		e *ast.Expr
+		v ast.Var
+		p inputPath
+	}
+	var binds []binding
+	asArg := map[ast.Var]int{} // uses as a shape builtin's argument
+	ast.WalkExprs(r, func(e *ast.Expr) bool {
+		if e.Negated || len(e.With) > 0 || !e.IsCall() {
+			return false
+		}
+		operands := e.Operands()
+		if shapeBuiltins[e.Operator().String()] && len(operands) > 0 {
+			if v, isVar := operands[0].Value.(ast.Var); isVar && allVarsBut(operands[1:], v) {
+				asArg[v]++
+			}
+		}
+		if e.IsEquality() && len(operands) == 2 {
+			for i, t := range operands {
+				v, isVar := t.Value.(ast.Var)
+				ref, isRef := operands[1-i].Value.(ast.Ref)
+				if !isVar || !isRef {
+					continue
+				}
+				if keys, isInput := inputKeys(ref); isInput && len(keys) == len(ref)-1 {
+					p := newInputPath(keys)
+					p.shape, p.name = true, "shape("+p.name+")"
+					binds = append(binds, binding{e, v, p})
+				}
+			}
+		}
+		return false
+	})
+	if len(binds) == 0 {
+		return nil
+	}
+	uses := map[ast.Var]int{}
+	ast.WalkVars(r, func(v ast.Var) bool {
+		uses[v]++
+		return false
+	})
+	out := map[*ast.Expr]inputPath{}
+	for _, b := range binds {
+		if n := asArg[b.v]; n > 0 && uses[b.v] == 1+n {
+			out[b.e] = b.p
+		}
+	}
+	return out
+}
+
+// allVarsBut reports whether every term is a variable other than v.
+func allVarsBut(terms []*ast.Term, v ast.Var) bool {
+	for _, t := range terms {
+		if w, isVar := t.Value.(ast.Var); !isVar || w.Equal(v) {
+			return false
+		}
+	}
+	return true
 }
 
 func (p inputPath) String() string { return p.name }
@@ -148,6 +237,7 @@ func (a *analysis) of(r *ast.Rule) ruleFacts {
 		return f
 	}
 	f := ruleFacts{ok: true}
+	shapes := shapeReads(r)
 	// One walk: a rule of lib/iam.rego is large, and every rule is read at
 	// each cold start.
 	ast.NewGenericVisitor(func(x any) bool {
@@ -162,6 +252,10 @@ func (a *analysis) of(r *ast.Rule) ruleFacts {
 			}
 			if x.IsCall() {
 				f.ok = f.ok && deterministic(x.Operator())
+			}
+			if p, ok := shapes[x]; ok {
+				f.paths = append(f.paths, p)
+				return true // its one reference is the path, read for its shape
 			}
 		case ast.Call:
 			if len(x) > 0 {
@@ -368,12 +462,41 @@ func deterministic(op ast.Ref) bool {
 
 // shortest drops the paths that lie under another and sorts the rest. A
 // path kept has only the guards common to every path it covers: it is read
-// whenever any of them is.
+// whenever any of them is. A value read whole covers a read of its shape
+// only where it is read whenever the shape is (its guards are among the
+// shape's); the shape of a key's file systems, asked for every key, stays
+// beside its file systems read whole only for a key with grants.
 func shortest(paths []inputPath) []inputPath {
+	var whole, shapes []inputPath
+	for _, p := range paths {
+		if p.shape {
+			shapes = append(shapes, p)
+		} else {
+			whole = append(whole, p)
+		}
+	}
+	out := merged(whole, under)
+	for _, sp := range merged(shapes, func(p, q inputPath) bool { return slices.Equal(p.keys, q.keys) }) {
+		if !slices.ContainsFunc(out, func(p inputPath) bool { return !p.shape && under(sp, p) && within(p.guards, sp.guards) }) {
+			out = append(out, sp)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b inputPath) int {
+		if c := slices.Compare(a.keys, b.keys); c != 0 {
+			return c
+		}
+		return cmp.Compare(b2i(a.shape), b2i(b.shape)) // the value whole first
+	})
+	return out
+}
+
+// merged sorts paths and drops each one covers says lies under the one
+// kept before it, keeping the guards common to both.
+func merged(paths []inputPath, covers func(p, kept inputPath) bool) []inputPath {
 	slices.SortFunc(paths, func(a, b inputPath) int { return slices.Compare(a.keys, b.keys) })
 	var out []inputPath
 	for _, p := range paths {
-		if n := len(out); n > 0 && under(p, out[n-1]) {
+		if n := len(out); n > 0 && covers(p, out[n-1]) {
 			out[n-1].guards = common(out[n-1].guards, p.guards) // sorted: a prefix comes right before what it covers
 			continue
 		}
@@ -385,6 +508,23 @@ func shortest(paths []inputPath) []inputPath {
 // under reports whether p is prefix or lies under it.
 func under(p, prefix inputPath) bool {
 	return len(p.keys) >= len(prefix.keys) && slices.Equal(p.keys[:len(prefix.keys)], prefix.keys)
+}
+
+// within reports whether every guard in a is in b.
+func within(a, b []inputPath) bool {
+	for _, g := range a {
+		if !slices.ContainsFunc(b, func(h inputPath) bool { return h.name == g.name }) {
+			return false
+		}
+	}
+	return true
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // memo remembers rule results by the hash of what the rule read. It is
@@ -548,11 +688,31 @@ func pathDigest(input ast.Value, p inputPath, docs []knownDoc) (sum [sha256.Size
 	if t == nil {
 		return sha256.Sum256([]byte("undefined")), true
 	}
+	if p.shape {
+		return shapeDigest(t.Value), true
+	}
 	buf := textBuffers.Get().(*[]byte)
 	defer textBuffers.Put(buf)
 	text, ok := appendValueText(append((*buf)[:0], '='), t, docs)
 	*buf = text
 	return sha256.Sum256(text), ok
+}
+
+// shapeDigest is the hash of a value's shape: its type and, for a
+// collection or a string, what count gives for it.
+func shapeDigest(v ast.Value) [sha256.Size]byte {
+	text := "shape:" + ast.ValueName(v)
+	switch v := v.(type) {
+	case *ast.Array:
+		text += ":" + strconv.Itoa(v.Len())
+	case ast.Object:
+		text += ":" + strconv.Itoa(v.Len())
+	case ast.Set:
+		text += ":" + strconv.Itoa(v.Len())
+	case ast.String:
+		text += ":" + strconv.Itoa(utf8.RuneCountInString(string(v)))
+	}
+	return sha256.Sum256([]byte(text))
 }
 
 // on reports whether the memo remembers anything.

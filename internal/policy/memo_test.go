@@ -85,8 +85,20 @@ verdict := "COMPLIANT" if {
 } else := "NOT_APPLICABLE"
 
 enc(fs) if fs.encrypted`),
-		"efs/whole.rego": rule("whole", "whole", `results contains {"rule": "whole", "status": "COMPLIANT", "reason": sprintf("%v", [count(input)])} if {
+		"efs/whole.rego": rule("whole", "whole", `results contains {"rule": "whole", "status": "COMPLIANT", "reason": sprintf("%v", [input])} if {
 	input.resource_type == "AWS::EFS::FileSystem"
+}`),
+		"efs/shape.rego": rule("shape", "shape", `results contains {"rule": "shape", "status": "COMPLIANT", "reason": sprintf("%v %v", [type_name(input.trail), n])} if {
+	input.resource_type == "AWS::EFS::FileSystem"
+	is_array(input.file_systems)
+	count(input.file_systems) > 0
+	n := count(input.key.grants)
+	some g in input.key.grants
+	g.state == "active"
+	count(input.watched) > count(input.watched.dropped)
+	state := input.key.key_state
+	is_string(state)
+	state != "Disabled"
 }`),
 		"efs/clock.rego": rule("clock", "clock", `results contains {"rule": "clock", "status": "COMPLIANT", "reason": sprintf("%d", [time.now_ns()])} if {
 	input.resource_type == "AWS::EFS::FileSystem"
@@ -107,6 +119,10 @@ reason := input.resource`),
 	}{
 		{"paths", []string{"input.file_system", "input.key.key_state", "input.resource_type"}},
 		{"whole", []string{"input"}},
+		// Only the type or count of a value is a read of its shape; a value
+		// also read whole is read whole (the grants, the key state compared),
+		// and so is what lies under a shape (a shape covers nothing).
+		{"shape", []string{"shape(input.file_systems)", "input.key.grants", "input.key.key_state", "input.resource_type", "shape(input.trail)", "shape(input.watched)", "shape(input.watched.dropped)"}},
 		{"clock", nil},
 		{"with_kw", nil},
 	} {
@@ -248,6 +264,73 @@ func TestMemoSharesFileSystemsInTheSameState(t *testing.T) {
 				}
 				if i == 0 && hits != 0 {
 					t.Errorf("first file system: %d rules answered from an empty memo", hits)
+				}
+			}
+		})
+	}
+}
+
+// TestMemoSharesKeysProtectingAsManyFileSystems judges a key again with
+// other file systems: the symmetric rule asks only how many the key protects
+// (the finding lists which), so it is answered from the memo for as many and
+// judged anew for more; the availability rule reads them only to match an
+// EFS grant, so it is answered from the memo for a key without grants. Every
+// answer is held to the plain engine's.
+func TestMemoSharesKeysProtectingAsManyFileSystems(t *testing.T) {
+	ctx := context.Background()
+	plain := plainEngine(t)
+	protecting := func(in *Input, ids ...string) *Input {
+		out := *in
+		out.FileSystems = nil
+		for _, id := range ids {
+			out.FileSystems = append(out.FileSystems, FileSystemRef{
+				ARN: "arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/" + id, ID: id,
+				Account: "111122223333", Region: "us-east-1", Creator: "arn:aws:iam::111122223333:user/" + id,
+			})
+		}
+		return &out
+	}
+	for _, tc := range []struct {
+		input string
+		// shared are the rules answered from the memo for other file
+		// systems, as many; more are those for one file system more.
+		shared, more []string
+	}{
+		{"key-cmk-healthy", // an active EFS grant
+			[]string{"efs_kms_key_symmetric", "efs_kms_key_verified", "kms_key_rotation_enabled"},
+			[]string{"efs_kms_key_verified", "kms_key_rotation_enabled"}},
+		{"key-asymmetric",
+			[]string{"efs_kms_key_symmetric", "efs_kms_key_verified", "kms_key_rotation_enabled"},
+			[]string{"efs_kms_key_verified", "kms_key_rotation_enabled"}},
+		{"key-unknown", // no grant
+			[]string{"efs_kms_key_available", "efs_kms_key_symmetric", "efs_kms_key_verified", "kms_key_rotation_enabled"},
+			[]string{"efs_kms_key_verified", "kms_key_rotation_enabled"}}, // both rules ask how many
+	} {
+		t.Run(tc.input, func(t *testing.T) {
+			e, err := New(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := loadInput(t, tc.input)
+			if len(first.FileSystems) != 1 {
+				t.Fatalf("%s protects %d file systems, want 1", tc.input, len(first.FileSystems))
+			}
+			for i, step := range []struct {
+				in     *Input
+				shared []string
+			}{
+				{first, nil},
+				{protecting(first, "fs-0fedcba9876543210"), tc.shared},
+				{protecting(first, "fs-0fedcba9876543210", "fs-0aaaabbbbccccdddd"), tc.more},
+			} {
+				before := e.MemoStats()
+				got, gotErr := e.Evaluate(ctx, step.in)
+				want, wantErr := plain.Evaluate(ctx, step.in)
+				if gotErr != nil || wantErr != nil || !slices.Equal(got, want) {
+					t.Fatalf("step %d: memo %v (%v), evaluation %v (%v)", i, got, gotErr, want, wantErr)
+				}
+				if hits := e.MemoStats().Hits - before.Hits; hits != len(step.shared) {
+					t.Errorf("step %d: %d rules answered from the memo, want %d (%v)", i, hits, len(step.shared), step.shared)
 				}
 			}
 		})

@@ -87,7 +87,7 @@ func TestWriteTableSamplePosture(t *testing.T) {
 		{"every reason in full beneath its row", Options{Reasons: true}, 0, "", []string{
 			"NON_COMPLIANT  efs_kms_key_available               1234abcd-12ab-34cd-56ef-1234567890ab\n" +
 				"    EFS grant 0c9b8a7f6e5d4c3b2a19f8e7d6c5b4a3928170f6e5d4c3b2a1908f7e6d5c4b3a for file system fs-0123456789abcdef0 is\n" +
-				"    revoked and no active EFS grant remains; the key protects fs-0123456789abcdef0\n",
+				"    revoked and no active EFS grant remains\n",
 			"NON_COMPLIANT  kms_key_rotation_enabled            1234abcd-12ab-34cd-56ef-1234567890ab\n    automatic key rotation is disabled\n",
 		}},
 	} {

@@ -94,13 +94,13 @@ active_grants contains grant.file_system_id if {
 
 # The usual outcome is tried first. Its body holds exactly when no branch
 # after it would, so those keep the scope-first order and need no default.
-verdict := {"status": "COMPLIANT", "reason": sprintf("key state is %s and no EFS grant for %s is revoked or retired", [key.state, key.file_systems])} if {
+verdict := {"status": "COMPLIANT", "reason": sprintf("key state is %s and no EFS grant of its file systems is revoked or retired", [key.state])} if {
 	key.protects_file_systems
 	key.state != ""
 	count(problems) == 0
 } else := key.unused if {
 	not key.protects_file_systems
-} else := {"status": "NON_COMPLIANT", "reason": sprintf("%s; the key protects %s", [report.join(problems), key.file_systems])} if {
+} else := {"status": "NON_COMPLIANT", "reason": report.join(problems)} if {
 	count(problems) > 0
 } else := {"status": "NOT_APPLICABLE", "reason": "key state is unknown"} if {
 	key.state == ""

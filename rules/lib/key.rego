@@ -11,8 +11,14 @@ package atrest.lib.key
 file_system_ids := sort([id | some f in input.file_systems; id := f.id])
 
 # protects_file_systems holds when the key protects at least one live file
-# system.
-protects_file_systems if count(file_system_ids) > 0
+# system. It asks only how many the input lists, so a rule that reads no
+# more of them (no file system in its reasons either: the finding lists
+# them) is remembered for every key in the same state that protects as
+# many, whichever they are.
+protects_file_systems if {
+	is_array(input.file_systems)
+	count(input.file_systems) > 0
+}
 
 # unused is the verdict for a key that protects no live file system. Its
 # reason names no key (the finding does), so the engine answers every
