@@ -93,12 +93,12 @@ var shapeBuiltins = map[string]bool{
 // protects, not by which.
 func shapeReads(r *ast.Rule) map[*ast.Expr]inputPath {
 	type binding struct {
-		e *ast.Expr
-		v ast.Var
-		p inputPath
+		e   *ast.Expr
+		v   ast.Var
+		ref ast.Ref
 	}
 	var binds []binding
-	asArg := map[ast.Var]int{} // uses as a shape builtin's argument
+	var asArg map[ast.Var]int // uses as a shape builtin's argument
 	ast.WalkExprs(r, func(e *ast.Expr) bool {
 		if e.Negated || len(e.With) > 0 || !e.IsCall() {
 			return false
@@ -106,6 +106,9 @@ func shapeReads(r *ast.Rule) map[*ast.Expr]inputPath {
 		operands := e.Operands()
 		if shapeBuiltins[e.Operator().String()] && len(operands) > 0 {
 			if v, isVar := operands[0].Value.(ast.Var); isVar && allVarsBut(operands[1:], v) {
+				if asArg == nil {
+					asArg = map[ast.Var]int{}
+				}
 				asArg[v]++
 			}
 		}
@@ -113,30 +116,36 @@ func shapeReads(r *ast.Rule) map[*ast.Expr]inputPath {
 			for i, t := range operands {
 				v, isVar := t.Value.(ast.Var)
 				ref, isRef := operands[1-i].Value.(ast.Ref)
-				if !isVar || !isRef {
-					continue
-				}
-				if keys, isInput := inputKeys(ref); isInput && len(keys) == len(ref)-1 {
-					p := newInputPath(keys)
-					p.shape, p.name = true, "shape("+p.name+")"
-					binds = append(binds, binding{e, v, p})
+				if isVar && isRef && ref[0].Equal(ast.InputRootDocument) {
+					binds = append(binds, binding{e, v, ref})
 				}
 			}
 		}
 		return false
 	})
-	if len(binds) == 0 {
-		return nil
+	if len(binds) == 0 || len(asArg) == 0 {
+		return nil // most rules: no shape builtin is given a variable
 	}
-	uses := map[ast.Var]int{}
+	uses := make(map[ast.Var]int, len(asArg))
 	ast.WalkVars(r, func(v ast.Var) bool {
-		uses[v]++
+		if asArg[v] > 0 {
+			uses[v]++
+		}
 		return false
 	})
-	out := map[*ast.Expr]inputPath{}
+	var out map[*ast.Expr]inputPath
 	for _, b := range binds {
-		if n := asArg[b.v]; n > 0 && uses[b.v] == 1+n {
-			out[b.e] = b.p
+		n := asArg[b.v]
+		if n == 0 || uses[b.v] != 1+n {
+			continue
+		}
+		if keys, _ := inputKeys(b.ref); len(keys) == len(b.ref)-1 { // a ground path
+			p := newInputPath(keys)
+			p.shape, p.name = true, "shape("+p.name+")"
+			if out == nil {
+				out = map[*ast.Expr]inputPath{}
+			}
+			out[b.e] = p
 		}
 	}
 	return out
