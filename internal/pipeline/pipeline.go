@@ -231,6 +231,7 @@ type delivered struct {
 	rec   *cloudtrail.Record
 	shape cloudtrail.Shape
 	at    cloudtrail.Position
+	sum   [sha256.Size]byte // digest(rec), when rec has an eventID
 }
 
 // ProcessInput decodes one input of any shape and judges its records in the
@@ -244,7 +245,14 @@ func (p *Pipeline) ProcessInput(ctx context.Context, name string, r io.Reader, e
 		recs []delivered
 	)
 	stats, err := p.decoder.DecodePositions(ctx, name, r, func(rec *cloudtrail.Record, shape cloudtrail.Shape, at cloudtrail.Position) error {
-		recs = append(recs, delivered{rec, shape, at})
+		// The digest reads nothing but the record: it is taken here, while
+		// the rest of the input is still being read (and inflated ahead),
+		// rather than after, when the records are judged in order.
+		d := delivered{rec: rec, shape: shape, at: at}
+		if rec.EventID != "" {
+			d.sum = digest(rec)
+		}
+		recs = append(recs, d)
 		return nil
 	}, func(e *cloudtrail.DecodeError) {
 		rep.DecodeErrors = append(rep.DecodeErrors, e)
@@ -260,7 +268,7 @@ func (p *Pipeline) ProcessInput(ctx context.Context, name string, r io.Reader, e
 	slices.SortStableFunc(recs, func(a, b delivered) int { return cloudtrail.Compare(a.rec, b.rec) })
 	q := p.newJudging(ctx, emit, &rep, len(recs) > 1)
 	for _, d := range recs {
-		if err := p.record(ctx, d.rec, d.at, SourceOf(d.shape), q, &rep); err != nil {
+		if err := p.record(ctx, d.rec, d.sum, d.at, SourceOf(d.shape), q, &rep); err != nil {
 			q.close()
 			return rep, err
 		}
@@ -280,7 +288,11 @@ func (p *Pipeline) ProcessRecords(ctx context.Context, recs []*cloudtrail.Record
 			rep.Decode.Skipped++
 			continue
 		}
-		if err := p.record(ctx, rec, cloudtrail.Position{Input: source}, source, q, &rep); err != nil {
+		var sum [sha256.Size]byte
+		if rec.EventID != "" {
+			sum = digest(rec)
+		}
+		if err := p.record(ctx, rec, sum, cloudtrail.Position{Input: source}, source, q, &rep); err != nil {
 			q.close()
 			return rep, err
 		}
@@ -301,11 +313,14 @@ func SourceOf(s cloudtrail.Shape) string {
 	return "cli"
 }
 
-func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, at cloudtrail.Position, source string, q *judging, rep *Report) error {
+// record applies one record and queues the judgments of what it touched,
+// unless it is a copy already judged. sum is digest(rec) when rec has an
+// eventID.
+func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, sum [sha256.Size]byte, at cloudtrail.Position, source string, q *judging, rep *Report) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if rec.EventID != "" && !p.first(ctx, rec, at, rep) {
+	if rec.EventID != "" && !p.first(ctx, rec, sum, at, rep) {
 		rep.Duplicates++
 		return nil
 	}
@@ -357,10 +372,10 @@ func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, at cloudt
 
 // first reports whether rec is the copy of its eventID to judge: the first
 // seen, or a successful call after a failed one with the same eventID. A copy
-// whose content differs from the one seen before is reported as a Conflict
-// either way.
-func (p *Pipeline) first(ctx context.Context, rec *cloudtrail.Record, at cloudtrail.Position, rep *Report) bool {
-	this := seenRecord{digest: digest(rec), delivery: Delivery{At: at, EventName: rec.EventName, EventTime: rec.EventTime, ErrorCode: rec.ErrorCode}}
+// whose content differs (by sum, rec's digest) from the one seen before is
+// reported as a Conflict either way.
+func (p *Pipeline) first(ctx context.Context, rec *cloudtrail.Record, sum [sha256.Size]byte, at cloudtrail.Position, rep *Report) bool {
+	this := seenRecord{digest: sum, delivery: Delivery{At: at, EventName: rec.EventName, EventTime: rec.EventTime, ErrorCode: rec.ErrorCode}}
 	prev, seen := p.seen[rec.EventID]
 	if seen && prev.digest != this.digest {
 		c := Conflict{EventID: rec.EventID, First: prev.delivery, Second: this.delivery}
