@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"hash"
 
 	"github.com/atrest/atrest/internal/policy"
 	"github.com/atrest/atrest/internal/state"
@@ -44,8 +45,10 @@ func (p *Pipeline) RuleCache() CacheStats {
 // out when no rule reads it (policy.Engine.ReadsEvent), so that one resource
 // judged on two records hashes alike; ok is false when in has no JSON form.
 // A key or file-system policy parsed from a text (policy.Document.Sum) is
-// hashed by that text rather than written out: each input's JSON form is
-// hashed with it, length first, and a marker for each policy.
+// hashed by that text rather than written out: the input's JSON form is
+// hashed, then a marker for each policy (with its text's hash), then the
+// JSON form's length, so that the parts cannot run into each other. The
+// JSON form is encoded straight into the hash, never held whole.
 func inputHash(in *policy.Input, withEvent bool) (sum [sha256.Size]byte, ok bool) {
 	c := *in
 	if !withEvent {
@@ -66,23 +69,33 @@ func inputHash(in *policy.Input, withEvent bool) (sum [sha256.Size]byte, ok bool
 			c.FileSystem, docs[1] = &fs, &s
 		}
 	}
-	b, err := json.Marshal(&c)
-	if err != nil {
+	h := &countingHash{Hash: sha256.New()}
+	if err := json.NewEncoder(h).Encode(&c); err != nil {
 		return sum, false
 	}
-	h := sha256.New()
-	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
-	h.Write(b)
+	var tail [2*(1+sha256.Size) + 8]byte
+	t := tail[:0]
 	for _, d := range docs {
 		if d == nil {
-			h.Write([]byte{0})
+			t = append(t, 0)
 			continue
 		}
-		h.Write([]byte{1})
-		h.Write(d[:])
+		t = append(append(t, 1), d[:]...)
 	}
+	h.Write(binary.BigEndian.AppendUint64(t, uint64(h.n)))
 	h.Sum(sum[:0])
 	return sum, true
+}
+
+// countingHash is a hash that counts the bytes written to it.
+type countingHash struct {
+	hash.Hash
+	n int64
+}
+
+func (c *countingHash) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return c.Hash.Write(p)
 }
 
 // lookup returns the cached results of the rules ids (every rule of the
