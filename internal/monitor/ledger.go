@@ -10,6 +10,7 @@ import (
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/ledger"
 	"github.com/atrest/atrest/internal/metrics"
+	"github.com/atrest/atrest/internal/pipeline"
 	"github.com/atrest/atrest/internal/state"
 )
 
@@ -141,15 +142,46 @@ func (r *Run) settled(e ledger.Entry, tr *ledger.Transition) bool {
 // verdict is applied to the ledger and published only if it is news of its
 // own).
 func (r *Run) Recheck(ctx context.Context, h Held) error {
-	e, ok, err := r.h.ledger.Get(ctx, h.Finding.Rule, h.Finding.Resource)
-	if err != nil {
-		return fmt.Errorf("recheck %s %s: %w", h.Finding.Rule, h.Finding.Resource, err)
+	return r.recheck(ctx, []Held{h})[0]
+}
+
+// recheck decides held transitions as Recheck does, and returns each one's
+// error. The resources of the holds still undecided are judged again
+// together, each by its held rule alone (the others' verdicts are not
+// asked), on every core. Each hold is a transition of its own ledger entry,
+// and deciding one writes no other entry and no resource: deciding them
+// together decides each as deciding them one by one would.
+func (r *Run) recheck(ctx context.Context, holds []Held) []error {
+	errs := make([]error, len(holds))
+	var (
+		checks []pipeline.Check
+		due    []int // the index in holds of each check
+	)
+	for i, h := range holds {
+		e, ok, err := r.h.ledger.Get(ctx, h.Finding.Rule, h.Finding.Resource)
+		if err != nil {
+			errs[i] = fmt.Errorf("recheck %s %s: %w", h.Finding.Rule, h.Finding.Resource, err)
+			continue
+		}
+		if !ok || e.Status != finding.NonCompliant || e.SinceOrder != h.Order {
+			r.h.log.InfoContext(ctx, "held finding settled", "rule", h.Finding.Rule, "resource_arn", h.Finding.Resource)
+			continue
+		}
+		checks = append(checks, pipeline.Check{
+			Ref:   state.ResourceRef{Type: state.ResourceType(h.Finding.ResourceType), ARN: h.Finding.Resource},
+			Rules: []string{h.Finding.Rule},
+		})
+		due = append(due, i)
 	}
-	if !ok || e.Status != finding.NonCompliant || e.SinceOrder != h.Order {
-		r.h.log.InfoContext(ctx, "held finding settled", "rule", h.Finding.Rule, "resource_arn", h.Finding.Resource)
-		return nil
+	for k, c := range r.h.pipeline.EvaluateResources(ctx, checks, r.source) {
+		errs[due[k]] = r.decide(ctx, holds[due[k]], c.Findings, c.Err)
 	}
-	fs, err := r.h.pipeline.EvaluateResource(ctx, state.ResourceRef{Type: state.ResourceType(h.Finding.ResourceType), ARN: h.Finding.Resource}, r.source)
+	return errs
+}
+
+// decide settles a held transition still held by the findings of its
+// resource judged again (fs, err).
+func (r *Run) decide(ctx context.Context, h Held, fs []finding.Finding, err error) error {
 	if err != nil {
 		// Unknown now: the held verdict stands and is published.
 		r.h.log.WarnContext(ctx, "held finding not re-evaluated, published as held", "rule", h.Finding.Rule, "resource_arn", h.Finding.Resource, "error", err.Error())

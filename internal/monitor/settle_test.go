@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/atrest/atrest/internal/cloudtrail"
 	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/metrics"
@@ -61,12 +64,18 @@ func (h *holder) Hold(_ context.Context, x Held) error {
 
 func settleHarness(t *testing.T, settler Settler, sinks ...FindingSink) *Harness {
 	t.Helper()
+	return settleHarnessOn(t, state.NewMemory(), settler, sinks...)
+}
+
+// settleHarnessOn is settleHarness on a given store.
+func settleHarnessOn(t *testing.T, store *state.Memory, settler Settler, sinks ...FindingSink) *Harness {
+	t.Helper()
 	engine, err := policy.New(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	h, err := New(Options{
-		Pipeline: pipeline.Options{Store: state.NewMemory(), Engine: engine, Config: config.Default()},
+		Pipeline: pipeline.Options{Store: store, Engine: engine, Config: config.Default()},
 		Sinks:    sinks, Settler: settler,
 		MetricsOptions: metrics.Options{Now: func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }},
 	})
@@ -210,5 +219,107 @@ func TestBreakingEventsAreNeverHeld(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("published %q, want efs_kms_key_available NON_COMPLIANT after ScheduleKeyDeletion", summary(bus.handed))
+	}
+}
+
+// keyVariant is a sample KMS event about another key: key n, with event
+// ids of its own.
+func keyVariant(raw []byte, n int) []byte {
+	for _, ids := range [][2]string{
+		{"1234abcd-12ab-34cd-56ef-1234567890ab", fmt.Sprintf("1234abcd-12ab-34cd-56ef-%012d", n)},
+		{"5eed0000-", fmt.Sprintf("5eed%04d-", n)},
+		{"eb000000-", fmt.Sprintf("eb00%04d-", n)},
+	} {
+		raw = bytes.ReplaceAll(raw, []byte(ids[0]), []byte(ids[1]))
+	}
+	return raw
+}
+
+// TestFinishDecidesHoldsAsRecheckDoes: three keys are created without
+// rotation, and each NON_COMPLIANT rotation verdict is held. Key 1 stays
+// so. Key 2 has rotation turned on in the store alone, as a change no
+// event showed the ledger. Key 3 has it turned on by an event within the
+// window. A run that keeps its holds decides the three together at Finish;
+// a settler's deliveries are decided one by one with Recheck. Both publish
+// key 1's finding alone and leave the same ledger: key 2 COMPLIANT by the
+// re-check, key 3 by its event.
+func TestFinishDecidesHoldsAsRecheckDoes(t *testing.T) {
+	ctx := context.Background()
+	arn := func(n int) string {
+		return fmt.Sprintf("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-%012d", n)
+	}
+	createKey := sample(t, "01-eventbridge-kms-createkey-symmetric.json", created)
+	rotate := sample(t, "03-eventbridge-kms-enablekeyrotation.json", created.Add(30*time.Second))
+	setUp := func(settler Settler) (*Harness, *Run, *sink) {
+		store := state.NewMemory()
+		bus := &sink{name: "bus"}
+		h := settleHarnessOn(t, store, settler, bus)
+		run := h.Start(metrics.SourceCLI)
+		feed(t, run, keyVariant(createKey, 1), keyVariant(createKey, 2), keyVariant(createKey, 3), keyVariant(rotate, 3))
+		var d cloudtrail.Decoder
+		if _, err := d.Decode(ctx, "store only", bytes.NewReader(keyVariant(rotate, 2)), func(rec *cloudtrail.Record, _ cloudtrail.Shape) error {
+			_, err := store.Apply(ctx, rec)
+			return err
+		}, func(e *cloudtrail.DecodeError) { t.Fatal(e) }); err != nil {
+			t.Fatal(err)
+		}
+		return h, run, bus
+	}
+	ledgerOf := func(h *Harness) []string {
+		var out []string
+		for n := 1; n <= 3; n++ {
+			e, ok, err := h.Ledger().Get(ctx, "kms_key_rotation_enabled", arn(n))
+			if err != nil || !ok {
+				t.Fatalf("key %d: ledger entry %v, %v", n, ok, err)
+			}
+			var path []string
+			for _, tr := range e.Transitions {
+				path = append(path, string(tr.To))
+			}
+			out = append(out, fmt.Sprintf("key %d %s %v", n, e.Status, path))
+		}
+		return out
+	}
+	wantPublished := []string{"kms_key_rotation_enabled NON_COMPLIANT after CreateKey " + arn(1)}
+	wantLedger := []string{
+		"key 1 NON_COMPLIANT [NON_COMPLIANT]",
+		"key 2 COMPLIANT [NON_COMPLIANT COMPLIANT]",
+		"key 3 COMPLIANT [NON_COMPLIANT COMPLIANT]",
+	}
+	published := func(fs []finding.Finding) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, f.Rule+" "+string(f.Status)+" after "+f.EventName+" "+f.Resource)
+		}
+		return out
+	}
+
+	together, run, bus := setUp(nil)
+	run.Finish(ctx)
+	if got := published(bus.handed); !slices.Equal(got, wantPublished) {
+		t.Errorf("decided together: published %q, want %q", got, wantPublished)
+	}
+	if got := ledgerOf(together); !slices.Equal(got, wantLedger) {
+		t.Errorf("decided together: ledger %q, want %q", got, wantLedger)
+	}
+
+	settler := &holder{}
+	alone, run, bus := setUp(settler)
+	run.Finish(ctx)
+	if len(settler.held) != 3 || len(bus.handed) != 0 {
+		t.Fatalf("held %d and published %q, want 3 held and nothing published", len(settler.held), published(bus.handed))
+	}
+	recheck := alone.Start(metrics.SourceEventBridge)
+	for _, h := range settler.held {
+		if err := recheck.Recheck(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recheck.Finish(ctx)
+	if got := published(bus.handed); !slices.Equal(got, wantPublished) {
+		t.Errorf("decided one by one: published %q, want %q", got, wantPublished)
+	}
+	if got := ledgerOf(alone); !slices.Equal(got, wantLedger) {
+		t.Errorf("decided one by one: ledger %q, want %q", got, wantLedger)
 	}
 }

@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atrest/atrest/internal/arns"
@@ -363,7 +365,7 @@ func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, sum [sha2
 		return nil
 	}
 	for _, ref := range ch.Touched {
-		if err := q.add(p.prepare(ctx, ref, rec, source)); err != nil {
+		if err := q.add(p.prepare(ctx, ref, rec, source, nil)); err != nil {
 			return err
 		}
 	}
@@ -433,9 +435,54 @@ func (p *Pipeline) EvaluateResource(ctx context.Context, ref state.ResourceRef, 
 // results into findings. Failures become ERROR findings for every rule of the
 // resource type, never silence: the error is returned alongside them.
 func (p *Pipeline) evaluate(ctx context.Context, ref state.ResourceRef, rec *cloudtrail.Record, source string) ([]finding.Finding, error) {
-	j := p.prepare(ctx, ref, rec, source)
+	j := p.prepare(ctx, ref, rec, source, nil)
 	j.run(ctx, p.engine)
 	return p.finish(ctx, j)
+}
+
+// Check is one resource to judge again as it now stands, by the rules it
+// names: those of its type among Rules, or every rule of its type when
+// Rules is nil.
+type Check struct {
+	Ref   state.ResourceRef
+	Rules []string
+}
+
+// Checked is what judging a Check gave: the findings, and the error that
+// made some of them ERROR or left none, as EvaluateResource returns them.
+type Checked struct {
+	Findings []finding.Finding
+	Err      error
+}
+
+// EvaluateResources judges each check's resource as it now stands, with no
+// triggering event, by the rules the check names, and returns what each
+// gave, in order. The inputs are built and the findings made in order; the
+// rules run on every core, as they read nothing but their input. A check
+// naming some rules only does not count as judging the resource by every
+// rule: the next record touching it still has every rule judge it.
+func (p *Pipeline) EvaluateResources(ctx context.Context, checks []Check, source string) []Checked {
+	js := make([]*judgment, len(checks))
+	for i, c := range checks {
+		js[i] = p.prepare(ctx, c.Ref, nil, source, c.Rules)
+	}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range max(1, min(runtime.GOMAXPROCS(0), len(js))) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(js)); i = next.Add(1) - 1 {
+				js[i].run(ctx, p.engine)
+			}
+		})
+	}
+	wg.Wait()
+	out := make([]Checked, len(js))
+	for i, j := range js {
+		out[i].Findings, out[i].Err = p.finish(ctx, j)
+	}
+	return out
 }
 
 // judgment is one resource judged on one record: prepare reads what it
@@ -468,14 +515,23 @@ type judgment struct {
 // their results from the rule cache when it holds them. It marks ref
 // judged by every rule once it is to be (the judgments of the records
 // after it evaluate only the rules those records can trigger), as a
-// sequential evaluation would on success.
-func (p *Pipeline) prepare(ctx context.Context, ref state.ResourceRef, rec *cloudtrail.Record, source string) *judgment {
+// sequential evaluation would on success. When only is not nil, the rules
+// are those of ref's type it names, and ref is not marked.
+func (p *Pipeline) prepare(ctx context.Context, ref state.ResourceRef, rec *cloudtrail.Record, source string, only []string) *judgment {
 	j := &judgment{ref: ref, rec: rec, source: source}
 	j.in, j.blast, j.err = buildInput(ctx, p.store, ref, rec, p.config, p.policies.parse)
 	if ref.Type == state.TypeMonitoringPath {
 		j.in, j.err = p.withIntegrity(ctx, ref, rec, j.in, j.err)
 	}
-	j.ids, j.all = p.rulesFor(ref, rec)
+	if only != nil {
+		for _, id := range p.engine.RuleIDs(string(ref.Type)) {
+			if slices.Contains(only, id) {
+				j.ids = append(j.ids, id)
+			}
+		}
+	} else {
+		j.ids, j.all = p.rulesFor(ref, rec)
+	}
 	if !j.all && len(j.ids) == 0 {
 		j.skip = true
 		return j
@@ -496,7 +552,9 @@ func (p *Pipeline) prepare(ctx context.Context, ref state.ResourceRef, rec *clou
 			j.results, j.cached = results, true
 		}
 	}
-	p.markJudged(ref)
+	if only == nil {
+		p.markJudged(ref)
+	}
 	return j
 }
 

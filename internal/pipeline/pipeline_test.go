@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -312,5 +313,90 @@ func TestKeyPolicyJudgedForTheFileSystemCreator(t *testing.T) {
 				t.Errorf("file_systems = %+v, want [%+v]", in.FileSystems, wantRef)
 			}
 		})
+	}
+}
+
+// TestEvaluateResourcesJudgesTheNamedRules: each check gives, in order,
+// what EvaluateResource gives of the rules it names: every rule of its type
+// without names, none for a rule of another type or no rule. Only the named
+// rules are evaluated, and a check by some rules does not mark the resource
+// judged: the next record touching it has every rule judge it, as on a
+// pipeline that never checked it.
+func TestEvaluateResourcesJudgesTheNamedRules(t *testing.T) {
+	ctx := context.Background()
+	key := state.ResourceRef{Type: state.TypeKey, ARN: keyARN}
+	fs := state.ResourceRef{Type: state.TypeFileSystem, ARN: fsARN}
+	setUp := func() *Pipeline {
+		p := newPipeline(t, state.NewMemory())
+		if _, err := p.ProcessInput(ctx, "x.json", strings.NewReader(logFile(t, createKey, createFS)), discard); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	summary := func(fs []finding.Finding, err error, only ...string) string {
+		var out []string
+		for _, f := range fs {
+			if len(only) == 0 || slices.Contains(only, f.Rule) {
+				out = append(out, f.Rule+" "+f.Resource+" "+string(f.Status)+" "+f.Reason)
+			}
+		}
+		return fmt.Sprintf("%q %v", out, err)
+	}
+
+	p := setUp()
+	wantFS := summary(p.EvaluateResource(ctx, fs, "sweep"))
+	keyFS, keyErr := p.EvaluateResource(ctx, key, "sweep")
+	wantRotation := summary(keyFS, keyErr, "kms_key_rotation_enabled")
+	if len(keyFS) < 2 || strings.Count(wantRotation, "kms_key_rotation_enabled") != 1 {
+		t.Fatalf("the key's findings %s: want the rotation rule among several", summary(keyFS, keyErr))
+	}
+
+	p = setUp()
+	before := p.RuleCache()
+	got := p.EvaluateResources(ctx, []Check{
+		{Ref: fs},
+		{Ref: key, Rules: []string{"kms_key_rotation_enabled"}},
+		{Ref: key, Rules: []string{"efs_encrypted_at_rest"}}, // a file-system rule
+		{Ref: fs, Rules: []string{"no_such_rule"}},
+	}, "sweep")
+	want := []string{wantFS, wantRotation, summary(nil, nil), summary(nil, nil)}
+	if len(got) != len(want) {
+		t.Fatalf("%d results for %d checks", len(got), len(want))
+	}
+	for i, c := range got {
+		if s := summary(c.Findings, c.Err); s != want[i] {
+			t.Errorf("check %d: %s, want %s", i, s, want[i])
+		}
+	}
+	after := p.RuleCache()
+	if judged := after.Hits + after.Misses - before.Hits - before.Misses; judged != 3 {
+		t.Errorf("%d rules judged, want 3: the file system's two and the rotation rule", judged)
+	}
+
+	// The record after a check, on a pipeline that has judged nothing yet
+	// (over a store that holds the key and its file system): every rule
+	// of the key judges it.
+	rotate := keyEvent("r1", 5, cloudtrail.EventEnableKeyRotation)
+	after0 := func(checked bool) string {
+		store := state.NewMemory()
+		if _, err := newPipeline(t, store).ProcessInput(ctx, "x.json", strings.NewReader(logFile(t, createKey, createFS)), discard); err != nil {
+			t.Fatal(err)
+		}
+		p := newPipeline(t, store)
+		if checked {
+			p.EvaluateResources(ctx, []Check{{Ref: key, Rules: []string{"kms_key_rotation_enabled"}}}, "sweep")
+		}
+		var got collected
+		if _, err := p.ProcessInput(ctx, "r.json", strings.NewReader(logFile(t, rotate)), got.emit); err != nil {
+			t.Fatal(err)
+		}
+		return summary(got, nil)
+	}
+	checked, unchecked := after0(true), after0(false)
+	if checked != unchecked {
+		t.Errorf("after a check by one rule: %s, want %s", checked, unchecked)
+	}
+	if n := strings.Count(unchecked, keyARN); n < 2 {
+		t.Errorf("after no check: %s, want every rule of the key", unchecked)
 	}
 }
