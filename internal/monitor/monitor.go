@@ -344,14 +344,16 @@ func (r *Run) Finish(ctx context.Context) Summary {
 	var sum Summary
 	// Held findings this run keeps itself are re-checked now: an offline
 	// run's records are past their windows.
-	for _, h := range r.holds {
-		if err := r.Recheck(ctx, h); err != nil {
+	for i, err := range r.recheck(ctx, r.holds) {
+		if err != nil {
+			h := r.holds[i]
 			r.h.log.ErrorContext(ctx, "held finding not re-checked, published as held", "rule", h.Finding.Rule, "resource_arn", h.Finding.Resource, "error", err.Error())
 			r.publish = append(r.publish, h.Finding)
 		}
 	}
 	r.holds = nil
-	if r.changed && !r.swept {
+	// The gauge reads the whole ledger: not for a sink that drops it.
+	if _, dropped := r.h.metrics.(metrics.Nop); r.changed && !r.swept && !dropped {
 		if err := r.gauge(ctx); err != nil {
 			r.h.log.ErrorContext(ctx, "gauges not read from the ledger", "error", err.Error())
 		}
