@@ -15,6 +15,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/atrest/atrest/internal/config"
 	"github.com/atrest/atrest/internal/jsonwalk"
 )
 
@@ -35,84 +36,96 @@ func inputValue(in *Input) (ast.Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("event: %w", err)
 	}
-	trail := ast.InternedNullTerm
-	if t := in.Trail; t != nil {
-		trail = ast.ObjectTerm(
-			item("arn", stringTerm(t.ARN)),
-			item("name", stringTerm(t.Name)),
-			item("account", sharedTerm(t.Account)),
-			item("region", sharedTerm(t.Region)),
-			item("home_region", stringTerm(t.HomeRegion)),
-			item("known", ast.InternedTerm(t.Known)),
-			item("logging", sharedTerm(t.Logging)),
-			item("multi_region", boolPtrTerm(t.MultiRegion)),
-			item("include_global_events", boolPtrTerm(t.IncludeGlobalEvents)),
-			item("s3_bucket", stringTerm(t.S3Bucket)),
-			item("baseline_multi_region", boolPtrTerm(t.BaselineMultiRegion)),
-			item("baseline_s3_bucket", stringTerm(t.BaselineS3Bucket)),
-			item("management_events", stringTerm(t.ManagementEvents)),
-			item("excluded_sources", stringsTerm(t.ExcludedSources)),
-			item("cloudwatch_logs_log_group", stringTerm(t.CloudWatchLogsLogGroup)),
-			item("cloudwatch_logs_known", ast.InternedTerm(t.CloudWatchLogsKnown)),
-			item("baseline_cloudwatch_logs_log_group", stringTerm(t.BaselineCloudWatchLogsLogGroup)),
-			item("uncovered_regions", stringsTerm(t.UncoveredRegions)),
-			item("deleted", ast.InternedTerm(t.Deleted)),
-			item("integrity_failures", stringsTerm(t.IntegrityFailures)),
-		)
-	}
-	watched := ast.InternedNullTerm
-	if w := in.Watched; w != nil {
-		watched = ast.ObjectTerm(
-			item("kind", sharedTerm(w.Kind)),
-			item("arn", stringTerm(w.ARN)),
-			item("name", stringTerm(w.Name)),
-			item("account", sharedTerm(w.Account)),
-			item("region", sharedTerm(w.Region)),
-			item("event_bus", stringTerm(w.EventBus)),
-			item("log_group", stringTerm(w.LogGroup)),
-			item("state", sharedTerm(w.State)),
-			item("removed_targets", stringsTerm(w.RemovedTargets)),
-			item("retargeted", retargetedTerm(w.Retargeted)),
-			item("pattern_known", ast.InternedTerm(w.PatternKnown)),
-			item("pattern_error", stringTerm(w.PatternError)),
-			item("dropped", droppedTerm(w.Dropped)),
-			item("log_group_deleted", ast.InternedTerm(w.LogGroupDeleted)),
-		)
-	}
-	fileSystems := ast.InternedNullTerm
-	if in.FileSystems != nil {
-		refs := make([]*ast.Term, len(in.FileSystems))
-		for i, r := range in.FileSystems {
-			refs[i] = ast.ObjectTerm(
-				item("arn", stringTerm(r.ARN)),
-				item("id", stringTerm(r.ID)),
-				item("account", sharedTerm(r.Account)),
-				item("region", sharedTerm(r.Region)),
-				item("creator", stringTerm(r.Creator)),
-			)
-		}
-		fileSystems = ast.ArrayTerm(refs...)
-	}
-	config := ast.ObjectTerm(
-		item("allowed_kms_key_arns", stringsTerm(in.Config.AllowedKMSKeyARNs)),
-		item("require_customer_managed_keys", ast.InternedTerm(in.Config.RequireCustomerManagedKeys)),
-		item("max_rotation_period_days", ast.InternedTerm(in.Config.MaxRotationPeriodDays)),
-		item("watched_trails", stringsTerm(in.Config.WatchedTrails)),
-		item("watched_event_rules", stringsTerm(in.Config.WatchedEventRules)),
-		item("watched_subscription_filters", stringsTerm(in.Config.WatchedSubscriptionFilters)),
-	)
 	return ast.NewObject(
 		item("resource_type", sharedTerm(in.ResourceType)),
 		item("resource", stringTerm(in.Resource)),
 		item("file_system", fileSystem),
 		item("key", key),
-		item("file_systems", fileSystems),
-		item("trail", trail),
-		item("watched", watched),
+		item("file_systems", fileSystemsTerm(in.FileSystems)),
+		item("trail", trailTerm(in.Trail)),
+		item("watched", watchedTerm(in.Watched)),
 		item("verification", verificationTerm(in.Verification)),
 		item("event", event),
-		item("config", config),
+		item("config", configTerm(in.Config)),
 	), nil
+}
+
+func trailTerm(t *TrailInput) *ast.Term {
+	if t == nil {
+		return ast.InternedNullTerm
+	}
+	return ast.ObjectTerm(
+		item("arn", stringTerm(t.ARN)),
+		item("name", stringTerm(t.Name)),
+		item("account", sharedTerm(t.Account)),
+		item("region", sharedTerm(t.Region)),
+		item("home_region", stringTerm(t.HomeRegion)),
+		item("known", ast.InternedTerm(t.Known)),
+		item("logging", sharedTerm(t.Logging)),
+		item("multi_region", boolPtrTerm(t.MultiRegion)),
+		item("include_global_events", boolPtrTerm(t.IncludeGlobalEvents)),
+		item("s3_bucket", stringTerm(t.S3Bucket)),
+		item("baseline_multi_region", boolPtrTerm(t.BaselineMultiRegion)),
+		item("baseline_s3_bucket", stringTerm(t.BaselineS3Bucket)),
+		item("management_events", stringTerm(t.ManagementEvents)),
+		item("excluded_sources", stringsTerm(t.ExcludedSources)),
+		item("cloudwatch_logs_log_group", stringTerm(t.CloudWatchLogsLogGroup)),
+		item("cloudwatch_logs_known", ast.InternedTerm(t.CloudWatchLogsKnown)),
+		item("baseline_cloudwatch_logs_log_group", stringTerm(t.BaselineCloudWatchLogsLogGroup)),
+		item("uncovered_regions", stringsTerm(t.UncoveredRegions)),
+		item("deleted", ast.InternedTerm(t.Deleted)),
+		item("integrity_failures", stringsTerm(t.IntegrityFailures)),
+	)
+}
+
+func watchedTerm(w *WatchedInput) *ast.Term {
+	if w == nil {
+		return ast.InternedNullTerm
+	}
+	return ast.ObjectTerm(
+		item("kind", sharedTerm(w.Kind)),
+		item("arn", stringTerm(w.ARN)),
+		item("name", stringTerm(w.Name)),
+		item("account", sharedTerm(w.Account)),
+		item("region", sharedTerm(w.Region)),
+		item("event_bus", stringTerm(w.EventBus)),
+		item("log_group", stringTerm(w.LogGroup)),
+		item("state", sharedTerm(w.State)),
+		item("removed_targets", stringsTerm(w.RemovedTargets)),
+		item("retargeted", retargetedTerm(w.Retargeted)),
+		item("pattern_known", ast.InternedTerm(w.PatternKnown)),
+		item("pattern_error", stringTerm(w.PatternError)),
+		item("dropped", droppedTerm(w.Dropped)),
+		item("log_group_deleted", ast.InternedTerm(w.LogGroupDeleted)),
+	)
+}
+
+func fileSystemsTerm(l []FileSystemRef) *ast.Term {
+	if l == nil {
+		return ast.InternedNullTerm
+	}
+	refs := make([]*ast.Term, len(l))
+	for i, r := range l {
+		refs[i] = ast.ObjectTerm(
+			item("arn", stringTerm(r.ARN)),
+			item("id", stringTerm(r.ID)),
+			item("account", sharedTerm(r.Account)),
+			item("region", sharedTerm(r.Region)),
+			item("creator", stringTerm(r.Creator)),
+		)
+	}
+	return ast.ArrayTerm(refs...)
+}
+
+func configTerm(c config.Config) *ast.Term {
+	return ast.ObjectTerm(
+		item("allowed_kms_key_arns", stringsTerm(c.AllowedKMSKeyARNs)),
+		item("require_customer_managed_keys", ast.InternedTerm(c.RequireCustomerManagedKeys)),
+		item("max_rotation_period_days", ast.InternedTerm(c.MaxRotationPeriodDays)),
+		item("watched_trails", stringsTerm(c.WatchedTrails)),
+		item("watched_event_rules", stringsTerm(c.WatchedEventRules)),
+		item("watched_subscription_filters", stringsTerm(c.WatchedSubscriptionFilters)),
+	)
 }
 
 func retargetedTerm(l []RetargetInput) *ast.Term {
@@ -181,22 +194,6 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 	if k.RotationEnabled != nil {
 		rotation = ast.InternedTerm(*k.RotationEnabled)
 	}
-	grants := ast.InternedNullTerm
-	if k.Grants != nil {
-		terms := make([]*ast.Term, len(k.Grants))
-		for i, g := range k.Grants {
-			terms[i] = ast.ObjectTerm(
-				item("grant_id", stringTerm(g.GrantID)),
-				item("grantee_principal", stringTerm(g.GranteePrincipal)),
-				item("operations", stringsTerm(g.Operations)),
-				item("file_system_id", stringTerm(g.FileSystemID)),
-				item("efs", ast.InternedTerm(g.EFS)),
-				item("state", sharedTerm(g.State)),
-				item("retired_after_delete", ast.InternedTerm(g.RetiredAfterDelete)),
-			)
-		}
-		grants = ast.ArrayTerm(terms...)
-	}
 	return ast.ObjectTerm(
 		item("arn", stringTerm(k.ARN)),
 		item("id", stringTerm(k.ID)),
@@ -213,13 +210,32 @@ func keyTerm(k *KeyInput) (*ast.Term, error) {
 		item("rotation_enabled", rotation),
 		item("rotation_period_days", ast.InternedTerm(k.RotationPeriodDays)),
 		item("policy", policy),
-		item("grants", grants),
+		item("grants", grantsTerm(k.Grants)),
 		item("multi_region", boolPtrTerm(k.MultiRegion)),
 		item("multi_region_key_type", sharedTerm(k.MultiRegionKeyType)),
 		item("primary_key_arn", stringTerm(k.PrimaryKeyARN)),
 		item("primary", primaryTerm(k.Primary)),
 		item("deleted", ast.InternedTerm(k.Deleted)),
 	), nil
+}
+
+func grantsTerm(l []GrantInput) *ast.Term {
+	if l == nil {
+		return ast.InternedNullTerm
+	}
+	terms := make([]*ast.Term, len(l))
+	for i, g := range l {
+		terms[i] = ast.ObjectTerm(
+			item("grant_id", stringTerm(g.GrantID)),
+			item("grantee_principal", stringTerm(g.GranteePrincipal)),
+			item("operations", stringsTerm(g.Operations)),
+			item("file_system_id", stringTerm(g.FileSystemID)),
+			item("efs", ast.InternedTerm(g.EFS)),
+			item("state", sharedTerm(g.State)),
+			item("retired_after_delete", ast.InternedTerm(g.RetiredAfterDelete)),
+		)
+	}
+	return ast.ArrayTerm(terms...)
 }
 
 func primaryTerm(p *PrimaryKeyInput) *ast.Term {

@@ -34,6 +34,23 @@ func jsonFormValue(t *testing.T, in *Input) ast.Value {
 }
 
 func TestInputValueMatchesJSONForm(t *testing.T) {
+	for name, in := range valueTestInputs(t) {
+		t.Run(name, func(t *testing.T) {
+			got, err := inputValue(in)
+			if err != nil {
+				t.Fatalf("inputValue: %v", err)
+			}
+			want := jsonFormValue(t, in)
+			if got.Compare(want) != 0 || got.String() != want.String() {
+				t.Errorf("inputValue differs from the JSON form:\n got %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+// valueTestInputs are inputs with every field set, unset, empty and
+// awkward somewhere: the fixtures, and values of every kind in policies.
+func valueTestInputs(t *testing.T) map[string]*Input {
 	enabled := true
 	inputs := map[string]*Input{
 		"zero": {},
@@ -120,18 +137,7 @@ func TestInputValueMatchesJSONForm(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(f), ".json")
 		inputs[name] = loadInput(t, strings.TrimPrefix(name, "input-"))
 	}
-	for name, in := range inputs {
-		t.Run(name, func(t *testing.T) {
-			got, err := inputValue(in)
-			if err != nil {
-				t.Fatalf("inputValue: %v", err)
-			}
-			want := jsonFormValue(t, in)
-			if got.Compare(want) != 0 || got.String() != want.String() {
-				t.Errorf("inputValue differs from the JSON form:\n got %s\nwant %s", got, want)
-			}
-		})
-	}
+	return inputs
 }
 
 func TestInputValueRejectsWhatJSONRejects(t *testing.T) {
