@@ -117,27 +117,43 @@ func BenchmarkNew(b *testing.B) {
 
 // BenchmarkMemoKey hashes what every rule of a resource type reads of a
 // realistic input, its policies parsed from their texts as a pipeline's
-// are: the cost of asking the memo, paid for every rule judged.
+// are: the cost of asking the memo, paid for every rule judged. The value
+// read is built as judging builds it when the memo answers every rule
+// (view: each path's value alone), and as it did before (value: the whole
+// input value, then the paths read in it).
 func BenchmarkMemoKey(b *testing.B) {
 	e := engine(b)
 	for _, name := range []string{"key-cmk-healthy", "fs-encrypted-cmk-tls"} {
 		in := docInput(b, name)
-		ids := e.byType[in.ResourceType]
-		v, err := inputValue(in)
-		if err != nil {
-			b.Fatal(err)
+		in.Event = nil // no rule reads it: judging leaves it out
+		if e.readsEvent {
+			b.Fatal("a rule reads the event")
 		}
-		b.Run(in.ResourceType, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				docs, digests := docsOf(in), make([]pathSum, e.paths)
-				for _, id := range ids {
-					if _, ok := e.readsKey(id, v, docs, digests); !ok {
-						b.Fatalf("%s not remembered", id)
+		if !viewable(in) {
+			b.Fatalf("%s: not viewable", name)
+		}
+		ids := e.byType[in.ResourceType]
+		for _, built := range []string{"view", "value"} {
+			b.Run(in.ResourceType+"/"+built, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					source := newInputView(in).at
+					if built == "value" {
+						v, err := inputValue(in)
+						if err != nil {
+							b.Fatal(err)
+						}
+						source = sourceOf(v)
+					}
+					docs, digests := docsOf(in), make([]pathSum, e.paths)
+					for _, id := range ids {
+						if _, ok := e.readsKey(id, source, docs, digests); !ok {
+							b.Fatalf("%s not remembered", id)
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 

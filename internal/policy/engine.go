@@ -697,9 +697,22 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 		unread.Event = nil
 		in = &unread
 	}
-	value, err := inputValue(in)
-	if err != nil {
-		return failAll(ids, fmt.Errorf("convert input for %s: %w", in.Resource, err))
+	// The memo is asked what each rule reads of the input, built path by
+	// path (inputView); the whole value is built for the rules it does not
+	// answer. An input whose whole value could fail to build is built whole
+	// first.
+	var (
+		value  ast.Value
+		source valueSource
+		err    error
+	)
+	if viewable(in) {
+		source = newInputView(in).at
+	} else {
+		if value, err = inputValue(in); err != nil {
+			return failAll(ids, fmt.Errorf("convert input for %s: %w", in.Resource, err))
+		}
+		source = sourceOf(value)
 	}
 	// OPA notices cancellation asynchronously; check first so a request
 	// that is already over never yields results.
@@ -723,7 +736,7 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 			missing = append(missing, id)
 			continue
 		}
-		if key, ok := e.readsKey(id, value, docs, digests); ok {
+		if key, ok := e.readsKey(id, source, docs, digests); ok {
 			keys[id] = key
 			if r, hit := e.memo.lookup(key); hit {
 				out = append(out, r)
@@ -736,6 +749,11 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 	if len(missing) == 0 {
 		slices.SortFunc(out, byRule)
 		return out, nil
+	}
+	if value == nil {
+		if value, err = inputValue(in); err != nil {
+			return failAll(ids, fmt.Errorf("convert input for %s: %w", in.Resource, err))
+		}
 	}
 	query := &e.query
 	if !slices.Equal(missing, e.byType[in.ResourceType]) {

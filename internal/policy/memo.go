@@ -598,10 +598,20 @@ func (e *Engine) SetMemoSize(n int) {
 	e.fmemo.mu.Unlock()
 }
 
+// valueSource gives the value of an input at a path, nil where the input
+// holds none; ok is false when it cannot tell.
+type valueSource func(p inputPath) (t *ast.Term, ok bool)
+
+// sourceOf is the source of a whole input value.
+func sourceOf(input ast.Value) valueSource {
+	return func(p inputPath) (*ast.Term, bool) { return valueAt(input, p), true }
+}
+
 // readsKey hashes a rule's ID and the values of input at the paths it
 // reads; digests keeps each path's hash (by inputPath.index) for the other
-// rules of one input. ok is false when the rule is not remembered.
-func (e *Engine) readsKey(id string, input ast.Value, docs []knownDoc, digests []pathSum) (sum [sha256.Size]byte, ok bool) {
+// rules of one input. ok is false when the rule is not remembered, or
+// input cannot tell a value it reads.
+func (e *Engine) readsKey(id string, input valueSource, docs []knownDoc, digests []pathSum) (sum [sha256.Size]byte, ok bool) {
 	paths, ok := e.reads[id]
 	if !ok {
 		return sum, false
@@ -610,7 +620,11 @@ func (e *Engine) readsKey(id string, input ast.Value, docs []knownDoc, digests [
 	defer textBuffers.Put(buf)
 	text := append((*buf)[:0], id...)
 	for _, p := range paths {
-		if !holdsElements(input, p.guards) {
+		held, ok := holdsElements(input, p.guards)
+		if !ok {
+			return sum, false
+		}
+		if !held {
 			text = append(append(append(text, 0), p.name...), unreadSum[:]...)
 			continue
 		}
@@ -635,31 +649,34 @@ var unreadSum = sha256.Sum256([]byte("unread: a guard holds no element"))
 // holdsElements reports whether every collection guards name holds an
 // element in input: an array, object or set that is not empty. Anything
 // else, an absent value included, is a collection `input.g[_]` finds
-// nothing in.
-func holdsElements(input ast.Value, guards []inputPath) bool {
+// nothing in. ok is false when input cannot tell.
+func holdsElements(input valueSource, guards []inputPath) (held, ok bool) {
 	for _, g := range guards {
-		t := valueAt(input, g)
+		t, ok := input(g)
+		if !ok {
+			return false, false
+		}
 		if t == nil {
-			return false
+			return false, true
 		}
 		switch v := t.Value.(type) {
 		case ast.Object:
 			if v.Len() == 0 {
-				return false
+				return false, true
 			}
 		case *ast.Array:
 			if v.Len() == 0 {
-				return false
+				return false, true
 			}
 		case ast.Set:
 			if v.Len() == 0 {
-				return false
+				return false, true
 			}
 		default:
-			return false
+			return false, true
 		}
 	}
-	return true
+	return true, true
 }
 
 // valueAt is the value at p in input, nil where the input holds none.
@@ -691,9 +708,12 @@ var textBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 
 // pathDigest hashes the value text of the value at p after "=", or
 // "undefined" where the input holds none; ok is false when the value is not
-// data.
-func pathDigest(input ast.Value, p inputPath, docs []knownDoc) (sum [sha256.Size]byte, ok bool) {
-	t := valueAt(input, p)
+// data, or input cannot tell it.
+func pathDigest(input valueSource, p inputPath, docs []knownDoc) (sum [sha256.Size]byte, ok bool) {
+	t, ok := input(p)
+	if !ok {
+		return sum, false
+	}
 	if t == nil {
 		return sha256.Sum256([]byte("undefined")), true
 	}
