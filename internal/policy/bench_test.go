@@ -137,7 +137,8 @@ func BenchmarkMemoKey(b *testing.B) {
 			b.Run(in.ResourceType+"/"+built, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					source := newInputView(in).at
+					view := newInputView(in)
+					source := view.at
 					if built == "value" {
 						v, err := inputValue(in)
 						if err != nil {
@@ -145,12 +146,14 @@ func BenchmarkMemoKey(b *testing.B) {
 						}
 						source = sourceOf(v)
 					}
-					docs, digests := docsOf(in), make([]pathSum, e.paths)
+					docs, texts := docsOf(in), newPathTexts(e.paths)
 					for _, id := range ids {
-						if _, ok := e.readsKey(id, source, docs, digests); !ok {
+						if _, ok := e.readsKey(id, source, docs, texts); !ok {
 							b.Fatalf("%s not remembered", id)
 						}
 					}
+					texts.release()
+					view.release()
 				}
 			})
 		}

@@ -707,7 +707,9 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 		err    error
 	)
 	if viewable(in) {
-		source = newInputView(in).at
+		view := newInputView(in)
+		defer view.release()
+		source = view.at
 	} else {
 		if value, err = inputValue(in); err != nil {
 			return failAll(ids, fmt.Errorf("convert input for %s: %w", in.Resource, err))
@@ -722,11 +724,8 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 	// A policy parsed from a text is identified by the text's hash instead
 	// of its value's: the value need not be written out.
 	docs := docsOf(in)
-	sums := pathSums.Get().(*[]pathSum)
-	defer pathSums.Put(sums)
-	digests := slices.Grow((*sums)[:0], e.paths)[:e.paths]
-	clear(digests)
-	*sums = digests
+	texts := newPathTexts(e.paths)
+	defer texts.release()
 	keys := make(map[string][sha256.Size]byte, len(ids))
 	out := make([]Result, 0, len(ids))
 	var missing []string
@@ -736,7 +735,7 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 			missing = append(missing, id)
 			continue
 		}
-		if key, ok := e.readsKey(id, source, docs, digests); ok {
+		if key, ok := e.readsKey(id, source, docs, texts); ok {
 			keys[id] = key
 			if r, hit := e.memo.lookup(key); hit {
 				out = append(out, r)

@@ -3,6 +3,7 @@ package policy
 import (
 	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"slices"
 	"strconv"
 	"strings"
@@ -608,10 +609,15 @@ func sourceOf(input ast.Value) valueSource {
 }
 
 // readsKey hashes a rule's ID and the values of input at the paths it
-// reads; digests keeps each path's hash (by inputPath.index) for the other
-// rules of one input. ok is false when the rule is not remembered, or
-// input cannot tell a value it reads.
-func (e *Engine) readsKey(id string, input valueSource, docs []knownDoc, digests []pathSum) (sum [sha256.Size]byte, ok bool) {
+// reads, each written as pathText writes it; texts keeps each path's text
+// (by inputPath.index) for the other rules of one input. ok is false when
+// the rule is not remembered, or input cannot tell a value it reads.
+//
+// The key's text is the ID, then for each path a 0, its name, and its
+// value's text. A rule reads the same paths in the same order for every
+// input, and each value's text says where it ends: two inputs have one key
+// only where the rule reads the same of both.
+func (e *Engine) readsKey(id string, input valueSource, docs []knownDoc, texts *pathTexts) (sum [sha256.Size]byte, ok bool) {
 	paths, ok := e.reads[id]
 	if !ok {
 		return sum, false
@@ -624,27 +630,31 @@ func (e *Engine) readsKey(id string, input valueSource, docs []knownDoc, digests
 		if !ok {
 			return sum, false
 		}
+		text = append(append(text, 0), p.name...)
 		if !held {
-			text = append(append(append(text, 0), p.name...), unreadSum[:]...)
+			text = append(text, unreadMark)
 			continue
 		}
-		d := &digests[p.index]
-		if !d.done {
-			if d.sum, ok = pathDigest(input, p, docs); !ok {
-				return sum, false
-			}
-			d.done = true
+		if text, ok = texts.appendText(text, input, p, docs); !ok {
+			return sum, false
 		}
-		text = append(append(append(text, 0), p.name...), d.sum[:]...)
 	}
 	*buf = text
 	return sha256.Sum256(text), true
 }
 
-// unreadSum stands, in a memo key, for the value at a path the rule does
-// not read because one of its guards holds no element. It has a digest's
-// length, so no key it is in reads as another.
-var unreadSum = sha256.Sum256([]byte("unread: a guard holds no element"))
+// The first byte of a path's text in a memo key: what follows it.
+const (
+	unreadMark    = 'u' // nothing: a guard of the path holds no element, so the rule does not read it
+	undefinedMark = 'x' // nothing: the input holds no value there
+	shapeMark     = 's' // the value's shape text (shapeText), sized
+	valueMark     = 'v' // the value's text (appendValueText), sized
+	hashMark      = 'h' // the hash of "=" and the value's text, for a long one
+)
+
+// maxInlineText is the longest value text a memo key holds as it is; a
+// longer one is hashed once for every rule that reads it.
+const maxInlineText = 64
 
 // holdsElements reports whether every collection guards name holds an
 // element in input: an array, object or set that is not empty. Anything
@@ -694,42 +704,84 @@ func valueAt(input ast.Value, p inputPath) *ast.Term {
 	return t
 }
 
-// pathSum is the hash of the value at one input path, once worked out.
-type pathSum struct {
-	sum  [sha256.Size]byte
-	done bool
+// pathTexts are the texts of one input's paths in memo keys, each worked
+// out once for every rule that reads it.
+type pathTexts struct {
+	at  []pathText // by inputPath.index
+	buf []byte     // the texts, one after another
 }
 
-// pathSums are reused for the hashes of one input's paths.
-var pathSums = sync.Pool{New: func() any { return new([]pathSum) }}
+// pathText is where one path's text is in pathTexts.buf, once worked out.
+type pathText struct {
+	start, end int
+	done       bool
+}
+
+// newPathTexts are the texts of an input whose rules read n paths.
+func newPathTexts(n int) *pathTexts {
+	t := pathTextsPool.Get().(*pathTexts)
+	t.at = slices.Grow(t.at[:0], n)[:n]
+	clear(t.at)
+	t.buf = t.buf[:0]
+	return t
+}
+
+// release returns t for reuse.
+func (t *pathTexts) release() { pathTextsPool.Put(t) }
+
+var pathTextsPool = sync.Pool{New: func() any { return new(pathTexts) }}
+
+// appendText appends the text of the value at p in input, working it out
+// the first time p is asked.
+func (t *pathTexts) appendText(text []byte, input valueSource, p inputPath, docs []knownDoc) ([]byte, bool) {
+	at := &t.at[p.index]
+	if !at.done {
+		start := len(t.buf)
+		buf, ok := pathValueText(t.buf, input, p, docs)
+		if !ok {
+			return text, false
+		}
+		t.buf, *at = buf, pathText{start: start, end: len(buf), done: true}
+	}
+	return append(text, t.buf[at.start:at.end]...), true
+}
 
 // textBuffers are reused for the texts the memos hash.
 var textBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// pathDigest hashes the value text of the value at p after "=", or
-// "undefined" where the input holds none; ok is false when the value is not
-// data, or input cannot tell it.
-func pathDigest(input valueSource, p inputPath, docs []knownDoc) (sum [sha256.Size]byte, ok bool) {
+// pathValueText appends the text that stands for the value at p in a memo
+// key: undefinedMark where the input holds none; for a shape read,
+// shapeMark and the shape's text; a value text of up to maxInlineText
+// bytes as valueMark and the text, a longer one as hashMark and the hash of
+// "=" and the text. ok is false when the value is not data, or input
+// cannot tell it.
+func pathValueText(buf []byte, input valueSource, p inputPath, docs []knownDoc) (_ []byte, ok bool) {
 	t, ok := input(p)
+	switch {
+	case !ok:
+		return buf, false
+	case t == nil:
+		return append(buf, undefinedMark), true
+	case p.shape:
+		return appendSized(append(buf, shapeMark), shapeText(t.Value)), true
+	}
+	vbuf := textBuffers.Get().(*[]byte)
+	defer textBuffers.Put(vbuf)
+	text, ok := appendValueText(append((*vbuf)[:0], '='), t, docs)
+	*vbuf = text
 	if !ok {
-		return sum, false
+		return buf, false
 	}
-	if t == nil {
-		return sha256.Sum256([]byte("undefined")), true
+	if v := text[1:]; len(v) <= maxInlineText {
+		return append(binary.AppendUvarint(append(buf, valueMark), uint64(len(v))), v...), true
 	}
-	if p.shape {
-		return shapeDigest(t.Value), true
-	}
-	buf := textBuffers.Get().(*[]byte)
-	defer textBuffers.Put(buf)
-	text, ok := appendValueText(append((*buf)[:0], '='), t, docs)
-	*buf = text
-	return sha256.Sum256(text), ok
+	sum := sha256.Sum256(text)
+	return append(append(buf, hashMark), sum[:]...), true
 }
 
-// shapeDigest is the hash of a value's shape: its type and, for a
+// shapeText is the text of a value's shape: its type and, for a
 // collection or a string, what count gives for it.
-func shapeDigest(v ast.Value) [sha256.Size]byte {
+func shapeText(v ast.Value) string {
 	text := "shape:" + ast.ValueName(v)
 	switch v := v.(type) {
 	case *ast.Array:
@@ -741,7 +793,7 @@ func shapeDigest(v ast.Value) [sha256.Size]byte {
 	case ast.String:
 		text += ":" + strconv.Itoa(utf8.RuneCountInString(string(v)))
 	}
-	return sha256.Sum256([]byte(text))
+	return text
 }
 
 // on reports whether the memo remembers anything.

@@ -50,9 +50,21 @@ func viewable(in *Input) bool {
 		(in.FileSystem == nil || policyOK(in.FileSystem.Policy))
 }
 
+// newInputView is a view of in; release returns it for reuse.
 func newInputView(in *Input) *inputView {
-	return &inputView{in: reflect.ValueOf(in).Elem()}
+	v := inputViews.Get().(*inputView)
+	v.in = reflect.ValueOf(in).Elem()
+	return v
 }
+
+// release returns v for reuse: neither v nor a value it gave is used after.
+func (v *inputView) release() {
+	clear(v.built)
+	v.in, v.built = reflect.Value{}, v.built[:0]
+	inputViews.Put(v)
+}
+
+var inputViews = sync.Pool{New: func() any { return new(inputView) }}
 
 // at is the value at p, nil where the input holds none; ok is false for a
 // value the view does not build (the caller then reads the whole value).

@@ -3,9 +3,14 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // withDocuments is in with its policies parsed from their JSON texts into
@@ -133,8 +138,8 @@ func TestInputViewHoldsWhatTheValueHolds(t *testing.T) {
 				return
 			}
 			for id := range e.reads {
-				wantKey, okW := e.readsKey(id, sourceOf(whole), docs, make([]pathSum, e.paths))
-				gotKey, okG := e.readsKey(id, newInputView(in).at, docs, make([]pathSum, e.paths))
+				wantKey, okW := e.readsKey(id, sourceOf(whole), docs, newPathTexts(e.paths))
+				gotKey, okG := e.readsKey(id, newInputView(in).at, docs, newPathTexts(e.paths))
 				if gotKey != wantKey || okG != okW {
 					t.Errorf("%s: the view's memo key differs from the value's", id)
 				}
@@ -191,5 +196,239 @@ func TestUnbuildableInputFailsEvenWhenRemembered(t *testing.T) {
 		if r.Status != "ERROR" {
 			t.Errorf("%s: %s, want ERROR", r.Rule, r.Status)
 		}
+	}
+}
+
+// TestMemoKeysTellWhatRulesRead: over inputs of every kind, two inputs
+// have one memo key for a rule exactly where the rule reads the same of
+// both: at each path it reads, the same value (the same shape, for a
+// shape read), or nothing where a guard holds no element.
+func TestMemoKeysTellWhatRulesRead(t *testing.T) {
+	e, err := New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type seen struct{ read, input string }
+	for id, paths := range e.reads {
+		byKey := map[[32]byte]seen{}
+		byRead := map[string][32]byte{}
+		for name, in := range valueTestInputs(t) {
+			for _, in := range []*Input{in, must(withDocuments(t, in))} {
+				if in == nil || !viewable(in) {
+					continue
+				}
+				r := readOf(t, paths, in)
+				docs := docsOf(in)
+				view := newInputView(in)
+				texts := newPathTexts(e.paths)
+				key, ok := e.readsKey(id, view.at, docs, texts)
+				texts.release()
+				view.release()
+				if !ok {
+					t.Fatalf("%s: no key for %s", id, name)
+				}
+				if prev, dup := byKey[key]; dup && prev.read != r {
+					t.Errorf("%s: %s and %s read %s and %s, and have one key", id, prev.input, name, prev.read, r)
+				}
+				if prev, dup := byRead[r]; dup && prev != key {
+					t.Errorf("%s: %s reads what another input reads, with another key", id, name)
+				}
+				byKey[key], byRead[r] = seen{r, name}, key
+			}
+		}
+		if len(byKey) < 3 {
+			t.Errorf("%s: %d keys over the inputs: the test tells little", id, len(byKey))
+		}
+	}
+}
+
+// readOf is what a rule that reads paths reads of in: at each path the
+// value's text, its shape for a shape read, or nothing where the input
+// holds none or a guard holds no element.
+func readOf(t *testing.T, paths []inputPath, in *Input) string {
+	t.Helper()
+	whole, err := inputValue(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := docsOf(in)
+	var read []string
+	for _, p := range paths {
+		held, _ := holdsElements(sourceOf(whole), p.guards)
+		v := valueAt(whole, p)
+		switch {
+		case !held:
+			read = append(read, "unread")
+		case v == nil:
+			read = append(read, "undefined")
+		case p.shape:
+			// What count says of it, for a collection or a string.
+			n := -1
+			switch x := v.Value.(type) {
+			case *ast.Array:
+				n = x.Len()
+			case ast.Object:
+				n = x.Len()
+			case ast.Set:
+				n = x.Len()
+			case ast.String:
+				n = len([]rune(string(x)))
+			}
+			read = append(read, fmt.Sprintf("shape %s %d", ast.ValueName(v.Value), n))
+		default:
+			text, _ := appendValueText(nil, v, docs)
+			read = append(read, fmt.Sprintf("%q", text))
+		}
+	}
+	return strings.Join(read, " ")
+}
+
+// must is in, or nil when ok is false.
+func must(in *Input, ok bool) *Input {
+	if !ok {
+		return nil
+	}
+	return in
+}
+
+// TestMemoKeysFollowEachReadValue changes one value a rule reads, one at a
+// time, in inputs of every kind, keeping its length or making it longer:
+// the key changes exactly where what the rule reads does (readOf). A value
+// read only for its shape keeps its key when its shape stays; one a guard
+// keeps the rule from reading keeps it too.
+func TestMemoKeysFollowEachReadValue(t *testing.T) {
+	e, err := New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(id string, in *Input) [32]byte {
+		doc, _ := withDocuments(t, in)
+		view, texts := newInputView(doc), newPathTexts(e.paths)
+		defer view.release()
+		defer texts.release()
+		k, ok := e.readsKey(id, view.at, docsOf(doc), texts)
+		if !ok {
+			t.Fatalf("%s: no key", id)
+		}
+		return k
+	}
+	// change returns the input with the value at keys changed by how, or
+	// nil where there is nothing there of a kind it changes.
+	change := func(in *Input, keys []string, how string) *Input {
+		data, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		m := doc
+		for _, k := range keys[:len(keys)-1] {
+			if m, _ = m[k].(map[string]any); m == nil {
+				return nil
+			}
+		}
+		last := keys[len(keys)-1]
+		switch v := m[last].(type) {
+		case nil:
+			if how != "none" {
+				return nil
+			}
+		case string:
+			if how == "longer" {
+				m[last] = v + "x"
+			} else if v != "" {
+				m[last] = v[:len(v)-1] + string(rune('a'+(v[len(v)-1]-'a'+1)%26))
+			} else {
+				return nil
+			}
+		case bool:
+			if how == "longer" {
+				return nil
+			}
+			m[last] = !v
+		case float64:
+			if how == "longer" {
+				return nil
+			}
+			m[last] = v + 1
+		case []any:
+			if how != "longer" || len(v) == 0 {
+				return nil
+			}
+			m[last] = append(v, v[len(v)-1])
+		case map[string]any:
+			if how == "longer" {
+				return nil
+			}
+			if last == "policy" {
+				v["Sid"] = "changed"
+				break
+			}
+			// A record of the input's types: change its first scalar.
+			names := slices.Sorted(maps.Keys(v))
+			i := slices.IndexFunc(names, func(k string) bool {
+				switch v[k].(type) {
+				case string, bool, float64:
+					return true
+				}
+				return false
+			})
+			if i < 0 {
+				return nil
+			}
+			switch x := v[names[i]].(type) {
+			case string:
+				v[names[i]] = x + "x"
+			case bool:
+				v[names[i]] = !x
+			case float64:
+				v[names[i]] = x + 1
+			}
+		default:
+			return nil
+		}
+		data, err = json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(data)))
+		dec.DisallowUnknownFields()
+		var out Input
+		if err := dec.Decode(&out); err != nil {
+			t.Fatalf("%v: %v", keys, err)
+		}
+		return &out
+	}
+	changed := 0
+	for name, in := range valueTestInputs(t) {
+		in.Event = nil // judging leaves it out: no rule reads it
+		if _, err := json.Marshal(in); err != nil {
+			continue
+		}
+		base := change(in, []string{"no_such_field"}, "none") // the JSON form, read back
+		for id, paths := range e.reads {
+			before, readBefore := key(id, base), readOf(t, paths, base)
+			for _, p := range paths {
+				for _, how := range []string{"same length", "longer"} {
+					other := change(base, p.keys, how)
+					if other == nil {
+						continue
+					}
+					changed++
+					same, readSame := key(id, other) == before, readOf(t, paths, other) == readBefore
+					if same != readSame {
+						t.Errorf("%s, %s: %s changed (%s): key the same %v, what the rule reads the same %v", name, id, p.name, how, same, readSame)
+					}
+					if p.shape && how == "same length" && !same {
+						t.Errorf("%s, %s: %s changed, its shape kept: another key", name, id, p.name)
+					}
+				}
+			}
+		}
+	}
+	if changed < 200 {
+		t.Errorf("%d values changed: the test tells little", changed)
 	}
 }
