@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/atrest/atrest/internal/finding"
 	"github.com/atrest/atrest/internal/state"
@@ -25,8 +26,12 @@ const judgingWindow = 256
 // their findings in that order, while up to one goroutine per core runs
 // the rules of the ones behind the first. Rules read nothing but their
 // input, so a run judges exactly as a sequential one: the same findings, in
-// the same order. With one core, or workers 0, each judgment runs and is
-// finished as it is added.
+// the same order. A goroutine of its own emits the findings, in that
+// order, while the records after them are applied and judged: emitting
+// (the ledger, the driver's printer or sink) is as much work as judging.
+// An emit that fails stops the run at the next judgment added, and nothing
+// after it is emitted. With one core, or workers 0, each judgment runs, is
+// finished and emitted as it is added.
 type judging struct {
 	p       *Pipeline
 	ctx     context.Context
@@ -40,6 +45,12 @@ type judging struct {
 	running map[state.ResourceRef]*judgment
 	wg      sync.WaitGroup
 	failed  error
+	// emits hands the findings to the goroutine that emits them (when
+	// judging in parallel); emitted is closed when it is done, and
+	// emitFailed holds the first emit's failure.
+	emits      chan []finding.Finding
+	emitted    chan struct{}
+	emitFailed atomic.Pointer[error]
 }
 
 // newJudging starts the goroutines that run judgments: one per core when
@@ -50,6 +61,21 @@ func (p *Pipeline) newJudging(ctx context.Context, emit Emit, rep *Report, paral
 	if !parallel || workers < 2 {
 		return q
 	}
+	q.emits, q.emitted = make(chan []finding.Finding, judgingWindow), make(chan struct{})
+	go func() {
+		defer close(q.emitted)
+		for fs := range q.emits {
+			if q.emitFailed.Load() != nil {
+				continue
+			}
+			for _, f := range fs {
+				if err := emit(f); err != nil {
+					q.emitFailed.Store(&err)
+					break // and drop the rest
+				}
+			}
+		}
+	}()
 	q.jobs = make(chan *judgment, judgingWindow)
 	q.running = map[state.ResourceRef]*judgment{}
 	q.wg.Add(workers)
@@ -66,9 +92,14 @@ func (p *Pipeline) newJudging(ctx context.Context, emit Emit, rep *Report, paral
 }
 
 // add queues a prepared judgment, and finishes those at the head of the
-// queue that are done (waiting for the head when the window is full).
+// queue that are done (waiting for the head when the window is full). It
+// returns the failure that stopped the run, an emit's included.
 func (q *judging) add(j *judgment) error {
 	if q.failed != nil {
+		return q.failed
+	}
+	if err := q.emitFailed.Load(); err != nil {
+		q.failed = *err
 		return q.failed
 	}
 	if q.jobs == nil {
@@ -119,12 +150,17 @@ func (q *judging) close() error {
 	}
 	q.pending = nil
 	q.wg.Wait()
+	close(q.emits)
+	<-q.emitted
+	if err := q.emitFailed.Load(); err != nil && q.failed == nil {
+		q.failed = *err
+	}
 	return q.failed
 }
 
-// finish makes a judgment's findings, counts them and emits them. An
-// evaluation that failed without findings, or an emit that fails, stops
-// the run. A deferred judgment takes its results from the rule cache, where
+// finish makes a judgment's findings, counts them and emits them (hands
+// them to the emitting goroutine, when there is one). An evaluation that
+// failed without findings, or an emit that fails, stops the run. A deferred judgment takes its results from the rule cache, where
 // the judgment it waited for left them, or is run now.
 func (q *judging) finish(j *judgment) error {
 	if q.running[j.ref] == j {
@@ -148,6 +184,14 @@ func (q *judging) finish(j *judgment) error {
 		if f.Status == finding.Error {
 			q.rep.EvalErrors++
 		}
+	}
+	if q.emits != nil {
+		if len(fs) > 0 {
+			q.emits <- fs
+		}
+		return nil
+	}
+	for _, f := range fs {
 		if err := q.emit(f); err != nil {
 			q.failed = err
 			return err

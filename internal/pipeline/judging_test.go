@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"reflect"
 	"runtime"
 	"testing"
@@ -54,5 +55,51 @@ func TestParallelJudgingEqualsSequential(t *testing.T) {
 			t.Errorf("GOMAXPROCS %d: report %+v, want %+v", procs, rep, wantRep)
 		}
 		t.Logf("GOMAXPROCS %d: %d findings; rule cache %+v (one core: %+v)", procs, len(got), cache, wantCache)
+	}
+}
+
+// TestEmitFailureStopsParallelJudging: an emit that fails while findings
+// are emitted on a goroutine of their own stops the run with its error;
+// what was emitted before it is what a sequential run emits first, in
+// order, and nothing is emitted after it.
+func TestEmitFailureStopsParallelJudging(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := trailgen.Write(&buf, trailgen.Options{Records: 5000, Relevant: 0.2, Seed: 11, Gzip: true}); err != nil {
+		t.Fatal(err)
+	}
+	errBroken := errors.New("output broken")
+	judge := func(procs, failAt int) ([]finding.Finding, Report, int, error) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		var (
+			out   []finding.Finding
+			calls int
+		)
+		rep, err := benchPipeline(t).ProcessInput(context.Background(), "gen", bytes.NewReader(buf.Bytes()), func(f finding.Finding) error {
+			if calls++; len(out) == failAt {
+				return errBroken
+			}
+			out = append(out, f)
+			return nil
+		})
+		return out, rep, calls, err
+	}
+	all, full, _, err := judge(1, -1)
+	if err != nil || len(all) < 1000 {
+		t.Fatalf("sequential run: %d findings, %v", len(all), err)
+	}
+	for _, failAt := range []int{0, 1, 500, len(all) - 1} {
+		got, rep, calls, err := judge(2, failAt)
+		if !errors.Is(err, errBroken) {
+			t.Fatalf("fail at %d: err %v, want the emit's", failAt, err)
+		}
+		if len(got) != failAt || failAt > 0 && !reflect.DeepEqual(got, all[:failAt]) {
+			t.Errorf("fail at %d: emitted %d findings, not the first %d of a sequential run", failAt, len(got), failAt)
+		}
+		if calls != failAt+1 {
+			t.Errorf("fail at %d: %d emits, want none after the failing one", failAt, calls)
+		}
+		if failAt < 500 && rep.Processed >= full.Processed {
+			t.Errorf("fail at %d: %d records judged, want the run stopped before the %d of the log", failAt, rep.Processed, full.Processed)
+		}
 	}
 }
