@@ -39,8 +39,21 @@ const (
 // Parse splits s into its parts with the SDK's parser. ok is false when s
 // is not an ARN or names no partition or service.
 func Parse(s string) (ARN, bool) {
-	a, err := arn.Parse(s)
-	if err != nil || a.Partition == "" || a.Service == "" {
+	// arn.Parse's sections ("arn", then five, the last one the rest), cut
+	// without the slice strings.SplitN allocates: a finding parses its
+	// resource's ARN.
+	rest, ok := strings.CutPrefix(s, arnPrefix)
+	if !ok {
+		return ARN{}, false
+	}
+	var a ARN
+	for _, section := range []*string{&a.Partition, &a.Service, &a.Region, &a.AccountID} {
+		if *section, rest, ok = strings.Cut(rest, ":"); !ok {
+			return ARN{}, false
+		}
+	}
+	a.Resource = rest
+	if a.Partition == "" || a.Service == "" {
 		return ARN{}, false
 	}
 	return a, true

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // The partitions and their regions are those of the AWS partitions list
@@ -213,5 +215,26 @@ func TestKeyResolver(t *testing.T) {
 				t.Errorf("StaticKeyARN(%q) = %q", tt.ref, s)
 			}
 		})
+	}
+}
+
+// TestParseAsTheSDKDoes: Parse cuts an ARN into the sections the SDK's
+// arn.Parse gives, and refuses what it refuses (and an ARN without a
+// partition or service).
+func TestParseAsTheSDKDoes(t *testing.T) {
+	for _, s := range []string{
+		"arn:aws:kms:us-east-1:111122223333:key/k", "arn:aws:kms:us-east-1:111122223333:", "arn:aws:kms:us-east-1::key/k",
+		"arn:aws:kms:::", "arn:aws:kms::", "arn:aws:kms", "arn:", "arn", "ARN:aws:kms:us-east-1:1:key/k", "xarn:aws:kms:r:1:k",
+		"arn:aws:logs:us-east-1:1:log-group:g:*", "arn:aws:s3:::bucket/a:b:c", "arn::::::", "arn:a:b:c:d:e:f:g", ":arn:aws:kms:r:1:k",
+	} {
+		got, ok := Parse(s)
+		want, err := arn.Parse(s)
+		wantOK := err == nil && want.Partition != "" && want.Service != ""
+		if !wantOK {
+			want = ARN{}
+		}
+		if ok != wantOK || got != want {
+			t.Errorf("Parse(%q) = %+v, %v; the SDK's sections %+v, %v", s, got, ok, want, wantOK)
+		}
 	}
 }
