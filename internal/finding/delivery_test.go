@@ -2,6 +2,7 @@ package finding
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,17 @@ func TestStableID(t *testing.T) {
 	a := StableID("r", "arn:x", "e1")
 	if a != StableID("r", "arn:x", "e1") || len(a) != 32 {
 		t.Fatalf("StableID not stable or wrong length: %q", a)
+	}
+	// The ledger, the findings bus and Security Hub keep ids: they never
+	// change. This one is the first 16 bytes of SHA-256("r\x00arn:x\x00e1"),
+	// in hex.
+	if a != "1c2f431270b7f22836799cbb3bc1eaa6" {
+		t.Errorf("StableID = %q: ids kept elsewhere would no longer match", a)
+	}
+	// Longer than a stack buffer's worth.
+	long := strings.Repeat("x", 300)
+	if StableID(long, long, long) == StableID(long, long, long+"y") {
+		t.Error("long inputs: different inputs gave the same id")
 	}
 	// The separator keeps ("ab","c") and ("a","bc") apart.
 	if StableID("ab", "c", "") == StableID("a", "bc", "") || a == StableID("r", "arn:x", "e2") {

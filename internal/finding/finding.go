@@ -68,11 +68,10 @@ type Finding struct {
 // StableID derives the id consumers deduplicate on: the same rule, resource
 // and triggering event always give the same id.
 func StableID(rule, resource, eventID string) string {
-	h := sha256.New()
-	h.Write([]byte(rule))
-	h.Write([]byte{0})
-	h.Write([]byte(resource))
-	h.Write([]byte{0})
-	h.Write([]byte(eventID))
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	var buf [256]byte
+	text := append(append(append(append(append(buf[:0], rule...), 0), resource...), 0), eventID...)
+	sum := sha256.Sum256(text)
+	var id [32]byte
+	hex.Encode(id[:], sum[:16])
+	return string(id[:])
 }
