@@ -2,6 +2,7 @@ package policy
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,7 +58,8 @@ func newInputView(in *Input) *inputView {
 	return v
 }
 
-// release returns v for reuse: neither v nor a value it gave is used after.
+// release returns v for reuse; v is not used after. The values it gave
+// are the caller's.
 func (v *inputView) release() {
 	clear(v.built)
 	v.in, v.built = reflect.Value{}, v.built[:0]
@@ -70,25 +72,13 @@ var inputViews = sync.Pool{New: func() any { return new(inputView) }}
 // value the view does not build (the caller then reads the whole value).
 func (v *inputView) at(p inputPath) (t *ast.Term, ok bool) {
 	for _, b := range v.built {
-		if slicesEqual(b.keys, p.keys) {
+		if slices.Equal(b.keys, p.keys) {
 			return b.term, b.ok
 		}
 	}
 	t, ok = viewAt(v.in, p)
 	v.built = append(v.built, viewed{p.keys, t, ok})
 	return t, ok
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // viewAt walks x along p's keys and builds the value it ends at.
