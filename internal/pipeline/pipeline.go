@@ -250,11 +250,7 @@ func (p *Pipeline) ProcessInput(ctx context.Context, name string, r io.Reader, e
 		// The digest reads nothing but the record: it is taken here, while
 		// the rest of the input is still being read (and inflated ahead),
 		// rather than after, when the records are judged in order.
-		d := delivered{rec: rec, shape: shape, at: at}
-		if rec.EventID != "" {
-			d.sum = digest(rec)
-		}
-		recs = append(recs, d)
+		recs = append(recs, delivered{rec, shape, at, idDigest(rec)})
 		return nil
 	}, func(e *cloudtrail.DecodeError) {
 		rep.DecodeErrors = append(rep.DecodeErrors, e)
@@ -290,11 +286,7 @@ func (p *Pipeline) ProcessRecords(ctx context.Context, recs []*cloudtrail.Record
 			rep.Decode.Skipped++
 			continue
 		}
-		var sum [sha256.Size]byte
-		if rec.EventID != "" {
-			sum = digest(rec)
-		}
-		if err := p.record(ctx, rec, sum, cloudtrail.Position{Input: source}, source, q, &rep); err != nil {
+		if err := p.record(ctx, rec, idDigest(rec), cloudtrail.Position{Input: source}, source, q, &rep); err != nil {
 			q.close()
 			return rep, err
 		}
@@ -316,8 +308,7 @@ func SourceOf(s cloudtrail.Shape) string {
 }
 
 // record applies one record and queues the judgments of what it touched,
-// unless it is a copy already judged. sum is digest(rec) when rec has an
-// eventID.
+// unless it is a copy already judged. sum is idDigest(rec).
 func (p *Pipeline) record(ctx context.Context, rec *cloudtrail.Record, sum [sha256.Size]byte, at cloudtrail.Position, source string, q *judging, rep *Report) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -420,6 +411,15 @@ func digest(rec *cloudtrail.Record) [sha256.Size]byte {
 	}
 	*buf = b
 	return sha256.Sum256(b)
+}
+
+// idDigest is digest(rec) for a record with an eventID, which first
+// compares with the copies of its eventID seen before; zero without one.
+func idDigest(rec *cloudtrail.Record) (sum [sha256.Size]byte) {
+	if rec.EventID != "" {
+		sum = digest(rec)
+	}
+	return sum
 }
 
 // digestBuffers are reused for the text digest hashes.
