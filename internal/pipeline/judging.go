@@ -64,14 +64,15 @@ func (p *Pipeline) newJudging(ctx context.Context, emit Emit, rep *Report, paral
 	q.emits, q.emitted = make(chan []finding.Finding, judgingWindow), make(chan struct{})
 	go func() {
 		defer close(q.emitted)
+		failed := false
 		for fs := range q.emits {
-			if q.emitFailed.Load() != nil {
-				continue
-			}
 			for _, f := range fs {
+				if failed {
+					break // drop the rest, draining the queue
+				}
 				if err := emit(f); err != nil {
 					q.emitFailed.Store(&err)
-					break // and drop the rest
+					failed = true
 				}
 			}
 		}
@@ -160,7 +161,8 @@ func (q *judging) close() error {
 
 // finish makes a judgment's findings, counts them and emits them (hands
 // them to the emitting goroutine, when there is one). An evaluation that
-// failed without findings, or an emit that fails, stops the run. A deferred judgment takes its results from the rule cache, where
+// failed without findings, or an emit that fails, stops the run. A
+// deferred judgment takes its results from the rule cache, where
 // the judgment it waited for left them, or is run now.
 func (q *judging) finish(j *judgment) error {
 	if q.running[j.ref] == j {

@@ -192,6 +192,9 @@ func TestUnbuildableInputFailsEvenWhenRemembered(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "convert input") {
 		t.Fatalf("err = %v, want the conversion's", err)
 	}
+	if len(results) != len(e.byType[in.ResourceType]) {
+		t.Fatalf("%d results, want one for each of the %d rules", len(results), len(e.byType[in.ResourceType]))
+	}
 	for _, r := range results {
 		if r.Status != "ERROR" {
 			t.Errorf("%s: %s, want ERROR", r.Rule, r.Status)
