@@ -133,6 +133,13 @@ type Engine struct {
 	compiler *ast.Compiler
 	mu       sync.Mutex
 	subsets  map[string]*rego.PreparedEvalQuery // joined rule IDs -> query
+	// queryPaths are the paths of a narrowed input for Query, and
+	// narrowings, by joined rule IDs, those for a subset (narrow.go); nil
+	// where there is none. wholeInputs evaluates every rule on the whole
+	// input instead (tests compare).
+	queryPaths  []inputPath
+	narrowings  map[string][]inputPath
+	wholeInputs bool
 	// readsEvent is set when a rule, or anything it depends on, refers to
 	// input.event or to input as a whole (ruleReads).
 	readsEvent bool
@@ -286,9 +293,10 @@ func metaEngine(modules []*ast.Module) (*Engine, error) {
 	}
 	e := &Engine{rules: metas, byID: map[string]RuleMeta{}, byType: map[string][]string{},
 		pkg: map[string]string{}, subsets: map[string]*rego.PreparedEvalQuery{},
-		memo:     &memo{max: DefaultMemoSize, results: map[[sha256.Size]byte]Result{}},
-		fmemo:    &funcMemo{max: DefaultFuncMemoSize, values: map[string]map[[sha256.Size]byte]*ast.Term{}},
-		compiled: make(chan struct{})}
+		narrowings: map[string][]inputPath{},
+		memo:       &memo{max: DefaultMemoSize, results: map[[sha256.Size]byte]Result{}},
+		fmemo:      &funcMemo{max: DefaultFuncMemoSize, values: map[string]map[[sha256.Size]byte]*ast.Term{}},
+		compiled:   make(chan struct{})}
 	for _, meta := range metas { // sorted by ID, so byType's lists are too
 		e.byID[meta.ID] = meta
 		e.byType[meta.ResourceType] = append(e.byType[meta.ResourceType], meta.ID)
@@ -339,6 +347,9 @@ func (e *Engine) compile(ctx context.Context, modules []*ast.Module, skip []ast.
 		return
 	}
 	e.reads, e.paths, e.readsEvent = ruleReads(a, e.pkg)
+	if paths, ok := a.closureReads(e.compiler.GetRules(ast.MustParseRef(Query))); ok {
+		e.queryPaths = narrowed([][]inputPath{paths})
+	}
 }
 
 // embeddedMetadata is Metadata's result, read once.
@@ -698,9 +709,10 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 		in = &unread
 	}
 	// The memo is asked what each rule reads of the input, built path by
-	// path (inputView); the whole value is built for the rules it does not
-	// answer. An input whose whole value could fail to build is built whole
-	// first.
+	// path (inputView); the rules it does not answer are evaluated on an
+	// input holding what they read (narrow.go), or on the whole value
+	// where that is not known. An input whose whole value could fail to
+	// build is built whole first.
 	var (
 		value  ast.Value
 		source valueSource
@@ -749,15 +761,20 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 		slices.SortFunc(out, byRule)
 		return out, nil
 	}
-	if value == nil {
-		if value, err = inputValue(in); err != nil {
-			return failAll(ids, fmt.Errorf("convert input for %s: %w", in.Resource, err))
-		}
-	}
-	query := &e.query
+	query, paths := &e.query, e.queryPaths
 	if !slices.Equal(missing, e.byType[in.ResourceType]) {
 		if query, err = e.subset(ctx, missing); err != nil {
 			return failAll(ids, err)
+		}
+		paths, _ = e.narrowedPaths(missing)
+	}
+	if value == nil && paths != nil && !e.wholeInputs {
+		// Only what the rules asked read (narrow.go).
+		value, _ = narrowedValue(source, paths)
+	}
+	if value == nil {
+		if value, err = inputValue(in); err != nil {
+			return failAll(ids, fmt.Errorf("convert input for %s: %w", in.Resource, err))
 		}
 	}
 	results, err := e.eval(ctx, query, value, in, missing)

@@ -233,7 +233,9 @@ func plainEngine(tb testing.TB) *Engine {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return compiled(tb, modules, checkedStages, true)
+	e := compiled(tb, modules, checkedStages, true)
+	e.wholeInputs = true // the reference: every rule evaluated on the whole input
+	return e
 }
 
 // compiled is compileEngine's engine, with no memo when plain; it fails
