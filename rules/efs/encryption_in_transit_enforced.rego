@@ -67,17 +67,17 @@ verdict := compliant if {
 	not is_object(fs.policy)
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"file-system policy lets anonymous clients in without TLS: %s",
-	[iam.summarize(access.let_in)],
+	[access.summaries.let_in],
 )} if {
 	count(access.let_in) > 0
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"file-system policy does not show that anonymous clients without TLS are stopped: %s",
-	[iam.summarize(access.may_let_in)],
+	[access.summaries.may_let_in],
 )}
 
 compliant := {"status": "COMPLIANT", "reason": sprintf(
 	"file-system policy stops anonymous clients without TLS: %s",
-	[iam.summarize(access.stopped)],
+	[access.summaries.stopped],
 )}
 
 # access is what the file-system policy decides for plaintext clients,
@@ -109,22 +109,22 @@ client_actions := ["ClientMount", "ClientWrite", "ClientRootAccess"]
 #   without TLS, directly or through an access point, on the file system
 #   whose ARN is resource: [who, what] pairs under "let_in" (an Allow
 #   applies), "may_let_in" (a statement may decide) and "stopped", and
-#   "complete" when every request was decided. It reads its arguments only,
-#   so the engine remembers it by them.
+#   "complete" when every request was decided. "summaries" gives each set
+#   of pairs in words (iam.summarize), so that the verdict's reason is
+#   remembered with them. It reads its arguments only, so the engine
+#   remembers it by them.
 # custom:
 #   memoize: true
 stopping(policy, resource) := {
 	"complete": count(decisions) == (count(client_actions) * count(paths)),
-	"let_in": {[sprintf("%s allows", [d.statement]), concat("", [action, path])] |
-		some [action, path], d in decisions
-		d.decision == "allowed"
+	"let_in": let_in,
+	"may_let_in": may_let_in,
+	"stopped": stopped_by,
+	"summaries": {
+		"let_in": iam.summarize(let_in),
+		"may_let_in": iam.summarize(may_let_in),
+		"stopped": iam.summarize(stopped_by),
 	},
-	"may_let_in": {[sprintf("%s may %s (%s)", [u.name, verb(u.effect), u.why]), concat("", [action, path])] |
-		some [action, path], d in decisions
-		d.decision == "unknown"
-		some u in d.uncertain
-	},
-	"stopped": stopped(decisions),
 } if {
 	compiled := iam.compile(policy)
 	paths := client_paths(compiled)
@@ -132,6 +132,16 @@ stopping(policy, resource) := {
 		some action in client_actions
 		some path, extra in paths
 	}
+	let_in := {[sprintf("%s allows", [d.statement]), concat("", [action, path])] |
+		some [action, path], d in decisions
+		d.decision == "allowed"
+	}
+	may_let_in := {[sprintf("%s may %s (%s)", [u.name, verb(u.effect), u.why]), concat("", [action, path])] |
+		some [action, path], d in decisions
+		d.decision == "unknown"
+		some u in d.uncertain
+	}
+	stopped_by := stopped(decisions)
 }
 
 # client_paths are the ways a plaintext client reaches the file system:
