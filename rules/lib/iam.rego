@@ -265,15 +265,15 @@ compile_resource(s) := {"why": "it has both Resource and NotResource"} if {
 }
 
 # METADATA
-# title: Whether a policy names resources
+# title: The resources a policy names
 # description: >-
-#   Holds when a statement of policy has a Resource or NotResource value
-#   other than "*": only then may a decision depend on the resource the
-#   request names. It reads its argument only, so the engine remembers it
-#   by the policy, which every change to a resource reads again.
+#   Every Resource or NotResource value other than "*" of a statement of
+#   policy: only where there is one may a decision depend on the resource
+#   the request names. It reads its argument only, so the engine remembers
+#   it by the policy, which every change to a resource reads again.
 # custom:
 #   memoize: true
-names_resources(policy) if {
+named_resources(policy) := {p |
 	some s in statements(policy)
 	is_object(s)
 	some element in ["Resource", "NotResource"]
@@ -290,12 +290,12 @@ names_resources(policy) if {
 # resource replaced by this_resource in Resource and NotResource, and
 # this_resource; [policy, resource] otherwise. Every request decides the
 # same for the pair as for the policy and the resource.
-relative(policy, resource) := [policy, "*"] if {
-	not names_resources(policy)
+relative(policy, resource) := relative_to(policy, resource, named_resources(policy))
+
+relative_to(policy, resource, named) := [policy, "*"] if {
+	count(named) == 0
 } else := [object.union(policy, {"Statement": [relative_statement(s, resource) | some s in statements(policy)]}), this_resource] if {
-	every s in statements(policy) {
-		names_only(s, resource)
-	}
+	named == {resource}
 } else := [policy, resource]
 
 # this_resource stands in for the resource a policy is attached to.
@@ -351,21 +351,9 @@ principal_strings(p) := {p} if {
 	is_string(v)
 }
 
-# names_only holds when a statement names no resource but "*" and resource.
-names_only(s, _) if not is_object(s)
-
-names_only(s, resource) if {
-	is_object(s)
-	every element in ["Resource", "NotResource"] {
-		every p in as_list(object.get(s, element, "*")) {
-			p in {"*", resource}
-		}
-	}
-}
-
-relative_statement(s, resource) := object.union(s, {element: this_or_all(s[element], resource) |
+relative_statement(s, resource) := object.union(s, {element: this_or_all(v, resource) |
 	some element in ["Resource", "NotResource"]
-	element in object.keys(s)
+	v := s[element]
 }) if {
 	is_object(s)
 } else := s

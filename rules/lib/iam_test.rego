@@ -227,15 +227,16 @@ test_resource_and_not_resource if {
 	iam.resource_part({"Resource": [true]}, fs).why == {"its Resource or NotResource holds a value that is not a string"}
 }
 
-# names_resources: only a Resource or NotResource other than "*" makes a
-# decision depend on the resource.
-test_names_resources if {
-	not iam.names_resources({"Statement": [{"Resource": "*"}, {"NotResource": ["*"]}, {}, "not a statement"]})
-	not iam.names_resources({"Statement": {"Resource": "*"}})
-	not iam.names_resources(null)
-	iam.names_resources({"Statement": [{"Resource": "*"}, {"Resource": ["*", "arn:aws:kms:eu-west-1:111122223333:key/k1"]}]})
-	iam.names_resources({"Statement": {"NotResource": "arn:aws:kms:*:111122223333:key/*"}})
-	iam.names_resources({"Statement": [{"Resource": [true]}]})
+# named_resources: only a Resource or NotResource other than "*" makes a
+# decision depend on the resource; each value is named once, whatever its
+# kind.
+test_named_resources if {
+	count(iam.named_resources({"Statement": [{"Resource": "*"}, {"NotResource": ["*"]}, {}, "not a statement"]})) == 0
+	count(iam.named_resources({"Statement": {"Resource": "*"}})) == 0
+	count(iam.named_resources(null)) == 0
+	iam.named_resources({"Statement": [{"Resource": "*"}, {"Resource": ["*", "arn:aws:kms:eu-west-1:111122223333:key/k1"]}]}) == {"arn:aws:kms:eu-west-1:111122223333:key/k1"}
+	iam.named_resources({"Statement": {"NotResource": "arn:aws:kms:*:111122223333:key/*"}}) == {"arn:aws:kms:*:111122223333:key/*"}
+	iam.named_resources({"Statement": [{"Resource": [true]}, {"Resource": "a", "NotResource": ["a", null]}]}) == {true, "a", null}
 }
 
 # relative: the pair decides every request as the policy and the resource
