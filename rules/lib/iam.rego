@@ -277,7 +277,7 @@ named_resources(policy) := {p |
 	some s in statements(policy)
 	is_object(s)
 	some element in ["Resource", "NotResource"]
-	some p in as_list(object.get(s, element, "*"))
+	some p in as_list(s[element])
 	p != "*"
 }
 
