@@ -55,6 +55,9 @@ func (e *Engine) narrowedPaths(ids []string) ([]inputPath, bool) {
 // (a path read for its shape is built whole), sorted. It is nil when reads
 // is, or a path is the whole input.
 func narrowed(reads [][]inputPath) []inputPath {
+	if reads == nil {
+		return nil
+	}
 	var paths []inputPath
 	for _, rp := range reads {
 		for _, p := range rp {
@@ -63,7 +66,7 @@ func narrowed(reads [][]inputPath) []inputPath {
 		}
 	}
 	slices.SortFunc(paths, func(a, b inputPath) int { return slices.Compare(a.keys, b.keys) })
-	var out []inputPath
+	out := make([]inputPath, 0, len(paths)) // none read: an empty object
 	for _, p := range paths {
 		if len(p.keys) == 0 {
 			return nil

@@ -292,6 +292,7 @@ named_resources(policy) := {p |
 # same for the pair as for the policy and the resource.
 relative(policy, resource) := relative_to(policy, resource, named_resources(policy))
 
+# relative_to is relative's pair, given the resources the policy names.
 relative_to(policy, resource, named) := [policy, "*"] if {
 	count(named) == 0
 } else := [object.union(policy, {"Statement": [relative_statement(s, resource) | some s in statements(policy)]}), this_resource] if {
