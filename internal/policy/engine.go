@@ -708,6 +708,7 @@ func (e *Engine) judge(ctx context.Context, in *Input, ids []string) ([]Result, 
 		unread.Event = nil
 		in = &unread
 	}
+	in = withRelativePolicy(in)
 	// The memo is asked what each rule reads of the input, built path by
 	// path (inputView); the rules it does not answer are evaluated on an
 	// input holding what they read (narrow.go), or on the whole value

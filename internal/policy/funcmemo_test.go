@@ -180,8 +180,10 @@ func TestMemoFuncSharedBySessions(t *testing.T) {
 
 // TestMemoFuncSharedByPolicyTemplate judges file systems whose policies are
 // one template naming each its own file system: the second is answered
-// from what the first's policy decides, and a file system whose policy
-// names another is evaluated and judged on what its own policy says.
+// from the verdict remembered for the first (their policies are one
+// relative to each file system), and a file system whose policy names
+// another is evaluated, its policy's decisions too, and judged on what its
+// own policy says.
 func TestMemoFuncSharedByPolicyTemplate(t *testing.T) {
 	e := engine(t)
 	judge := func(id, named string, denyPlaintext bool) Result {
@@ -208,8 +210,8 @@ func TestMemoFuncSharedByPolicyTemplate(t *testing.T) {
 	before := e.MemoStats()
 	second := judge("fs-2", "fs-2", true)
 	after := e.MemoStats()
-	if first.Status != "COMPLIANT" || second.Status != "COMPLIANT" || after.FuncHits != before.FuncHits+1 {
-		t.Errorf("template on fs-1 %v, on fs-2 %v, function memo %+v then %+v: want COMPLIANT twice, the second remembered", first, second, before, after)
+	if first.Status != "COMPLIANT" || second.Status != "COMPLIANT" || after.Hits != before.Hits+1 || after.Misses != before.Misses {
+		t.Errorf("template on fs-1 %v, on fs-2 %v, memo %+v then %+v: want COMPLIANT twice, the second remembered", first, second, before, after)
 	}
 	// With the Allow alone, a file system it names lets plaintext clients
 	// mount; one whose Allow names another file system does not, and what

@@ -59,8 +59,11 @@ type FileSystemInput struct {
 	// when unknown.
 	Creator string `json:"creator"`
 	// Policy is the parsed file-system policy, nil when there is none.
-	Policy  any  `json:"policy"`
-	Deleted bool `json:"deleted"`
+	Policy any `json:"policy"`
+	// PolicyRelative is Policy relative to the resource judged (nil when
+	// Policy is): the engine sets it, whatever is given (RelativePolicy).
+	PolicyRelative *RelativePolicy `json:"policy_relative"`
+	Deleted        bool            `json:"deleted"`
 }
 
 // KeyInput is a key as the rules see it. Empty strings mean unknown; Known is

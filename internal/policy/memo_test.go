@@ -216,31 +216,49 @@ func TestMemoAnswersAsEvaluation(t *testing.T) {
 }
 
 // TestMemoSharesFileSystemsInTheSameState judges file systems that differ
-// only in their names (ID, ARN, creator): the file-system rules name none
-// in their reasons and read the file system's fields one by one, so a file
-// system in a state already judged is answered from the memo, rule by rule,
-// as evaluation answers it. A file-system policy with statements may name
-// the file system, so the in-transit rule then reads the resource and
-// judges each file system anew.
+// only in their names (ID, ARN, creator, and the ARN where their policy
+// names it): the file-system rules name none in their reasons and read the
+// file system's fields one by one, and the in-transit rule reads the
+// policy relative to the file system, so a file system in a state already
+// judged is answered from the memo, rule by rule, as evaluation answers
+// it. A policy naming other resources than the file system itself (a
+// pattern) is relative to the resource as it is, and the in-transit rule
+// then judges each file system anew.
 func TestMemoSharesFileSystemsInTheSameState(t *testing.T) {
 	ctx := context.Background()
 	plain := plainEngine(t)
-	renamed := func(in *Input, id string) *Input {
-		out, fs := *in, *in.FileSystem
-		fs.ID = id
-		fs.ARN = "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/" + id
-		fs.Creator = "arn:aws:iam::111122223333:user/" + id
-		out.Resource, out.FileSystem = fs.ARN, &fs
-		return &out
+	const arnPrefix = "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/"
+	// deny is the console's in-transit statement on resource.
+	deny := func(resource any) any {
+		return map[string]any{
+			"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+			"Action": "*", "Resource": resource,
+			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+		}
 	}
+	named := func(arn string) any { return map[string]any{"Statement": []any{deny(arn)}} }
 	for _, tc := range []struct {
 		input  string
-		shared []string // the rules the renamed file system is answered from the memo for
+		policy func(arn string) any // the file system's policy, nil to keep the fixture's
+		shared []string             // the rules the renamed file system is answered from the memo for
 	}{
-		{"fs-unencrypted", []string{"efs_encrypted_at_rest", "efs_encryption_in_transit_enforced"}},
-		{"fs-deleted", []string{"efs_encrypted_at_rest"}}, // its policy has statements
-		{"fs-key-not-allowed", []string{"efs_encrypted_at_rest"}},
-		{"fs-encrypted-cmk-tls", []string{"efs_encrypted_at_rest"}},
+		{"fs-unencrypted", nil, []string{"efs_encrypted_at_rest", "efs_encryption_in_transit_enforced"}},
+		{"fs-deleted", nil, []string{"efs_encrypted_at_rest", "efs_encryption_in_transit_enforced"}},
+		{"fs-key-not-allowed", nil, []string{"efs_encrypted_at_rest", "efs_encryption_in_transit_enforced"}},
+		{"fs-encrypted-cmk-tls", nil, []string{"efs_encrypted_at_rest", "efs_encryption_in_transit_enforced"}},
+		// A template: every statement names the file system itself.
+		{"fs-encrypted-cmk-tls", named, []string{"efs_encrypted_at_rest", "efs_encryption_in_transit_enforced"}},
+		{"fs-encrypted-cmk-tls", func(arn string) any {
+			return map[string]any{"Statement": []any{deny([]any{"*", arn})}}
+		}, []string{"efs_encrypted_at_rest", "efs_encryption_in_transit_enforced"}},
+		// A pattern may cover one file system and not another.
+		{"fs-encrypted-cmk-tls", func(string) any {
+			return map[string]any{"Statement": []any{deny(arnPrefix + "fs-0123*")}}
+		}, []string{"efs_encrypted_at_rest"}},
+		// Another file system's ARN.
+		{"fs-encrypted-cmk-tls", func(string) any {
+			return map[string]any{"Statement": []any{deny(arnPrefix + "fs-0aaaaaaaaaaaaaaaa")}}
+		}, []string{"efs_encrypted_at_rest"}},
 	} {
 		t.Run(tc.input, func(t *testing.T) {
 			e, err := New(ctx)
@@ -251,7 +269,18 @@ func TestMemoSharesFileSystemsInTheSameState(t *testing.T) {
 			if first.FileSystem == nil {
 				t.Fatalf("%s describes no file system", tc.input)
 			}
-			for i, in := range []*Input{first, renamed(first, "fs-0fedcba9876543210")} {
+			named := func(in *Input, id string) *Input {
+				out, fs := *in, *in.FileSystem
+				fs.ID = id
+				fs.ARN = arnPrefix + id
+				fs.Creator = "arn:aws:iam::111122223333:user/" + id
+				if tc.policy != nil {
+					fs.Policy = tc.policy(fs.ARN)
+				}
+				out.Resource, out.FileSystem = fs.ARN, &fs
+				return &out
+			}
+			for i, in := range []*Input{named(first, "fs-0123456789abcdef0"), named(first, "fs-0fedcba9876543210")} {
 				before := e.MemoStats()
 				got, gotErr := e.Evaluate(ctx, in)
 				want, wantErr := plain.Evaluate(ctx, in)

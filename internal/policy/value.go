@@ -166,6 +166,10 @@ func fileSystemTerm(fs *FileSystemInput) (*ast.Term, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
+	relative, err := relativePolicyTerm(fs.PolicyRelative)
+	if err != nil {
+		return nil, fmt.Errorf("policy_relative: %w", err)
+	}
 	return ast.ObjectTerm(
 		item("arn", stringTerm(fs.ARN)),
 		item("id", stringTerm(fs.ID)),
@@ -178,8 +182,22 @@ func fileSystemTerm(fs *FileSystemInput) (*ast.Term, error) {
 		item("kms_key_arn", stringTerm(fs.KMSKeyARN)),
 		item("creator", stringTerm(fs.Creator)),
 		item("policy", policy),
+		item("policy_relative", relative),
 		item("deleted", ast.InternedTerm(fs.Deleted)),
 	), nil
+}
+
+// relativePolicyTerm is a file system's RelativePolicy, null when it has
+// none.
+func relativePolicyTerm(r *RelativePolicy) (*ast.Term, error) {
+	if r == nil {
+		return ast.InternedNullTerm, nil
+	}
+	policy, err := anyTerm(r.Policy)
+	if err != nil {
+		return nil, err
+	}
+	return ast.ObjectTerm(item("policy", policy), item("resource", stringTerm(r.Resource))), nil
 }
 
 func keyTerm(k *KeyInput) (*ast.Term, error) {
@@ -456,8 +474,13 @@ type Document struct {
 	sum    [sha256.Size]byte
 	summed bool
 	// src is the text of a document ParseDocumentText built without value;
-	// MarshalJSON decodes it when asked.
+	// MarshalJSON decodes it when asked. A document built from a term alone
+	// (a policy's relative form) has neither, and is written from its term.
 	src string
+
+	// rel is the document's relative form for the last resource asked
+	// (relative.go).
+	rel atomic.Pointer[relativeMemo]
 }
 
 // NewDocument builds the Rego value of v, a document decoded by
@@ -581,9 +604,10 @@ func textTerm(w *jsonwalk.Walk) (*ast.Term, bool) {
 	return ast.NewTerm(n), true
 }
 
-// Sum is the hash of the text the document was parsed from; ok is false
+// Sum is the hash of the text the document was parsed from, or for a
+// policy's relative form, of its value text (valuetext.go); ok is false
 // for a document built from a value alone. It is never the hash of another
-// kind of text: the text is hashed behind a prefix of its own.
+// kind of text: each kind is hashed behind a prefix of its own.
 func (d *Document) Sum() (sum [sha256.Size]byte, ok bool) { return d.sum, d.summed }
 
 // TextSum is Sum of a policy value that is a Document; ok is false for
@@ -599,8 +623,13 @@ func TextSum(policyValue any) (sum [sha256.Size]byte, ok bool) {
 func (d *Document) MarshalJSON() ([]byte, error) {
 	d.once.Do(func() {
 		v := d.value
-		if v == nil && d.src != "" {
+		switch {
+		case v == nil && d.src != "":
 			if d.err = json.Unmarshal([]byte(d.src), &v); d.err != nil {
+				return
+			}
+		case v == nil:
+			if v, d.err = ast.JSON(d.term.Value); d.err != nil {
 				return
 			}
 		}

@@ -47,6 +47,11 @@ func docsOf(in *Input) (docs []knownDoc) {
 	}
 	if in.FileSystem != nil {
 		add(in.FileSystem.Policy)
+		if r := in.FileSystem.PolicyRelative; r != nil {
+			if d, isDoc := r.Policy.(*Document); isDoc && d != in.FileSystem.Policy {
+				add(d)
+			}
+		}
 	}
 	return docs
 }

@@ -48,7 +48,8 @@ func viewable(in *Input) bool {
 	}
 	return in.Event == nil &&
 		(in.Key == nil || policyOK(in.Key.Policy)) &&
-		(in.FileSystem == nil || policyOK(in.FileSystem.Policy))
+		(in.FileSystem == nil || policyOK(in.FileSystem.Policy) &&
+			(in.FileSystem.PolicyRelative == nil || policyOK(in.FileSystem.PolicyRelative.Policy)))
 }
 
 // newInputView is a view of in; release returns it for reuse.
@@ -156,6 +157,9 @@ func viewTerm(x reflect.Value) (*ast.Term, bool) {
 		return grantsTerm(v), true
 	case *PrimaryKeyInput:
 		return primaryTerm(v), true
+	case *RelativePolicy:
+		t, err := relativePolicyTerm(v)
+		return t, err == nil
 	case *TrailInput:
 		return trailTerm(v), true
 	case *WatchedInput:

@@ -52,7 +52,7 @@ results contains {"rule": "efs_encryption_in_transit_enforced", "status": verdic
 # but the one giving the same verdict would apply.
 verdict := compliant if {
 	not fs.deleted == true
-	is_object(fs.policy)
+	has_policy
 	access.complete
 	count(access.let_in) == 0
 	count(access.may_let_in) == 0
@@ -61,10 +61,13 @@ verdict := compliant if {
 } else := {"status": "NOT_APPLICABLE", "reason": "file system is deleted"} if {
 	fs.deleted == true
 } else := {"status": "NOT_APPLICABLE", "reason": "whether the file system has a file-system policy is unknown"} if {
-	fs.policy == null
+	is_null(fs.policy)
 	fs.policy_known == false
 } else := {"status": "NON_COMPLIANT", "reason": "no file-system policy: EFS grants every anonymous client full access, with or without TLS"} if {
-	not is_object(fs.policy)
+	not has_policy
+} else := {"status": "NOT_APPLICABLE", "reason": "the input does not give the file-system policy relative to the file system (policy_relative)"} if {
+	# Read whole, as access reads it.
+	not is_object(fs.policy_relative)
 } else := {"status": "NON_COMPLIANT", "reason": sprintf(
 	"file-system policy lets anonymous clients in without TLS: %s",
 	[access.summaries.let_in],
@@ -75,29 +78,22 @@ verdict := compliant if {
 	[access.summaries.may_let_in],
 )}
 
+# has_policy reads the policy's shape alone: a test negated in the
+# verdict's body would read the whole policy.
+has_policy if is_object(fs.policy)
+
 compliant := {"status": "COMPLIANT", "reason": sprintf(
 	"file-system policy stops anonymous clients without TLS: %s",
 	[access.summaries.stopped],
 )}
 
-# access is what the file-system policy decides for plaintext clients,
-# with the file system's ARN left out where the decisions do not depend on
-# which file system it is (iam.relative), so that file systems with the
-# same policy share it.
-access := stopping(relative[0], relative[1])
-
-# relative is iam.relative's pair for the policy. A policy without
-# statements names no resource, and its pair is [policy, "*"]: the rule
-# reads which file system it judges (resource, referred to only after a
-# statement) only for a policy with statements, so a file system without a
-# policy is remembered whatever its ARN (rules/README.md, "What a rule
-# reads, and the engine's memo").
-relative := r if {
-	fs.policy.Statement[_]
-	r := iam.relative(fs.policy, resource)
-} else := [fs.policy, "*"]
-
-resource := input.resource
+# access is what the file-system policy decides for plaintext clients. It
+# reads the policy relative to the file system (policy_relative,
+# iam.relative's pair, which the engine sets), never the file system's ARN
+# or the policy's own text but for its shape: file systems whose policies
+# were written from one template share the decisions, and one remembered
+# verdict (rules/README.md, "What a rule reads, and the engine's memo").
+access := stopping(fs.policy_relative.policy, fs.policy_relative.resource)
 
 # client_actions are the actions EFS authorizes for NFS clients.
 client_actions := ["ClientMount", "ClientWrite", "ClientRootAccess"]

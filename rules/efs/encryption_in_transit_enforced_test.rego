@@ -1,13 +1,23 @@
 package atrest.efs.encryption_in_transit_enforced_test
 
 import data.atrest.efs.encryption_in_transit_enforced as rule
+import data.atrest.lib.iam
 
 fs_arn := "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-0123"
 
+# mk_input is an input as the engine gives it: with the policy relative to
+# the file system (iam.relative; internal/policy's TestRelativeFollowsRego
+# holds the engine's to it), null where there is no policy.
 mk_input(policy, overrides) := {
 	"resource_type": "AWS::EFS::FileSystem",
 	"resource": fs_arn,
-	"file_system": object.union({"arn": fs_arn, "id": "fs-0123", "encrypted": true, "known": true, "policy_known": true, "policy": policy, "deleted": false}, overrides),
+	"file_system": object.union(
+		{
+			"arn": fs_arn, "id": "fs-0123", "encrypted": true, "known": true, "policy_known": true,
+			"policy": policy, "policy_relative": relative_policy(policy), "deleted": false,
+		},
+		overrides,
+	),
 	"key": null,
 	"file_systems": null,
 	"event": null,
@@ -29,6 +39,13 @@ allow_all := {
 	"Principal": {"AWS": "*"},
 	"Action": ["elasticfilesystem:ClientRootAccess", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientMount"],
 	"Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+}
+
+relative_policy(null) := null
+
+relative_policy(policy) := {"policy": r[0], "resource": r[1]} if {
+	policy != null
+	r := iam.relative(policy, fs_arn)
 }
 
 want(status, reason) := {{"rule": "efs_encryption_in_transit_enforced", "status": status, "reason": reason}}
@@ -263,4 +280,21 @@ test_not_applicable_file_system_unknown if {
 
 test_not_applicable_key_resource_gives_nothing if {
 	count(rule.results) == 0 with input as object.union(mk_input(null, {}), {"resource_type": "AWS::KMS::Key"})
+}
+
+# The engine always gives the policy's relative form; an input without it
+# (written by hand for opa eval) is told so, not judged on a guess.
+test_not_applicable_without_relative_policy if {
+	rule.results == want("NOT_APPLICABLE", "the input does not give the file-system policy relative to the file system (policy_relative)")
+		with input as mk_input({"Statement": [allow_all, deny_http]}, {"policy_relative": null})
+}
+
+# The rule reads the relative pair, not the policy: a policy naming the
+# file system is judged through the pair iam.relative gives.
+test_reads_the_relative_pair if {
+	p := {"Statement": [allow_all, object.union(deny_http, {"Resource": fs_arn})]}
+	relative_policy(p).resource == iam.this_resource
+	rule.results == want("COMPLIANT", stopped_by("statement DenyHTTP")) with input as mk_input(p, {})
+	rule.results == want("NON_COMPLIANT", let_in("statement AllowAll allows ClientMount, ClientRootAccess, ClientWrite"))
+		with input as mk_input(p, {"policy_relative": {"policy": p, "resource": "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-other"}})
 }

@@ -2,6 +2,8 @@ package main_test
 
 import data.main
 
+deny_plaintext := {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+
 test_compliant_file_system_all_rules if {
 	main.results == {
 		{"rule": "efs_encrypted_at_rest", "status": "COMPLIANT", "reason": "encrypted with key arn:aws:kms:eu-west-1:111122223333:key/k1"},
@@ -13,7 +15,8 @@ test_compliant_file_system_all_rules if {
 			"id": "fs-1", "encrypted": true, "deleted": false,
 			"kms_key_id": "arn:aws:kms:eu-west-1:111122223333:key/k1",
 			"kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:key/k1",
-			"policy": {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]},
+			"policy": deny_plaintext,
+			"policy_relative": {"policy": deny_plaintext, "resource": "*"},
 		},
 		"key": null, "file_systems": null, "event": null,
 		"config": {"allowed_kms_key_arns": [], "require_customer_managed_keys": false, "max_rotation_period_days": 0},
