@@ -242,7 +242,7 @@ func naiveOPA(ctx context.Context, log string, n int) (time.Duration, error) {
 		}
 		in, _, err := pipeline.BuildInput(ctx, store, ref, nil, config.Default())
 		if err == nil {
-			inputs = append(inputs, in)
+			inputs = append(inputs, policy.AsJudged(in))
 		}
 	}
 	if len(inputs) == 0 {

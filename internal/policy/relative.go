@@ -40,6 +40,11 @@ type relativeMemo struct {
 	out      *RelativePolicy // shared, never changed
 }
 
+// AsJudged is in as the engine judges it: with its file system's
+// PolicyRelative set (withRelativePolicy). An input handed to OPA without
+// the engine, as a JSON document, must be this one.
+func AsJudged(in *Input) *Input { return withRelativePolicy(in) }
+
 // withRelativePolicy returns in with its file system's PolicyRelative
 // set, on copies of in and its file system; in itself when it judges no
 // file system. A policy whose Rego value cannot be built is left without

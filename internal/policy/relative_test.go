@@ -8,6 +8,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/atrest/atrest/internal/finding"
 )
 
 // relativeQuery prepares iam.relative on the input's policy and resource,
@@ -253,4 +255,62 @@ func FuzzRelative(f *testing.F) {
 		}
 		checkRelative(t, q, d, resource)
 	})
+}
+
+// TestAsJudgedJSONJudgesAsTheEngine hands the JSON form of each file
+// system fixture, as AsJudged gives it, to OPA without the engine: the
+// results are the engine's. Without AsJudged the in-transit rule says the
+// relative policy is missing rather than judge a policy it was not given
+// relative to the file system.
+func TestAsJudgedJSONJudgesAsTheEngine(t *testing.T) {
+	e := engine(t)
+	q, err := rego.New(rego.Compiler(plainEngine(t).compiler), rego.Query(Query)).PrepareForEval(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval := func(in *Input) map[string]Result {
+		t.Helper()
+		text, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc any
+		if err := json.Unmarshal(text, &doc); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := q.Eval(t.Context(), rego.EvalInput(doc))
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("eval: %v, %v", rs, err)
+		}
+		out := map[string]Result{}
+		for _, r := range rs[0].Expressions[0].Value.([]any) {
+			m := r.(map[string]any)
+			out[m["rule"].(string)] = Result{Rule: m["rule"].(string), Status: finding.Status(m["status"].(string)), Reason: m["reason"].(string)}
+		}
+		return out
+	}
+	judged := 0
+	for _, name := range []string{"fs-encrypted-cmk-tls", "fs-deleted", "fs-key-not-allowed", "fs-unencrypted"} {
+		in := loadInput(t, name)
+		want, err := e.Evaluate(t.Context(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := eval(AsJudged(in))
+		for _, w := range want {
+			if got[w.Rule] != w {
+				t.Errorf("%s: OPA on the JSON form %v, engine %v", name, got[w.Rule], w)
+			}
+		}
+		if in.FileSystem.Policy != nil && !in.FileSystem.Deleted {
+			judged++
+			bare := eval(in)["efs_encryption_in_transit_enforced"]
+			if !strings.Contains(bare.Reason, "policy_relative") {
+				t.Errorf("%s without AsJudged: %v, want the missing relative policy named", name, bare)
+			}
+		}
+	}
+	if judged == 0 {
+		t.Fatal("no fixture has a file-system policy")
+	}
 }
