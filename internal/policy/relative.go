@@ -109,17 +109,10 @@ func statementTerms(policy *ast.Term) []*ast.Term {
 	if s == nil {
 		return nil
 	}
-	switch v := s.Value.(type) {
-	case *ast.Array:
-		out := make([]*ast.Term, v.Len())
-		for i := range out {
-			out[i] = v.Elem(i)
-		}
-		return out
-	case ast.Null:
+	if _, isNull := s.Value.(ast.Null); isNull {
 		return nil
 	}
-	return []*ast.Term{s}
+	return asList(s)
 }
 
 // resourceElements are the statement elements that name resources.
