@@ -3,6 +3,7 @@
 package cloudtrail
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -72,6 +73,51 @@ func BenchmarkGunzip(b *testing.B) {
 		}
 	}
 	report(b, cpu0, benchRecords)
+}
+
+// BenchmarkInflate inflates the log with each inflater of the build through
+// gunzip, as the decoder reads it (a 64 KB bufio.Reader over the input,
+// 128 KB reads), beside klauspost/compress's gzip reader.
+func BenchmarkInflate(b *testing.B) {
+	data, size := benchGzip(), len(benchPlain())
+	run := func(b *testing.B, open func(*bufio.Reader) (io.Reader, error)) {
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		br := bufio.NewReaderSize(nil, 64<<10)
+		buf := make([]byte, 128<<10)
+		cpu0 := cpuTime()
+		for b.Loop() {
+			br.Reset(bytes.NewReader(data))
+			r, err := open(br)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			for {
+				m, err := r.Read(buf)
+				n += m
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if n != size {
+				b.Fatalf("inflated %d bytes, want %d", n, size)
+			}
+		}
+		report(b, cpu0, benchRecords)
+	}
+	b.Run("gzip.Reader", func(b *testing.B) {
+		run(b, func(br *bufio.Reader) (io.Reader, error) { return gzip.NewReader(br) })
+	})
+	for engine, newInf := range engines(b) {
+		b.Run("gunzip-"+engine, func(b *testing.B) {
+			z := &gunzip{inf: newInf()}
+			run(b, func(br *bufio.Reader) (io.Reader, error) { return z, z.reset(br) })
+		})
+	}
 }
 
 // decodeBench decodes data once per iteration and checks the count.

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 // Decoder decodes inputs of any delivery shape. The zero value is usable: it
@@ -178,7 +176,7 @@ func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b 
 // are copied out by encoding/json.
 var (
 	bufioPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
-	gzipPool  sync.Pool // *gzip.Reader
+	gzipPool  = sync.Pool{New: func() any { return new(gunzip) }}
 )
 
 // stream decodes every value of r.
@@ -201,7 +199,7 @@ func (src *source) stream(r io.Reader) error {
 			return err
 		}
 		defer func() {
-			zr.Close()
+			zr.release()
 			gzipPool.Put(zr)
 		}()
 		var stop func()
@@ -219,17 +217,15 @@ func (src *source) stream(r io.Reader) error {
 	return err
 }
 
-// newGzipReader reads the gzip header from r with a reused reader when one
-// is free.
-func newGzipReader(r io.Reader) (*gzip.Reader, error) {
-	if zr, ok := gzipPool.Get().(*gzip.Reader); ok {
-		if err := zr.Reset(r); err != nil {
-			gzipPool.Put(zr)
-			return nil, err
-		}
-		return zr, nil
+// newGzipReader reads the first gzip header from br with a reused reader.
+func newGzipReader(br *bufio.Reader) (*gunzip, error) {
+	zr := gzipPool.Get().(*gunzip)
+	if err := zr.reset(br); err != nil {
+		zr.release()
+		gzipPool.Put(zr)
+		return nil, err
 	}
-	return gzip.NewReader(r)
+	return zr, nil
 }
 
 // readFailure turns an error from the reader chain into the result of the
