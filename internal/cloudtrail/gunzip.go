@@ -14,8 +14,10 @@ import (
 // A gzip stream (RFC 1952) is one or more members, each a header, deflate
 // data and a trailer holding the CRC-32 and size of what it inflates to.
 // gunzip reads the headers itself and hands each member's deflate data to an
-// inflater (klauspost/compress's flate reader), held to klauspost/compress's
-// gzip reader by TestGunzipMatchesGzipReader and FuzzGunzip.
+// inflater: klauspost/compress's flate reader, or ISA-L's igzip where atrest
+// is built with it (internal/igzip, inflate.go). Both are held to the same
+// framing and the same errors, and to klauspost/compress's gzip reader, by
+// TestGunzipMatchesGzipReader and FuzzGunzip.
 
 // inflater inflates the deflate data of one gzip member at a time.
 type inflater interface {

@@ -15,12 +15,24 @@ import (
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/atrest/atrest/internal/igzip"
 	"github.com/atrest/atrest/internal/trailgen"
 )
 
-// engines are the inflaters this build has.
+// engines are the inflaters this build has: klauspost/compress's flate
+// reader always, ISA-L's igzip where built with it.
 func engines(t testing.TB) map[string]func() inflater {
-	return map[string]func() inflater{"flate": func() inflater { return new(flateInflater) }}
+	out := map[string]func() inflater{"flate": func() inflater { return new(flateInflater) }}
+	if igzip.Available {
+		out["igzip"] = func() inflater {
+			st, err := igzip.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &igzipInflater{st: st}
+		}
+	}
+	return out
 }
 
 // gunzipAll reads data through a gunzip with inf, the source read through
