@@ -91,6 +91,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -113,6 +114,9 @@ func (e *CorruptError) Error() string {
 	return fmt.Sprintf("igzip: corrupt deflate data before offset %d (code %d)", e.Offset, e.Code)
 }
 
+// liveStates counts the States whose C memory is not yet freed.
+var liveStates atomic.Int64
+
 // State inflates one gzip member's deflate data and checks its trailer. Its
 // ~85 KB live in C memory, freed once the State is unreachable.
 type State struct {
@@ -127,7 +131,11 @@ func New() (*State, error) {
 		return nil, errors.New("igzip: cannot allocate the inflate state")
 	}
 	s := &State{st: st}
-	runtime.AddCleanup(s, func(st *C.struct_inflate_state) { C.free(unsafe.Pointer(st)) }, st)
+	liveStates.Add(1)
+	runtime.AddCleanup(s, func(st *C.struct_inflate_state) {
+		C.free(unsafe.Pointer(st))
+		liveStates.Add(-1)
+	}, st)
 	C.atrest_isal_reset(st)
 	return s, nil
 }

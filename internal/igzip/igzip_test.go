@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -102,5 +103,30 @@ func TestLeavesAVXClean(t *testing.T) {
 		t.Skip("this processor cannot report whether the AVX upper state is in use (XGETBV 1)")
 	case 1:
 		t.Fatal("the upper halves of the AVX registers are in use after inflating")
+	}
+}
+
+// TestStatesFreed: the C memory of a State is freed once the State is
+// unreachable, as a pool of readers drops them.
+func TestStatesFreed(t *testing.T) {
+	before := liveStates.Load()
+	for range 100 {
+		s, err := New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Reset()
+	}
+	if got := liveStates.Load() - before; got != 100 {
+		t.Fatalf("%d states live after making 100", got)
+	}
+	// Cleanups run on their own goroutine after the collection that finds
+	// the States unreachable.
+	for i := 0; i < 1000 && liveStates.Load() > before; i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if got := liveStates.Load() - before; got != 0 {
+		t.Fatalf("%d of 100 unreachable states not freed", got)
 	}
 }
