@@ -307,3 +307,23 @@ func FuzzGunzip(f *testing.F) {
 		}
 	})
 }
+
+// TestGunzipAnyReadSize reads members of every compression level into
+// buffers of every size from 1 to 300 bytes, with the whole input
+// available: an inflater must give back all of a member, however little
+// room each read leaves it at the member's end.
+func TestGunzipAnyReadSize(t *testing.T) {
+	payload := []byte(strings.Repeat(`{"eventName":"CreateKey","requestParameters":{"keyUsage":"ENCRYPT_DECRYPT"}},`, 300))
+	for _, level := range []int{stdgzip.NoCompression, stdgzip.BestSpeed, stdgzip.DefaultCompression, stdgzip.BestCompression, stdgzip.HuffmanOnly} {
+		data := cat(gz(t, payload, level, stdgzip.Header{}), gz(t, payload[:100], level, stdgzip.Header{}))
+		want := append(append([]byte(nil), payload...), payload[:100]...)
+		for engine, newInf := range engines(t) {
+			for size := 1; size <= 300; size++ {
+				got, err := gunzipAll(data, newInf(), func(r io.Reader) io.Reader { return r }, size)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("%s, level %d, %d-byte reads: %d of %d bytes, error %v", engine, level, size, len(got), len(want), err)
+				}
+			}
+		}
+	}
+}
