@@ -92,7 +92,7 @@ $(ATREST_BENCH):
 bench: $(ATREST) $(ATREST_BENCH) $(LOCAL_KMS)
 	@command -v jq >/dev/null && [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq jq time; }
 	$(ATREST_BENCH) bench --atrest $(ATREST) --records $${RECORDS:-200000}
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) test $(GO_TAGS) -run '^$$' -bench . -benchmem ./internal/...
 
 .PHONY: demo
 demo: $(ATREST)
