@@ -63,15 +63,7 @@ func readFixture(t *testing.T, name string) []byte {
 
 func gzipBytes(t testing.TB, b []byte) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return gz(t, b, gzip.DefaultCompression, gzip.Header{})
 }
 
 // check compares a decode result with the expectation.

@@ -66,6 +66,8 @@ func gzipReaderAll(data []byte) ([]byte, error) {
 	return io.ReadAll(zr)
 }
 
+// gz is a gzip member of payload made by compress/gzip's writer at level,
+// with the header hdr.
 func gz(t testing.TB, payload []byte, level int, hdr stdgzip.Header) []byte {
 	t.Helper()
 	var buf bytes.Buffer
