@@ -46,14 +46,19 @@ func (z *gunzip) reset(src *bufio.Reader) error {
 		z.inf = newInflater()
 	}
 	z.src, z.inMember, z.err = src, false, nil
-	if err := readGzipHeader(src); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		z.err = err
+	if err := z.member(); err != nil {
+		z.err = noEOF(err)
+		return z.err
+	}
+	return nil
+}
+
+// member reads a member header and starts inflating its deflate data.
+func (z *gunzip) member() error {
+	if err := readGzipHeader(z.src); err != nil {
 		return err
 	}
-	z.inf.reset(src)
+	z.inf.reset(z.src)
 	z.inMember = true
 	return nil
 }
@@ -67,11 +72,9 @@ func (z *gunzip) Read(p []byte) (int, error) {
 	}
 	for z.err == nil {
 		if !z.inMember {
-			if z.err = readGzipHeader(z.src); z.err != nil {
+			if z.err = z.member(); z.err != nil {
 				break
 			}
-			z.inf.reset(z.src)
-			z.inMember = true
 		}
 		n, err := z.inf.read(p)
 		if err == io.EOF {
