@@ -41,9 +41,13 @@ const DefaultMemoSize = 20_000
 // when that collection holds an element. The analysis records such a
 // collection as a guard of each path read only that way, and the memo key
 // leaves out a path whose guard holds no element: an unused key's verdict
-// is then remembered whatever the key's name. A path read directly in a
-// body counts as read whenever the rule is evaluated, wherever it stands:
-// the rule index may look it up before the body runs.
+// is then remembered whatever the key's name. An expression
+// `is_object(input.key.policy)` is a guard the same way, one that holds
+// when the value is an object, empty or not: the key policy rule reads the
+// file systems only for a policy it can evaluate, so one verdict serves
+// every key whose policy is unknown. A path read directly in a body counts
+// as read whenever the rule is evaluated, wherever it stands: the rule
+// index may look it up before the body runs.
 //
 // Some values are read only for their shape (shapeReads): whether a key
 // protects any file system is count(input.file_systems) > 0, and the memo
@@ -56,10 +60,14 @@ type inputPath struct {
 	terms []*ast.Term // keys as terms, to look them up
 	name  string      // input.key.policy
 	index int         // among every path any rule reads (Engine.paths)
-	// guards are input collections each of which holds an element
-	// whenever the path is read: with any of them empty, or not a
-	// collection, the rule does not read the path.
+	// guards are input values each of which holds whenever the path is
+	// read: a collection that holds an element or, for a guard with
+	// object set, an object. With any of them failing, the rule does not
+	// read the path.
 	guards []inputPath
+	// object is set on a guard established by is_object: it holds when
+	// the value is an object, of any size. Its name is is_object(input.…).
+	object bool
 	// shape is set when the rules read of the value only its shape: its
 	// type and, for a collection or a string, how many elements or
 	// characters it has (shapeReads). Its name is shape(input.…).
@@ -285,13 +293,14 @@ func (a *analysis) of(r *ast.Rule) ruleFacts {
 // by the body's expressions before the first one that refers to it, where
 // there are any.
 func (a *analysis) guardedDeps(r *ast.Rule) map[*ast.Rule][]inputPath {
-	if !slices.ContainsFunc(r.Body, func(e *ast.Expr) bool { _, ok := iterates(e); return ok }) {
+	guards := establishes(r.Body)
+	if guards == nil {
 		return nil
 	}
 	after := map[*ast.Rule][]inputPath{}
 	first := map[*ast.Rule]bool{}
 	var held []inputPath
-	for _, expr := range r.Body {
+	for i, expr := range r.Body {
 		ast.WalkRefs(expr, func(ref ast.Ref) bool {
 			if !ref.HasPrefix(ast.DefaultRootRef) {
 				return false
@@ -308,13 +317,97 @@ func (a *analysis) guardedDeps(r *ast.Rule) map[*ast.Rule][]inputPath {
 			}
 			return false
 		})
-		if g, ok := iterates(expr); ok && !slices.ContainsFunc(held, func(h inputPath) bool { return h.name == g.name }) {
+		if g := guards[i]; g != nil && !slices.ContainsFunc(held, func(h inputPath) bool { return h.name == g.name }) {
 			held = slices.Clone(held) // the slices given out stay as they are
-			held = append(held, g)
+			held = append(held, *g)
 			slices.SortFunc(held, func(a, b inputPath) int { return slices.Compare(a.keys, b.keys) })
 		}
 	}
 	return after
+}
+
+// establishes gives, for each expression of body, the guard that holds
+// once the expression is true (nil where there is none): the collection it
+// iterates (iterates), or the value it finds an object (isObject). It is
+// nil when no expression of body establishes a guard.
+func establishes(body ast.Body) []*inputPath {
+	var (
+		out   []*inputPath
+		bound map[ast.Var]inputPath // variables bound to a ground input path
+	)
+	for i, e := range body {
+		g, ok := iterates(e)
+		if !ok {
+			g, ok = isObject(e, bound)
+		}
+		if ok {
+			if out == nil {
+				out = make([]*inputPath, len(body))
+			}
+			out[i] = &g
+		}
+		if v, p, ok := groundBinding(e); ok {
+			if bound == nil {
+				bound = map[ast.Var]inputPath{}
+			}
+			bound[v] = p
+		}
+	}
+	return out
+}
+
+// isObject reports the input value an expression `is_object(input.…)`
+// holds only when it is an object. The compiler binds the argument to a
+// variable first (`__local1__ = input.key.policy; is_object(__local1__)`):
+// bound holds the body's variables bound so far to a ground input path. A
+// negated call, a call with `with`, or one whose result is bound to a
+// variable holds nothing.
+func isObject(e *ast.Expr, bound map[ast.Var]inputPath) (inputPath, bool) {
+	if e.Negated || len(e.With) > 0 || !e.IsCall() || e.Operator().String() != ast.IsObject.Name {
+		return inputPath{}, false
+	}
+	operands := e.Operands()
+	if len(operands) != 1 {
+		return inputPath{}, false
+	}
+	var p inputPath
+	switch v := operands[0].Value.(type) {
+	case ast.Var:
+		var ok bool
+		if p, ok = bound[v]; !ok {
+			return inputPath{}, false
+		}
+	case ast.Ref:
+		keys, isInput := inputKeys(v)
+		if !isInput || len(keys) != len(v)-1 {
+			return inputPath{}, false
+		}
+		p = newInputPath(keys)
+	default:
+		return inputPath{}, false
+	}
+	p.object, p.name = true, "is_object("+p.name+")"
+	return p, true
+}
+
+// groundBinding reports an expression binding a variable to a ground
+// input path: `v = input.key.policy`.
+func groundBinding(e *ast.Expr) (ast.Var, inputPath, bool) {
+	if e.Negated || len(e.With) > 0 || !e.IsEquality() {
+		return "", inputPath{}, false
+	}
+	operands := e.Operands()
+	for i, t := range operands {
+		v, isVar := t.Value.(ast.Var)
+		ref, isRef := operands[1-i].Value.(ast.Ref)
+		if !isVar || !isRef {
+			continue
+		}
+		if keys, isInput := inputKeys(ref); isInput && len(keys) == len(ref)-1 {
+			return v, newInputPath(keys), true
+		}
+	}
+	return "", inputPath{}, false
 }
 
 // iterates reports the input collection an expression holds only when it
@@ -626,7 +719,7 @@ func (e *Engine) readsKey(id string, input valueSource, docs []knownDoc, texts *
 	defer textBuffers.Put(buf)
 	text := append((*buf)[:0], id...)
 	for _, p := range paths {
-		held, ok := holdsElements(input, p.guards)
+		held, ok := guardsHold(input, p.guards)
 		if !ok {
 			return sum, false
 		}
@@ -645,7 +738,7 @@ func (e *Engine) readsKey(id string, input valueSource, docs []knownDoc, texts *
 
 // The first byte of a path's text in a memo key: what follows it.
 const (
-	unreadMark    = 'u' // nothing: a guard of the path holds no element, so the rule does not read it
+	unreadMark    = 'u' // nothing: a guard of the path does not hold, so the rule does not read it
 	undefinedMark = 'x' // nothing: the input holds no value there
 	shapeMark     = 's' // the value's shape text (shapeText), sized
 	valueMark     = 'v' // the value's text (appendValueText), sized
@@ -656,11 +749,12 @@ const (
 // longer one is hashed once for every rule that reads it.
 const maxInlineText = 64
 
-// holdsElements reports whether every collection guards name holds an
-// element in input: an array, object or set that is not empty. Anything
-// else, an absent value included, is a collection `input.g[_]` finds
-// nothing in. ok is false when input cannot tell.
-func holdsElements(input valueSource, guards []inputPath) (held, ok bool) {
+// guardsHold reports whether every guard holds in input: a collection
+// guard when its value is an array, object or set that is not empty
+// (anything else, an absent value included, is a collection `input.g[_]`
+// finds nothing in); an object guard when its value is an object. ok is
+// false when input cannot tell.
+func guardsHold(input valueSource, guards []inputPath) (held, ok bool) {
 	for _, g := range guards {
 		t, ok := input(g)
 		if !ok {
@@ -668,6 +762,12 @@ func holdsElements(input valueSource, guards []inputPath) (held, ok bool) {
 		}
 		if t == nil {
 			return false, true
+		}
+		if g.object {
+			if _, isObject := t.Value.(ast.Object); !isObject {
+				return false, true
+			}
+			continue
 		}
 		switch v := t.Value.(type) {
 		case ast.Object:

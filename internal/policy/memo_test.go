@@ -303,8 +303,10 @@ func TestMemoSharesFileSystemsInTheSameState(t *testing.T) {
 // other file systems: the symmetric rule asks only how many the key protects
 // (the finding lists which), so it is answered from the memo for as many and
 // judged anew for more; the availability rule reads them only to match an
-// EFS grant, so it is answered from the memo for a key without grants. Every
-// answer is held to the plain engine's.
+// EFS grant, so it is answered from the memo for a key without grants; the
+// key policy rule reads them only for a policy it can evaluate, so it is
+// answered from the memo for a key whose policy is unknown. Every answer is
+// held to the plain engine's.
 func TestMemoSharesKeysProtectingAsManyFileSystems(t *testing.T) {
 	ctx := context.Background()
 	plain := plainEngine(t)
@@ -328,11 +330,11 @@ func TestMemoSharesKeysProtectingAsManyFileSystems(t *testing.T) {
 		{"key-cmk-healthy", // an active EFS grant
 			[]string{"efs_kms_key_symmetric", "efs_kms_key_verified", "kms_key_rotation_enabled"},
 			[]string{"efs_kms_key_verified", "kms_key_rotation_enabled"}},
-		{"key-asymmetric",
-			[]string{"efs_kms_key_symmetric", "efs_kms_key_verified", "kms_key_rotation_enabled"},
+		{"key-asymmetric", // its policy unknown
+			[]string{"efs_kms_key_policy_grants_efs", "efs_kms_key_symmetric", "efs_kms_key_verified", "kms_key_rotation_enabled"},
 			[]string{"efs_kms_key_verified", "kms_key_rotation_enabled"}},
-		{"key-unknown", // no grant
-			[]string{"efs_kms_key_available", "efs_kms_key_symmetric", "efs_kms_key_verified", "kms_key_rotation_enabled"},
+		{"key-unknown", // no grant, its policy unknown
+			[]string{"efs_kms_key_available", "efs_kms_key_policy_grants_efs", "efs_kms_key_symmetric", "efs_kms_key_verified", "kms_key_rotation_enabled"},
 			[]string{"efs_kms_key_verified", "kms_key_rotation_enabled"}}, // both rules ask how many
 	} {
 		t.Run(tc.input, func(t *testing.T) {
@@ -441,7 +443,10 @@ func TestMemoBounded(t *testing.T) {
 // input.file_systems` is; one also read before the iteration (in the same
 // body or another), read
 // directly in the body (which the rule index may look up first), or after
-// an iteration that is negated or inside a comprehension, is not.
+// an iteration that is negated or inside a comprehension, is not. A path
+// read after `is_object(input.key.policy)` is read only while the value is
+// an object; after a negated one, or one whose answer is bound, it is not
+// guarded. The memo's answers follow: each is the plain engine's.
 func TestGuardedReads(t *testing.T) {
 	src := map[string]string{
 		// Through a rule referred to after the iteration only.
@@ -495,6 +500,44 @@ label := input.resource`,
 }
 
 label := input.resource`,
+		// is_object of an input value, in a body and in an else branch
+		// (whose head's call the compiler moves after it).
+		"object": `named contains n if {
+	is_object(input.key.policy)
+	n := label
+}
+
+named contains tag
+
+tag := "known" if {
+	input.key.known
+} else := upper(label) if is_object(input.key.policy)
+
+label := input.resource`,
+		// A negated is_object holds nothing.
+		"object_negated": `named contains n if {
+	not is_object(input.key.policy)
+	n := label
+}
+
+label := input.resource`,
+		// Nor does one whose answer is bound rather than asserted.
+		"object_bound": `named contains n if {
+	o := is_object(input.key.policy)
+	o == true
+	n := label
+}
+
+label := input.resource`,
+		// Nor one of a path that is not ground: only the lookup under it,
+		// which finds nothing in an empty collection.
+		"object_not_ground": `named contains n if {
+	some f in input.file_systems
+	is_object(input.key.policy[f.id])
+	n := label
+}
+
+label := input.resource`,
 	}
 	files := map[string]string{}
 	for id, body := range src {
@@ -509,13 +552,17 @@ label := input.resource`,
 		t.Fatal(err)
 	}
 	want := map[string]map[string][]string{ // rule -> path -> guards; paths not named have none
-		"guarded":       {"input.resource": {"input.file_systems"}},
-		"function":      {"input.resource": {"input.file_systems"}, "input.key.key_state": {"input.file_systems"}, "input.key.known": {"input.file_systems"}},
-		"also_before":   {},
-		"two_callers":   {},
-		"direct":        {},
-		"negated":       {},
-		"comprehension": {},
+		"guarded":           {"input.resource": {"input.file_systems"}},
+		"function":          {"input.resource": {"input.file_systems"}, "input.key.key_state": {"input.file_systems"}, "input.key.known": {"input.file_systems"}},
+		"also_before":       {},
+		"two_callers":       {},
+		"direct":            {},
+		"negated":           {},
+		"comprehension":     {},
+		"object":            {"input.resource": {"is_object(input.key.policy)"}},
+		"object_negated":    {},
+		"object_bound":      {},
+		"object_not_ground": {"input.resource": {"input.file_systems", "input.key.policy"}}, // the lookup iterates it
 	}
 	for id, wantGuards := range want {
 		paths, ok := e.reads[id]
@@ -575,6 +622,44 @@ label := input.resource`,
 		}
 		if hits := e.MemoStats().Hits - before; hits != tc.hits {
 			t.Errorf("input %d: %d results from the memo, want %d", i, hits, tc.hits)
+		}
+	}
+
+	// The is_object guard: the resource is read only for a policy that is
+	// an object, an empty one included.
+	statement := map[string]any{"Statement": []any{}}
+	for i, tc := range []struct {
+		resource string
+		policy   any
+		hits     int
+	}{
+		{"arn:a", nil, 0},
+		{"arn:b", nil, 1},              // input.resource is not read: answered
+		{"arn:c", "not an object", 0},  // another value of input.key.policy
+		{"arn:d", "not an object", 1},  // and still reads no resource
+		{"arn:a", map[string]any{}, 0}, // read now, for an empty object too
+		{"arn:b", map[string]any{}, 0}, // another resource: evaluated again
+		{"arn:b", map[string]any{}, 1}, // the same: answered
+		{"arn:b", statement, 0},        // another policy
+		{"arn:e", statement, 0},        // another resource
+		{"arn:e", []any{"a", "b"}, 0},  // a collection, not an object
+		{"arn:f", []any{"a", "b"}, 1},  // reads no resource
+	} {
+		in := &Input{ResourceType: "AWS::EFS::FileSystem", Resource: tc.resource, Key: &KeyInput{Policy: tc.policy}}
+		before := e.MemoStats().Hits
+		got, err := e.EvaluateRules(t.Context(), in, []string{"object"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults, err := plain.EvaluateRules(t.Context(), in, []string{"object"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, wantResults) {
+			t.Errorf("policy input %d: memo %v, evaluation %v", i, got, wantResults)
+		}
+		if hits := e.MemoStats().Hits - before; hits != tc.hits {
+			t.Errorf("policy input %d: %d results from the memo, want %d", i, hits, tc.hits)
 		}
 	}
 }

@@ -59,11 +59,18 @@ required := ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateD
 policy := input.key.policy
 
 # The usual outcome is tried first. Its body holds exactly when no branch
-# after it would, so those keep the scope-first order and need no default.
+# after it would, so those keep the scope-first order; the last holds
+# whenever it is reached.
+#
+# Every branch that reads the outcomes first asks is_object of the policy
+# itself, not through policy: the engine then knows that the file systems
+# are read only for a policy that can be evaluated, and remembers one
+# verdict for every key whose policy is unknown, whichever file systems
+# it protects (memo.go).
 verdict := {"status": "COMPLIANT", "reason": summarize("granted")} if {
 	key.protects_file_systems
 	not input.key.key_manager == "AWS"
-	is_object(policy)
+	is_object(input.key.policy)
 	decided == count(required) * count(input.file_systems)
 	not found.blocked
 	not found.not_granted
@@ -75,10 +82,14 @@ verdict := {"status": "COMPLIANT", "reason": summarize("granted")} if {
 } else := {"status": "NOT_APPLICABLE", "reason": "key policy is unknown"} if {
 	not is_object(policy)
 } else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy blocks EFS: %s", [summarize("blocked")])} if {
+	is_object(input.key.policy)
 	found.blocked
 } else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy does not grant EFS: %s", [summarize("not_granted")])} if {
+	is_object(input.key.policy)
 	found.not_granted
-} else := {"status": "NOT_APPLICABLE", "reason": sprintf("whether the key policy lets EFS use the key is unknown: %s", [summarize("undecided")])}
+} else := {"status": "NOT_APPLICABLE", "reason": sprintf("whether the key policy lets EFS use the key is unknown: %s", [summarize("undecided")])} if {
+	is_object(input.key.policy)
+}
 
 # outcomes are, for each file system the key protects, what the key policy
 # decides for the calls EFS makes on behalf of its creator. The creator is
