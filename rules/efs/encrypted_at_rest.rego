@@ -50,8 +50,7 @@ verdict := compliant if {
 	not fs.deleted == true
 	not fs.known == false
 	fs.encrypted == true
-	count(violations) == 0
-	count(unknowns) == 0
+	requirements_met
 } else := {"status": "NOT_APPLICABLE", "reason": "file system is not known"} if {
 	not file_system.described
 } else := {"status": "NOT_APPLICABLE", "reason": "file system is deleted"} if {
@@ -115,6 +114,19 @@ violations contains sprintf("key %s is not in allowed_kms_key_arns", [key_ref]) 
 	count(allowed) > 0
 	fs.kms_key_arn != ""
 	not fs.kms_key_arn in allowed
+}
+
+# requirements_met holds when the config requires nothing of the key, or
+# no requirement it sets is violated or unknown. The first body spares
+# evaluating violations and unknowns where nothing is configured.
+requirements_met if {
+	not input.config.require_customer_managed_keys == true
+	count(input.config.allowed_kms_key_arns) == 0
+}
+
+requirements_met if {
+	count(violations) == 0
+	count(unknowns) == 0
 }
 
 # unknowns lists the facts a configured requirement needs that are not
