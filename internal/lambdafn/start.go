@@ -98,12 +98,16 @@ func withoutCollection[T any](getenv func(string) string, build func() (T, error
 }
 
 // invocationGCPercent is the collector's GOGC for a function's invocations
-// when none is set. A function keeps ~20 MB live (compiled rules, clients,
-// memos, state) and each event leaves ~50-100 KB of garbage: at Go's
-// default of 100 the collector would run every ~200 events and take about
-// a sixth of an event's CPU (BenchmarkEvent's new_resource under GOGC=400
-// and 100).
-const invocationGCPercent = 400
+// when none is set. A function keeps ~15-20 MB live (compiled rules,
+// clients, memos, state) and each event leaves ~30-100 KB of garbage: at
+// Go's default of 100 the collector would run every ~200 events and take
+// about a sixth of an event's CPU, and at 400 it still took ~7 µs of a
+// new file system's ~97 µs (BenchmarkEvent's new_resource under GOGC=800
+// and 400). At 800 the heap may grow to nine times what is live: for a
+// 256 MB function, about where invocationGC's limit of 70 % of its memory
+// (179 MiB) stops it, so a function that keeps more live collects as that
+// limit requires rather than by GOGC.
+const invocationGCPercent = 800
 
 // invocationGC is GOGC and the memory limit for the invocations, from what
 // the process had (percent, limit) and its environment. In Lambda
