@@ -331,14 +331,11 @@ func (a *analysis) guardedDeps(r *ast.Rule) map[*ast.Rule][]inputPath {
 // iterates (iterates), or the value it finds an object (isObject). It is
 // nil when no expression of body establishes a guard.
 func establishes(body ast.Body) []*inputPath {
-	var (
-		out   []*inputPath
-		bound map[ast.Var]inputPath // variables bound to a ground input path
-	)
+	var out []*inputPath
 	for i, e := range body {
 		g, ok := iterates(e)
 		if !ok {
-			g, ok = isObject(e, bound)
+			g, ok = isObject(e, body[:i])
 		}
 		if ok {
 			if out == nil {
@@ -346,44 +343,45 @@ func establishes(body ast.Body) []*inputPath {
 			}
 			out[i] = &g
 		}
-		if v, p, ok := groundBinding(e); ok {
-			if bound == nil {
-				bound = map[ast.Var]inputPath{}
-			}
-			bound[v] = p
-		}
 	}
 	return out
 }
 
+// isObjectRef is the operator of a call of is_object.
+var isObjectRef = ast.IsObject.Ref()
+
 // isObject reports the input value an expression `is_object(input.…)`
 // holds only when it is an object. The compiler binds the argument to a
 // variable first (`__local1__ = input.key.policy; is_object(__local1__)`):
-// bound holds the body's variables bound so far to a ground input path. A
-// negated call, a call with `with`, or one whose result is bound to a
-// variable holds nothing.
-func isObject(e *ast.Expr, bound map[ast.Var]inputPath) (inputPath, bool) {
-	if e.Negated || len(e.With) > 0 || !e.IsCall() || e.Operator().String() != ast.IsObject.Name {
+// before, the expressions ahead of e in its body, are searched for that
+// binding. A negated call, a call with `with`, or one whose result is
+// bound to a variable holds nothing.
+func isObject(e *ast.Expr, before ast.Body) (inputPath, bool) {
+	if e.Negated || len(e.With) > 0 || !e.IsCall() || !e.Operator().Equal(isObjectRef) {
 		return inputPath{}, false
 	}
 	operands := e.Operands()
 	if len(operands) != 1 {
 		return inputPath{}, false
 	}
-	var p inputPath
+	var (
+		p  inputPath
+		ok bool
+	)
 	switch v := operands[0].Value.(type) {
 	case ast.Var:
-		var ok bool
-		if p, ok = bound[v]; !ok {
-			return inputPath{}, false
+		for j := len(before) - 1; j >= 0 && !ok; j-- {
+			var w ast.Var
+			w, p, ok = groundBinding(before[j])
+			ok = ok && w.Equal(v)
 		}
 	case ast.Ref:
-		keys, isInput := inputKeys(v)
-		if !isInput || len(keys) != len(v)-1 {
-			return inputPath{}, false
-		}
+		var keys []string
+		keys, ok = inputKeys(v)
+		ok = ok && len(keys) == len(v)-1
 		p = newInputPath(keys)
-	default:
+	}
+	if !ok {
 		return inputPath{}, false
 	}
 	p.object, p.name = true, "is_object("+p.name+")"
