@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -592,6 +593,26 @@ label := input.resource`,
 		t.Fatal(err)
 	}
 	plain.SetMemoSize(0)
+	// judge evaluates in's rules ids on both engines: the memo's answers
+	// are evaluation's, and it gives hits of them.
+	judge := func(name string, in *Input, ids []string, hits int) {
+		t.Helper()
+		before := e.MemoStats().Hits
+		got, err := e.EvaluateRules(t.Context(), in, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plain.EvaluateRules(t.Context(), in, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: memo %v, evaluation %v", name, got, want)
+		}
+		if n := e.MemoStats().Hits - before; n != hits {
+			t.Errorf("%s: %d results from the memo, want %d", name, n, hits)
+		}
+	}
 	ids := []string{"guarded", "function"}
 	one := []FileSystemRef{{ID: "fs-1"}}
 	for i, tc := range []struct {
@@ -608,21 +629,7 @@ label := input.resource`,
 		{"arn:b", one, 2},               // the same: answered
 	} {
 		in := &Input{ResourceType: "AWS::EFS::FileSystem", Resource: tc.resource, FileSystems: tc.fs, Key: &KeyInput{KeyState: "Enabled"}}
-		before := e.MemoStats().Hits
-		got, err := e.EvaluateRules(t.Context(), in, ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantResults, err := plain.EvaluateRules(t.Context(), in, ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got, wantResults) {
-			t.Errorf("input %d: memo %v, evaluation %v", i, got, wantResults)
-		}
-		if hits := e.MemoStats().Hits - before; hits != tc.hits {
-			t.Errorf("input %d: %d results from the memo, want %d", i, hits, tc.hits)
-		}
+		judge(fmt.Sprintf("input %d", i), in, ids, tc.hits)
 	}
 
 	// The is_object guard: the resource is read only for a policy that is
@@ -646,21 +653,7 @@ label := input.resource`,
 		{"arn:f", []any{"a", "b"}, 1},  // reads no resource
 	} {
 		in := &Input{ResourceType: "AWS::EFS::FileSystem", Resource: tc.resource, Key: &KeyInput{Policy: tc.policy}}
-		before := e.MemoStats().Hits
-		got, err := e.EvaluateRules(t.Context(), in, []string{"object"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantResults, err := plain.EvaluateRules(t.Context(), in, []string{"object"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got, wantResults) {
-			t.Errorf("policy input %d: memo %v, evaluation %v", i, got, wantResults)
-		}
-		if hits := e.MemoStats().Hits - before; hits != tc.hits {
-			t.Errorf("policy input %d: %d results from the memo, want %d", i, hits, tc.hits)
-		}
+		judge(fmt.Sprintf("policy input %d", i), in, []string{"object"}, tc.hits)
 	}
 }
 
