@@ -101,12 +101,12 @@ func withoutCollection[T any](getenv func(string) string, build func() (T, error
 // when none is set. A function keeps ~15-20 MB live (compiled rules,
 // clients, memos, state) and each event leaves ~30-100 KB of garbage: at
 // Go's default of 100 the collector would run every ~200 events and take
-// about a sixth of an event's CPU, and at 400 it still took ~7 µs of a
-// new file system's ~97 µs (BenchmarkEvent's new_resource under GOGC=800
-// and 400). At 800 the heap may grow to nine times what is live: for a
-// 256 MB function, about where invocationGC's limit of 70 % of its memory
-// (179 MiB) stops it, so a function that keeps more live collects as that
-// limit requires rather than by GOGC.
+// about a sixth of an event's CPU, and a new file system's event took
+// ~9 µs more under 400 than under 800 (BenchmarkEvent's new_resource: 99
+// against 90 µs). At 800 the heap may grow to nine times what is live:
+// for a 256 MB function, about where invocationGC's limit of 70 % of its
+// memory (179 MiB) stops it, so a function that keeps more live collects
+// as that limit requires rather than by GOGC.
 const invocationGCPercent = 800
 
 // invocationGC is GOGC and the memory limit for the invocations, from what
