@@ -56,17 +56,16 @@ results contains {"rule": "efs_kms_key_policy_grants_efs", "status": verdict.sta
 # required lists the actions EFS calls on the key.
 required := ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext"]
 
-policy := input.key.policy
-
 # The usual outcome is tried first. Its body holds exactly when no branch
 # after it would, so those keep the scope-first order; the last holds
 # whenever it is reached.
 #
-# Every branch that reads the outcomes first asks is_object of the policy
-# itself, not through policy: the engine then knows that the file systems
+# Every branch that reads the outcomes first asks
+# is_object(input.key.policy): the engine then knows that the file systems
 # are read only for a policy that can be evaluated, and remembers one
 # verdict for every key whose policy is unknown, whichever file systems
-# it protects (memo.go).
+# it protects (memo.go). The rule reads the policy by its input path
+# throughout, as the engine's analysis needs it written.
 verdict := {"status": "COMPLIANT", "reason": summarize("granted")} if {
 	key.protects_file_systems
 	not input.key.key_manager == "AWS"
@@ -80,7 +79,7 @@ verdict := {"status": "COMPLIANT", "reason": summarize("granted")} if {
 } else := {"status": "COMPLIANT", "reason": "key is AWS managed: AWS maintains its key policy"} if {
 	key.manager == "AWS"
 } else := {"status": "NOT_APPLICABLE", "reason": "key policy is unknown"} if {
-	not is_object(policy)
+	not is_object(input.key.policy)
 } else := {"status": "NON_COMPLIANT", "reason": sprintf("key policy blocks EFS: %s", [summarize("blocked")])} if {
 	is_object(input.key.policy)
 	found.blocked
@@ -95,7 +94,7 @@ verdict := {"status": "COMPLIANT", "reason": summarize("granted")} if {
 # decides for the calls EFS makes on behalf of its creator. The creator is
 # read relative to the policy, so that file systems created by sessions of
 # one role share an outcome.
-outcomes[f.id] := outcome(relative[0], relative[1], iam.relative_principal(policy, object.get(f, "creator", "")), account, region) if {
+outcomes[f.id] := outcome(relative[0], relative[1], iam.relative_principal(input.key.policy, object.get(f, "creator", "")), account, region) if {
 	some f in input.file_systems
 	account := fallback(object.get(f, "account", ""), input.key.account)
 	region := fallback(object.get(f, "region", ""), input.key.region)
@@ -104,7 +103,7 @@ outcomes[f.id] := outcome(relative[0], relative[1], iam.relative_principal(polic
 # relative is the key policy and the key's ARN as the outcome reads them:
 # without the ARN where the decisions do not depend on which key it is
 # (iam.relative), so that keys with the same key policy share outcomes.
-relative := iam.relative(policy, input.resource)
+relative := iam.relative(input.key.policy, input.resource)
 
 # decided counts the requests the key policy was evaluated for.
 decided := sum([o.decided | some o in outcomes])
