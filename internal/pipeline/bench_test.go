@@ -244,21 +244,22 @@ func benchBatched(b *testing.B, name string, next func() (*Pipeline, []byte)) {
 // work the judged events are charged is theirs alone.
 func newResource(event []byte, i int) []byte {
 	out := bytes.Clone(event)
-	for _, r := range [...]struct{ old, new string }{
+	for _, r := range [...]struct{ from, to string }{
 		{"1234abcd-12ab-34cd-56ef-1234567890ab", fmt.Sprintf("%08x-12ab-34cd-56ef-1234567890ab", 0x40000000+i)},
 		{"fs-0123456789abcdef0", fmt.Sprintf("fs-%017x", 0x40000000+i)},
 		{`"5eed0000-0000-0000-0000-`, fmt.Sprintf(`"5eed%04x-%04x-0000-0000-`, i>>16&0xffff, i&0xffff)},
 	} {
-		if len(r.new) != len(r.old) {
-			panic("newResource: " + r.new + " is not as long as " + r.old)
+		if len(r.to) != len(r.from) {
+			panic("newResource: " + r.to + " is not as long as " + r.from)
 		}
-		for at := 0; ; at += len(r.old) {
-			k := bytes.Index(event[at:], []byte(r.old))
+		from := []byte(r.from)
+		for at := 0; ; at += len(from) {
+			k := bytes.Index(event[at:], from)
 			if k < 0 {
 				break
 			}
 			at += k
-			copy(out[at:], r.new)
+			copy(out[at:], r.to)
 		}
 	}
 	return out
